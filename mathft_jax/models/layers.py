@@ -1,0 +1,177 @@
+"""Building blocks of the decoder: RMSNorm, rotary embeddings, attention, gated MLP.
+
+Shapes use B = batch, T = query length, S = key length, D = embed_dim, H = query heads,
+G = key/value heads, R = H // G (queries per key/value head), K = head_dim, M = mlp_dim.
+Every parameter carries logical axis names (see `mathft_jax.partitioning` for the rules that
+map them onto a device mesh).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from mathft_jax.models.config import ModelConfig
+
+# Finite, so that a row with every key masked (a padding query) gives uniform weights, not NaN.
+MASK_VALUE = -1e30
+
+
+def _init(stddev: float):
+    return nn.initializers.normal(stddev=stddev)
+
+
+class RMSNorm(nn.Module):
+    """y = x / rms(x) * scale, with `scale` a plain multiplier initialised to one."""
+
+    eps: float = 1e-6
+    dtype: jnp.dtype = jnp.float32
+    param_dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        scale = self.param("scale", nn.with_logical_partitioning(nn.initializers.ones, ("norm",)),
+                           (x.shape[-1],), self.param_dtype)
+        x32 = x.astype(jnp.float32)
+        normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
+        return (normed * scale.astype(jnp.float32)).astype(self.dtype)
+
+
+def apply_rope(x: jax.Array, positions: jax.Array, base: jax.Array | float) -> jax.Array:
+    """Rotary position embedding in the rotate-half (NeoX) form.
+
+    Args:
+      x: [B, T, N, K] queries or keys (K even).
+      positions: [B, T] integer positions.
+      base: RoPE base, a Python float or a traced scalar (it differs per scanned layer).
+
+    Returns:
+      x rotated: the pair (x[..., i], x[..., i + K/2]) is rotated by positions * base^(-2i/K).
+    """
+    half = x.shape[-1] // 2
+    exponents = jnp.arange(half, dtype=jnp.float32) * 2.0 / x.shape[-1]
+    inv_freq = jnp.power(jnp.asarray(base, jnp.float32), -exponents)
+    angles = positions.astype(jnp.float32)[:, :, None, None] * inv_freq  # [B, T, 1, K/2]
+    sin, cos = jnp.sin(angles), jnp.cos(angles)
+    x1, x2 = jnp.split(x.astype(jnp.float32), 2, axis=-1)
+    rotated = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+    return rotated.astype(x.dtype)
+
+
+def attention_mask(q_positions: jax.Array, k_positions: jax.Array,
+                   q_segments: Optional[jax.Array] = None,
+                   k_segments: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
+    """The layer-independent part of the attention mask, and query-key distances.
+
+    A query sees a key when the key's position is valid (>= 0, so empty cache slots and left
+    padding are never seen), not after the query's, and in the same segment (packing). Each
+    layer then also requires `distance < window` (sliding-window layers).
+
+    Returns:
+      (mask [B, T, S] bool, distance [B, T, S] int32 = q_position - k_position).
+
+    Example (one row, keys at positions 0..3, queries at 2 and 3; window 2 then keeps
+    distance 0 and 1):
+        mask     [[T, T, T, F],      distance [[2, 1, 0, -1],
+                  [T, T, T, T]]                [3, 2, 1,  0]]
+    """
+    q = q_positions[:, :, None].astype(jnp.int32)
+    k = k_positions[:, None, :].astype(jnp.int32)
+    mask = (k >= 0) & (k <= q)
+    if q_segments is not None and k_segments is not None:
+        mask &= q_segments[:, :, None] == k_segments[:, None, :]
+    return mask, q - k
+
+
+class Attention(nn.Module):
+    """Grouped-query self-attention with optional QK-norm, RoPE and a KV cache."""
+
+    config: ModelConfig
+
+    @nn.compact
+    def __call__(self, x: jax.Array, positions: jax.Array, mask: jax.Array, rope_base,
+                 cache: Optional[dict] = None, cache_index: Optional[jax.Array] = None):
+        """Attends over `x`, or over the cache after writing `x`'s keys into it.
+
+        Args:
+          x: [B, T, D] normalised inputs.
+          positions: [B, T] positions of `x` (negative for padding).
+          mask: [B, T, S] boolean mask of this layer (S = T without a cache, else cache size).
+          rope_base: this layer's RoPE base.
+          cache: None, or {"k": [B, S, G, K], "v": [B, S, G, K]} of this layer.
+          cache_index: slot where `x`'s keys are written (the same for every row).
+
+        Returns:
+          ([B, T, D] output, updated cache or None).
+        """
+        cfg = self.config
+        dtype, pdtype = cfg.jnp_dtype, cfg.jnp_param_dtype
+        d, h, g, k = cfg.embed_dim, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
+        std = d ** -0.5
+
+        def dense(name, shape, axes, stddev):
+            return self.param(name, nn.with_logical_partitioning(_init(stddev), axes), shape,
+                              pdtype).astype(dtype)
+
+        wq = dense("q", (d, h, k), ("embed", "heads", "kv"), std)
+        wk = dense("k", (d, g, k), ("embed", "kv_heads", "kv"), std)
+        wv = dense("v", (d, g, k), ("embed", "kv_heads", "kv"), std)
+        wo = dense("o", (h, k, d), ("heads", "kv", "embed"),
+                   (h * k) ** -0.5 / (2 * cfg.num_layers) ** 0.5)
+
+        q = jnp.einsum("btd,dhk->bthk", x, wq)
+        key = jnp.einsum("btd,dgk->btgk", x, wk)
+        value = jnp.einsum("btd,dgk->btgk", x, wv)
+        if cfg.qk_norm:
+            norm = lambda name: RMSNorm(cfg.norm_eps, dtype, pdtype, name=name)
+            q, key = norm("q_norm")(q), norm("k_norm")(key)
+        q = apply_rope(q, positions, rope_base)
+        key = apply_rope(key, positions, rope_base)
+        scale = cfg.query_scale if cfg.query_scale is not None else k ** -0.5
+        q = q * jnp.asarray(scale, dtype)
+
+        if cache is not None:
+            start = (0, cache_index, 0, 0)
+            key = jax.lax.dynamic_update_slice(cache["k"], key.astype(cache["k"].dtype), start)
+            value = jax.lax.dynamic_update_slice(cache["v"], value.astype(cache["v"].dtype), start)
+            cache = {"k": key, "v": value}
+            key, value = key.astype(dtype), value.astype(dtype)
+
+        b, t = q.shape[:2]
+        q = q.reshape(b, t, g, h // g, k)
+        logits = jnp.einsum("btgrk,bsgk->bgrts", q, key).astype(jnp.float32)
+        logits = jnp.where(mask[:, None, None, :, :], logits, MASK_VALUE)
+        weights = jax.nn.softmax(logits, axis=-1).astype(dtype)
+        mixed = jnp.einsum("bgrts,bsgk->btgrk", weights, value).reshape(b, t, h, k)
+        out = jnp.einsum("bthk,hkd->btd", mixed, wo)
+        return out, cache
+
+
+class GatedMLP(nn.Module):
+    """down(act(x @ gate) * (x @ up)): SwiGLU with silu, GeGLU with gelu."""
+
+    config: ModelConfig
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        cfg = self.config
+        dtype, pdtype = cfg.jnp_dtype, cfg.jnp_param_dtype
+        d, m = cfg.embed_dim, cfg.mlp_dim
+
+        def dense(name, shape, axes, stddev):
+            return self.param(name, nn.with_logical_partitioning(_init(stddev), axes), shape,
+                              pdtype).astype(dtype)
+
+        gate = dense("gate", (d, m), ("embed", "mlp"), d ** -0.5)
+        up = dense("up", (d, m), ("embed", "mlp"), d ** -0.5)
+        down = dense("down", (m, d), ("mlp", "embed"), m ** -0.5 / (2 * cfg.num_layers) ** 0.5)
+        hidden_gate = x @ gate
+        if cfg.mlp_activation == "silu":
+            hidden_gate = jax.nn.silu(hidden_gate)
+        else:
+            hidden_gate = jax.nn.gelu(hidden_gate, approximate=cfg.mlp_activation == "gelu_tanh")
+        hidden = nn.with_logical_constraint(hidden_gate * (x @ up), ("batch", "length", "act_mlp"))
+        return hidden @ down

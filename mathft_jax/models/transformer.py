@@ -1,0 +1,198 @@
+"""The decoder-only transformer (Flax linen), with scanned blocks and a functional KV cache."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mathft_jax.models.config import ModelConfig
+from mathft_jax.models.layers import Attention, GatedMLP, RMSNorm, attention_mask
+
+Cache = dict  # {"k": [L, B, S, G, K], "v": [L, B, S, G, K], "positions": [B, S] int32}
+
+
+def init_cache(config: ModelConfig, batch_size: int, max_length: int,
+               dtype: Optional[jnp.dtype] = None) -> Cache:
+    """An empty KV cache: every slot's key position is -1 (never attended to).
+
+    Example:
+        cache = init_cache(cfg, batch_size=2, max_length=16)
+        cache["k"].shape == (cfg.num_layers, 2, 16, cfg.num_kv_heads, cfg.head_dim)
+    """
+    dtype = dtype or config.jnp_dtype
+    shape = (config.num_layers, batch_size, max_length, config.num_kv_heads, config.head_dim)
+    return {"k": jnp.zeros(shape, dtype), "v": jnp.zeros(shape, dtype),
+            "positions": jnp.full((batch_size, max_length), -1, jnp.int32)}
+
+
+class DecoderBlock(nn.Module):
+    """Pre-norm block: x + [post_norm](attn(norm(x))), then x + [post_norm](mlp(norm(x)))."""
+
+    config: ModelConfig
+
+    @nn.compact
+    def __call__(self, x, layer_info, positions, base_mask, distance, cache=None,
+                 cache_index=None):
+        cfg = self.config
+        norm = lambda name: RMSNorm(cfg.norm_eps, cfg.jnp_dtype, cfg.jnp_param_dtype, name=name)
+        mask = base_mask & (distance < layer_info["window"])
+        attn_out, cache = Attention(cfg, name="attention")(
+            norm("pre_attention_norm")(x), positions, mask, layer_info["rope_base"], cache,
+            cache_index)
+        if cfg.post_attention_norm:
+            attn_out = norm("post_attention_norm")(attn_out)
+        x = x + attn_out
+        mlp_out = GatedMLP(cfg, name="mlp")(norm("pre_mlp_norm")(x))
+        if cfg.post_mlp_norm:
+            mlp_out = norm("post_mlp_norm")(mlp_out)
+        x = nn.with_logical_constraint(x + mlp_out, ("batch", "length", "act_embed"))
+        return x, cache
+
+
+class _ScannedBlock(nn.Module):
+    """Adapts DecoderBlock to nn.scan's (carry, per-layer inputs) -> (carry, outputs) form."""
+
+    config: ModelConfig
+
+    @nn.compact
+    def __call__(self, x, per_layer, positions, base_mask, distance, cache_index):
+        layer_info, cache = per_layer
+        block = _maybe_remat(DecoderBlock, self.config)
+        x, cache = block(self.config, name="block")(x, layer_info, positions, base_mask,
+                                                    distance, cache, cache_index)
+        return x, cache
+
+
+def _maybe_remat(module_cls, config: ModelConfig):
+    if config.remat == "none":
+        return module_cls
+    policy = (jax.checkpoint_policies.dots_with_no_batch_dims_saveable
+              if config.remat == "dots" else None)
+    return nn.remat(module_cls, policy=policy, prevent_cse=not config.scan_layers)
+
+
+class Decoder(nn.Module):
+    """Decoder-only language model.
+
+    Call forms:
+      * training / scoring: `logits = model.apply(v, tokens, positions, segment_ids)`
+      * decoding with a cache: `logits, cache = model.apply(v, tokens, positions,
+        cache=cache, cache_index=i)` writes the keys of `tokens` ([B, T]) at slots i..i+T-1
+        of the cache and attends over every filled slot. Rows with padding give those tokens a
+        negative position: they are never attended to.
+
+    Example (shapes):
+        model = Decoder(ModelConfig(vocab_size=100))
+        params = model.init(rng, jnp.zeros((2, 8), jnp.int32))["params"]
+        logits = model.apply({"params": params}, tokens)        # [2, 8, 100] float32
+    """
+
+    config: ModelConfig
+
+    def setup(self):
+        cfg = self.config
+        self.embedding = self.param(
+            "embedding",
+            nn.with_logical_partitioning(nn.initializers.normal(cfg.embed_dim ** -0.5),
+                                         ("vocab", "embed")),
+            (cfg.vocab_size, cfg.embed_dim), cfg.jnp_param_dtype)
+        if not cfg.tie_embeddings:
+            self.unembedding = self.param(
+                "unembedding",
+                nn.with_logical_partitioning(nn.initializers.normal(cfg.embed_dim ** -0.5),
+                                             ("embed", "vocab")),
+                (cfg.embed_dim, cfg.vocab_size), cfg.jnp_param_dtype)
+        self.final_norm = RMSNorm(cfg.norm_eps, cfg.jnp_dtype, cfg.jnp_param_dtype)
+        if cfg.scan_layers:
+            self.layers = nn.scan(
+                _ScannedBlock,
+                variable_axes={"params": 0},
+                split_rngs={"params": True},
+                in_axes=(0, nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast),
+                length=cfg.num_layers,
+                metadata_params={nn.PARTITION_NAME: "layers"},
+            )(cfg)
+        else:
+            block = _maybe_remat(DecoderBlock, cfg)
+            self.blocks = [block(cfg) for _ in range(cfg.num_layers)]
+
+    def embed(self, tokens: jax.Array) -> jax.Array:
+        cfg = self.config
+        x = jnp.take(self.embedding, tokens, axis=0).astype(cfg.jnp_dtype)
+        if cfg.scale_embeddings:
+            x = x * jnp.asarray(cfg.embed_dim ** 0.5, cfg.jnp_dtype)
+        return nn.with_logical_constraint(x, ("batch", "length", "act_embed"))
+
+    def logits(self, x: jax.Array) -> jax.Array:
+        """Final norm and output head: [B, T, D] -> float32 [B, T, V]."""
+        cfg = self.config
+        x = self.final_norm(x)
+        if cfg.tie_embeddings:
+            out = jnp.einsum("btd,vd->btv", x, self.embedding.astype(cfg.jnp_dtype))
+        else:
+            out = jnp.einsum("btd,dv->btv", x, self.unembedding.astype(cfg.jnp_dtype))
+        out = out.astype(jnp.float32)
+        if cfg.final_logit_softcap:
+            out = cfg.final_logit_softcap * jnp.tanh(out / cfg.final_logit_softcap)
+        return nn.with_logical_constraint(out, ("batch", "length", "act_vocab"))
+
+    def __call__(self, tokens: jax.Array, positions: Optional[jax.Array] = None,
+                 segment_ids: Optional[jax.Array] = None, cache: Optional[Cache] = None,
+                 cache_index: Optional[jax.Array] = None):
+        """Runs the model.
+
+        Args:
+          tokens: [B, T] int token ids.
+          positions: [B, T] positions (default 0..T-1); negative marks padding.
+          segment_ids: [B, T] packing segments (tokens attend within their segment only).
+          cache: a cache from `init_cache`, to decode; None to run on `tokens` alone.
+          cache_index: int32 scalar, the cache slot of `tokens[:, 0]`.
+
+        Returns:
+          logits [B, T, V] float32; with a cache, (logits, updated cache).
+        """
+        cfg = self.config
+        b, t = tokens.shape
+        if positions is None:
+            positions = jnp.broadcast_to(jnp.arange(t, dtype=jnp.int32), (b, t))
+        if cache is None:
+            base_mask, distance = attention_mask(positions, positions, segment_ids, segment_ids)
+            layer_caches = None
+        else:
+            if cache_index is None:
+                raise ValueError("decoding with a cache needs cache_index")
+            key_positions = jax.lax.dynamic_update_slice(
+                cache["positions"], positions.astype(jnp.int32), (0, cache_index))
+            base_mask, distance = attention_mask(positions, key_positions)
+            layer_caches = {"k": cache["k"], "v": cache["v"]}
+
+        x = self.embed(tokens)
+        layer_info = {"window": jnp.asarray(cfg.layer_windows(), jnp.int32),
+                      "rope_base": jnp.asarray(cfg.layer_rope_bases(), jnp.float32)}
+        if cfg.scan_layers:
+            x, new_caches = self.layers(x, (layer_info, layer_caches), positions, base_mask,
+                                        distance, cache_index)
+        else:
+            per_layer_caches = []
+            for i, block in enumerate(self.blocks):
+                info_i = jax.tree_util.tree_map(lambda a: a[i], layer_info)
+                cache_i = (None if layer_caches is None else
+                           jax.tree_util.tree_map(lambda a: a[i], layer_caches))
+                x, cache_i = block(x, info_i, positions, base_mask, distance, cache_i,
+                                   cache_index)
+                per_layer_caches.append(cache_i)
+            new_caches = (None if layer_caches is None else
+                          jax.tree_util.tree_map(lambda *a: jnp.stack(a), *per_layer_caches))
+        logits = self.logits(x)
+        if cache is None:
+            return logits
+        return logits, {"k": new_caches["k"], "v": new_caches["v"], "positions": key_positions}
+
+
+def count_params(params) -> int:
+    """Number of scalars in a parameter tree (boxed or not)."""
+    return int(sum(np.prod(x.shape) for x in jax.tree_util.tree_leaves(params)))

@@ -1,0 +1,160 @@
+"""Mathematical equivalence of two answers as they appear inside `\\boxed{}`.
+
+`check_equiv(gold, pred)` runs three stages, cheapest first:
+
+1. String normal form (`normalization.normalize_answer`): equal strings are EQUAL.
+2. Structure (`structure.parse_structure`) and a fast path: plain rationals (integers,
+   decimals, fractions, mixed numbers) are compared exactly with `fractions.Fraction`;
+   structures compare as follows —
+   * ordered sequences (points, tuples, intervals): same brackets (open vs closed matters),
+     same length, item by item in order;
+   * sets, bare comma lists and unions: multisets, order ignored (`\\{1,2\\}` = `2, 1`);
+   * matrices: same shape, cell by cell;
+   * a structure never equals a different kind of structure or a scalar.
+3. Scalars that are not both rationals and whose strings differ go to the bounded symbolic
+   worker (`symbolic.SymbolicWorker`): expressions, radicals, equations, inequalities.
+   Two multi-letter words (text answers such as `even`/`odd`) that differ are NOT_EQUAL
+   without sympy.
+
+Decimals are exact: `0.33` is not `\\frac{1}{3}`; `3.14` is not `\\pi`.
+
+Example:
+    >>> is_equiv(r"\\frac{1}{2}", "0.5")
+    True
+    >>> check_equiv("(1,2]", "(1,2)")
+    <Verdict.NOT_EQUAL: 'not_equal'>
+
+Results for scalar pairs are cached (symmetric key), so clustering many samples performs each
+symbolic comparison at most once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from mathft_jax.evaluation import normalization, structure
+from mathft_jax.evaluation.symbolic import SymbolicWorker, default_worker
+from mathft_jax.evaluation.verdict import Verdict, all_of
+
+_WORD = re.compile(r"^[a-zA-Z]{2,}(?: [a-zA-Z]+)*$")
+_LATEX_WORDS = ("infty", "pi", "sqrt", "frac", "sin", "cos", "tan", "log", "ln", "emptyset")
+
+
+class Grader:
+    """Equivalence checker with its own caches and symbolic worker.
+
+    Attributes:
+      num_symbolic_calls: symbolic comparisons actually sent to the worker (cache misses).
+    """
+
+    def __init__(self, worker: SymbolicWorker | None = None):
+        self._worker = worker
+        self._scalar_cache: dict[tuple[str, str], Verdict] = {}
+        self.num_symbolic_calls = 0
+
+    @property
+    def worker(self) -> SymbolicWorker:
+        if self._worker is None:
+            self._worker = default_worker()
+        return self._worker
+
+    def normal_form(self, answer: str) -> str:
+        return normalization.normalize_answer(answer)
+
+    def check(self, gold: str | None, pred: str | None) -> Verdict:
+        """Tri-state equivalence of two raw answers (None = no answer: NOT_EQUAL)."""
+        if gold is None or pred is None:
+            return Verdict.NOT_EQUAL
+        return self.check_normal(self.normal_form(gold), self.normal_form(pred))
+
+    def check_normal(self, a: str, b: str) -> Verdict:
+        """Tri-state equivalence of two already-normalised answers."""
+        if a == b:
+            return Verdict.EQUAL
+        if not a or not b:
+            return Verdict.NOT_EQUAL
+        return self._node(_structure(a), _structure(b))
+
+    def _node(self, x: structure.Node, y: structure.Node) -> Verdict:
+        if isinstance(x, structure.Scalar) and isinstance(y, structure.Scalar):
+            return self.scalar(x.text, y.text)
+        if type(x) is not type(y):
+            return Verdict.NOT_EQUAL
+        if isinstance(x, structure.Seq):
+            if (x.open, x.close, len(x.items)) != (y.open, y.close, len(y.items)):
+                return Verdict.NOT_EQUAL
+            return all_of(self._node(p, q) for p, q in zip(x.items, y.items))
+        if isinstance(x, structure.Matrix):
+            if [len(r) for r in x.rows] != [len(r) for r in y.rows]:
+                return Verdict.NOT_EQUAL
+            return all_of(self._node(p, q)
+                          for rx, ry in zip(x.rows, y.rows) for p, q in zip(rx, ry))
+        return self._multiset(x.items, y.items)
+
+    def _multiset(self, xs, ys) -> Verdict:
+        """Greedy matching: each item of xs takes the first unmatched EQUAL item of ys."""
+        if len(xs) != len(ys):
+            return Verdict.NOT_EQUAL
+        unmatched = list(range(len(ys)))
+        unknown = False
+        for p in xs:
+            found = None
+            for j in unmatched:
+                v = self._node(p, ys[j])
+                if v is Verdict.EQUAL:
+                    found = j
+                    break
+                unknown = unknown or v is Verdict.UNKNOWN
+            if found is None:
+                return Verdict.UNKNOWN if unknown else Verdict.NOT_EQUAL
+            unmatched.remove(found)
+        return Verdict.EQUAL
+
+    def scalar(self, a: str, b: str) -> Verdict:
+        """Compares two normalised scalar strings (cached, symmetric)."""
+        if a == b:
+            return Verdict.EQUAL
+        ra, rb = normalization.as_rational(a), normalization.as_rational(b)
+        if ra is not None and rb is not None:
+            return Verdict.EQUAL if ra == rb else Verdict.NOT_EQUAL
+        if _is_word(a) or _is_word(b):
+            # Text answers: string equality decides (a word never equals a number).
+            return Verdict.NOT_EQUAL
+        key = (a, b) if a <= b else (b, a)
+        cached = self._scalar_cache.get(key)
+        if cached is not None:
+            return cached
+        self.num_symbolic_calls += 1
+        verdict = self.worker.compare(a, b)
+        self._scalar_cache[key] = verdict
+        return verdict
+
+
+def _is_word(s: str) -> bool:
+    return bool(_WORD.match(s)) and s not in _LATEX_WORDS
+
+
+@functools.lru_cache(maxsize=100_000)
+def _structure(normal: str) -> structure.Node:
+    return structure.parse_structure(normal)
+
+
+_DEFAULT_GRADER: Grader | None = None
+
+
+def default_grader() -> Grader:
+    global _DEFAULT_GRADER
+    if _DEFAULT_GRADER is None:
+        _DEFAULT_GRADER = Grader()
+    return _DEFAULT_GRADER
+
+
+def check_equiv(gold: str | None, pred: str | None, grader: Grader | None = None) -> Verdict:
+    """EQUAL / NOT_EQUAL / UNKNOWN for two raw answers (contents of `\\boxed{}`)."""
+    return (grader or default_grader()).check(gold, pred)
+
+
+def is_equiv(gold: str | None, pred: str | None, grader: Grader | None = None) -> bool:
+    """True iff `check_equiv` proves the answers equal (UNKNOWN counts as not equal)."""
+    return check_equiv(gold, pred, grader) is Verdict.EQUAL

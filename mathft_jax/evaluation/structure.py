@@ -1,0 +1,169 @@
+"""Splits a normalised answer into its structure: scalar, ordered sequence, set, matrix.
+
+The structure decides the comparison rules (see `equivalence.py`):
+
+* `Seq` — brackets with top-level commas: `(1,2)` (a point, or an open interval: the two are
+  written alike and compared alike), `[0,1)`, `(-\\infty,3]`, `(1,2,3)`. Ordered; the opening and
+  closing brackets must match exactly, so open vs closed endpoints matter.
+* `Unordered` — `\\{1,2\\}`, a bare comma list `1,2,3` (MATH's "enter all solutions separated by
+  commas"), or a union `A\\cup B`. Compared as multisets of items; `\\{1,2\\}` equals `2,1`.
+* `Matrix` — `\\begin{pmatrix}...\\end{pmatrix}` (also bmatrix, matrix, vmatrix, array):
+  rows split on `\\\\`, cells on `&`; same shape, cell by cell. A column vector equals the same
+  entries written as a 1-column matrix only (not a tuple).
+* `Scalar` — anything else: a number, an expression, an equation or inequality, or text.
+
+Example:
+    >>> parse_structure(r"[0,1)\\cup(2,\\infty)")
+    Unordered(kind='union', items=(Seq(open='[', close=')', items=(Scalar(text='0'), ...
+
+All scans are single passes with an explicit depth counter (no recursion on the input), so
+deeply nested braces are bounded by `MAX_DEPTH`; deeper input is treated as one opaque scalar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Union
+
+MAX_DEPTH = 50
+_OPEN = "([{"
+_CLOSE = ")]}"
+_MATRIX = re.compile(
+    r"^\\begin\{(pmatrix|bmatrix|matrix|vmatrix|Bmatrix|array)\}(?:\{[lcr|]*\})?(.*)"
+    r"\\end\{\1\}$", re.DOTALL)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scalar:
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Seq:
+    open: str
+    close: str
+    items: tuple["Node", ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Unordered:
+    kind: str  # "set", "list" or "union": all compare alike; kind is informational.
+    items: tuple["Node", ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Matrix:
+    rows: tuple[tuple["Node", ...], ...]
+
+
+Node = Union[Scalar, Seq, Unordered, Matrix]
+
+
+def _depth_profile_ok(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        if ch in _OPEN:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif ch in _CLOSE:
+            depth -= 1
+    return True
+
+
+def split_top_level(s: str, sep: str) -> list[str]:
+    """Splits `s` on `sep` where no bracket of any kind is open.
+
+    `\\{`/`\\}` count as brackets; an escaped `\\\\` row separator is never split on `\\`.
+    """
+    parts, depth, start, i, n, k = [], 0, 0, 0, len(s), len(sep)
+    while i < n:
+        ch = s[i]
+        if ch == "\\" and s.startswith(sep, i) and depth == 0:
+            parts.append(s[start:i])
+            i += k
+            start = i
+            continue
+        if ch == "\\" and i + 1 < n and s[i + 1] in "{}":
+            depth += 1 if s[i + 1] == "{" else -1
+            i += 2
+            continue
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+        elif depth == 0 and s.startswith(sep, i):
+            parts.append(s[start:i])
+            i += k
+            start = i
+            continue
+        i += 1
+    parts.append(s[start:])
+    return parts
+
+
+def _matching_close(s: str, open_pos: int) -> int | None:
+    """Index of the bracket closing s[open_pos] counting all bracket kinds, or None."""
+    depth = 0
+    for i in range(open_pos, len(s)):
+        if s[i] in _OPEN:
+            depth += 1
+        elif s[i] in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def parse_structure(normal: str) -> Node:
+    """Parses a normalised answer into a `Node` (see the module docstring)."""
+    if not _depth_profile_ok(normal):
+        return Scalar(normal)
+    return _parse(normal, budget=[200])
+
+
+def _parse(s: str, budget: list[int]) -> Node:
+    budget[0] -= 1
+    if budget[0] < 0:  # Bounds total work on pathological inputs.
+        return Scalar(s)
+    s = s.strip()
+    m = _MATRIX.match(s)
+    if m:
+        body = m.group(2).strip().rstrip("\\").strip()
+        rows = tuple(
+            tuple(_parse(c, budget) for c in split_top_level(r, "&"))
+            for r in split_top_level(body, "\\\\") if r.strip())
+        return Matrix(rows)
+    union = split_top_level(s, "\\cup")
+    if len(union) > 1:
+        return Unordered("union", tuple(_parse(p, budget) for p in union))
+    if s.startswith("\\{") and s.endswith("\\}"):
+        inner = s[2:-2]
+        if _balanced(inner):
+            items = [p for p in split_top_level(inner, ",")]
+            if items == [""]:
+                items = []
+            return Unordered("set", tuple(_parse(p, budget) for p in items))
+    if s and s[0] in "([" and s[-1] in ")]":
+        close = _matching_close(s, 0)
+        if close == len(s) - 1 or (close is None and _balanced(s[1:-1])):
+            items = split_top_level(s[1:-1], ",")
+            if len(items) > 1:
+                return Seq(s[0], s[-1], tuple(_parse(p, budget) for p in items))
+    items = split_top_level(s, ",")
+    if len(items) > 1:
+        return Unordered("list", tuple(_parse(p, budget) for p in items))
+    return Scalar(s)
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0

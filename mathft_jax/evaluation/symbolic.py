@@ -1,0 +1,301 @@
+"""Bounded symbolic comparison of two scalar answers, run in a separate worker process.
+
+Model output is hostile: `9^{9^{9^{9}}}` makes sympy compute forever, and a big enough
+expression exhausts memory. So every symbolic step runs in one reused child process:
+
+* the parent sends `(a, b)` (normalised LaTeX strings) over a pipe and waits at most
+  `timeout_s` (default 2 s) with `Connection.poll`, which works on any thread (unlike
+  `signal.alarm`) and inside long jobs;
+* on time-out the child is killed (SIGKILL) and the answer is UNKNOWN; the next call starts a
+  fresh child (start-up, ~1 s, is not counted against the per-comparison bound);
+* the child caps its own address space (`memory_limit_bytes`, default 4 GiB) so a huge
+  allocation raises MemoryError instead of swapping the machine;
+* the child parses LaTeX with latex2sympy2_extended's ANTLR grammar (never `eval`,
+  `sympify` or `parse_expr` on the text), rejects inputs longer than `MAX_SYMBOLIC_CHARS`,
+  expression trees with more than `MAX_NODES` nodes and integer powers whose result would
+  have more than `MAX_POW_BITS` bits, before any simplification.
+
+Comparison rules in the child (a, b parsed to sympy):
+* relations: equations `l1=r1`, `l2=r2` are equal when `(l1-r1)` and `(l2-r2)` differ by a
+  non-zero constant factor; inequalities when they have the same strictness and the same
+  `greater - smaller` side (so `x>2` equals `2<x`);
+* expressions: `simplify(a-b) == 0` proves EQUAL; otherwise the difference is evaluated
+  numerically at 30 digits (for expressions with free symbols, at three fixed rational
+  points): clearly non-zero gives NOT_EQUAL, zero at every point gives EQUAL.
+  The symbol `i` is read as the imaginary unit.
+
+Example:
+    >>> worker = SymbolicWorker(timeout_s=2.0)
+    >>> worker.compare(r"\\frac{\\sqrt{2}}{2}", r"\\frac{1}{\\sqrt{2}}")
+    <Verdict.EQUAL: 'equal'>
+    >>> worker.close()
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import math
+import multiprocessing
+import os
+import threading
+from typing import Any
+
+from mathft_jax.evaluation.verdict import Verdict
+
+MAX_SYMBOLIC_CHARS = 400
+MAX_NODES = 400
+MAX_POW_BITS = 20_000
+DEFAULT_TIMEOUT_S = 2.0
+_STARTUP_TIMEOUT_S = 120.0
+
+
+# ----------------------------------------------------------------------------- child side
+
+
+def _child_main(conn: Any, memory_limit_bytes: int | None) -> None:
+    """Loop of the worker process: receive (a, b), send back a Verdict value."""
+    if memory_limit_bytes:
+        try:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+        except (ImportError, ValueError, OSError):
+            pass
+    import sympy  # noqa: F401  (warm the imports before reporting ready)
+    from latex2sympy2_extended import latex2sympy2  # noqa: F401
+    conn.send("ready")
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        a, b = msg
+        try:
+            verdict = _compare_in_child(a, b)
+        except MemoryError:
+            verdict = Verdict.UNKNOWN
+        except Exception:  # noqa: BLE001 — any parser/sympy failure means "cannot decide".
+            verdict = Verdict.UNKNOWN
+        conn.send(verdict.value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str):
+    import sympy
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
+    expr = latex2sympy(text, normalization_config=None,
+                       conversion_config=ConversionConfig(lowercase_symbols=False))
+    if isinstance(expr, sympy.Basic):
+        i_sym = [s for s in expr.free_symbols if getattr(s, "name", None) == "i"]
+        if i_sym:
+            expr = expr.xreplace({i_sym[0]: sympy.I})
+    return expr
+
+
+def _log2_bound(expr) -> float:
+    """An upper bound on log2|value| of an integer-power tower, or 0 for other nodes."""
+    import sympy
+    if isinstance(expr, sympy.Integer):
+        return math.log2(abs(int(expr)) + 1) if abs(expr) < 2 ** 4096 else 4096.0
+    if isinstance(expr, sympy.Pow):
+        base_bits = _log2_bound(expr.base)
+        exp_bits = _log2_bound(expr.exp)
+        if exp_bits > 60:
+            return math.inf if base_bits > 0 else 0.0
+        return base_bits * (2.0 ** exp_bits)
+    if isinstance(expr, sympy.factorial):
+        arg_bits = _log2_bound(expr.args[0])
+        return math.inf if arg_bits > 20 else (2.0 ** arg_bits) * arg_bits
+    return 0.0
+
+
+def _too_big(expr) -> bool:
+    import sympy
+    if not isinstance(expr, sympy.Basic):
+        return False
+    count = 0
+    for node in sympy.preorder_traversal(expr):
+        count += 1
+        if count > MAX_NODES:
+            return True
+        if isinstance(node, (sympy.Pow, sympy.factorial)) and _log2_bound(node) > MAX_POW_BITS:
+            return True
+    return False
+
+
+def _numeric_zero(diff) -> bool | None:
+    """True/False if diff is provably ~0 / non-zero numerically, None if undecidable."""
+    import sympy
+    value = sympy.N(diff, 30)
+    if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or value.free_symbols:
+        return None
+    magnitude = abs(complex(value))
+    return magnitude < 1e-20
+
+
+def _expr_verdict(a, b) -> Verdict:
+    import sympy
+    diff = a - b
+    if diff == 0:
+        return Verdict.EQUAL
+    if sympy.simplify(diff) == 0:
+        return Verdict.EQUAL
+    symbols = sorted(diff.free_symbols, key=str)
+    if not symbols:
+        zero = _numeric_zero(diff)
+        if zero is None:
+            return Verdict.UNKNOWN
+        return Verdict.EQUAL if zero else Verdict.NOT_EQUAL
+    points = [sympy.Rational(3, 7), sympy.Rational(-5, 11), sympy.Rational(13, 4)]
+    all_zero = True
+    for shift, p in enumerate(points):
+        subs = {s: p + sympy.Rational(k, 17) for k, s in enumerate(symbols)}
+        zero = _numeric_zero(diff.xreplace(subs))
+        if zero is None:
+            return Verdict.UNKNOWN
+        all_zero = all_zero and zero
+        if not zero:
+            return Verdict.NOT_EQUAL
+    return Verdict.EQUAL if all_zero else Verdict.UNKNOWN
+
+
+def _relation_verdict(a, b) -> Verdict:
+    import sympy
+    from sympy.core.relational import Relational
+    if isinstance(a, sympy.Eq) and isinstance(b, sympy.Eq):
+        da, db = a.lhs - a.rhs, b.lhs - b.rhs
+        if _expr_verdict(da, db) is Verdict.EQUAL or _expr_verdict(da, -db) is Verdict.EQUAL:
+            return Verdict.EQUAL
+        if db == 0:
+            return Verdict.UNKNOWN
+        ratio = sympy.simplify(da / db)
+        if ratio.is_number and ratio != 0:
+            return Verdict.EQUAL
+        return Verdict.NOT_EQUAL
+    if isinstance(a, Relational) and isinstance(b, Relational):
+        def canonical(r):
+            strict = isinstance(r, (sympy.StrictGreaterThan, sympy.StrictLessThan))
+            if isinstance(r, (sympy.GreaterThan, sympy.StrictGreaterThan)):
+                return r.lhs - r.rhs, strict
+            if isinstance(r, (sympy.LessThan, sympy.StrictLessThan)):
+                return r.rhs - r.lhs, strict
+            return None, strict
+        ea, sa = canonical(a)
+        eb, sb = canonical(b)
+        if ea is None or eb is None:
+            return Verdict.UNKNOWN
+        if sa != sb:
+            return Verdict.NOT_EQUAL
+        return _expr_verdict(ea, eb)
+    return Verdict.UNKNOWN
+
+
+def _compare_in_child(a_text: str, b_text: str) -> Verdict:
+    import sympy
+    from sympy.core.relational import Relational
+    a, b = _parse(a_text), _parse(b_text)
+    if _too_big(a) or _too_big(b):
+        return Verdict.UNKNOWN
+    a_rel, b_rel = isinstance(a, Relational), isinstance(b, Relational)
+    if a_rel or b_rel:
+        return _relation_verdict(a, b) if a_rel and b_rel else Verdict.NOT_EQUAL
+    if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
+        if not (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase)):
+            return Verdict.NOT_EQUAL
+        if a.shape != b.shape:
+            return Verdict.NOT_EQUAL
+        verdicts = [_expr_verdict(x, y) for x, y in zip(a, b)]
+        from mathft_jax.evaluation.verdict import all_of
+        return all_of(verdicts)
+    if isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr):
+        return _expr_verdict(a, b)
+    if isinstance(a, sympy.Set) and isinstance(b, sympy.Set):
+        return Verdict.EQUAL if a == b else Verdict.UNKNOWN
+    return Verdict.UNKNOWN
+
+
+# ---------------------------------------------------------------------------- parent side
+
+
+class SymbolicWorker:
+    """One reusable child process that runs bounded sympy comparisons (thread-safe).
+
+    Args:
+      timeout_s: wall-clock bound on one comparison; past it the child is killed.
+      memory_limit_bytes: RLIMIT_AS of the child (None: no limit).
+    """
+
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 memory_limit_bytes: int | None = 4 << 30):
+        self.timeout_s = timeout_s
+        self.memory_limit_bytes = memory_limit_bytes
+        self._lock = threading.Lock()
+        self._proc = None
+        self._conn = None
+        self._owner_pid = None
+        self.num_timeouts = 0
+        self.num_restarts = 0
+
+    def _start(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_child_main, args=(child, self.memory_limit_bytes),
+                           daemon=True, name="mathft-symbolic-grader")
+        proc.start()
+        child.close()
+        if not parent.poll(_STARTUP_TIMEOUT_S) or parent.recv() != "ready":
+            proc.kill()
+            raise RuntimeError("symbolic grading worker failed to start")
+        self._proc, self._conn, self._owner_pid = proc, parent, os.getpid()
+        self.num_restarts += 1
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.join(5)
+            self._conn.close()
+        self._proc = self._conn = None
+
+    def compare(self, a: str, b: str) -> Verdict:
+        """Compares two normalised scalar answers; UNKNOWN on failure, size or time-out."""
+        if len(a) > MAX_SYMBOLIC_CHARS or len(b) > MAX_SYMBOLIC_CHARS:
+            return Verdict.UNKNOWN
+        with self._lock:
+            if self._proc is None or self._owner_pid != os.getpid() or not self._proc.is_alive():
+                if self._proc is not None and self._owner_pid == os.getpid():
+                    self._kill()
+                self._start()
+            try:
+                self._conn.send((a, b))
+                if self._conn.poll(self.timeout_s):
+                    return Verdict(self._conn.recv())
+            except (EOFError, OSError, BrokenPipeError):
+                pass
+            self.num_timeouts += 1
+            self._kill()
+            return Verdict.UNKNOWN
+
+    def close(self) -> None:
+        with self._lock:
+            if self._proc is not None and self._owner_pid == os.getpid():
+                try:
+                    self._conn.send(None)
+                except OSError:
+                    pass
+                self._kill()
+
+
+_DEFAULT: SymbolicWorker | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_worker() -> SymbolicWorker:
+    """The process-wide worker used by `check_equiv` unless one is passed explicitly."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = SymbolicWorker()
+            atexit.register(_DEFAULT.close)
+        return _DEFAULT

@@ -1,0 +1,97 @@
+"""Entry point: grade candidates, compute metrics, write report.json, report.md and a plot.
+
+    python -m mathft_jax.evaluate --gin_file=gin_configs/runs/evaluate.gin \
+        --gin.CANDIDATES_FILE="'runs/x/candidates.jsonl'" --gin.OUTPUT_DIR="'runs/x/eval'" \
+        [--gin.SCORES_FILE="'runs/x/scores.jsonl'"] [--gin.GOLD_FILE="'../shared/data/math/test.jsonl'"]
+
+File formats: see `mathft_jax.evaluation.records` (inputs) and `mathft_jax.evaluation.report`
+(report.json). The output directory receives `report.json`, `report.md` and
+`accuracy_vs_n.png`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Sequence
+
+import gin
+
+from mathft_jax.evaluation import plots, records, report
+from mathft_jax.evaluation.problems import grade_problems
+
+
+@gin.configurable
+def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED,
+             scores_file: str | None = None, gold_file: str | None = None,
+             pass_ks: Sequence[int] = (1, 4, 16, 64), maj_ks: Sequence[int] = (4, 8),
+             rerank_k: int = 8, skip_malformed: bool = False, num_bootstrap: int = 1000,
+             curve_repeats: int = 16, seed: int = 0) -> dict:
+    """Grades `candidates_file` and writes the report files into `output_dir`.
+
+    Args:
+      candidates_file: candidates JSONL (greedy and/or sampled rows).
+      output_dir: where report.json, report.md and accuracy_vs_n.png go (created).
+      scores_file: optional evaluator scores JSONL; enables RR.All, RR.TopK, W.RR, W.RR.MajK.
+      gold_file: optional gold JSONL ({"problem_id","answer"} or MATH rows); used for rows
+        without `gold_answer`.
+      pass_ks: k values of the unbiased pass@k (only k <= N are reported).
+      maj_ks: K values of MajK@N (K > 1; Maj1@N is always reported).
+      rerank_k: the K of RR.TopK and W.RR.MajK (8 in the paper).
+      skip_malformed: skip and count malformed lines instead of failing on the first.
+      num_bootstrap: bootstrap resamples for the 95% intervals.
+      curve_repeats: random subsets per problem and N for the accuracy-vs-N curves.
+      seed: seed of the bootstrap and of the subsets.
+
+    Returns:
+      The report dictionary written to report.json.
+    """
+    start = time.time()
+    rows, cand_counts = records.read_candidates(candidates_file, skip_malformed)
+    scores, score_counts = (records.read_scores(scores_file, skip_malformed)
+                            if scores_file else (None, records.Counts()))
+    gold, gold_counts = (records.read_gold(gold_file, skip_malformed)
+                         if gold_file else ({}, records.Counts()))
+    problems, grade_counts = grade_problems(rows, gold, scores)
+    if not problems:
+        raise ValueError(f"{candidates_file}: no problem with a gold answer to evaluate")
+    rr = [f"RR.Top{rerank_k}", "RR.All", "W.RR", f"W.RR.Maj{rerank_k}"] if scores else []
+    names = (["Greedy"] + [f"pass@{k}" for k in pass_ks] + ["Pass@N", "Maj1@N"]
+             + [f"Maj{k}@N" for k in maj_ks if k > 1] + rr)
+    per_problem = [p.metrics(pass_ks=pass_ks, maj_ks=maj_ks, rerank_k=rerank_k)
+                   for p in problems]
+    curves = plots.accuracy_vs_n(problems, ["Pass@N", "Maj1@N"] + rr, curve_repeats, seed,
+                                 rerank_k)
+    result = {
+        "version": report.REPORT_VERSION,
+        "config": {"candidates_file": candidates_file, "scores_file": scores_file,
+                   "gold_file": gold_file, "pass_ks": list(pass_ks), "maj_ks": list(maj_ks),
+                   "rerank_k": rerank_k, "num_bootstrap": num_bootstrap,
+                   "curve_repeats": curve_repeats, "seed": seed},
+        "counts": {
+            "problems": len(problems),
+            "sampled_rows": sum(len(p.labels) for p in problems),
+            "greedy_rows": sum(p.greedy_correct is not None for p in problems),
+            "malformed": cand_counts.malformed + score_counts.malformed + gold_counts.malformed,
+            "duplicate": cand_counts.duplicate,
+            **grade_counts,
+        },
+        "metrics": names,
+        "groups": report.group_summaries(per_problem, [p.level for p in problems],
+                                         [p.subject for p in problems], names,
+                                         num_bootstrap, seed),
+        "accuracy_vs_n": curves,
+    }
+    result["counts"]["seconds"] = round(time.time() - start, 2)
+    report.write_report(result, output_dir)
+    plots.plot_accuracy_vs_n(curves, os.path.join(output_dir, "accuracy_vs_n.png"),
+                             title=os.path.basename(candidates_file))
+    return result
+
+
+if __name__ == "__main__":
+    # evaluate.gin binds the short name `evaluate` and imports nothing, so that under
+    # `python -m` only this `__main__.evaluate` is registered (importing the module again
+    # would register a second, ambiguous `evaluate`).
+    from mathft_jax import gin_utils
+    gin_utils.run_main(evaluate)

@@ -1,0 +1,113 @@
+"""Aggregates per-problem metrics into report.json and report.md.
+
+Each metric is averaged over problems overall, by level and by subject, with a percentile
+bootstrap 95% interval (problems resampled with replacement `num_bootstrap` times, fixed
+`seed`, so reports are reproducible). A metric missing for a problem (e.g. pass@64 with 32
+samples, or "Greedy" without greedy rows) is averaged over the problems that have it.
+
+report.json schema (version 1):
+    {"version": 1, "config": {...}, "counts": {"problems": int, "malformed": int, ...},
+     "metrics": [str, ...],
+     "groups": {"overall": {"all": {"n": int, "<metric>": {"mean": float, "ci95": [lo, hi],
+                                                             "n": int}}},
+                "level": {"Level 1": {...}}, "subject": {"Algebra": {...}}},
+     "accuracy_vs_n": {"n": [1, 2, ...], "<metric>": [float, ...]}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Mapping, Sequence
+
+import numpy as np
+
+REPORT_VERSION = 1
+
+
+def bootstrap_ci(values: Sequence[float], num_bootstrap: int = 1000, seed: int = 0
+                 ) -> tuple[float, float]:
+    """Percentile bootstrap 95% interval of the mean."""
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(num_bootstrap, len(x)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def summarize(per_problem: Sequence[Mapping[str, float]], metric_names: Sequence[str],
+              num_bootstrap: int = 1000, seed: int = 0) -> dict:
+    """{"n": problems, metric: {"mean", "ci95", "n"}} for one group of problems."""
+    out: dict = {"n": len(per_problem)}
+    for name in metric_names:
+        values = [p[name] for p in per_problem if name in p]
+        if values:
+            out[name] = {"mean": float(np.mean(values)),
+                         "ci95": list(bootstrap_ci(values, num_bootstrap, seed)),
+                         "n": len(values)}
+    return out
+
+
+def group_summaries(per_problem: Sequence[Mapping[str, float]], levels: Sequence[str],
+                    subjects: Sequence[str], metric_names: Sequence[str],
+                    num_bootstrap: int = 1000, seed: int = 0) -> dict:
+    """Summaries overall, by level and by subject (keys sorted)."""
+    groups: dict = {"overall": {"all": summarize(per_problem, metric_names, num_bootstrap,
+                                                 seed)}}
+    for field, keys in (("level", levels), ("subject", subjects)):
+        groups[field] = {}
+        for key in sorted(set(keys)):
+            members = [p for p, k in zip(per_problem, keys) if k == key]
+            groups[field][key] = summarize(members, metric_names, num_bootstrap, seed)
+    return groups
+
+
+def markdown(report: dict) -> str:
+    """The Markdown tables of a report: one row per group, mean and [95% CI] in percent."""
+    names = [m for m in report["metrics"]
+             if any(m in g for gs in report["groups"].values() for g in gs.values())]
+    lines = ["# Evaluation report", ""]
+    lines.append("Counts: " + ", ".join(f"{k} {v}" for k, v in report["counts"].items()))
+    lines.append("")
+    for field, title in (("overall", "Overall"), ("level", "By level"),
+                         ("subject", "By subject")):
+        lines += [f"## {title}", "", "| group | problems | " + " | ".join(names) + " |",
+                  "|---|---:|" + "---:|" * len(names)]
+        for key, summary in report["groups"][field].items():
+            cells = []
+            for name in names:
+                s = summary.get(name)
+                cells.append("–" if s is None else
+                             f"{100 * s['mean']:.1f} [{100 * s['ci95'][0]:.1f}, "
+                             f"{100 * s['ci95'][1]:.1f}]")
+            lines.append(f"| {key} | {summary['n']} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append("Cells: accuracy in percent, [bootstrap 95% interval over problems].")
+    return "\n".join(lines) + "\n"
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Writes `text` to `path` via a temporary file in the same directory and os.replace."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_report(report: dict, output_dir: str) -> tuple[str, str]:
+    """Writes report.json and report.md atomically; returns their paths."""
+    json_path = os.path.join(output_dir, "report.json")
+    md_path = os.path.join(output_dir, "report.md")
+    atomic_write_text(json_path, json.dumps(report, indent=1, sort_keys=False) + "\n")
+    atomic_write_text(md_path, markdown(report))
+    return json_path, md_path

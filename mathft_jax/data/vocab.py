@@ -1,0 +1,211 @@
+"""Vocabularies: SentencePiece (a file, or trained on the fly and cached) or raw bytes.
+
+* `get_vocabulary(kind="bytes")`: `seqio.ByteVocabulary` (pad 0, eos 1, unk 2, bytes from 3).
+* `get_vocabulary(kind="sentencepiece", path=...)`: a pretrained model's `.model` file.
+* `get_vocabulary(kind="synthetic")`: the synthetic benchmark's own small SentencePiece model,
+  trained deterministically on first use from generated text and cached at
+  `$MATHFT_CACHE/vocab/synthetic-v<GENERATOR_VERSION>-<vocab_size>.model` (`$MATHFT_CACHE`
+  defaults to `~/.cache/mathft_jax`), so no binary is committed.
+
+All use extra_ids=0. Task registration must stay cheap, so tasks hold a `DeferredVocabulary`:
+it calls its factory (usually a gin-configured `get_vocabulary`) only when first used, after
+gin files have been parsed.
+
+Example:
+    >>> vocab = get_vocabulary("bytes")
+    >>> vocab.encode("ab"), vocab.eos_id
+    ([100, 101], 1)
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import gin
+import seqio
+import sentencepiece as spm
+
+ENV_CACHE = "MATHFT_CACHE"
+VOCAB_KINDS = ("bytes", "sentencepiece", "synthetic")
+SYNTHETIC_VOCAB_SIZE = 512
+# Problems whose text trains the synthetic vocabulary (both solution styles of each).
+_SYNTHETIC_VOCAB_TRAIN_PROBLEMS = 5000
+_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """`$MATHFT_CACHE`, else `~/.cache/mathft_jax`."""
+    return Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "mathft_jax")
+
+
+def train_sentencepiece(texts: Iterable[str], vocab_size: int, model_path: str | os.PathLike,
+                        *, model_type: str = "bpe") -> Path:
+    """Trains a SentencePiece model on `texts` and writes it atomically to `model_path`.
+
+    The result is byte-for-byte deterministic for the same texts and arguments (one thread,
+    no sampling of the input). Ids follow seqio's convention: pad 0, eos 1, unk 2, no bos.
+    Normalisation is the identity and whitespace is kept as is, so LaTeX and newlines
+    round-trip exactly. `vocab_size` is a soft limit: a small corpus may yield fewer pieces.
+
+    Returns:
+      The path written.
+    """
+    writer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(list(texts)), model_writer=writer, vocab_size=vocab_size,
+        model_type=model_type, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, num_threads=1,
+        hard_vocab_limit=False, character_coverage=1.0, normalization_rule_name="identity",
+        remove_extra_whitespaces=False, user_defined_symbols=["\n"], minloglevel=2,
+        max_sentence_length=1 << 20, input_sentence_size=0, shuffle_input_sentence=False)
+    model_path = Path(model_path)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=model_path.parent, prefix=f".{model_path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(writer.getvalue())
+        os.replace(tmp, model_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return model_path
+
+
+def synthetic_vocab_texts(num_problems: int = _SYNTHETIC_VOCAB_TRAIN_PROBLEMS) -> list[str]:
+    """The text the synthetic vocabulary is trained on: prompts plus both solution styles."""
+    from mathft_jax.data import prompts, synthetic  # local: keeps this module's import light
+    texts = [prompts.fewshot_prompt("") + " correct incorrect "
+             + prompts.evaluator_prompt("", "")]
+    for p in synthetic.generate_split("train", num_problems):
+        texts.append(prompts.sft_prompt(p.problem) + p.solution)
+        texts.append(p.solution_terse)
+    return texts
+
+
+def synthetic_vocab_path(vocab_size: int = SYNTHETIC_VOCAB_SIZE) -> Path:
+    """The cached synthetic SentencePiece model, trained now if it is not there yet."""
+    from mathft_jax.data import synthetic
+    path = cache_dir() / "vocab" / f"synthetic-v{synthetic.GENERATOR_VERSION}-{vocab_size}.model"
+    with _lock:
+        if not path.is_file():
+            logging.info("Training the synthetic SentencePiece vocabulary into %s", path)
+            train_sentencepiece(synthetic_vocab_texts(), vocab_size, path)
+    return path
+
+
+@gin.configurable(module="mathft_jax.data")
+def get_vocabulary(kind: str = "bytes", path: Optional[str] = None,
+                   vocab_size: int = SYNTHETIC_VOCAB_SIZE) -> seqio.Vocabulary:
+    """Builds a seqio vocabulary (extra_ids=0).
+
+    Args:
+      kind: "bytes", "sentencepiece" (needs `path`) or "synthetic" (trained and cached).
+      path: the SentencePiece `.model` file for kind="sentencepiece".
+      vocab_size: size of the synthetic vocabulary (kind="synthetic").
+
+    Raises:
+      ValueError: on an unknown kind or a missing path.
+      FileNotFoundError: when the SentencePiece file does not exist.
+    """
+    if kind == "bytes":
+        return seqio.ByteVocabulary(extra_ids=0)
+    if kind == "sentencepiece":
+        if not path:
+            raise ValueError("get_vocabulary(kind='sentencepiece') needs path= (bind "
+                             "mathft_jax.data.get_vocabulary.path in gin)")
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"SentencePiece model {path} does not exist")
+        return seqio.SentencePieceVocabulary(str(path), extra_ids=0)
+    if kind == "synthetic":
+        return seqio.SentencePieceVocabulary(str(synthetic_vocab_path(vocab_size)), extra_ids=0)
+    raise ValueError(f"vocabulary kind must be one of {VOCAB_KINDS}, got {kind!r}")
+
+
+class DeferredVocabulary(seqio.Vocabulary):
+    """A seqio vocabulary that builds the real one from `factory()` on first use.
+
+    Example:
+        >>> vocab = DeferredVocabulary(lambda: get_vocabulary("bytes"))  # nothing built yet
+        >>> vocab.vocab_size
+        259
+    """
+
+    def __init__(self, factory: Callable[[], seqio.Vocabulary], name: str = "deferred"):
+        super().__init__(extra_ids=0)
+        self._factory = factory
+        self._name = name
+        self._vocab: Optional[seqio.Vocabulary] = None
+
+    @property
+    def resolved(self) -> seqio.Vocabulary:
+        if self._vocab is None:
+            with _lock:
+                if self._vocab is None:
+                    self._vocab = self._factory()
+        return self._vocab
+
+    def reset(self) -> None:
+        """Forgets the built vocabulary (e.g. after gin bindings changed)."""
+        self._vocab = None
+
+    @property
+    def bos_id(self) -> Optional[int]:
+        try:
+            return self.resolved.bos_id
+        except NotImplementedError:
+            return None
+
+    @property
+    def eos_id(self) -> Optional[int]:
+        return self.resolved.eos_id
+
+    @property
+    def pad_id(self) -> int:
+        return self.resolved.pad_id
+
+    @property
+    def unk_id(self) -> Optional[int]:
+        return self.resolved.unk_id
+
+    @property
+    def extra_ids(self) -> int:
+        return self.resolved.extra_ids
+
+    @property
+    def _base_vocab_size(self) -> int:
+        return self.resolved._base_vocab_size  # pylint: disable=protected-access
+
+    def _encode(self, s):
+        return self.resolved.encode(s)
+
+    def _decode(self, ids):
+        return self.resolved.decode(ids)
+
+    def _encode_tf(self, s):
+        return self.resolved.encode_tf(s)
+
+    def _decode_tf(self, ids):
+        return self.resolved.decode_tf(ids)
+
+    def decode(self, ids):
+        return self.resolved.decode(ids)
+
+    def decode_tf(self, ids):
+        return self.resolved.decode_tf(ids)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, DeferredVocabulary):
+            return self is other or self.resolved == other.resolved
+        return self.resolved == other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __str__(self) -> str:
+        return f"DeferredVocabulary({self._name})"

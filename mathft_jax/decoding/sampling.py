@@ -1,0 +1,171 @@
+"""Sampling rules: how the next token is chosen from the model's logits.
+
+Two small frozen (hashable, gin-bindable) records cover every rule the library uses:
+
+* `Greedy()`: the arg-max token.
+* `Sampling(temperature, top_k, top_p, min_p)`: a draw from the tempered distribution after
+  the optional filters, which can be combined and are applied in this order on the tempered
+  distribution: top-k (keep the k most likely tokens), top-p / nucleus (keep the smallest set
+  of the remaining tokens whose renormalised probability reaches p), min-p (keep tokens whose
+  probability is at least `min_p` x the most likely token's).
+
+Both return the chosen token and its log-probability under the *untempered, unfiltered*
+model distribution (`log_softmax(logits)`), so summed log-probs are comparable across sampling
+settings (they are the model's likelihood of the text, not the sampler's).
+
+Example:
+    rule = Sampling(temperature=0.9, top_k=40, top_p=0.95)
+    tokens, logprobs = rule.sample(logits, keys)    # logits [B, V], keys [B] -> [B], [B]
+    rule.to_dict()  # {"name": "sample", "temperature": 0.9, "top_k": 40, "top_p": 0.95,
+                    #  "min_p": None}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional, Union
+
+import gin
+import jax
+import jax.numpy as jnp
+
+NEG_INF = -1e30
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class Greedy:
+    """Always the most likely token (ties go to the lowest id).
+
+    Example:
+        Greedy().sample(jnp.array([[0., 2., 1.]]), keys)  # -> ([1], [log_softmax(...)[1]])
+    """
+
+    name = "greedy"
+
+    @property
+    def is_greedy(self) -> bool:
+        return True
+
+    def sample(self, logits: jax.Array, keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Returns (tokens [B] int32, model log-probs [B] float32); `keys` is unused."""
+        del keys
+        tokens = jnp.argmax(logits, axis=-1).astype(jnp.int32)
+        return tokens, _model_logprob(logits, tokens)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    """Temperature sampling with optional, combinable top-k, top-p and min-p filters.
+
+    Attributes:
+      temperature: divides the logits (> 0). Use `Greedy()` for arg-max decoding.
+      top_k: keep the k most likely tokens; None or 0 keeps all.
+      top_p: nucleus threshold in (0, 1]; the most likely token is always kept. None keeps all.
+      min_p: keep tokens with probability >= min_p x max probability, in [0, 1]; None keeps all.
+
+    Example (V = 4, tempered probabilities [0.5, 0.3, 0.15, 0.05]):
+        Sampling(top_k=3)              -> candidates {0, 1, 2}
+        Sampling(top_k=3, top_p=0.7)   -> candidates {0, 1}   (0.5 < 0.7 <= 0.5 + 0.3)
+        Sampling(min_p=0.5)            -> candidates {0, 1}   (0.3 >= 0.5 x 0.5)
+    """
+
+    temperature: float = 1.0
+    top_k: Optional[int] = None
+    top_p: Optional[float] = None
+    min_p: Optional[float] = None
+
+    name = "sample"
+
+    def __post_init__(self):
+        if not self.temperature > 0:
+            raise ValueError(f"Sampling.temperature must be > 0 (use Greedy() for arg-max), "
+                             f"got {self.temperature}")
+        if self.top_k is not None and self.top_k < 0:
+            raise ValueError(f"Sampling.top_k must be >= 0, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"Sampling.top_p must be in (0, 1], got {self.top_p}")
+        if self.min_p is not None and not 0 <= self.min_p <= 1:
+            raise ValueError(f"Sampling.min_p must be in [0, 1], got {self.min_p}")
+
+    @property
+    def is_greedy(self) -> bool:
+        return False
+
+    def filtered_logits(self, logits: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """The tempered, filtered candidate logits and their token ids.
+
+        Args:
+          logits: [B, V] float32.
+
+        Returns:
+          (candidate logits [B, C], token ids [B, C]); filtered-out candidates hold NEG_INF.
+          C = top_k when top-k is on (only k candidates are ever sorted), else V (sorted
+          descending when top-p or min-p is on, else the identity order).
+        """
+        tempered = logits.astype(jnp.float32) / self.temperature
+        vocab = logits.shape[-1]
+        if self.top_k and self.top_k < vocab:
+            values, ids = jax.lax.top_k(tempered, self.top_k)
+        elif self.top_p is not None or self.min_p is not None:
+            ids = jnp.argsort(-tempered, axis=-1, stable=True)
+            values = jnp.take_along_axis(tempered, ids, axis=-1)
+        else:
+            ids = jnp.broadcast_to(jnp.arange(vocab, dtype=jnp.int32), tempered.shape)
+            return tempered, ids
+        # values are sorted descending from here on.
+        probs = jax.nn.softmax(values, axis=-1)
+        keep = jnp.ones_like(values, dtype=bool)
+        if self.top_p is not None:
+            mass_before = jnp.cumsum(probs, axis=-1) - probs
+            keep &= mass_before < self.top_p
+        if self.min_p is not None:
+            keep &= probs >= self.min_p * probs[:, :1]
+        keep = keep.at[:, 0].set(True)
+        return jnp.where(keep, values, NEG_INF), ids.astype(jnp.int32)
+
+    def sample(self, logits: jax.Array, keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Draws one token per row.
+
+        Args:
+          logits: [B, V] float32 model logits.
+          keys: [B] PRNG keys, one per row (so a row's draw does not depend on the others).
+
+        Returns:
+          (tokens [B] int32, untempered model log-probs of those tokens [B] float32).
+        """
+        candidates, ids = self.filtered_logits(logits)
+        choice = jax.vmap(lambda k, row: jax.random.categorical(k, row))(keys, candidates)
+        tokens = jnp.take_along_axis(ids, choice[:, None], axis=-1)[:, 0]
+        return tokens, _model_logprob(logits, tokens)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "temperature": self.temperature, "top_k": self.top_k,
+                "top_p": self.top_p, "min_p": self.min_p}
+
+
+SamplingRule = Union[Greedy, Sampling]
+
+
+def from_dict(settings: dict[str, Any]) -> SamplingRule:
+    """Inverse of `to_dict`.
+
+    Example:
+        from_dict({"name": "sample", "temperature": 0.9, "top_p": 0.95}) == Sampling(0.9, top_p=0.95)
+    """
+    settings = dict(settings)
+    name = settings.pop("name", None)
+    if name == "greedy":
+        return Greedy()
+    if name == "sample":
+        return Sampling(**settings)
+    raise ValueError(f"unknown sampling rule {name!r} (expected 'greedy' or 'sample')")
+
+
+def _model_logprob(logits: jax.Array, tokens: jax.Array) -> jax.Array:
+    logprobs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    return jnp.take_along_axis(logprobs, tokens[:, None], axis=-1)[:, 0]

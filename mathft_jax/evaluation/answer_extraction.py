@@ -25,7 +25,7 @@ _BOX_COMMANDS = ("\\boxed", "\\fbox")
 
 # "the answer is $X$." / "Final Answer: The final answer is X. I hope it is correct."
 _FALLBACK = re.compile(
-    r"(?:final answer is|the answer is|answer:)\s*:?\s*(?P<ans>\$[^$\n]{1,500}\$|[^\n]{1,500}?)"
+    r"(?:final answer is|the answer is)\s*:?\s*(?P<ans>\$[^$\n]{1,500}\$|[^\n]{1,500}?)"
     r"\s*(?:\.\s|\.$|\n|$|I hope)",
     re.IGNORECASE)
 

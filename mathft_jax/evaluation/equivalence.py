@@ -13,8 +13,8 @@
    * a structure never equals a different kind of structure or a scalar.
 3. Scalars that are not both rationals and whose strings differ go to the bounded symbolic
    worker (`symbolic.SymbolicWorker`): expressions, radicals, equations, inequalities.
-   Two multi-letter words (text answers such as `even`/`odd`) that differ are NOT_EQUAL
-   without sympy.
+   Two words of three or more letters (text answers such as `even`/`odd`, compared
+   case-insensitively) that differ are NOT_EQUAL without sympy.
 
 Decimals are exact: `0.33` is not `\\frac{1}{3}`; `3.14` is not `\\pi`.
 
@@ -37,7 +37,7 @@ from mathft_jax.evaluation import normalization, structure
 from mathft_jax.evaluation.symbolic import SymbolicWorker, default_worker
 from mathft_jax.evaluation.verdict import Verdict, all_of
 
-_WORD = re.compile(r"^[a-zA-Z]{2,}(?: [a-zA-Z]+)*$")
+_WORD = re.compile(r"^[a-zA-Z]{3,}(?: [a-zA-Z]+)*$")
 _LATEX_WORDS = ("infty", "pi", "sqrt", "frac", "sin", "cos", "tan", "log", "ln", "emptyset")
 
 

@@ -7,12 +7,14 @@ strings and never reach sympy. The steps, in order:
    `\\mathrm`/`\\mathbf`/`\\textbf` wrappers, `\\dfrac`/`\\tfrac` -> `\\frac`, `\\le` -> `\\leq`, etc.
 2. Units and text wrappers: a trailing `\\text{ cm}` (any `\\text`/`\\mbox` after a number) and
    bare unit words (`cm`, `inches`, `dollars`, ...) are dropped; other `\\text{X}` become `X`.
-   Pure-word answers (e.g. `\\text{Even}`) are lower-cased.
+   Pure-word answers of three or more letters (e.g. `\\text{Even}`) are lower-cased.
 3. Degrees (`^\\circ`, `^{\\circ}`, `\\degree`, `°`), percent (`\\%`, `%`) and currency (`\\$`)
    are dropped: MATH's answers use them as decoration (`50\\%` is graded equal to `50`).
 4. Thousands separators (`1,000` / `1{,}000` / `1\\,000`) are removed when the whole answer is
    one number; a trailing period or comma is removed; `x =` / `x \\in` prefixes with a single
-   variable on the left are removed (`y = 2x+3` -> `2x+3`, `x=5` -> `5`).
+   variable on the left are removed when the right side has no variable (`x=5` -> `5`,
+   `x \\in [1,2]` -> `[1,2]`); `y = 2x+3` stays an equation, and the symbolic stage equates
+   it with `2x+3`.
 5. `\\frac12` -> `\\frac{1}{2}`, `\\sqrt2` -> `\\sqrt{2}`, `.5` -> `0.5`, and whitespace removed
    except between two letters (`\\sin x` keeps its space).
 
@@ -61,7 +63,7 @@ _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|mathit|t
 _SIMPLE_REPLACEMENTS = (
     ("\\displaystyle", ""), ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"),
     ("\\left", ""), ("\\right", ""), ("\\bigl", ""), ("\\bigr", ""), ("\\Bigl", ""),
-    ("\\Bigr", ""), ("\\!", ""), ("\\,", ""), ("\\;", ""), ("\\:", ""), ("\\ ", " "),
+    ("\\Bigr", ""), ("\\!", ""), ("\\,", ""), ("\\;", ""), ("\\:", ""),
     ("\\quad", " "), ("\\qquad", " "), ("~", " "), ("{,}", ","),
     ("\\lbrace", "\\{"), ("\\rbrace", "\\}"), ("\\lbrack", "["), ("\\rbrack", "]"),
     ("\\varnothing", "\\emptyset"), ("\\varpi", "\\pi"),
@@ -74,6 +76,8 @@ _LE_GE = re.compile(r"\\(le|ge|ne)(?![a-zA-Z])")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _VAR_PREFIX = re.compile(
     r"^(?:[a-zA-Z]|\\[a-zA-Z]+|[a-zA-Z]_\{?\w\}?|[a-zA-Z]\([a-z]\))\s*(?:=|\\in(?![a-zA-Z]))\s*(.+)$")
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
+_HAS_VARIABLE = re.compile(r"[a-zA-Z]")
 _FRAC_SHORT = re.compile(r"\\frac\s*(\d)\s*(\d)")
 _FRAC_HALF_SHORT_NUM = re.compile(r"\\frac\s*(\d)\s*\{")
 _FRAC_HALF_SHORT_DEN = re.compile(r"\\frac\s*(\{[^{}]*\})\s*(\d)")
@@ -112,11 +116,12 @@ def normalize_answer(answer: str) -> str:
     s = answer.strip()
     if len(s) > MAX_NORMALIZE_CHARS:
         return s
-    s = s.replace("$", "").replace("\n", " ").rstrip(" .")
+    s = s.replace("\\$", "").replace("$", "").replace("\n", " ").rstrip(" .")
     s = _TRAILING_TEXT_UNIT.sub("", s).strip()
     for old, new in _SIMPLE_REPLACEMENTS:
         s = s.replace(old, new)
     s = _LE_GE.sub(r"\\\1q", s)
+    s = re.sub(r"(?<!\\)\\ ", " ", s)  # `\ ` is a space; `\\ ` is a row break.
     s = _DEGREES.sub("", s)
     s = s.replace("\\%", "").replace("%", "").replace("\\$", "")
     s, had_text = _strip_text_wrappers(s)
@@ -127,8 +132,8 @@ def normalize_answer(answer: str) -> str:
     s = s.rstrip(".,;").strip()
     s = s.rstrip("\\").strip()
     m = _VAR_PREFIX.match(s)
-    if m and "=" not in m.group(1):
-        s = m.group(1)
+    if m and "=" not in m.group(1) and not _HAS_VARIABLE.search(_COMMAND.sub("", m.group(1))):
+        s = m.group(1)  # `x = 5` -> `5`; `y = 2x+3` stays an equation (see symbolic.py).
     s = _FRAC_SHORT.sub(r"\\frac{\1}{\2}", s)
     s = _FRAC_HALF_SHORT_NUM.sub(r"\\frac{\1}{", s)
     s = _FRAC_HALF_SHORT_DEN.sub(r"\\frac\1{\2}", s)
@@ -140,7 +145,7 @@ def normalize_answer(answer: str) -> str:
     m = _OPTION.match(s)
     if m:
         s = m.group(1).upper()
-    if had_text and _WORDS_ONLY.match(s) and len(s) >= 3:
+    if _WORDS_ONLY.match(s) and len(s) >= 3:
         s = s.lower()
     if s.startswith("+"):
         s = s[1:]

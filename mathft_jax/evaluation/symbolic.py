@@ -16,6 +16,7 @@ expression exhausts memory. So every symbolic step runs in one reused child proc
   have more than `MAX_POW_BITS` bits, before any simplification.
 
 Comparison rules in the child (a, b parsed to sympy):
+* an equation `y = f` (a lone symbol on one side) against an expression `g`: compares f, g;
 * relations: equations `l1=r1`, `l2=r2` are equal when `(l1-r1)` and `(l2-r2)` differ by a
   non-zero constant factor; inequalities when they have the same strictness and the same
   `greater - smaller` side (so `x>2` equals `2<x`);
@@ -192,6 +193,19 @@ def _relation_verdict(a, b) -> Verdict:
     return Verdict.UNKNOWN
 
 
+def _definition_verdict(eq, expr) -> Verdict:
+    """`y = f` against `f`: equal when one side of the equation is a lone symbol absent from
+    the other side and from `expr`, and the other side equals `expr`."""
+    import sympy
+    if not isinstance(eq, sympy.Eq) or not isinstance(expr, sympy.Expr):
+        return Verdict.NOT_EQUAL
+    for var, value in ((eq.lhs, eq.rhs), (eq.rhs, eq.lhs)):
+        if (isinstance(var, sympy.Symbol) and var not in value.free_symbols
+                and var not in expr.free_symbols):
+            return _expr_verdict(value, expr)
+    return Verdict.NOT_EQUAL
+
+
 def _compare_in_child(a_text: str, b_text: str) -> Verdict:
     import sympy
     from sympy.core.relational import Relational
@@ -199,8 +213,10 @@ def _compare_in_child(a_text: str, b_text: str) -> Verdict:
     if _too_big(a) or _too_big(b):
         return Verdict.UNKNOWN
     a_rel, b_rel = isinstance(a, Relational), isinstance(b, Relational)
+    if a_rel and b_rel:
+        return _relation_verdict(a, b)
     if a_rel or b_rel:
-        return _relation_verdict(a, b) if a_rel and b_rel else Verdict.NOT_EQUAL
+        return _definition_verdict(a, b) if a_rel else _definition_verdict(b, a)
     if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
         if not (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase)):
             return Verdict.NOT_EQUAL

@@ -1,0 +1,135 @@
+"""Hand-written equivalence table: (gold, prediction, expected equal?)."""
+
+import pytest
+
+from mathft_jax.evaluation.equivalence import check_equiv
+from mathft_jax.evaluation.verdict import Verdict
+
+EQUAL = True
+DIFF = False
+
+CASES = [
+    # --- integers
+    ("5", "5", EQUAL), ("5", "05", EQUAL), ("5", "+5", EQUAL), ("-3", "-3", EQUAL),
+    ("5", "6", DIFF), ("-3", "3", DIFF), ("0", "-0", EQUAL), ("10", "1", DIFF),
+    ("1000", "1,000", EQUAL), ("1000000", "1{,}000{,}000", EQUAL), ("12345", "12,345", EQUAL),
+    ("1000", "1,001", DIFF), ("7", "7.", EQUAL), ("7", r"7\text{.}", EQUAL),
+    ("42", "$42$", EQUAL), ("42", r"\mathbf{42}", EQUAL), ("42", r"\textbf{42}", EQUAL),
+    # --- fractions
+    (r"\frac{1}{2}", r"\dfrac{1}{2}", EQUAL), (r"\frac{1}{2}", r"\tfrac12", EQUAL),
+    (r"\frac{1}{2}", "1/2", EQUAL), (r"\frac{1}{2}", r"\frac{2}{4}", EQUAL),
+    (r"\frac{1}{2}", "0.5", EQUAL), (r"\frac{1}{2}", ".5", EQUAL),
+    (r"-\frac{1}{2}", r"\frac{-1}{2}", EQUAL), (r"-\frac{1}{2}", r"\frac{1}{-2}", EQUAL),
+    (r"\frac{1}{2}", r"\frac{1}{3}", DIFF), (r"\frac{1}{3}", "0.33", DIFF),
+    (r"\frac{1}{3}", "0.333", DIFF), (r"\frac{3}{2}", r"1\frac{1}{2}", EQUAL),
+    (r"\frac{5}{2}", r"2\frac12", EQUAL), (r"\frac{7}{4}", "1.75", EQUAL),
+    (r"\frac{7}{4}", "1.74", DIFF), (r"\frac{1}{2}", r"-\frac{1}{2}", DIFF),
+    (r"\frac{9}{3}", "3", EQUAL), (r"\frac{10}{4}", r"\frac{5}{2}", EQUAL),
+    # --- decimals
+    ("0.25", r"\frac{1}{4}", EQUAL), ("2.50", "2.5", EQUAL), ("3.0", "3", EQUAL),
+    ("3.01", "3.1", DIFF), ("0.1", "0.10", EQUAL), ("1.5", "1.05", DIFF),
+    (r"\$5.00", "5", EQUAL), ("12.5", "12.50", EQUAL), ("-0.75", r"-\frac{3}{4}", EQUAL),
+    # --- percent, degrees, units, text wrappers
+    (r"50\%", "50", EQUAL), ("50", "50%", EQUAL), (r"25\%", "26", DIFF),
+    (r"30^\circ", "30", EQUAL), (r"30^{\circ}", "30", EQUAL), ("45", r"45^\circ", EQUAL),
+    ("30", r"31^\circ", DIFF), (r"10\text{ cm}", "10", EQUAL), (r"10 \text{ inches}", "10", EQUAL),
+    ("10", r"10\text{ square units}", EQUAL), ("6", "6 cm", EQUAL), ("18", r"18\mbox{ feet}", EQUAL),
+    (r"5\text{ dollars}", "5", EQUAL), (r"\$18.90", "18.9", EQUAL), ("20", r"20\text{ cm}^2", EQUAL),
+    ("4", r"4\text{ m}", EQUAL), ("12", r"13 \text{ cm}", DIFF),
+    # --- x = prefixes, spacing, punctuation
+    ("5", "x=5", EQUAL), ("5", "x = 5", EQUAL), ("-2", r"y = -2", EQUAL),
+    (r"\frac{3}{4}", r"k=\frac34", EQUAL), ("5", "x=6", DIFF), ("3", r"\theta = 3", EQUAL),
+    ("2x+3", "y = 2x + 3", EQUAL), ("2x+3", "y = 2x + 4", DIFF), ("x+1", "x = x + 1", DIFF), ("7", " 7 ", EQUAL), ("7", "7.", EQUAL), ("8", "8,", EQUAL),
+    (r"\frac{1}{2}", r"\left(\frac{1}{2}\right)", EQUAL), ("12", r"1\,2", EQUAL),
+    # --- radicals
+    (r"\sqrt{2}", r"\sqrt2", EQUAL), (r"2\sqrt{3}", r"\sqrt{12}", EQUAL),
+    (r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}", EQUAL), (r"\sqrt{8}", r"2\sqrt{2}", EQUAL),
+    (r"3\sqrt{5}", r"\sqrt{45}", EQUAL), (r"\sqrt{2}", "1.414", DIFF),
+    (r"\sqrt{3}", r"\sqrt{2}", DIFF), (r"\frac{\sqrt{3}}{3}", r"\frac{1}{\sqrt3}", EQUAL),
+    (r"4\sqrt{2}", r"2\sqrt{8}", EQUAL), (r"\sqrt[3]{8}", "2", EQUAL), (r"\sqrt[3]{9}", "2", DIFF),
+    (r"5+2\sqrt{6}", r"(\sqrt{2}+\sqrt{3})^2", EQUAL), (r"2+\sqrt{3}", r"2-\sqrt{3}", DIFF),
+    (r"\frac{1+\sqrt{5}}{2}", r"\frac{1}{2}+\frac{\sqrt{5}}{2}", EQUAL),
+    (r"\sqrt{2}/2", r"\frac{\sqrt{2}}{2}", EQUAL),
+    # --- constants and powers
+    (r"\pi", r"\pi", EQUAL), (r"2\pi", r"\pi \cdot 2", EQUAL), (r"\pi", "3.14", DIFF),
+    (r"\frac{\pi}{2}", r"\pi/2", EQUAL), (r"\frac{\pi}{3}", r"\frac{\pi}{6}", DIFF),
+    ("2^{10}", "1024", EQUAL), ("2^{10}", "1023", DIFF), ("10^{-3}", "0.001", EQUAL),
+    ("3^4", "81", EQUAL), (r"5!", "120", EQUAL), (r"e^{0}", "1", EQUAL),
+    (r"\binom{5}{2}", "10", EQUAL), ("2^{-1}", r"\frac12", EQUAL), (r"4\pi", r"4 \pi", EQUAL),
+    # --- expressions
+    ("x^2+2x+1", "(x+1)^2", EQUAL), ("2x+3", "3+2x", EQUAL), ("2x+3", "2x-3", DIFF),
+    ("x^2-1", "(x-1)(x+1)", EQUAL), ("x^2+1", "(x+1)^2", DIFF), (r"\frac{x}{2}", "0.5x", EQUAL),
+    ("a+b", "b+a", EQUAL), ("ab", "ba", EQUAL), ("a-b", "b-a", DIFF),
+    (r"\frac{1}{x}", "x^{-1}", EQUAL), ("3x^2", "3x^3", DIFF), ("6x-2", "2(3x-1)", EQUAL),
+    (r"\sin^2 x + \cos^2 x", "1", EQUAL), ("x(x+2)", "x^2+2x", EQUAL), ("n+1", "n-1", DIFF),
+    ("3+4i", "4i+3", EQUAL), ("3+4i", "3-4i", DIFF), ("i^2", "-1", EQUAL), ("2i", "-2i", DIFF),
+    (r"\frac{x^2-4}{x-2}", "x+2", EQUAL),
+    # --- equations and inequalities
+    ("y=2x+3", "2x+3=y", EQUAL), ("x^2+y^2=4", "y^2+x^2=4", EQUAL), ("x+y=1", "2x+2y=2", EQUAL),
+    ("x+y=1", "x-y=1", DIFF), ("y=x^2", "y=x^3", DIFF), ("x<3", "3>x", EQUAL),
+    (r"x\le 3", r"3 \ge x", EQUAL), ("x<3", r"x\leq 3", DIFF), ("x>2", "x>3", DIFF),
+    ("2x-y=4", "y=2x-4", EQUAL), ("x^2=y", "y-x^2=0", EQUAL),
+    # --- intervals (open vs closed matters)
+    ("[1,2]", "[1,2]", EQUAL), ("[1,2)", "[1, 2)", EQUAL), ("(1,2]", "(1,2)", DIFF),
+    ("[1,2]", "(1,2)", DIFF), (r"(-\infty,3]", r"(-\infty, 3]", EQUAL),
+    (r"(-\infty,3]", r"(-\infty,3)", DIFF), (r"[\frac{1}{2},1)", "[0.5,1)", EQUAL),
+    (r"[0,1)\cup(2,\infty)", r"(2,\infty)\cup[0,1)", EQUAL),
+    (r"[0,1)\cup(2,\infty)", r"[0,1]\cup(2,\infty)", DIFF), ("(0,5)", "(0,6)", DIFF),
+    (r"\left[ 2, 5 \right)", "[2,5)", EQUAL), (r"x\in[1,2]", "[1,2]", EQUAL),
+    (r"(-\infty,\infty)", r"(-\infty, \infty)", EQUAL),
+    # --- tuples (ordered)
+    ("(1,2)", "(1, 2)", EQUAL), ("(1,2)", "(2,1)", DIFF), ("(1,2,3)", "(1,2,3)", EQUAL),
+    ("(1,2,3)", "(3,2,1)", DIFF), (r"(\frac{1}{2},3)", "(0.5,3)", EQUAL), ("(1,2)", "(1,2,3)", DIFF),
+    (r"(2,-\frac{1}{3})", r"\left(2,-\frac13\right)", EQUAL), ("(1,2)", "1,2", DIFF),
+    (r"(\sqrt{2},0)", r"(\sqrt2, 0)", EQUAL), ("(0,-4)", "(0,4)", DIFF),
+    # --- sets and comma lists (unordered)
+    (r"\{1,2\}", r"\{2,1\}", EQUAL), ("1,2", "2,1", EQUAL), ("1,2,3", "3, 1, 2", EQUAL),
+    (r"\{1,2\}", "1,2", EQUAL), ("1,2", "1,3", DIFF), ("1,2", "1,2,3", DIFF),
+    (r"-2,\frac{1}{2}", r"0.5, -2", EQUAL), (r"1\pm\sqrt{2}", r"1\pm\sqrt{2}", EQUAL),
+    (r"1+\sqrt{2},1-\sqrt{2}", r"1-\sqrt2, 1+\sqrt2", EQUAL), ("3, 4", "3 and 4", EQUAL),
+    ("1,1,2", "1,2,2", DIFF), (r"\emptyset", r"\varnothing", EQUAL),
+    # --- matrices
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", EQUAL),
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&2\\4&3\end{pmatrix}", DIFF),
+    (r"\begin{pmatrix}1\\2\end{pmatrix}", r"\begin{pmatrix}1&2\end{pmatrix}", DIFF),
+    (r"\begin{pmatrix}\frac12\\0\end{pmatrix}", r"\begin{bmatrix}0.5\\0\end{bmatrix}", EQUAL),
+    (r"\begin{pmatrix}\sqrt{8}\\1\end{pmatrix}", r"\begin{pmatrix}2\sqrt2\\1\end{pmatrix}", EQUAL),
+    (r"\begin{pmatrix}1&0\\0&1\end{pmatrix}", r"\begin{pmatrix}1&0\\0&-1\end{pmatrix}", DIFF),
+    # --- text answers
+    (r"\text{even}", "even", EQUAL), (r"\text{Even}", r"\text{even}", EQUAL),
+    (r"\text{odd}", r"\text{even}", DIFF), (r"\text{(C)}", "C", EQUAL), ("(C)", "C", EQUAL),
+    (r"\text{(A)}", "B", DIFF), (r"\text{Monday}", "Monday", EQUAL), (r"\text{Monday}", "Tuesday", DIFF),
+    (r"\text{neither}", "5", DIFF), ("A,C", "C,A", EQUAL), (r"\text{Devon}", "devon", EQUAL),
+    # --- mixed kinds never equal
+    ("5", "(5,5)", DIFF), ("[1,2]", r"\{1,2\}", DIFF), ("2", r"\begin{pmatrix}2\end{pmatrix}", DIFF),
+]
+
+
+def test_at_least_150_cases():
+    assert len(CASES) >= 150
+    assert sum(1 for c in CASES if c[2]) >= 50 and sum(1 for c in CASES if not c[2]) >= 50
+
+
+@pytest.mark.parametrize("gold,pred,expected", CASES, ids=[f"{i}:{c[0]}|{c[1]}" for i, c in enumerate(CASES)])
+def test_equivalence_table(grader, gold, pred, expected):
+    verdict = check_equiv(gold, pred, grader)
+    if expected:
+        assert verdict is Verdict.EQUAL
+    else:
+        assert verdict is not Verdict.EQUAL
+
+
+@pytest.mark.parametrize("gold,pred,expected", CASES[::7])
+def test_symmetric(grader, gold, pred, expected):
+    assert (check_equiv(pred, gold, grader) is Verdict.EQUAL) == expected
+
+
+def test_none_is_not_equal(grader):
+    assert check_equiv("1", None, grader) is Verdict.NOT_EQUAL
+    assert check_equiv(None, None, grader) is Verdict.NOT_EQUAL
+
+
+def test_rationals_never_reach_sympy(grader):
+    for a, b in [("1/2", "0.5"), ("3", "4"), (r"\frac{6}{8}", "0.75"), ("1,000", "1000")]:
+        check_equiv(a, b, grader)
+    assert grader.num_symbolic_calls == 0

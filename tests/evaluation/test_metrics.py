@@ -1,0 +1,64 @@
+import math
+
+import pytest
+
+from mathft_jax.evaluation import metrics, selection
+from mathft_jax.evaluation.clustering import cluster_labels
+
+
+def test_pass_at_k_hand_values():
+    assert metrics.pass_at_k(5, 2, 2) == pytest.approx(0.7)  # 1 - C(3,2)/C(5,2)
+    assert metrics.pass_at_k(5, 0, 3) == 0.0
+    assert metrics.pass_at_k(5, 4, 2) == 1.0                  # n - c < k
+    assert metrics.pass_at_k(4, 1, 1) == pytest.approx(0.25)
+    assert metrics.pass_at_k(64, 3, 8) == pytest.approx(
+        1 - math.comb(61, 8) / math.comb(64, 8))
+    with pytest.raises(ValueError):
+        metrics.pass_at_k(3, 1, 4)
+
+
+def test_problem_metrics_hand_example():
+    # Samples: 0,0 (wrong cluster 0), 1 (right cluster 1), None, 2 (wrong), 2.
+    labels = [0, 0, 1, None, 2, 2]
+    correct = {0: False, 1: True, 2: False}
+    scores = [0.1, 0.2, 0.9, 0.99, 0.3, 0.35]
+    m = metrics.problem_metrics(labels, correct, scores, pass_ks=(1, 2, 8), maj_ks=(2, 3),
+                                rerank_k=2)
+    assert m["pass@1"] == pytest.approx(1 / 6)
+    assert m["pass@2"] == pytest.approx(1 - math.comb(5, 2) / math.comb(6, 2))
+    assert "pass@8" not in m
+    assert m["Pass@N"] == 1.0
+    assert m["Maj1@N"] == 0.0       # clusters 0 and 2 tie at size 2; 0 came first
+    assert m["Maj2@N"] == 0.0       # top-2 are 0 and 2
+    assert m["Maj3@N"] == 1.0
+    assert m["RR.All"] == 1.0       # best answered sample is index 2 (0.99 has no answer)
+    assert m["RR.Top2"] == 0.0      # among clusters 0, 2: best scores .2 vs .35 -> 2
+    assert m["W.RR"] == 1.0         # sums .3, .9, .65 -> cluster 1
+    assert m["W.RR.Maj2"] == 0.0    # sums .3 vs .65 -> cluster 2
+
+
+def test_selection_tie_breaking():
+    labels = [0, 1, 1, 0, 2]
+    assert selection.clusters_by_size(labels) == [0, 1, 2]  # sizes 2,2,1; 0 is earlier
+    assert selection.majority(labels) == 0
+    assert selection.rr_all(labels, [0.5, 0.5, 0.1, 0.1, 0.5]) == 0  # earliest max
+    # RR.Top: equal best scores -> larger cluster, then earliest.
+    assert selection.rr_top_k(labels, [0.1, 0.9, 0.1, 0.1, 0.9], k=3) == 1
+    assert selection.rr_top_k(labels, [0.9, 0.9, 0.1, 0.1, 0.9], k=3) == 0
+    # W.RR: equal sums -> larger cluster.
+    assert selection.weighted_vote(labels, [0.3, 0.2, 0.2, 0.1, 0.4]) == 0
+    assert selection.weighted_vote([None, None], [1.0, 1.0]) is None
+    assert selection.majority([None]) is None
+
+
+def test_clustering_groups_equivalent_answers(grader):
+    answers = [r"\frac12", "0.5", None, "2", "1/2", r"\sqrt{8}", r"2\sqrt{2}", "2.0"]
+    assert cluster_labels(answers, grader) == [0, 0, None, 1, 0, 2, 2, 1]
+
+
+def test_clustering_symbolic_calls_only_between_representatives(grader):
+    answers = [r"\sqrt{8}"] * 20 + [r"2\sqrt{2}"] * 20 + ["3"] * 20
+    labels = cluster_labels(answers, grader)
+    assert set(labels) == {0, 1}
+    # Three distinct normal forms: sqrt8 vs 2sqrt2 (symbolic), 3 vs sqrt8 (symbolic).
+    assert grader.num_symbolic_calls == 2

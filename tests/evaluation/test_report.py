@@ -1,0 +1,42 @@
+import json
+
+import pytest
+
+from mathft_jax.evaluation import plots, report
+from mathft_jax.evaluation.problems import GradedProblem
+
+
+def test_bootstrap_ci_contains_mean_and_is_deterministic():
+    values = [0, 1] * 50
+    lo, hi = report.bootstrap_ci(values, 500, seed=3)
+    assert lo < 0.5 < hi
+    assert (lo, hi) == report.bootstrap_ci(values, 500, seed=3)
+    assert report.bootstrap_ci([1, 1, 1]) == (1.0, 1.0)
+
+
+def test_group_summaries_and_markdown(tmp_path):
+    per_problem = [{"Maj1@N": 1.0}, {"Maj1@N": 0.0}, {"Maj1@N": 1.0, "Greedy": 1.0}]
+    groups = report.group_summaries(per_problem, ["L1", "L2", "L2"], ["A", "A", "B"],
+                                    ["Maj1@N", "Greedy"], num_bootstrap=100)
+    assert groups["overall"]["all"]["Maj1@N"]["mean"] == pytest.approx(2 / 3)
+    assert groups["overall"]["all"]["Greedy"]["n"] == 1
+    assert groups["level"]["L2"]["Maj1@N"]["mean"] == 0.5
+    rep = {"version": 1, "counts": {"problems": 3}, "metrics": ["Maj1@N", "Greedy"],
+           "groups": groups}
+    json_path, md_path = report.write_report(rep, str(tmp_path))
+    assert json.loads(open(json_path).read())["version"] == 1
+    md = open(md_path).read()
+    assert "| L2 | 2 | 50.0 [" in md
+
+
+def test_accuracy_vs_n_known_values():
+    # One problem, 4 samples, exactly one correct (its own cluster): Pass@N at n is n/4.
+    p = GradedProblem("p", "L1", "A", "1", ["1", "2", "3", "4"], [0, 1, 2, 3],
+                      {0: True, 1: False, 2: False, 3: False}, None, None)
+    curves = plots.accuracy_vs_n([p], ["Pass@N"], repeats=4000, seed=0)
+    assert curves["n"] == [1, 2, 4]
+    assert curves["Pass@N"][0] == pytest.approx(0.25, abs=0.03)
+    assert curves["Pass@N"][1] == pytest.approx(0.5, abs=0.03)
+    assert curves["Pass@N"][2] == 1.0
+    assert plots.sample_sizes(64) == [1, 2, 4, 8, 16, 32, 64]
+    assert plots.sample_sizes(5) == [1, 2, 4, 5]

@@ -1,0 +1,102 @@
+"""End to end: `python -m mathft_jax.evaluate` on a small constructed candidates file."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mathft_jax.evaluate import evaluate
+from mathft_jax.evaluation.records import RecordError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _rows():
+    rows = []
+    # p1 gold 1/2: samples 0.5, 1/2, 3, (none) -> Maj1 right, RR.All picks "3" (score .3).
+    # p2 gold (1,2]: samples (1,2), (1,2], (1,2], x -> Maj1 right, RR.All picks "x".
+    for pid, gold, answers, subject in [("p1", r"\frac{1}{2}", ["0.5", "1/2", "3", None], "Algebra"),
+                                        ("p2", "(1,2]", ["(1,2)", "(1,2]", "(1,2]", "x"], "Geometry")]:
+        rows.append({"version": 1, "problem_id": pid, "sample_index": 0, "decoding": "greedy",
+                     "text": r"\boxed{%s}" % gold, "gold_answer": gold, "level": "Level 1",
+                     "subject": subject})
+        for i, a in enumerate(answers):
+            rows.append({"version": 1, "problem_id": pid, "sample_index": i, "decoding": "sample",
+                         "text": (r"so \boxed{%s}." % a) if a else "no idea", "gold_answer": gold,
+                         "level": "Level 1", "subject": subject})
+    return rows
+
+
+def _scores():
+    return [{"version": 1, "problem_id": p, "sample_index": i, "score": 0.1 * (i + 1)}
+            for p in ("p1", "p2") for i in range(4)]
+
+
+def test_entry_point_subprocess(tmp_path):
+    _write_jsonl(tmp_path / "c.jsonl", _rows())
+    _write_jsonl(tmp_path / "s.jsonl", _scores())
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "mathft_jax.evaluate",
+           "--gin_file=gin_configs/runs/evaluate.gin",
+           f"--gin.CANDIDATES_FILE='{tmp_path / 'c.jsonl'}'", f"--gin.OUTPUT_DIR='{out}'",
+           f"--gin.SCORES_FILE='{tmp_path / 's.jsonl'}'"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["version"] == 1
+    overall = report["groups"]["overall"]["all"]
+    assert overall["n"] == 2
+    assert overall["Greedy"]["mean"] == 1.0
+    assert overall["pass@1"]["mean"] == pytest.approx(0.5)
+    assert overall["Maj1@N"]["mean"] == 1.0
+    assert overall["RR.All"]["mean"] == 0.0
+    assert overall["RR.Top8"]["mean"] == 0.0
+    assert overall["W.RR"]["mean"] == 1.0
+    assert set(report["groups"]["subject"]) == {"Algebra", "Geometry"}
+    assert report["counts"]["unextractable"] == 1
+    assert report["accuracy_vs_n"]["n"] == [1, 2, 4]
+    assert (out / "report.md").read_text().startswith("# Evaluation report")
+    assert (out / "accuracy_vs_n.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_missing_required_binding_fails_fast(tmp_path):
+    cmd = [sys.executable, "-m", "mathft_jax.evaluate", "--gin_file=gin_configs/runs/evaluate.gin"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+
+
+def test_malformed_lines_error_or_count(tmp_path):
+    rows = _rows()
+    path = tmp_path / "c.jsonl"
+    lines = [json.dumps(r) for r in rows]
+    lines.insert(3, "{not json")
+    lines.insert(5, json.dumps({"problem_id": "p1"}))
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordError, match=r"c\.jsonl:4:"):
+        evaluate(str(path), str(tmp_path / "out"))
+    result = evaluate(str(path), str(tmp_path / "out"), skip_malformed=True, num_bootstrap=50,
+                      curve_repeats=2)
+    assert result["counts"]["malformed"] == 2
+
+
+def test_gold_from_math_style_file_and_missing_scores(tmp_path):
+    rows = [{k: v for k, v in r.items() if k != "gold_answer"} for r in _rows()]
+    _write_jsonl(tmp_path / "c.jsonl", rows)
+    _write_jsonl(tmp_path / "gold.jsonl", [
+        {"unique_id": "p1", "solution": r"So it is $\boxed{\dfrac{1}{2}}$.", "level": "Level 3",
+         "type": "Algebra"},
+        {"problem_id": "p2", "answer": "(1,2]"}])
+    _write_jsonl(tmp_path / "s.jsonl", _scores()[:5])
+    result = evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "out"),
+                      scores_file=str(tmp_path / "s.jsonl"), gold_file=str(tmp_path / "gold.jsonl"),
+                      num_bootstrap=50, curve_repeats=2)
+    assert result["counts"]["missing_score"] == 3
+    assert result["groups"]["overall"]["all"]["Maj1@N"]["mean"] == 1.0
+    assert os.path.exists(tmp_path / "out" / "report.md")

@@ -1,0 +1,48 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mathft_jax.decoding.scoring import label_word_probs, score_continuations
+from mathft_jax.models import Decoder
+
+PROMPTS = [[5, 6], [9], [10, 11, 12, 13]]
+CONTS = [[7, 8], [3], []]
+
+
+def _naive_logprob(cfg, params, prompt, cont):
+    seq = jnp.asarray([prompt + cont])
+    logprobs = jax.nn.log_softmax(Decoder(cfg).apply({"params": params}, seq)[0], axis=-1)
+    return [float(logprobs[len(prompt) - 1 + i, tok]) for i, tok in enumerate(cont)]
+
+
+def test_scores_match_per_example_forward(tiny):
+    cfg, params = tiny
+    out = score_continuations(params, cfg, PROMPTS, CONTS)
+    for i, (p, c) in enumerate(zip(PROMPTS, CONTS)):
+        expect = _naive_logprob(cfg, params, p, c)
+        np.testing.assert_allclose(out.per_token[i, :len(c)], expect, atol=1e-5)
+        assert out.mask[i].sum() == len(c) and (out.per_token[i, len(c):] == 0).all()
+        np.testing.assert_allclose(out.total[i], sum(expect), atol=1e-5)
+    assert out.total[2] == 0.0
+
+
+def test_label_word_probs(tiny):
+    cfg, params = tiny
+    s = label_word_probs(params, cfg, PROMPTS, positive=[11], negative=[12, 13])
+    for i, p in enumerate(PROMPTS):
+        lp_pos = sum(_naive_logprob(cfg, params, p, [11]))
+        lp_neg = sum(_naive_logprob(cfg, params, p, [12, 13]))
+        expect = np.exp(lp_pos) / (np.exp(lp_pos) + np.exp(lp_neg))
+        np.testing.assert_allclose(s.score[i], expect, rtol=1e-4)
+        np.testing.assert_allclose(s.positive_logprob[i], lp_pos, atol=1e-5)
+
+
+def test_errors(tiny):
+    cfg, params = tiny
+    with pytest.raises(ValueError, match="continuations"):
+        score_continuations(params, cfg, [[1]], [[2], [3]])
+    with pytest.raises(ValueError, match="empty prompts"):
+        score_continuations(params, cfg, [[]], [[2]])
+    with pytest.raises(ValueError, match="label words"):
+        label_word_probs(params, cfg, [[1]], [], [2])

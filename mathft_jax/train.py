@@ -1,0 +1,63 @@
+"""Train entry point (T5X style).
+
+    python -m mathft_jax.train \
+        --gin_file=gin_configs/models/tiny.gin --gin_file=gin_configs/runs/sft.gin \
+        --gin.MODEL_DIR="'runs/tiny_sft'" --gin.MIXTURE_OR_TASK_NAME="'synthetic_sft'" \
+        --gin.TRAIN_STEPS=100
+
+Configuration problems (unknown binding, unset required argument or macro, unknown task,
+unwritable MODEL_DIR, a model vocabulary smaller than the task's) exit with status 2 and one
+`error: ...` line on stderr. See `mathft_jax.training.trainer` for resume and preemption.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported by seqio
+
+import sys  # noqa: E402
+from typing import Callable, Optional, Sequence  # noqa: E402
+
+if __name__ == "__main__":
+    # Run the copy imported under its package name, so that gin sees one configurable `train`
+    # even when a gin file says `import mathft_jax.train`.
+    from mathft_jax.train import main as _main
+    _main()
+    sys.exit(0)
+
+import gin  # noqa: E402
+
+from mathft_jax import gin_utils, partitioning  # noqa: E402,F401  (registers make_mesh)
+from mathft_jax.models import config as _model_config  # noqa: E402,F401 (registers ModelConfig)
+from mathft_jax.training import losses, optimizers  # noqa: E402,F401 (gin configurables)
+
+
+@gin.configurable
+def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
+          mixture_or_task_name: str = gin.REQUIRED, train_steps: int = gin.REQUIRED,
+          batch_size: int = 8, sequence_length: int = 512, inputs_length: Optional[int] = None,
+          pack: bool = True, num_microbatches: int = 1, seed: int = 0,
+          mesh_shape: Sequence[int] = (-1, 1, 1),
+          loss_fn_factory: Callable = losses.make_sft_loss,
+          init_checkpoint: Optional[str] = None, log_every: int = 10, eval_every: int = 0,
+          eval_steps: Optional[int] = None, eval_split: str = "validation",
+          checkpoint_every: int = 1000, keep_checkpoints: int = 3,
+          async_checkpoints: bool = True):
+    """Runs `trainer.train_loop` with gin-bound arguments (see its docstring)."""
+    from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
+
+    return trainer.train_loop(
+        model_config=model_config, model_dir=model_dir,
+        mixture_or_task_name=mixture_or_task_name, train_steps=train_steps,
+        batch_size=batch_size, sequence_length=sequence_length, inputs_length=inputs_length,
+        pack=pack, num_microbatches=num_microbatches, seed=seed, mesh_shape=tuple(mesh_shape),
+        loss_fn_factory=loss_fn_factory, init_checkpoint=init_checkpoint,
+        log_every=log_every, eval_every=eval_every, eval_steps=eval_steps,
+        eval_split=eval_split, checkpoint_every=checkpoint_every,
+        keep_checkpoints=keep_checkpoints, async_checkpoints=async_checkpoints)
+
+
+def main() -> None:
+    gin_utils.run_main(train)
+

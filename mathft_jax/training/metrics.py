@@ -1,0 +1,86 @@
+"""Training metrics: TensorBoard summaries via clu metric writers and a console progress line.
+
+TensorBoard event files go to `MODEL_DIR/train` and `MODEL_DIR/eval`; process 0 writes them,
+other processes only log. The console line looks like
+
+    step 200/1000 | loss 1.2345 | accuracy 0.612 | lr 1.00e-04 | 12.3 steps/s | 50,380 tokens/s
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Mapping, Optional, TextIO
+
+import jax
+import numpy as np
+from clu import metric_writers
+
+
+class MetricsLogger:
+    """Writes scalars to TensorBoard and prints one progress line per report.
+
+    Example:
+        logger = MetricsLogger(model_dir, total_steps=1000, tokens_per_step=8 * 512)
+        logger.start(step=0)
+        ...
+        logger.train(step, {"loss": 1.2, "learning_rate": 1e-4})
+        logger.eval(step, {"loss": 1.5})
+        logger.close()
+    """
+
+    def __init__(self, model_dir: str | Path, total_steps: int, tokens_per_step: int,
+                 stream: TextIO = sys.stdout):
+        lead = jax.process_index() == 0
+        self._train = metric_writers.create_default_writer(
+            str(Path(model_dir) / "train"), just_logging=not lead, asynchronous=True)
+        self._eval = metric_writers.create_default_writer(
+            str(Path(model_dir) / "eval"), just_logging=not lead, asynchronous=True)
+        self._total = total_steps
+        self._tokens_per_step = tokens_per_step
+        self._stream = stream
+        self._last_step: Optional[int] = None
+        self._last_time = 0.0
+
+    def start(self, step: int) -> None:
+        """Marks the time origin of the steps/s rate (call after the first compile)."""
+        self._last_step, self._last_time = step, time.perf_counter()
+
+    def train(self, step: int, metrics: Mapping[str, float]) -> dict[str, float]:
+        """Logs metrics at `step`; adds steps_per_sec / tokens_per_sec since the last call."""
+        scalars = {k: float(np.asarray(v)) for k, v in metrics.items()}
+        now = time.perf_counter()
+        if self._last_step is not None and step > self._last_step and now > self._last_time:
+            rate = (step - self._last_step) / (now - self._last_time)
+            scalars["steps_per_sec"] = rate
+            scalars["tokens_per_sec"] = rate * self._tokens_per_step
+        self._last_step, self._last_time = step, now
+        self._train.write_scalars(step, scalars)
+        self._print(step, scalars, prefix="")
+        return scalars
+
+    def eval(self, step: int, metrics: Mapping[str, float]) -> dict[str, float]:
+        scalars = {k: float(np.asarray(v)) for k, v in metrics.items()}
+        self._eval.write_scalars(step, scalars)
+        self._print(step, scalars, prefix="eval ")
+        return scalars
+
+    def _print(self, step: int, s: Mapping[str, float], prefix: str) -> None:
+        parts = [f"{prefix}step {step}/{self._total}"]
+        if "loss" in s:
+            parts.append(f"loss {s['loss']:.4f}")
+        if "accuracy" in s:
+            parts.append(f"accuracy {s['accuracy']:.3f}")
+        if "learning_rate" in s:
+            parts.append(f"lr {s['learning_rate']:.2e}")
+        if "steps_per_sec" in s:
+            parts.append(f"{s['steps_per_sec']:.2f} steps/s")
+            parts.append(f"{s['tokens_per_sec']:,.0f} tokens/s")
+        if jax.process_index() == 0:
+            print(" | ".join(parts), file=self._stream, flush=True)
+
+    def close(self) -> None:
+        for writer in (self._train, self._eval):
+            writer.flush()
+            writer.close()

@@ -1,0 +1,253 @@
+"""The training loop: sharded steps, periodic eval, checkpoints, exact resume, preemption.
+
+`train_loop` is what `python -m mathft_jax.train` runs (through the gin-configurable
+`mathft_jax.train.train`); later stages (evaluator training, multi-task sequential
+fine-tuning) call it with their own `loss_fn_factory` and `init_checkpoint`.
+
+Resume rules, checked in this order:
+  1. MODEL_DIR/checkpoints has a finalized step: restore params, optimizer state, step and the
+     input position from it (a restarted or preempted job continues exactly).
+  2. `init_checkpoint` is set: restore params only from it (another run's MODEL_DIR, a step
+     folder or a params export), fresh optimizer state, step 0.
+  3. Otherwise initialise from `seed`.
+
+SIGTERM (what a Cloud TPU maintenance event or preemption sends) makes the loop finish the
+current step, save a checkpoint, wait for it to be finalized and return normally (exit 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import jax
+import numpy as np
+
+from mathft_jax import partitioning
+from mathft_jax.gin_utils import ConfigError
+from mathft_jax.models import ModelConfig
+from mathft_jax.training import checkpoints, data, optimizers, train_state, train_step
+from mathft_jax.training.losses import LossFn, make_sft_loss
+from mathft_jax.training.metrics import MetricsLogger
+
+StepCallback = Callable[[int, train_state.TrainState], None]
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a finished (or preempted) run returns."""
+
+    state: train_state.TrainState
+    step: int
+    preempted: bool
+    train_metrics: dict[str, float]
+    eval_metrics: dict[str, float]
+    history: list[dict[str, float]]  # every logged train_metrics, with its "step"
+
+
+def check_model_dir(model_dir: str | os.PathLike) -> Path:
+    """Creates MODEL_DIR and proves it writable, or raises a one-line ConfigError."""
+    path = Path(model_dir).absolute()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write_test_"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"MODEL_DIR {path} is not writable: "
+                          f"{e.strerror or type(e).__name__}") from None
+    return path
+
+
+class _PreemptionFlag:
+    """Records SIGTERM instead of dying, so the loop can save first (main thread only)."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        del signum, frame
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+def _sum_metrics(total: Optional[dict], new: dict) -> dict:
+    new = {k: np.asarray(v, np.float64) for k, v in jax.device_get(new).items()}
+    return new if total is None else {k: total[k] + new[k] for k in total}
+
+
+def _has_split(task, split: str) -> bool:
+    tasks = getattr(task, "tasks", None) or [task]
+    return all(split in t.splits for t in tasks)
+
+
+def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_name: str,
+               train_steps: int, batch_size: int = 8, sequence_length: int = 512,
+               inputs_length: Optional[int] = None, pack: bool = True,
+               num_microbatches: int = 1, seed: int = 0,
+               mesh_shape: Sequence[int] = (-1, 1, 1),
+               rules=partitioning.DEFAULT_RULES,
+               loss_fn_factory: Callable[[ModelConfig], LossFn] = make_sft_loss,
+               init_checkpoint: Optional[str] = None,
+               log_every: int = 10, eval_every: int = 0, eval_steps: Optional[int] = None,
+               eval_split: str = "validation", checkpoint_every: int = 1000,
+               keep_checkpoints: int = 3, async_checkpoints: bool = True,
+               step_callbacks: Sequence[StepCallback] = ()) -> TrainResult:
+    """Trains `model_config` on a SeqIO task or mixture; see the module docstring.
+
+    Args:
+      model_config: the decoder (param_dtype / dtype set storage and compute dtypes).
+      model_dir: run directory (checkpoints/, train/ and eval/ TensorBoard logs).
+      mixture_or_task_name: registered SeqIO task or mixture (the `tasks` package is
+        imported first when it exists).
+      train_steps: total optimizer steps of the run (a resumed run stops at the same step).
+      batch_size: global batch size in sequences (split over processes and devices).
+      sequence_length: decoder length of a (packed) row.
+      inputs_length: for prefix-LM tasks, the task length of `inputs` (default half).
+      pack: pack several examples per row (SeqIO packing; segment ids keep them apart).
+      num_microbatches: gradient accumulation steps per optimizer step.
+      seed: parameter init, data shuffling and per-step rngs.
+      mesh_shape: (data, fsdp, tensor) sizes, one of them may be -1 (fill).
+      rules: logical axis rules (partitioning.DEFAULT_RULES).
+      loss_fn_factory: model_config -> loss_fn(params, batch, rng) -> (loss_sum, metrics).
+      init_checkpoint: params-only starting point when MODEL_DIR has no checkpoint yet.
+      log_every: steps between progress lines / TensorBoard train scalars.
+      eval_every: steps between evaluations on `eval_split` (0: never; always at the end if
+        the split exists and eval_every > 0).
+      eval_steps: batches per evaluation (None: the whole split).
+      eval_split: evaluation split name.
+      checkpoint_every: steps between checkpoints (a final one is always written).
+      keep_checkpoints: how many recent checkpoints to keep.
+      async_checkpoints: write checkpoints in the background.
+      step_callbacks: called as fn(step, state) after every step (monitoring, tests).
+    """
+    if train_steps < 0:
+        raise ConfigError(f"train_steps must be >= 0, got {train_steps}")
+    model_path = check_model_dir(model_dir)
+    task = data.get_task(mixture_or_task_name)
+    vocab = data.task_vocab_size(mixture_or_task_name)
+    if model_config.vocab_size < vocab:
+        raise ConfigError(f"model vocab_size {model_config.vocab_size} is smaller than the "
+                          f"vocabulary of task {mixture_or_task_name!r} ({vocab})")
+    lengths = data.feature_lengths(mixture_or_task_name, sequence_length, inputs_length)
+
+    mesh = partitioning.make_mesh(*mesh_shape)
+    shards = partitioning.num_batch_shards(mesh)
+    if batch_size % (shards * num_microbatches):
+        raise ConfigError(f"batch_size {batch_size} must be divisible by data x fsdp ({shards}) "
+                          f"x num_microbatches ({num_microbatches})")
+
+    schedule = optimizers.make_schedule(train_steps)
+    optimizer = optimizers.make_optimizer(schedule)
+    abstract, shardings = train_state.state_shardings(model_config, optimizer, mesh, rules)
+    target = train_state.with_shardings(abstract, shardings)
+
+    ckpt = checkpoints.RunCheckpoints(model_path, save_every=checkpoint_every,
+                                      keep=keep_checkpoints, async_save=async_checkpoints)
+    latest = ckpt.latest_step()
+    if latest is not None:
+        state, meta = ckpt.restore(latest, target)
+        if meta.get("seed") != seed:
+            raise ConfigError(f"{ckpt.directory}/{latest} was trained with seed "
+                              f"{meta.get('seed')}, but seed={seed}: resuming would change the "
+                              f"data order")
+        batches_consumed = int(meta["batches_consumed"])
+        print(f"resuming from {ckpt.directory}/{latest} (input position {batches_consumed} "
+              f"batches)", flush=True)
+    elif init_checkpoint:
+        params = checkpoints.restore_params(init_checkpoint, target.params)
+        state = train_state.state_from_params(params, optimizer, shardings)
+        batches_consumed = 0
+        print(f"initialised params from {init_checkpoint}", flush=True)
+    else:
+        state = train_state.init_train_state(model_config, optimizer, mesh,
+                                             jax.random.key(seed), shardings)
+        batches_consumed = 0
+
+    loss_fn = loss_fn_factory(model_config)
+    batches = data.train_batches(mixture_or_task_name, lengths, batch_size, seed=seed,
+                                 start_batch=batches_consumed, pack=pack)
+    first = next(batches)
+    batch_ndims = {k: v.ndim for k, v in first.items()}
+    step_fn = train_step.make_train_step(loss_fn, optimizer, mesh, shardings, batch_ndims,
+                                         num_microbatches, schedule, rules)
+    do_eval = eval_every > 0 and _has_split(task, eval_split)
+    if eval_every > 0 and not do_eval:
+        print(f"note: {mixture_or_task_name!r} has no {eval_split!r} split; eval disabled",
+              flush=True)
+    eval_fn = (train_step.make_eval_step(loss_fn, mesh, shardings.params, batch_ndims, rules)
+               if do_eval else None)
+
+    def evaluate(step, params):
+        total = None
+        for local in data.eval_batches(mixture_or_task_name, lengths, batch_size,
+                                       split=eval_split, max_batches=eval_steps, pack=pack):
+            total = _sum_metrics(total, eval_fn(params, partitioning.make_global_batch(
+                local, mesh)))
+        if total is None:
+            return {}
+        return logger.eval(step, {k: float(v) for k, v in
+                                  train_step.summarize_metrics(total).items()})
+
+    def meta():
+        return {"batches_consumed": batches_consumed, "seed": seed,
+                "mixture_or_task_name": mixture_or_task_name}
+
+    logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length)
+    rng = jax.random.key(seed + 1)
+    step = int(jax.device_get(state.step))
+    train_metrics: dict[str, float] = {}
+    eval_metrics: dict[str, float] = {}
+    preempted = False
+    pending = first
+    started = False
+    history: list[dict[str, float]] = []
+    try:
+        with _PreemptionFlag() as preemption:
+            while step < train_steps:
+                local = pending if pending is not None else next(batches)
+                pending = None
+                state, metrics = step_fn(state, partitioning.make_global_batch(local, mesh), rng)
+                step += 1
+                batches_consumed += 1
+                if not started or step % log_every == 0 or step == train_steps:
+                    train_metrics = logger.train(step, jax.device_get(metrics))
+                    history.append({"step": step, **train_metrics})
+                if not started:  # rates exclude the first step's compilation
+                    logger.start(step)
+                    started = True
+                ckpt.save(state, meta(), force=step == train_steps)
+                if do_eval and (step % eval_every == 0 or step == train_steps):
+                    eval_metrics = evaluate(step, state.params)
+                    logger.start(step)  # rates exclude eval time
+                for callback in step_callbacks:
+                    callback(step, state)
+                if preemption.requested:
+                    if ckpt.latest_step() != step:
+                        ckpt.save(state, meta(), force=True)
+                    ckpt.wait()
+                    print(f"SIGTERM: saved step {step} to {ckpt.directory}; exiting",
+                          flush=True)
+                    preempted = True
+                    break
+            if step >= train_steps and ckpt.latest_step() != step and train_steps > 0:
+                ckpt.save(state, meta(), force=True)
+    finally:
+        ckpt.close()
+        logger.close()
+    return TrainResult(state=state, step=step, preempted=preempted,
+                       train_metrics=train_metrics, eval_metrics=eval_metrics, history=history)
+

@@ -20,9 +20,10 @@ Comparison rules in the child (a, b parsed to sympy):
 * relations: equations `l1=r1`, `l2=r2` are equal when `(l1-r1)` and `(l2-r2)` differ by a
   non-zero constant factor; inequalities when they have the same strictness and the same
   `greater - smaller` side (so `x>2` equals `2<x`);
-* expressions: `simplify(a-b) == 0` proves EQUAL; otherwise the difference is evaluated
-  numerically at 30 digits (for expressions with free symbols, at three fixed rational
-  points): clearly non-zero gives NOT_EQUAL, zero at every point gives EQUAL.
+* expressions: the difference is evaluated numerically at 30 digits (with free symbols, at
+  three fixed rational points): non-zero (|d| >= 1e-20) anywhere gives NOT_EQUAL, zero at
+  every point gives EQUAL; only when evaluation is undefined (nan, zoo, leftover symbols)
+  does `simplify(a-b) == 0` get a chance to prove EQUAL, else UNKNOWN.
   The symbol `i` is read as the imaginary unit.
 
 Example:
@@ -137,29 +138,51 @@ def _numeric_zero(diff) -> bool | None:
 
 
 def _expr_verdict(a, b) -> Verdict:
+    """Numeric test first (cheap, decides almost every pair), `simplify` only as a fallback."""
     import sympy
     diff = a - b
     if diff == 0:
         return Verdict.EQUAL
-    if sympy.simplify(diff) == 0:
-        return Verdict.EQUAL
     symbols = sorted(diff.free_symbols, key=str)
+    verdict = Verdict.UNKNOWN
     if not symbols:
         zero = _numeric_zero(diff)
-        if zero is None:
-            return Verdict.UNKNOWN
-        return Verdict.EQUAL if zero else Verdict.NOT_EQUAL
-    points = [sympy.Rational(3, 7), sympy.Rational(-5, 11), sympy.Rational(13, 4)]
-    all_zero = True
-    for shift, p in enumerate(points):
+        if zero is not None:
+            verdict = Verdict.EQUAL if zero else Verdict.NOT_EQUAL
+    else:
+        points = [sympy.Rational(3, 7), sympy.Rational(-5, 11), sympy.Rational(13, 4)]
+        zeros = []
+        for p in points:
+            subs = {s: p + sympy.Rational(k, 17) for k, s in enumerate(symbols)}
+            zero = _numeric_zero(diff.xreplace(subs))
+            if zero is False:
+                return Verdict.NOT_EQUAL
+            zeros.append(zero)
+        if all(z is True for z in zeros):
+            verdict = Verdict.EQUAL
+    if verdict is Verdict.UNKNOWN and sympy.simplify(diff) == 0:
+        verdict = Verdict.EQUAL
+    return verdict
+
+
+def _constant_ratio(da, db) -> Verdict:
+    """EQUAL if da/db is the same non-zero constant at three fixed points (numerically)."""
+    import sympy
+    symbols = sorted(da.free_symbols | db.free_symbols, key=str)
+    ratios = []
+    for p in (sympy.Rational(3, 7), sympy.Rational(-5, 11), sympy.Rational(13, 4)):
         subs = {s: p + sympy.Rational(k, 17) for k, s in enumerate(symbols)}
-        zero = _numeric_zero(diff.xreplace(subs))
-        if zero is None:
+        num, den = sympy.N(da.xreplace(subs), 30), sympy.N(db.xreplace(subs), 30)
+        if num.free_symbols or den.free_symbols or not (num.is_number and den.is_number):
             return Verdict.UNKNOWN
-        all_zero = all_zero and zero
-        if not zero:
-            return Verdict.NOT_EQUAL
-    return Verdict.EQUAL if all_zero else Verdict.UNKNOWN
+        if abs(complex(den)) < 1e-20:
+            return Verdict.UNKNOWN
+        ratios.append(complex(num) / complex(den))
+    first = ratios[0]
+    if abs(first) < 1e-12:
+        return Verdict.NOT_EQUAL
+    same = all(abs(r - first) <= 1e-9 * abs(first) for r in ratios)
+    return Verdict.EQUAL if same else Verdict.NOT_EQUAL
 
 
 def _relation_verdict(a, b) -> Verdict:
@@ -169,12 +192,7 @@ def _relation_verdict(a, b) -> Verdict:
         da, db = a.lhs - a.rhs, b.lhs - b.rhs
         if _expr_verdict(da, db) is Verdict.EQUAL or _expr_verdict(da, -db) is Verdict.EQUAL:
             return Verdict.EQUAL
-        if db == 0:
-            return Verdict.UNKNOWN
-        ratio = sympy.simplify(da / db)
-        if ratio.is_number and ratio != 0:
-            return Verdict.EQUAL
-        return Verdict.NOT_EQUAL
+        return _constant_ratio(da, db)
     if isinstance(a, Relational) and isinstance(b, Relational):
         def canonical(r):
             strict = isinstance(r, (sympy.StrictGreaterThan, sympy.StrictLessThan))

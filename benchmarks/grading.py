@@ -1,0 +1,168 @@
+"""Grading throughput: answers graded per second and clustering time, ours vs math-verify.
+
+Data: the MATH500 gold answers (from `../shared/data/math` or $MATHFT_MATH_DIR) and, per
+problem, `--samples` synthetic sampled answers drawn with a fixed seed: 40% the gold answer,
+20% an equivalent rewrite of it (`x = `, `\\dfrac`, spacing, a unit, a decimal form of a
+fraction), 40% the gold answer of another random problem (a wrong answer). Caches are cleared
+before each timed phase.
+
+Prints, for our grader: answers graded per second (each sample against its gold) and the
+time to cluster all problems' samples; if math-verify is installed, the same measured on the
+first `--mv_problems` problems (it is slower), and the ratio of rates.
+
+    python benchmarks/grading.py [--problems 500 --samples 64 --mv_problems 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import time
+from pathlib import Path
+
+from mathft_jax.evaluation import normalization
+from mathft_jax.evaluation.answer_extraction import extract_answer
+from mathft_jax.evaluation.clustering import cluster_labels
+from mathft_jax.evaluation.equivalence import Grader, _structure
+from mathft_jax.evaluation.symbolic import SymbolicWorker
+from mathft_jax.evaluation.verdict import Verdict
+
+
+def _math_dir() -> Path:
+    env = os.environ.get("MATHFT_MATH_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "math"
+
+
+def load_golds(n: int) -> list[str]:
+    d = _math_dir()
+    ids = set((d / "math500_ids.txt").read_text().split())
+    golds = []
+    with open(d / "test.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            if row["unique_id"] in ids:
+                answer = extract_answer(row["solution"])
+                if answer:
+                    golds.append(answer)
+    return golds[:n]
+
+
+def _rewrite(gold: str, rng: random.Random) -> str:
+    m = re.fullmatch(r"\\frac\{(\d)\}\{(2|4|5|8)\}", gold)
+    if m and rng.random() < 0.5:
+        return str(int(m.group(1)) / int(m.group(2)))
+    choice = rng.randrange(4)
+    if choice == 0:
+        return "x = " + gold
+    if choice == 1:
+        return gold.replace("\\frac", "\\dfrac") + " "
+    if choice == 2 and re.fullmatch(r"-?\d+", gold):
+        return gold + "\\text{ units}"
+    return " ".join(gold)  if len(gold) < 12 and "\\" not in gold else gold + "."
+
+
+def make_samples(golds: list[str], num_samples: int, seed: int = 0) -> list[list[str]]:
+    rng = random.Random(seed)
+    out = []
+    for gold in golds:
+        samples = []
+        for _ in range(num_samples):
+            r = rng.random()
+            if r < 0.4:
+                samples.append(gold)
+            elif r < 0.6:
+                samples.append(_rewrite(gold, rng))
+            else:
+                samples.append(rng.choice(golds))
+        out.append(samples)
+    return out
+
+
+def _clear_caches() -> None:
+    normalization.normalize_answer.cache_clear()
+    normalization.as_rational.cache_clear()
+    _structure.cache_clear()
+
+
+def bench_ours(golds, samples, worker):
+    _clear_caches()
+    grader = Grader(worker)
+    start = time.perf_counter()
+    correct = unknown = 0
+    for gold, answers in zip(golds, samples):
+        for a in answers:
+            v = grader.check(gold, a)
+            correct += v is Verdict.EQUAL
+            unknown += v is Verdict.UNKNOWN
+    grade_s = time.perf_counter() - start
+    _clear_caches()
+    grader = Grader(worker)
+    start = time.perf_counter()
+    clusters = sum(len({l for l in cluster_labels(answers, grader) if l is not None})
+                   for answers in samples)
+    cluster_s = time.perf_counter() - start
+    return grade_s, cluster_s, correct, unknown, clusters, grader.num_symbolic_calls
+
+
+def bench_math_verify(golds, samples):
+    from math_verify import parse, verify
+    start = time.perf_counter()
+    correct = 0
+    for gold, answers in zip(golds, samples):
+        g = parse("$" + gold + "$")
+        for a in answers:
+            correct += bool(verify(g, parse("$" + a + "$")))
+    grade_s = time.perf_counter() - start
+    start = time.perf_counter()
+    clusters = 0
+    for answers in samples:  # Same greedy representative clustering, math-verify as g(a, b).
+        reps = []
+        for a in answers:
+            pa = parse("$" + a + "$")
+            if not any(verify(r, pa) for r in reps):
+                reps.append(pa)
+        clusters += len(reps)
+    cluster_s = time.perf_counter() - start
+    return grade_s, cluster_s, correct, clusters
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", type=int, default=500)
+    parser.add_argument("--samples", type=int, default=64)
+    parser.add_argument("--mv_problems", type=int, default=50)
+    args = parser.parse_args()
+    golds = load_golds(args.problems)
+    samples = make_samples(golds, args.samples)
+    worker = SymbolicWorker()
+    worker.compare("x", "x")  # Start-up is not part of the measurement.
+    n = len(golds) * args.samples
+    grade_s, cluster_s, correct, unknown, clusters, calls = bench_ours(golds, samples, worker)
+    print(f"ours: {len(golds)} problems x {args.samples} samples = {n} answers")
+    print(f"ours: graded {n} answers in {grade_s:.2f} s = {n / grade_s:,.0f} answers/s "
+          f"({correct} equal, {unknown} unknown)")
+    print(f"ours: clustering {n} answers took {cluster_s:.2f} s "
+          f"({clusters} clusters, {calls} symbolic comparisons, {worker.num_timeouts} timeouts)")
+    sub_g, sub_s = golds[:args.mv_problems], samples[:args.mv_problems]
+    m = len(sub_g) * args.samples
+    o_grade, o_cluster, o_correct, _, _, _ = bench_ours(sub_g, sub_s, worker)
+    print(f"ours on the first {len(sub_g)} problems ({m} answers): {m / o_grade:,.0f} answers/s, "
+          f"clustering {o_cluster:.2f} s, {o_correct} equal")
+    worker.close()
+    try:
+        import math_verify  # noqa: F401
+    except ImportError:
+        print("math-verify: not installed (pip install -e .[mathverify] to compare)")
+        return
+    mv_grade, mv_cluster, mv_correct, mv_clusters = bench_math_verify(sub_g, sub_s)
+    print(f"math-verify on the same {m} answers: {m / mv_grade:,.0f} answers/s "
+          f"({mv_correct} equal), clustering {mv_cluster:.2f} s ({mv_clusters} clusters)")
+    print(f"ratio ours/math-verify: grading rate {(m / o_grade) / (m / mv_grade):.1f}x, "
+          f"clustering time {mv_cluster / o_cluster:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()

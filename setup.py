@@ -19,6 +19,8 @@ INSTALL_REQUIRES = [
     "numpy",
     "tqdm",
     "matplotlib",
+    # The grader's LaTeX parser (ANTLR grammar; never evals text), run in a bounded worker.
+    "latex2sympy2_extended==1.11.0",
 ]
 
 EXTRAS_REQUIRE = {

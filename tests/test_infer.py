@@ -1,0 +1,166 @@
+"""infer: candidates schema, chunked resume after a cut chunk or a SIGKILL, settings checks.
+
+Uses a tiny random model (`checkpoint="random_init"`) on a tiny task registered here
+(`infer_test_tiny`, byte vocabulary). The gin file of the CLI test imports this module to
+register the task in the subprocess.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import seqio
+
+from mathft_jax.data import task_factory
+from mathft_jax.models import ModelConfig
+
+REPO = Path(__file__).resolve().parents[1]
+TASK = "infer_test_tiny"
+NUM_PROBLEMS = 12
+MODEL = ModelConfig(vocab_size=259, num_layers=1, embed_dim=32, mlp_dim=64, num_heads=2,
+                    num_kv_heads=1, head_dim=16, max_seq_len=128)
+
+
+def _records(split):
+    return [task_factory.example(f"tiny/{split}/{i}", f"Problem:\n{i} + {i % 3} = ?\n\nSolution:\n",
+                                 f"{2 * i}", str(i + i % 3), level=f"Level {i % 5 + 1}",
+                                 subject="Arithmetic") for i in range(NUM_PROBLEMS)]
+
+
+def register():
+    if TASK not in seqio.TaskRegistry.names():
+        task_factory.register_records_task(TASK, _records, ["test"],
+                                           seqio.ByteVocabulary(extra_ids=0))
+
+
+register()
+
+SETTINGS = dict(model_config=MODEL, checkpoint="random_init", mixture_or_task_name=TASK,
+                greedy=True, num_samples=3, max_new_tokens=6, batch_size=2, chunk_problems=4,
+                seed=5, show_progress=False)
+
+
+def _infer(out, **kw):
+    from mathft_jax.infer import infer
+    return infer(output_file=str(out), **{**SETTINGS, **kw})
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "cands.jsonl"
+    summary = _infer(out)
+    return out, summary
+
+
+def test_schema_and_order(reference):
+    out, summary = reference
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == NUM_PROBLEMS * 4 == summary["rows_total"]
+    assert summary["complete"] and summary["generated_tokens"] > 0
+    keys = {"version", "problem_id", "sample_index", "decoding", "text", "logprob",
+            "num_tokens", "finish_reason", "checkpoint", "sampling", "gold_answer", "level",
+            "subject"}
+    for i in range(NUM_PROBLEMS):
+        group = rows[4 * i: 4 * i + 4]
+        assert [(r["decoding"], r["sample_index"]) for r in group] == [
+            ("greedy", 0), ("sample", 0), ("sample", 1), ("sample", 2)]
+        for r in group:
+            assert set(r) == keys and r["version"] == 1
+            assert r["problem_id"] == f"tiny/test/{i}" and r["gold_answer"] == str(i + i % 3)
+            assert r["level"] == f"Level {i % 5 + 1}" and r["subject"] == "Arithmetic"
+            assert r["finish_reason"] in ("eos", "length")
+            assert 1 <= r["num_tokens"] <= 6 and r["logprob"] <= 0
+            assert r["checkpoint"] == "random_init" and r["sampling"]["seed"] == 5
+        assert group[0]["sampling"]["name"] == "greedy"
+        assert group[1]["sampling"]["name"] == "sample"
+    progress = json.loads(Path(str(out) + ".progress").read_text())
+    assert progress["complete"] and progress["bytes"] == out.stat().st_size
+
+
+def test_resume_after_cut_chunk_equals_uninterrupted(reference, tmp_path):
+    ref, _ = reference
+    out = tmp_path / "cands.jsonl"
+    first = _infer(out, max_chunks=1)
+    assert first["problems_total"] == 4 and not first["complete"]
+    with open(out, "ab") as f:  # a chunk the kill cut in half
+        f.write(b'{"version": 1, "problem_id": "tiny/te')
+    second = _infer(out)
+    assert second["problems_written"] == NUM_PROBLEMS - 4 and second["complete"]
+    assert out.read_bytes() == ref.read_bytes()
+    # A finished file is left alone.
+    assert _infer(out)["problems_written"] == 0 and out.read_bytes() == ref.read_bytes()
+
+
+def test_refuses_other_settings_and_unknown_files(reference, tmp_path):
+    from mathft_jax.gin_utils import ConfigError
+    out = tmp_path / "cands.jsonl"
+    _infer(out, max_chunks=1)
+    with pytest.raises(ConfigError, match="seed: 5 -> 6"):
+        _infer(out, seed=6)
+    stray = tmp_path / "stray.jsonl"
+    stray.write_text("{}\n")
+    with pytest.raises(ConfigError, match="no .*progress"):
+        _infer(stray)
+    assert _infer(stray, overwrite=True)["complete"]
+
+
+def test_cli_sigkill_then_resume_equals_uninterrupted(reference, tmp_path):
+    ref, _ = reference
+    out = tmp_path / "cands.jsonl"
+    gin_file = tmp_path / "tiny_infer.gin"
+    gin_file.write_text(f"""
+import tests.test_infer
+import mathft_jax.models.config
+MODEL_CONFIG = @ModelConfig()
+ModelConfig.vocab_size = {MODEL.vocab_size}
+ModelConfig.num_layers = {MODEL.num_layers}
+ModelConfig.embed_dim = {MODEL.embed_dim}
+ModelConfig.mlp_dim = {MODEL.mlp_dim}
+ModelConfig.num_heads = {MODEL.num_heads}
+ModelConfig.num_kv_heads = {MODEL.num_kv_heads}
+ModelConfig.head_dim = {MODEL.head_dim}
+ModelConfig.max_seq_len = {MODEL.max_seq_len}
+""")
+    cmd = [sys.executable, "-m", "mathft_jax.infer", f"--gin_file={gin_file}",
+           "--gin_file=gin_configs/runs/infer.gin", "--gin.CHECKPOINT='random_init'",
+           f"--gin.MIXTURE_OR_TASK_NAME='{TASK}'", f"--gin.OUTPUT_FILE='{out}'",
+           "--gin.NUM_SAMPLES=3", "--gin.MAX_NEW_TOKENS=6", "--gin.BATCH_SIZE=2",
+           "--gin.infer.chunk_problems=4", "--gin.SEED=5", "--gin.infer.show_progress=False"]
+    env = dict(os.environ, PYTHONPATH=str(REPO), JAX_PLATFORMS="cpu")
+    progress = Path(str(out) + ".progress")
+    # Kill as soon as the first chunk is recorded: the second chunk is then usually half
+    # written (the resumed run must drop it).
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 240
+        done = 0
+        while time.time() < deadline and proc.poll() is None:
+            if progress.exists():
+                try:
+                    done = json.loads(progress.read_text())["problems_done"]
+                except (json.JSONDecodeError, KeyError):
+                    done = 0
+                if done >= 4:
+                    break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    _, err = proc.communicate()
+    assert done >= 4, err.decode()[-2000:]
+    killed = json.loads(progress.read_text())
+    assert not killed["complete"], "the child finished before the kill: nothing was tested"
+    print("killed after", killed["problems_done"], "problems;", out.stat().st_size - killed["bytes"],
+          "bytes past the marker")
+    resumed = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    summary = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert summary["problems_written"] == NUM_PROBLEMS - killed["problems_done"]
+    assert out.read_bytes() == ref.read_bytes()

@@ -164,3 +164,23 @@ ModelConfig.max_seq_len = {MODEL.max_seq_len}
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert summary["problems_written"] == NUM_PROBLEMS - killed["problems_done"]
     assert out.read_bytes() == ref.read_bytes()
+
+
+def test_stop_strings_cut_text_and_count_tokens():
+    import numpy as np
+    from mathft_jax.decoding import FINISH_EOS, FINISH_LENGTH, FINISH_STOP
+    from mathft_jax.infer import _cut
+    vocab = seqio.ByteVocabulary(extra_ids=0)
+    tokens = vocab.encode("x = 2.\n\nProblem: more")
+    logprobs = -np.arange(1, len(tokens) + 1, dtype=np.float32) / 100
+    text, logprob, n, reason = _cut(tokens, logprobs, FINISH_LENGTH, vocab, vocab.eos_id,
+                                    ["\n\nProblem:"])
+    assert (text, reason, n) == ("x = 2.", "eos", len("x = 2.\n\nProblem:"))
+    np.testing.assert_allclose(logprob, logprobs[:n].sum(), rtol=1e-6)
+    # EOS is dropped from the text but counted; no stop string leaves the text whole.
+    text, logprob, n, reason = _cut(tokens[:3] + [vocab.eos_id], logprobs, FINISH_EOS, vocab,
+                                    vocab.eos_id, ["\n\nProblem:"])
+    assert (text, reason, n) == ("x =", "eos", 4)
+    text, _, n, reason = _cut(tokens[:9], logprobs, FINISH_STOP, vocab, vocab.eos_id,
+                              ["\n\nP"])
+    assert (text, reason, n) == ("x = 2.", "eos", 9)

@@ -193,3 +193,13 @@ def test_gemma3_matches_llamacpp_q4km_within_its_tolerances(gemma, forward):
             assert row[ours[first]] - row[theirs[first]] <= 0.25
     assert agree / total >= 0.9
     assert np.mean(kls) <= 0.01 and math.isfinite(np.mean(kls))
+
+
+@pytest.mark.slow
+def test_gemma3_hf_export_round_trip_identical(gemma, forward, tmp_path):
+    safetensors_io.export_safetensors(gemma.config, gemma.params, tmp_path)
+    config, params = safetensors_io.load_safetensors(tmp_path)
+    assert config == gemma.config
+    ids = _reference("gemma3_270m_llamacpp_f32.json")["cases"][1]["token_ids"]
+    back = Decoder(config).apply({"params": params}, jnp.asarray([ids]))
+    np.testing.assert_array_equal(np.asarray(back)[0], forward(ids))

@@ -16,6 +16,8 @@ INSTALL_REQUIRES = [
     "tensorboard",
     "sentencepiece>=0.2.0",
     "safetensors>=0.4",
+    # GGUF reader/writer (pure Python): GGUF import and its default-suite tests.
+    "gguf==0.19.0",
     "numpy",
     "tqdm",
     "matplotlib",

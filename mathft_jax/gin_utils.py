@@ -145,7 +145,10 @@ def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> A
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     try:
-        return main_fn()
+        # Finalizing validated the macros; unlocking again lets modules that register gin
+        # configurables be imported lazily during the run.
+        with gin.unlock_config():
+            return main_fn()
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,0 +1,44 @@
+import jax
+import pytest
+from jax.sharding import PartitionSpec as P
+
+from mathft_jax import partitioning
+from mathft_jax.models import ModelConfig
+from mathft_jax.training import train_state
+
+
+def test_make_mesh_fills_and_validates():
+    n = jax.device_count()
+    mesh = partitioning.make_mesh()
+    assert dict(mesh.shape) == {"data": n, "fsdp": 1, "tensor": 1}
+    with pytest.raises(ValueError, match="at most one"):
+        partitioning.make_mesh(-1, -1, 1)
+    with pytest.raises(ValueError, match="available"):
+        partitioning.make_mesh(n + 1, 1, 1)
+
+
+class _FakeMesh:
+    def __init__(self, **shape):
+        self.shape = shape
+
+
+def test_logical_to_spec_rules_divisibility_and_reuse():
+    mesh = _FakeMesh(data=2, fsdp=2, tensor=2)
+    assert partitioning.logical_to_spec(("embed", "mlp"), (512, 2048), mesh) == P("fsdp", "tensor")
+    assert partitioning.logical_to_spec(("layers", "embed", "kv_heads", "kv"), (6, 640, 1, 256),
+                                        mesh) == P(None, "fsdp", None, None)  # 1 head: replicate
+    assert partitioning.logical_to_spec(("batch", "length"), (8, 16), mesh) == P(("data", "fsdp"),
+                                                                                 None)
+    # A mesh axis is used once per array: the second `tensor` dimension replicates.
+    assert partitioning.logical_to_spec(("heads", "mlp"), (4, 8), mesh) == P("tensor", None)
+    with pytest.raises(ValueError, match="no partitioning rule"):
+        partitioning.logical_to_spec(("bogus",), (4,), mesh)
+
+
+def test_every_param_of_the_presets_has_a_rule():
+    mesh = partitioning.make_mesh()
+    cfg = ModelConfig(vocab_size=512, num_layers=2, embed_dim=64, mlp_dim=128, num_heads=4,
+                      num_kv_heads=1, head_dim=16, qk_norm=True, post_attention_norm=True,
+                      post_mlp_norm=True, tie_embeddings=False)
+    shardings = partitioning.logical_to_sharding(train_state.abstract_params(cfg), mesh)
+    assert len(jax.tree_util.tree_leaves(shardings)) > 10

@@ -36,7 +36,7 @@ VOCAB_KINDS = ("bytes", "sentencepiece", "synthetic")
 SYNTHETIC_VOCAB_SIZE = 512
 # Problems whose text trains the synthetic vocabulary (both solution styles of each).
 _SYNTHETIC_VOCAB_TRAIN_PROBLEMS = 5000
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a deferred factory may train the synthetic vocab
 
 
 def cache_dir() -> Path:

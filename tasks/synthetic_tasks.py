@@ -1,0 +1,70 @@
+"""SeqIO tasks over the built-in synthetic benchmark (`mathft_jax.data.synthetic`).
+
+| task                      | targets                                                  |
+|---------------------------|----------------------------------------------------------|
+| synthetic_sft             | detailed step-by-step solution                           |
+| synthetic_sft_terse       | terse solution (bare equations)                          |
+| synthetic_sft_corrupted   | detailed; a `corruption_rate` share of train solutions   |
+|                           | carries one arithmetic slip (a noisy solution source)    |
+| synthetic_eval            | detailed (for decoding: gold `answer` passes through)     |
+| synthetic_sft_styles      | mixture: synthetic_sft + synthetic_sft_terse, equal rate |
+
+All have splits "train" and "test" (test is always clean), the prompt of
+`prompts.sft_prompt`, and the synthetic SentencePiece vocabulary (`synthetic_vocabulary`).
+Sizes and seed are gin bindings of `synthetic_task_options`.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+
+import gin
+
+from mathft_jax.data import prompts
+from mathft_jax.data import synthetic
+from mathft_jax.data import task_factory
+
+
+@gin.configurable(module="tasks")
+def synthetic_task_options(num_train: int = 20000, num_test: int = 500, seed: int = 0,
+                           corruption_rate: float = 0.25) -> dict:
+    """Gin-bindable sizes of the synthetic tasks, read when a task is first used."""
+    if not 0.0 <= corruption_rate <= 1.0:
+        raise ValueError(f"corruption_rate must be in [0, 1], got {corruption_rate}")
+    return dict(num_train=num_train, num_test=num_test, seed=seed,
+                corruption_rate=corruption_rate)
+
+
+def _is_corrupted(problem_id: str, seed: int, rate: float) -> bool:
+    return random.Random(f"corrupt/{seed}/{problem_id}").random() < rate
+
+
+def synthetic_records(split: str, style: str = "detailed", corrupt: bool = False
+                      ) -> list[dict[str, str]]:
+    """Task records of one synthetic split; `style` is "detailed" or "terse"."""
+    opts = synthetic_task_options()
+    num = opts["num_test"] if split == "test" else opts["num_train"]
+    problems = synthetic.generate_split(split, num, opts["seed"], opts["num_test"])
+    out = []
+    for p in problems:
+        solution = p.solution if style == "detailed" else p.solution_terse
+        if corrupt and split != "test" and _is_corrupted(p.problem_id, opts["seed"],
+                                                         opts["corruption_rate"]):
+            solution = p.corrupted_solution
+        out.append(task_factory.example(p.problem_id, prompts.sft_prompt(p.problem), solution,
+                                        p.answer, p.level, p.subject))
+    return out
+
+
+SPLITS = ("train", "test")
+VOCAB = task_factory.SYNTHETIC_VOCABULARY
+
+task_factory.register_records_task("synthetic_sft", synthetic_records, SPLITS, VOCAB)
+task_factory.register_records_task(
+    "synthetic_sft_terse", functools.partial(synthetic_records, style="terse"), SPLITS, VOCAB)
+task_factory.register_records_task(
+    "synthetic_sft_corrupted", functools.partial(synthetic_records, corrupt=True), SPLITS, VOCAB)
+task_factory.register_records_task("synthetic_eval", synthetic_records, SPLITS, VOCAB)
+task_factory.register_sft_mixture("synthetic_sft_styles",
+                                  ["synthetic_sft", "synthetic_sft_terse"])

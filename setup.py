@@ -10,6 +10,9 @@ INSTALL_REQUIRES = [
     "orbax-checkpoint==0.12.8",
     "seqio==0.0.20",
     "tensorflow-datasets==4.9.10",
+    # tfds needs it to build a dataset from a builder defined outside its own package
+    # (mathft_jax/data/tfds_math.py) but does not declare it.
+    "importlib_resources",
     "sympy==1.14.0",
     "gin-config==0.5.0",
     "clu==0.0.12",

@@ -9,7 +9,8 @@
 | synthetic_eval            | detailed (for decoding: gold `answer` passes through)     |
 | synthetic_sft_styles      | mixture: synthetic_sft + synthetic_sft_terse, equal rate |
 
-All have splits "train" and "test" (test is always clean), the prompt of
+All have splits "train", "validation" and "test" (disjoint by problem text; only train is
+ever corrupted), the prompt of
 `prompts.sft_prompt`, and the synthetic SentencePiece vocabulary (`synthetic_vocabulary`).
 Sizes and seed are gin bindings of `synthetic_task_options`.
 """
@@ -27,12 +28,13 @@ from mathft_jax.data import task_factory
 
 
 @gin.configurable(module="tasks")
-def synthetic_task_options(num_train: int = 20000, num_test: int = 500, seed: int = 0,
+def synthetic_task_options(num_train: int = 20000, num_validation: int = 500,
+                           num_test: int = 500, seed: int = 0,
                            corruption_rate: float = 0.25) -> dict:
     """Gin-bindable sizes of the synthetic tasks, read when a task is first used."""
     if not 0.0 <= corruption_rate <= 1.0:
         raise ValueError(f"corruption_rate must be in [0, 1], got {corruption_rate}")
-    return dict(num_train=num_train, num_test=num_test, seed=seed,
+    return dict(num_train=num_train, num_validation=num_validation, num_test=num_test, seed=seed,
                 corruption_rate=corruption_rate)
 
 
@@ -44,12 +46,13 @@ def synthetic_records(split: str, style: str = "detailed", corrupt: bool = False
                       ) -> list[dict[str, str]]:
     """Task records of one synthetic split; `style` is "detailed" or "terse"."""
     opts = synthetic_task_options()
-    num = opts["num_test"] if split == "test" else opts["num_train"]
-    problems = synthetic.generate_split(split, num, opts["seed"], opts["num_test"])
+    num = opts[f"num_{split}"]
+    problems = synthetic.generate_split(split, num, opts["seed"], opts["num_test"],
+                                        validation_size=opts["num_validation"])
     out = []
     for p in problems:
         solution = p.solution if style == "detailed" else p.solution_terse
-        if corrupt and split != "test" and _is_corrupted(p.problem_id, opts["seed"],
+        if corrupt and split == "train" and _is_corrupted(p.problem_id, opts["seed"],
                                                          opts["corruption_rate"]):
             solution = p.corrupted_solution
         out.append(task_factory.example(p.problem_id, prompts.sft_prompt(p.problem), solution,
@@ -57,7 +60,7 @@ def synthetic_records(split: str, style: str = "detailed", corrupt: bool = False
     return out
 
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")
 VOCAB = task_factory.SYNTHETIC_VOCABULARY
 
 task_factory.register_records_task("synthetic_sft", synthetic_records, SPLITS, VOCAB)

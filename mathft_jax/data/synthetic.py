@@ -15,7 +15,7 @@ Every problem carries
 
 Generation is deterministic: problem `i` of a split depends only on (seed, split, i) through
 its own `random.Random`, so a larger split extends a smaller one. Train problems whose text
-equals a test problem's are skipped (so train and test are disjoint by text).
+equals a test (or validation) problem's are skipped, so splits are disjoint by text.
 
 Example:
     >>> p = generate_problem(seed=0, split="train", index=3)
@@ -411,19 +411,23 @@ def generate_problem(seed: int, split: str, index: int,
 
 
 @functools.lru_cache(maxsize=16)
-def generate_split(split: str, num_examples: int, seed: int = 0,
-                   test_size: int = 500, levels: tuple[int, ...] = LEVELS
+def generate_split(split: str, num_examples: int, seed: int = 0, test_size: int = 500,
+                   levels: tuple[int, ...] = LEVELS, validation_size: int = 0
                    ) -> tuple[SyntheticProblem, ...]:
-    """`num_examples` problems of `split` ("train" or "test"; other names act like train).
+    """`num_examples` problems of `split` ("train", "validation" or "test").
 
-    Train problems whose text equals one of the first `test_size` test problems are skipped,
-    so ids of the train split can have gaps; the split still has `num_examples` problems.
+    Splits are disjoint by problem text: "validation" skips problems equal to one of the first
+    `test_size` test problems, "train" skips those and the first `validation_size` validation
+    problems. Ids of a split can therefore have gaps; the split still has `num_examples`.
     """
     if num_examples < 0:
         raise ValueError(f"num_examples must be >= 0, got {num_examples}")
     if split == "test":
         return tuple(generate_problem(seed, "test", i, levels) for i in range(num_examples))
     banned = {p.problem for p in generate_split("test", test_size, seed, test_size, levels)}
+    if split == "train" and validation_size:
+        banned |= {p.problem for p in generate_split("validation", validation_size, seed,
+                                                     test_size, levels)}
     out: list[SyntheticProblem] = []
     index = 0
     while len(out) < num_examples:

@@ -1,0 +1,89 @@
+import collections
+import re
+
+import pytest
+
+from mathft_jax.data import synthetic
+from mathft_jax.data.answers import last_boxed_content
+
+N = 600
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return synthetic.generate_split("train", N, seed=0)
+
+
+def test_deterministic_per_seed(problems):
+    assert synthetic.generate_split.__wrapped__("train", N, 0) == problems
+    other = synthetic.generate_split.__wrapped__("train", N, 1)
+    assert sum(a.problem != b.problem for a, b in zip(problems, other)) > N // 2
+    # problem i depends only on (seed, split, i): a smaller split is a prefix
+    assert synthetic.generate_split.__wrapped__("train", 50, 0) == problems[:50]
+
+
+def test_fields_and_ids(problems):
+    for p in problems:
+        assert re.fullmatch(r"synthetic/train/\d{6}", p.problem_id)
+        assert p.level in {f"Level {k}" for k in synthetic.LEVELS}
+        for text in (p.solution, p.solution_terse, p.corrupted_solution):
+            assert text.rstrip().endswith("$.")
+        assert last_boxed_content(p.solution) == p.answer
+        assert last_boxed_content(p.solution_terse) == p.answer
+        assert last_boxed_content(p.corrupted_solution) == p.corrupted_answer
+        assert p.corrupted_answer != p.answer
+        assert p.solution_terse != p.solution
+    subjects = collections.Counter(p.subject for p in problems)
+    assert set(subjects) == {f.subject for f in synthetic.FAMILIES}
+    assert collections.Counter(p.level for p in problems).keys() == {
+        f"Level {k}" for k in synthetic.LEVELS}
+
+
+def test_answer_kinds_need_equivalence_aware_grading(problems):
+    answers = [p.answer for p in problems]
+    assert any(a.startswith("-") for a in answers)
+    assert any(r"\frac" in a for a in answers)
+    assert any(r"\sqrt" in a for a in answers)
+    assert any(a[0] in "[(" and r"\infty" in a for a in answers)  # intervals
+    assert any(a.startswith("(") and r"\infty" not in a for a in answers)  # tuples / open
+
+
+def test_splits_disjoint_by_text():
+    test = synthetic.generate_split("test", 200, seed=3, test_size=200)
+    val = synthetic.generate_split("validation", 200, seed=3, test_size=200)
+    train = synthetic.generate_split("train", 2000, seed=3, test_size=200, validation_size=200)
+    test_text = {p.problem for p in test}
+    assert not test_text & {p.problem for p in val}
+    assert not (test_text | {p.problem for p in val}) & {p.problem for p in train}
+    assert len(train) == 2000
+
+
+def test_levels_and_seed_arguments():
+    only5 = synthetic.generate_split("test", 50, seed=0, levels=(5,))
+    assert {p.level for p in only5} == {"Level 5"}
+    with pytest.raises(ValueError):
+        synthetic.generate_split("train", -1)
+
+
+def test_tex_num():
+    from fractions import Fraction
+    assert synthetic.tex_num(Fraction(-6, 4)) == r"-\frac{3}{2}"
+    assert synthetic.tex_num(Fraction(8, 4)) == "2"
+
+
+def test_gold_answers_graded_correct_by_project_checker(problems):
+    evaluation = pytest.importorskip("mathft_jax.evaluation")
+    for p in problems:
+        assert evaluation.is_equiv(p.answer, evaluation.extract_answer(p.solution)), p
+        assert evaluation.is_equiv(p.answer, evaluation.extract_answer(p.solution_terse)), p
+        assert not evaluation.is_equiv(p.answer, evaluation.extract_answer(
+            p.corrupted_solution)), p
+
+
+def test_equivalent_forms_are_accepted():
+    """Gold answers really need equivalence: other spellings of them grade as equal."""
+    evaluation = pytest.importorskip("mathft_jax.evaluation")
+    pairs = [(r"-\frac{7}{3}", r"\frac{-14}{6}"), (r"2\sqrt{3}", r"\sqrt{12}"),
+             (r"(\frac{1}{2}, -3)", "(0.5,-3)"), (r"[-2, 8]", r"[-2,8]")]
+    for gold, other in pairs:
+        assert evaluation.is_equiv(gold, other), (gold, other)

@@ -174,7 +174,7 @@ def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: Mode
     pad = (p - prompt_lengths)[:, None]
     positions = jnp.where(slots >= pad, slots - pad, -1)
     logits, cache = model.apply({"params": params}, prompt_tokens, positions, cache=cache,
-                                cache_index=0)
+                                cache_index=0, last_only=True)
     last_logits = logits[:, -1]
 
     # ... then give each of the N decodes its own copy (rows b*N + n).

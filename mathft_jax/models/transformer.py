@@ -142,7 +142,7 @@ class Decoder(nn.Module):
 
     def __call__(self, tokens: jax.Array, positions: Optional[jax.Array] = None,
                  segment_ids: Optional[jax.Array] = None, cache: Optional[Cache] = None,
-                 cache_index: Optional[jax.Array] = None):
+                 cache_index: Optional[jax.Array] = None, last_only: bool = False):
         """Runs the model.
 
         Args:
@@ -151,6 +151,8 @@ class Decoder(nn.Module):
           segment_ids: [B, T] packing segments (tokens attend within their segment only).
           cache: a cache from `init_cache`, to decode; None to run on `tokens` alone.
           cache_index: int32 scalar, the cache slot of `tokens[:, 0]`.
+          last_only: compute logits for the last position only ([B, 1, V]): a decode prefill
+            needs nothing else, and the output head dominates for large vocabularies.
 
         Returns:
           logits [B, T, V] float32; with a cache, (logits, updated cache).
@@ -187,7 +189,7 @@ class Decoder(nn.Module):
                 per_layer_caches.append(cache_i)
             new_caches = (None if layer_caches is None else
                           jax.tree_util.tree_map(lambda *a: jnp.stack(a), *per_layer_caches))
-        logits = self.logits(x)
+        logits = self.logits(x[:, -1:] if last_only else x)
         if cache is None:
             return logits
         return logits, {"k": new_caches["k"], "v": new_caches["v"], "positions": key_positions}

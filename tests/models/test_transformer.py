@@ -141,3 +141,12 @@ def test_multi_billion_preset_checked_abstractly():
     logits = jax.eval_shape(lambda p, t: model.apply({"params": p}, t), unboxed,
                             jax.ShapeDtypeStruct((2, 16), jnp.int32))
     assert logits.shape == (2, 16, cfg.vocab_size) and logits.dtype == jnp.float32
+
+
+def test_last_only_gives_the_last_position_logits():
+    cfg = ModelConfig(**GEMMA_LIKE)
+    model, params, tokens = _init(cfg)
+    full = model.apply({"params": params}, tokens)
+    last = model.apply({"params": params}, tokens, last_only=True)
+    assert last.shape == (2, 1, cfg.vocab_size)
+    np.testing.assert_allclose(last[:, 0], full[:, -1], atol=1e-6)

@@ -16,8 +16,8 @@ Splits (`split_config`):
 * "original": train = 7,500, test = 5,000.
 
 Example:
-    >>> problems, report = load_math("/data/math", split_config="paper", split="test")  # doctest: +SKIP
-    >>> len(problems), problems[0].problem_id, problems[0].answer                      # doctest: +SKIP
+    >>> problems, report = load_math("/data/math", "paper", "test")  # doctest: +SKIP
+    >>> len(problems), problems[0].problem_id, problems[0].answer    # doctest: +SKIP
     (500, 'test/precalculus/807.json', '\\\\left( 3, \\\\frac{\\\\pi}{2} \\\\right)')
 """
 

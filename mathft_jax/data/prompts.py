@@ -66,8 +66,8 @@ def evaluator_prompt(problem: str, solution: str) -> str:
     """The evaluator's input; the label word (EVALUATOR_LABELS) is the next token.
 
     Example:
-        >>> evaluator_prompt("1+1?", "It is $\\\\boxed{2}$.")
-        'Here is a math problem: 1+1? Here is a candidate solution: It is $\\\\boxed{2}$. The above candidate solution is'
+        >>> evaluator_prompt("1+1?", "It is $2$.").split(" Here is ")[1]
+        'a candidate solution: It is $2$. The above candidate solution is'
     """
     return EVALUATOR_TEMPLATE.format(problem=problem.strip(), solution=solution.strip())
 

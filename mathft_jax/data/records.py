@@ -88,7 +88,8 @@ def validate_record(record: Any, required: Mapping[str, type | tuple[type, ...]]
             raise DataFormatError(path, line, f"missing required field {name!r}")
     for name, types in {**required, **optional}.items():
         if name in record and record[name] is not None and not isinstance(record[name], types):
-            want = types.__name__ if isinstance(types, type) else "/".join(t.__name__ for t in types)
+            want = (types.__name__ if isinstance(types, type)
+                    else "/".join(t.__name__ for t in types))
             raise DataFormatError(path, line, f"field {name!r} must be {want}, got "
                                   f"{type(record[name]).__name__}")
     return record

@@ -5,7 +5,7 @@ Configs: "paper" (train 12,000 = outside MATH500, test = MATH500) and "original"
 `level`, `subject` (see `math_dataset.MathProblem`).
 
 Example:
-    >>> build_math_tfds("/tmp/tfds", manual_dir="../shared/data/math", config="paper")  # doctest: +SKIP
+    >>> build_math_tfds("/tmp/tfds", "../shared/data/math", "paper")  # doctest: +SKIP
     >>> source = math_tfds_source("paper", "/tmp/tfds")  # a seqio.TfdsDataSource   # doctest: +SKIP
     >>> register_math_tfds_task("math_sft_tfds", "paper", "/tmp/tfds")              # doctest: +SKIP
 

@@ -111,15 +111,29 @@ def train_batches(name: str, lengths: Mapping[str, int], batch_size: int, *, see
 def eval_batches(name: str, lengths: Mapping[str, int], batch_size: int, *,
                  split: str = "validation", max_batches: Optional[int] = None,
                  pack: bool = True) -> Iterator[dict[str, np.ndarray]]:
-    """One pass over `split` (unshuffled); the last batch is padded with zero-weight rows."""
+    """One pass over `split` (unshuffled); the last batch is padded with zero-weight rows.
+
+    With several processes every host must run the same number of eval steps, so
+    `max_batches` is then required and hosts whose shard is shorter yield all-padding batches.
+    """
     local = _local_batch_size(batch_size)
+    if jax.process_count() > 1 and not max_batches:
+        raise ConfigError("multi-host evaluation needs eval_steps (batches per evaluation) "
+                          "so that every host runs the same number of steps")
     ds = _dataset(name, lengths, split, shuffle=False, num_epochs=1, seed=None, pack=pack)
     ds = ds.batch(local, drop_remainder=False)
     if max_batches:
         ds = ds.take(max_batches)
+    count, template = 0, None
     for batch in ds.as_numpy_iterator():
         rows = next(iter(batch.values())).shape[0]
         if rows < local:
             batch = {k: np.concatenate([v, np.zeros((local - rows,) + v.shape[1:], v.dtype)])
                      for k, v in batch.items()}
+        template = batch
+        count += 1
         yield batch
+    if jax.process_count() > 1 and template is not None:
+        while count < max_batches:  # all-padding batches: zero loss weight
+            count += 1
+            yield {k: np.zeros_like(v) for k, v in template.items()}

@@ -134,89 +134,95 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       async_checkpoints: write checkpoints in the background.
       step_callbacks: called as fn(step, state) after every step (monitoring, tests).
     """
-    if train_steps < 0:
-        raise ConfigError(f"train_steps must be >= 0, got {train_steps}")
-    model_path = check_model_dir(model_dir)
-    task = data.get_task(mixture_or_task_name)
-    vocab = data.task_vocab_size(mixture_or_task_name)
-    if model_config.vocab_size < vocab:
-        raise ConfigError(f"model vocab_size {model_config.vocab_size} is smaller than the "
-                          f"vocabulary of task {mixture_or_task_name!r} ({vocab})")
-    lengths = data.feature_lengths(mixture_or_task_name, sequence_length, inputs_length)
+    # Installed first: a SIGTERM during start-up is honoured after the first step.
+    with _PreemptionFlag() as preemption:
+        if train_steps < 0:
+            raise ConfigError(f"train_steps must be >= 0, got {train_steps}")
+        model_path = check_model_dir(model_dir)
+        task = data.get_task(mixture_or_task_name)
+        vocab = data.task_vocab_size(mixture_or_task_name)
+        if model_config.vocab_size < vocab:
+            raise ConfigError(f"model vocab_size {model_config.vocab_size} is smaller than the "
+                              f"vocabulary of task {mixture_or_task_name!r} ({vocab})")
+        lengths = data.feature_lengths(mixture_or_task_name, sequence_length, inputs_length)
 
-    mesh = partitioning.make_mesh(*mesh_shape)
-    shards = partitioning.num_batch_shards(mesh)
-    if batch_size % (shards * num_microbatches):
-        raise ConfigError(f"batch_size {batch_size} must be divisible by data x fsdp ({shards}) "
-                          f"x num_microbatches ({num_microbatches})")
+        mesh = partitioning.make_mesh(*mesh_shape)
+        shards = partitioning.num_batch_shards(mesh)
+        if batch_size % (shards * num_microbatches):
+            raise ConfigError(f"batch_size {batch_size} must be divisible by data x fsdp "
+                              f"({shards}) x num_microbatches ({num_microbatches})")
 
-    schedule = optimizers.make_schedule(train_steps)
-    optimizer = optimizers.make_optimizer(schedule)
-    abstract, shardings = train_state.state_shardings(model_config, optimizer, mesh, rules)
-    target = train_state.with_shardings(abstract, shardings)
+        schedule = optimizers.make_schedule(train_steps)
+        optimizer = optimizers.make_optimizer(schedule)
+        abstract, shardings = train_state.state_shardings(model_config, optimizer, mesh, rules)
+        target = train_state.with_shardings(abstract, shardings)
 
-    ckpt = checkpoints.RunCheckpoints(model_path, save_every=checkpoint_every,
-                                      keep=keep_checkpoints, async_save=async_checkpoints)
-    latest = ckpt.latest_step()
-    if latest is not None:
-        state, meta = ckpt.restore(latest, target)
-        if meta.get("seed") != seed:
-            raise ConfigError(f"{ckpt.directory}/{latest} was trained with seed "
-                              f"{meta.get('seed')}, but seed={seed}: resuming would change the "
-                              f"data order")
-        batches_consumed = int(meta["batches_consumed"])
-        print(f"resuming from {ckpt.directory}/{latest} (input position {batches_consumed} "
-              f"batches)", flush=True)
-    elif init_checkpoint:
-        params = checkpoints.restore_params(init_checkpoint, target.params)
-        state = train_state.state_from_params(params, optimizer, shardings)
-        batches_consumed = 0
-        print(f"initialised params from {init_checkpoint}", flush=True)
-    else:
-        state = train_state.init_train_state(model_config, optimizer, mesh,
-                                             jax.random.key(seed), shardings)
-        batches_consumed = 0
+        ckpt = checkpoints.RunCheckpoints(model_path, save_every=checkpoint_every,
+                                          keep=keep_checkpoints, async_save=async_checkpoints)
+        latest = ckpt.latest_step()
+        if latest is not None:
+            state, saved = ckpt.restore(latest, target)
+            if saved.get("seed") != seed:
+                ckpt.close()
+                raise ConfigError(f"{ckpt.directory}/{latest} was trained with seed "
+                                  f"{saved.get('seed')}, but seed={seed}: resuming would change "
+                                  f"the data order")
+            batches_consumed = int(saved["batches_consumed"])
+            print(f"resuming from {ckpt.directory}/{latest} (input position {batches_consumed} "
+                  f"batches)", flush=True)
+        elif init_checkpoint:
+            params = checkpoints.restore_params(init_checkpoint, target.params)
+            state = train_state.state_from_params(params, optimizer, shardings)
+            batches_consumed = 0
+            print(f"initialised params from {init_checkpoint}", flush=True)
+        else:
+            state = train_state.init_train_state(model_config, optimizer, mesh,
+                                                 jax.random.key(seed), shardings)
+            batches_consumed = 0
 
-    loss_fn = loss_fn_factory(model_config)
-    batches = data.train_batches(mixture_or_task_name, lengths, batch_size, seed=seed,
-                                 start_batch=batches_consumed, pack=pack)
-    first = next(batches)
-    batch_ndims = {k: v.ndim for k, v in first.items()}
-    step_fn = train_step.make_train_step(loss_fn, optimizer, mesh, shardings, batch_ndims,
-                                         num_microbatches, schedule, rules)
-    do_eval = eval_every > 0 and _has_split(task, eval_split)
-    if eval_every > 0 and not do_eval:
-        print(f"note: {mixture_or_task_name!r} has no {eval_split!r} split; eval disabled",
-              flush=True)
-    eval_fn = (train_step.make_eval_step(loss_fn, mesh, shardings.params, batch_ndims, rules)
-               if do_eval else None)
+        loss_fn = loss_fn_factory(model_config)
+        batches = data.train_batches(mixture_or_task_name, lengths, batch_size, seed=seed,
+                                     start_batch=batches_consumed, pack=pack)
+        first = next(batches, None)
+        if first is None:
+            ckpt.close()
+            raise ConfigError(f"task {mixture_or_task_name!r} gives no full batch of "
+                              f"{batch_size} rows on this host (empty train split?)")
+        batch_ndims = {k: v.ndim for k, v in first.items()}
+        step_fn = train_step.make_train_step(loss_fn, optimizer, mesh, shardings, batch_ndims,
+                                             num_microbatches, schedule, rules)
+        do_eval = eval_every > 0 and _has_split(task, eval_split)
+        if eval_every > 0 and not do_eval:
+            print(f"note: {mixture_or_task_name!r} has no {eval_split!r} split; eval disabled",
+                  flush=True)
+        eval_fn = (train_step.make_eval_step(loss_fn, mesh, shardings.params, batch_ndims, rules)
+                   if do_eval else None)
 
-    def evaluate(step, params):
-        total = None
-        for local in data.eval_batches(mixture_or_task_name, lengths, batch_size,
-                                       split=eval_split, max_batches=eval_steps, pack=pack):
-            total = _sum_metrics(total, eval_fn(params, partitioning.make_global_batch(
-                local, mesh)))
-        if total is None:
-            return {}
-        return logger.eval(step, {k: float(v) for k, v in
-                                  train_step.summarize_metrics(total).items()})
+        def evaluate(step, params):
+            total = None
+            for local in data.eval_batches(mixture_or_task_name, lengths, batch_size,
+                                           split=eval_split, max_batches=eval_steps, pack=pack):
+                total = _sum_metrics(total, eval_fn(params, partitioning.make_global_batch(
+                    local, mesh)))
+            if total is None:
+                return {}
+            return logger.eval(step, {k: float(v) for k, v in
+                                      train_step.summarize_metrics(total).items()})
 
-    def meta():
-        return {"batches_consumed": batches_consumed, "seed": seed,
-                "mixture_or_task_name": mixture_or_task_name}
+        def meta():
+            return {"batches_consumed": batches_consumed, "seed": seed,
+                    "mixture_or_task_name": mixture_or_task_name}
 
-    logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length)
-    rng = jax.random.key(seed + 1)
-    step = int(jax.device_get(state.step))
-    train_metrics: dict[str, float] = {}
-    eval_metrics: dict[str, float] = {}
-    preempted = False
-    pending = first
-    started = False
-    history: list[dict[str, float]] = []
-    try:
-        with _PreemptionFlag() as preemption:
+        logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length)
+        rng = jax.random.key(seed + 1)
+        step = int(jax.device_get(state.step))
+        train_metrics: dict[str, float] = {}
+        eval_metrics: dict[str, float] = {}
+        preempted = False
+        pending = first
+        started = False
+        history: list[dict[str, float]] = []
+        try:
             while step < train_steps:
                 local = pending if pending is not None else next(batches)
                 pending = None
@@ -245,9 +251,9 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                     break
             if step >= train_steps and ckpt.latest_step() != step and train_steps > 0:
                 ckpt.save(state, meta(), force=True)
-    finally:
-        ckpt.close()
-        logger.close()
-    return TrainResult(state=state, step=step, preempted=preempted,
-                       train_metrics=train_metrics, eval_metrics=eval_metrics, history=history)
+        finally:
+            ckpt.close()
+            logger.close()
+        return TrainResult(state=state, step=step, preempted=preempted,
+                           train_metrics=train_metrics, eval_metrics=eval_metrics, history=history)
 

@@ -12,7 +12,7 @@
 All have splits "train", "validation" and "test" (disjoint by problem text; only train is
 ever corrupted), the prompt of
 `prompts.sft_prompt`, and the synthetic SentencePiece vocabulary (`synthetic_vocabulary`).
-Sizes and seed are gin bindings of `synthetic_task_options`.
+Sizes, seed and difficulty levels are gin bindings of `synthetic_task_options`.
 """
 
 from __future__ import annotations
@@ -30,12 +30,20 @@ from mathft_jax.data import task_factory
 @gin.configurable(module="tasks")
 def synthetic_task_options(num_train: int = 20000, num_validation: int = 500,
                            num_test: int = 500, seed: int = 0,
-                           corruption_rate: float = 0.25) -> dict:
-    """Gin-bindable sizes of the synthetic tasks, read when a task is first used."""
+                           corruption_rate: float = 0.25,
+                           levels: tuple[int, ...] = synthetic.LEVELS) -> dict:
+    """Gin-bindable sizes of the synthetic tasks, read when a task is first used.
+
+    `levels` picks the difficulty levels drawn (uniformly); e.g. (1, 2) for an easier
+    benchmark that a small model learns in fewer steps.
+    """
     if not 0.0 <= corruption_rate <= 1.0:
         raise ValueError(f"corruption_rate must be in [0, 1], got {corruption_rate}")
-    return dict(num_train=num_train, num_validation=num_validation, num_test=num_test, seed=seed,
-                corruption_rate=corruption_rate)
+    levels = tuple(levels)
+    if not levels or not set(levels) <= set(synthetic.LEVELS):
+        raise ValueError(f"levels must be a non-empty subset of {synthetic.LEVELS}, got {levels}")
+    return dict(num_train=num_train, num_validation=num_validation, num_test=num_test,
+                seed=seed, corruption_rate=corruption_rate, levels=levels)
 
 
 def _is_corrupted(problem_id: str, seed: int, rate: float) -> bool:
@@ -48,7 +56,7 @@ def synthetic_records(split: str, style: str = "detailed", corrupt: bool = False
     opts = synthetic_task_options()
     num = opts[f"num_{split}"]
     problems = synthetic.generate_split(split, num, opts["seed"], opts["num_test"],
-                                        validation_size=opts["num_validation"])
+                                        opts["levels"], opts["num_validation"])
     out = []
     for p in problems:
         solution = p.solution if style == "detailed" else p.solution_terse

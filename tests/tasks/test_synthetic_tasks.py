@@ -47,3 +47,18 @@ def test_styles_mixture_yields_converted_batches():
     converter = seqio.DecoderFeatureConverter(pack=True, use_custom_packing_ops=False)
     ex = next(iter(converter(ds, LENGTHS)))
     assert ex["decoder_loss_weights"].numpy().sum() > 0
+
+
+def test_levels_option():
+    with gin.unlock_config():
+        gin.bind_parameter("tasks.synthetic_task_options.levels", (1, 2))
+    try:
+        rows = tasks.synthetic_tasks.synthetic_records("validation")
+        assert {r["level"] for r in rows} == {"Level 1", "Level 2"}
+        with gin.unlock_config():
+            gin.bind_parameter("tasks.synthetic_task_options.levels", (6,))
+        with pytest.raises(ValueError, match="levels"):
+            tasks.synthetic_tasks.synthetic_records("validation")
+    finally:
+        with gin.unlock_config():
+            gin.bind_parameter("tasks.synthetic_task_options.levels", (1, 2, 3, 4, 5))

@@ -41,7 +41,7 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 # Bump when the generated text changes: it keys the cached SentencePiece vocabulary.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 LEVELS = (1, 2, 3, 4, 5)
 _MAGNITUDE = {1: 5, 2: 8, 3: 10, 4: 12, 5: 15}
 _SQUAREFREE = (2, 3, 5, 6, 7)
@@ -211,11 +211,11 @@ def _fractions_steps(pr):
 
 
 def _radicals_sample(rng, level):
-    s = rng.choice(_SQUAREFREE[: 2 if level <= 2 else 5])
-    top = 3 + 2 * level
+    s = rng.choice(_SQUAREFREE)
+    top = 4 + 2 * level
     k1, k2 = rng.randint(2, top), rng.randint(1, top)
-    c = rng.choice([1, 2, 3, -2]) if level >= 3 else 1
-    op = rng.choice("+-") if level >= 2 else "+"
+    c = rng.choice([1, 2, 3, -2, -3] if level >= 3 else [1, 2, 3])
+    op = rng.choice("+-")
     if c * k1 + (k2 if op == "+" else -k2) == 0:
         k2 += 1
     return dict(s=s, k1=k1, k2=k2, c=c, op=op)
@@ -246,7 +246,8 @@ def _inequality_sample(rng, level):
     a = _nonzero(rng, 4 if level <= 3 else m) if (kind == "linear" or level == 5) else 1
     if kind == "linear" and level == 1:
         a = abs(a)
-    return dict(kind=kind, a=a, b=rng.randint(-m, m), r=rng.randint(1, m),
+    r = rng.randint(1, m) if kind == "abs" else rng.randint(-2 * m, 2 * m)
+    return dict(kind=kind, a=a, b=rng.randint(-m, m), r=r,
                 strict=rng.random() < 0.5, greater=rng.random() < 0.5)
 
 
@@ -299,8 +300,8 @@ def _inequality_steps(pr):
 
 def _system_sample(rng, level):
     m = _MAGNITUDE[level]
-    return dict(a=rng.randint(2, 4) if level >= 3 else 1, s=rng.randint(-m, m),
-                d=rng.randint(-m, m))
+    return dict(a=rng.randint(2, 4) if level >= 3 else 1, s=rng.randint(-3 * m, 3 * m),
+                d=rng.randint(-3 * m, 3 * m))
 
 
 def _system_solve(pr, slip):

@@ -24,7 +24,6 @@ import math
 from typing import Any, Optional, Sequence
 
 import flax.linen as nn
-import gin
 import jax
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
@@ -52,7 +51,6 @@ DEFAULT_RULES: tuple[tuple[str, Any], ...] = (
 )
 
 
-@gin.configurable
 def make_mesh(data: int = -1, fsdp: int = 1, tensor: int = 1,
               devices: Optional[Sequence[jax.Device]] = None) -> Mesh:
     """A (data, fsdp, tensor) mesh over all (or the given) devices.

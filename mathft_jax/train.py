@@ -28,7 +28,7 @@ if __name__ == "__main__":
 
 import gin  # noqa: E402
 
-from mathft_jax import gin_utils, partitioning  # noqa: E402,F401  (registers make_mesh)
+from mathft_jax import gin_utils  # noqa: E402
 from mathft_jax.models import config as _model_config  # noqa: E402,F401 (registers ModelConfig)
 from mathft_jax.training import losses, optimizers  # noqa: E402,F401 (gin configurables)
 
@@ -43,8 +43,15 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
           init_checkpoint: Optional[str] = None, log_every: int = 10, eval_every: int = 0,
           eval_steps: Optional[int] = None, eval_split: str = "validation",
           checkpoint_every: int = 1000, keep_checkpoints: int = 3,
-          async_checkpoints: bool = True):
-    """Runs `trainer.train_loop` with gin-bound arguments (see its docstring)."""
+          async_checkpoints: bool = True, distributed_init: bool = False):
+    """Runs `trainer.train_loop` with gin-bound arguments (see its docstring).
+
+    `distributed_init=True` calls `jax.distributed.initialize()` first (multi-host Cloud TPU
+    slices, where it discovers the other workers itself); every host runs the same command.
+    """
+    if distributed_init:
+        import jax
+        jax.distributed.initialize()
     from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
 
     return trainer.train_loop(

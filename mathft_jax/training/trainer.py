@@ -235,7 +235,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                 if not started:  # rates exclude the first step's compilation
                     logger.start(step)
                     started = True
-                ckpt.save(state, meta(), force=step == train_steps)
+                if step % max(checkpoint_every, 1) == 0 or step == train_steps:
+                    ckpt.save(state, meta(), force=True)
                 if do_eval and (step % eval_every == 0 or step == train_steps):
                     eval_metrics = evaluate(step, state.params)
                     logger.start(step)  # rates exclude eval time

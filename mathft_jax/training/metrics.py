@@ -4,6 +4,10 @@ TensorBoard event files go to `MODEL_DIR/train` and `MODEL_DIR/eval`; process 0 
 other processes only log. The console line looks like
 
     step 200/1000 | loss 1.2345 | accuracy 0.612 | lr 1.00e-04 | 12.3 steps/s | 50,380 tokens/s
+
+`loss` and `accuracy` are per target token; tokens/s counts every position of the batch
+(batch_size x sequence_length, padding included); the rates leave out the first step
+(compilation) and evaluation time.
 """
 
 from __future__ import annotations

@@ -50,10 +50,7 @@ def _opt_state_shardings(optimizer: optax.GradientTransformation, params_abstrac
     params_struct = jax.tree_util.tree_structure(params_abstract)
 
     def is_params_like(x):
-        try:
-            return jax.tree_util.tree_structure(x) == params_struct
-        except Exception:  # noqa: BLE001 - non-tree leaves
-            return False
+        return jax.tree_util.tree_structure(x) == params_struct
 
     def match(sub):
         if is_params_like(sub):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mathft_jax.gin_utils import ConfigError
-from mathft_jax.training import checkpoints, trainer
+from mathft_jax.training import checkpoints
 from tests.training import tiny_run, tiny_task
 
 REPO = Path(__file__).resolve().parents[2]

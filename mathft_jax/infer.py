@@ -19,7 +19,7 @@ Candidates schema (version 1), one JSON object per line:
 * `finish_reason`: "eos" when the model ended the solution (EOS token or a stop string),
   "length" when `max_new_tokens` ran out.
 * `sampling`: the rule's settings (`Greedy`/`Sampling.to_dict()`) plus "seed",
-  "max_new_tokens" and "stop_strings".
+  "max_new_tokens", "stop_strings" and "bos_id" (the id put before every prompt, or null).
 * `gold_answer` is the task's `answer` field (null when absent or empty).
 
 Resuming. Rows are appended one chunk of problems at a time (`chunk_problems`), flushed and
@@ -36,7 +36,14 @@ uninterrupted one: each sample's key is derived from the problem's index in the 
 `decoding.decode_loop`), and chunks are batched identically. A rerun with different settings
 fails and names them (delete the files or pass `overwrite=True`).
 
-`checkpoint="random_init"` decodes from a randomly initialised model (key 0): for smoke tests.
+Checkpoints. `checkpoint="random_init"` decodes from a randomly initialised model (key 0): for
+smoke tests. `checkpoint="pretrained:<name>"` decodes from `models.load_pretrained(<name>)`
+(e.g. "pretrained:gemma3_270m"); its config must match `model_config` up to dtypes and
+max_seq_len. Anything else is a training run's directory or a params export.
+
+BOS. Pretrained models such as Gemma need a BOS token before every prompt (Gemma 3 270M: 3.2
+vs 4.9 nats/token on MATH solutions with and without it). `prepend_bos=True` puts `bos_id`
+first, by default the pretrained model's BOS id, else the vocabulary's.
 """
 
 from __future__ import annotations
@@ -65,6 +72,9 @@ from mathft_jax.models import Decoder, ModelConfig
 CANDIDATES_VERSION = 1
 PROGRESS_VERSION = 1
 RANDOM_INIT = "random_init"
+PRETRAINED_PREFIX = "pretrained:"
+# ModelConfig fields a pretrained model's config may differ in from the gin-bound one.
+_FREE_CONFIG_FIELDS = ("param_dtype", "dtype", "remat", "max_seq_len")
 
 
 class InferError(ConfigError):
@@ -149,19 +159,55 @@ def read_problems(name: str, split: str, max_problems: Optional[int] = None
 
 
 def load_params(model_config: ModelConfig, checkpoint: str, mesh):
-    """Parameters sharded on `mesh`: restored from `checkpoint`, or random for "random_init"."""
+    """Parameters sharded on `mesh`: restored from `checkpoint`, random for "random_init",
+    or `load_pretrained(name)`'s for "pretrained:<name>"."""
+    return _load(model_config, checkpoint, mesh)[0]
+
+
+def _load(model_config: ModelConfig, checkpoint: str, mesh) -> tuple[Any, Optional[int]]:
+    """(sharded params, the pretrained model's BOS id or None)."""
     from mathft_jax.training import checkpoints, train_state  # heavy: orbax
     boxed = train_state.abstract_params(model_config)
     shardings = partitioning.logical_to_sharding(boxed, mesh)
     if checkpoint == RANDOM_INIT:
         def init(key):
             return nn.unbox(Decoder(model_config).init(key, jnp.zeros((1, 8), jnp.int32))["params"])
-        return jax.jit(init, out_shardings=shardings)(jax.random.key(0))
+        return jax.jit(init, out_shardings=shardings)(jax.random.key(0)), None
+    if checkpoint.startswith(PRETRAINED_PREFIX):
+        return _load_pretrained(model_config, checkpoint[len(PRETRAINED_PREFIX):], boxed,
+                                shardings)
     target = train_state.with_shardings(nn.unbox(boxed), shardings)
     try:
-        return checkpoints.restore_params(checkpoint, target)
+        return checkpoints.restore_params(checkpoint, target), None
     except checkpoints.CheckpointError as e:
         raise InferError(str(e)) from None
+
+
+def _load_pretrained(model_config: ModelConfig, name: str, boxed, shardings
+                     ) -> tuple[Any, Optional[int]]:
+    from mathft_jax.models import pretrained
+    if not name:
+        raise InferError(f"infer.checkpoint {PRETRAINED_PREFIX!r} needs a model name, e.g. "
+                         f"'{PRETRAINED_PREFIX}gemma3_270m'")
+    try:
+        loaded = pretrained.load_pretrained(name, param_dtype=model_config.param_dtype)
+    except (ImportError, ValueError, FileNotFoundError) as e:
+        raise InferError(f"infer.checkpoint {PRETRAINED_PREFIX}{name}: {e}") from None
+    ours, theirs = dataclasses.asdict(model_config), dataclasses.asdict(loaded.config)
+    differ = sorted(k for k in ours if k not in _FREE_CONFIG_FIELDS and ours[k] != theirs.get(k))
+    if differ:
+        raise InferError(
+            f"infer.checkpoint {PRETRAINED_PREFIX}{name}: the gin model_config differs from the "
+            "pretrained model's in " + "; ".join(
+                f"{k}: {ours[k]!r} (gin) vs {theirs.get(k)!r}" for k in differ)
+            + " (include its gin_configs/models/*.gin)")
+    want = jax.tree_util.tree_map(lambda x: (tuple(x.shape), jnp.dtype(x.dtype)),
+                                  nn.unbox(boxed))
+    got = jax.tree_util.tree_map(lambda x: (tuple(x.shape), jnp.dtype(x.dtype)), loaded.params)
+    if want != got:
+        raise InferError(f"infer.checkpoint {PRETRAINED_PREFIX}{name}: its parameter tree "
+                         "(shapes/dtypes) does not match model_config's")
+    return jax.device_put(loaded.params, shardings), loaded.bos_id
 
 
 # ------------------------------------------------------------------------------- output
@@ -270,13 +316,15 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
           max_problems: Optional[int] = None, seed: int = 0,
           stop_strings: Sequence[str] = (), max_prompt_length: Optional[int] = None,
           overwrite: bool = False, max_chunks: Optional[int] = None,
-          show_progress: bool = True) -> dict[str, Any]:
+          show_progress: bool = True, prepend_bos: bool = False,
+          bos_id: Optional[int] = None) -> dict[str, Any]:
     """Writes greedy and/or sampled candidates for every problem of a task split.
 
     Args:
       model_config: the decoder's ModelConfig.
-      checkpoint: a training run's MODEL_DIR, a step folder, a params export, or
-        "random_init" (smoke tests).
+      checkpoint: a training run's MODEL_DIR, a step folder, a params export,
+        "pretrained:<name>" (`models.load_pretrained(name)`, e.g. "pretrained:gemma3_270m"),
+        or "random_init" (smoke tests).
       mixture_or_task_name: a SeqIO task (or a mixture: its tasks in order) with an `inputs`
         feature and pass-through `problem_id`, `answer`, `level`, `subject`.
       output_file: the candidates JSONL (see the module docstring for the schema).
@@ -296,6 +344,9 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       overwrite: start over even if output_file exists.
       max_chunks: stop after this many chunks in this call (testing / time-sliced jobs).
       show_progress: a tqdm bar with problems, tokens/s and ETA.
+      prepend_bos: put a BOS id before every prompt (pretrained Gemma needs it).
+      bos_id: the BOS id for `prepend_bos`; default: the pretrained model's, else the
+        vocabulary's (an error when neither has one).
 
     Returns:
       A summary: problems and rows written in this call and in total, generated tokens,
@@ -307,6 +358,9 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         raise InferError(f"infer.sampling must be a Sampling(...) rule, got {sampling!r}")
     if batch_size < 1:
         raise InferError(f"infer.batch_size must be >= 1, got {batch_size}")
+    if max_prompt_length is not None and max_prompt_length < 1 + prepend_bos:
+        raise InferError(f"infer.max_prompt_length must leave room for a prompt token, got "
+                         f"{max_prompt_length}")
     chunk_problems = chunk_problems or batch_size
     settings = {
         "checkpoint": checkpoint, "mixture_or_task_name": mixture_or_task_name, "split": split,
@@ -316,22 +370,31 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         "chunk_problems": chunk_problems, "max_problems": max_problems, "seed": seed,
         "stop_strings": list(stop_strings), "max_prompt_length": max_prompt_length,
         "model_config": dataclasses.asdict(model_config)}
-    progress = _start_or_resume(output_file, settings, overwrite)
 
     problems, total, vocab = read_problems(mixture_or_task_name, split, max_problems)
     if vocab.vocab_size > model_config.vocab_size:
         raise InferError(f"the task's vocabulary has {vocab.vocab_size} ids but the model only "
                          f"{model_config.vocab_size} (ModelConfig.vocab_size)")
+    mesh = partitioning.make_mesh()
+    params, pretrained_bos = _load(model_config, checkpoint, mesh)
+    if prepend_bos and bos_id is None:
+        bos_id = pretrained_bos if pretrained_bos is not None else vocab.bos_id
+        if bos_id is None or bos_id < 0:
+            raise InferError("infer.prepend_bos = True but neither the checkpoint nor the "
+                             "vocabulary has a BOS id: bind infer.bos_id")
+    if not prepend_bos:
+        bos_id = None
+    # Recorded only when set, so files written before this option existed still resume.
+    if bos_id is not None:
+        settings["bos_id"] = bos_id
+    progress = _start_or_resume(output_file, settings, overwrite)
     eos_id = vocab.eos_id
     stop_sequences = [vocab.encode(s) for s in stop_strings if s]
     common = {"checkpoint": checkpoint}
     greedy_settings = {**Greedy().to_dict(), "seed": seed, "max_new_tokens": max_new_tokens,
-                       "stop_strings": list(stop_strings)}
+                       "stop_strings": list(stop_strings), "bos_id": bos_id}
     sample_settings = {**sampling.to_dict(), "seed": seed, "max_new_tokens": max_new_tokens,
-                       "stop_strings": list(stop_strings)}
-
-    mesh = partitioning.make_mesh()
-    params = load_params(model_config, checkpoint, mesh)
+                       "stop_strings": list(stop_strings), "bos_id": bos_id}
     rng = jax.random.PRNGKey(seed)
     decode_kw = dict(max_new_tokens=max_new_tokens, eos_id=eos_id, pad_id=vocab.pad_id,
                      stop_sequences=stop_sequences, mesh=mesh,
@@ -351,8 +414,11 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         for batch in _batches(chunk, batch_size):
             prompts = [p.prompt for p in batch]
             if max_prompt_length:
-                truncated += sum(len(p) > max_prompt_length for p in prompts)
-                prompts = [p[-max_prompt_length:] for p in prompts]
+                limit = max_prompt_length - (bos_id is not None)
+                truncated += sum(len(p) > limit for p in prompts)
+                prompts = [p[max(len(p) - limit, 0):] for p in prompts]
+            if bos_id is not None:
+                prompts = [[bos_id] + p for p in prompts]
             if any(len(p) == 0 for p in prompts):
                 bad = [p.problem_id for p in batch if not p.prompt]
                 raise InferError(f"empty prompts for problems {bad}")

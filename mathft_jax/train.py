@@ -48,10 +48,15 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
 
     `distributed_init=True` calls `jax.distributed.initialize()` first (multi-host Cloud TPU
     slices, where it discovers the other workers itself); every host runs the same command.
+    Without it, the environment decides (`mathft_jax.distributed.maybe_initialize`): that is
+    what `launch/tpu_run.sh` uses.
     """
     if distributed_init:
         import jax
         jax.distributed.initialize()
+    else:
+        from mathft_jax import distributed
+        distributed.maybe_initialize()  # MATHFT_MULTIHOST=1 (launch/tpu_run.sh) or MATHFT_COORDINATOR
     from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
 
     return trainer.train_loop(

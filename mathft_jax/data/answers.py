@@ -22,7 +22,7 @@ import re
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 
 
-def _closing_brace(text: str, open_pos: int) -> int | None:
+def closing_brace(text: str, open_pos: int) -> int | None:
     """Index of the `}` matching the `{` at `open_pos`, skipping escaped braces; None if open."""
     depth = 0
     i = open_pos
@@ -55,7 +55,7 @@ def last_boxed_content(text: str) -> str | None:
         while pos < len(text) and text[pos] == " ":
             pos += 1
         if pos < len(text) and text[pos] == "{":
-            end = _closing_brace(text, pos)
+            end = closing_brace(text, pos)
             if end is not None:
                 return text[pos + 1:end].strip()
             continue

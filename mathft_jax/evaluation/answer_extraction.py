@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 
+from mathft_jax.data.answers import closing_brace
+
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 
 # "the answer is $X$." / "Final Answer: The final answer is X. I hope it is correct."
@@ -28,26 +30,6 @@ _FALLBACK = re.compile(
     r"(?:final answer is|the answer is)\s*:?\s*(?P<ans>\$[^$\n]{1,500}\$|[^\n]{1,500}?)"
     r"\s*(?:\.\s|\.$|\n|$|I hope)",
     re.IGNORECASE)
-
-
-def _match_braces(text: str, open_pos: int) -> int | None:
-    """Returns the index of the `}` closing the `{` at `open_pos`, or None if unclosed."""
-    depth = 0
-    i = open_pos
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            i += 2  # Skip the escaped character (`\{`, `\}`, `\\`).
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
 
 
 def _box_content(text: str, start: int, command: str) -> str | None:
@@ -60,7 +42,7 @@ def _box_content(text: str, start: int, command: str) -> str | None:
     if i >= len(text):
         return None
     if text[i] == "{":
-        end = _match_braces(text, i)
+        end = closing_brace(text, i)
         return None if end is None else text[i + 1:end]
     if i > start + len(command):  # `\boxed 5`: one token up to whitespace or `$`.
         m = re.match(r"[^\s$]+", text[i:])

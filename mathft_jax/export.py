@@ -24,7 +24,6 @@ Writes into OUTPUT_DIR:
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 from pathlib import Path
@@ -35,6 +34,7 @@ import jax
 import jax.numpy as jnp
 from flax.linen import meta
 
+from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import Decoder, safetensors_io
 from mathft_jax.models.config import ModelConfig
@@ -124,9 +124,7 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
     manifest = {"version": EXPORT_VERSION, "source": str(source), "dtype": dtype,
                 "formats": list(formats), "files": written, "bos_id": bos_id,
                 "licence_note": licence, "model_config": dataclasses.asdict(config)}
-    tmp = out / "export.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, out / "export.json")
+    atomic_write_json(out / "export.json", manifest)
     print(f"exported {source} ({dtype}) to {out}: {', '.join(written)}")
     return manifest
 

@@ -18,9 +18,9 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
-from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+from mathft_jax.atomic_files import atomic_write
 
 OnError = str  # "raise" | "skip"
 _MAX_KEPT_ERRORS = 20
@@ -146,15 +146,9 @@ def read_jsonl(path: str | os.PathLike, *, required: Mapping[str, Any] | None = 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[Mapping[str, Any]]) -> None:
     """Writes records as JSON Lines atomically (temporary file in the same folder + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
             for rec in records:
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(path, write)

@@ -12,11 +12,11 @@ Example:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Sequence
 
 import numpy as np
+
+from mathft_jax.atomic_files import atomic_write
 
 
 def sample_sizes(n_max: int) -> list[int]:
@@ -88,14 +88,7 @@ def plot_accuracy_vs_n(curves: dict[str, list[float]], path: str, title: str = "
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)

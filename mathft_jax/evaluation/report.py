@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Mapping, Sequence
 
 import numpy as np
+
+from mathft_jax.atomic_files import atomic_write_text
 
 REPORT_VERSION = 1
 
@@ -87,21 +88,6 @@ def markdown(report: dict) -> str:
         lines.append("")
     lines.append("Cells: accuracy in percent, [bootstrap 95% interval over problems].")
     return "\n".join(lines) + "\n"
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Writes `text` to `path` via a temporary file in the same directory and os.replace."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_report(report: dict, output_dir: str) -> tuple[str, str]:

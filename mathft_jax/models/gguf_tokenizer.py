@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
+
+from mathft_jax.atomic_files import atomic_write_bytes
 
 SPIECE_WHITESPACE = "\u2581"
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -153,17 +154,6 @@ def write_sentencepiece_model(reader, path: str | os.PathLike,
 
     source = source or str(path)
     data = sentencepiece_model_proto(read_tokenizer(reader, source), source)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        processor = spm.SentencePieceProcessor()
-        processor.LoadFromSerializedProto(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    processor = spm.SentencePieceProcessor()
+    processor.LoadFromSerializedProto(data)  # fails here, before anything is written
+    return atomic_write_bytes(path, data)

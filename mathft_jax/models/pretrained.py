@@ -29,7 +29,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -37,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mathft_jax.atomic_files import atomic_write
 from mathft_jax.models import gguf_import, gguf_tokenizer, safetensors_io
 from mathft_jax.models.config import ModelConfig
 
@@ -76,20 +76,6 @@ def cache_root(cache_dir: Optional[str | os.PathLike] = None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
     return Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "mathft_jax")
-
-
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache may be shared between users
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def flatten_params(params) -> dict[str, np.ndarray]:
@@ -140,7 +126,7 @@ def _gemma3_270m_gguf(directory: Path) -> Path:
     target = directory / "model.gguf"
     if not target.exists():
         # assemble() verifies the sha256; writing to a temporary name keeps the cache clean.
-        _atomic(target, lambda tmp: package.assemble(output_path=tmp, overwrite=True))
+        atomic_write(target, lambda tmp: package.assemble(output_path=tmp, overwrite=True))
     return target
 
 
@@ -174,10 +160,10 @@ def _cached_gguf_conversion(directory: Path, gguf_path_fn, sha: str, source: str
     if model.metadata.get("tokenizer.ggml.model") == "llama":
         gguf_tokenizer.write_sentencepiece_model(model.reader, directory / "tokenizer.model",
                                                  source=str(gguf_path))
-    _atomic(params_path, lambda tmp: save_file(flatten_params(model.params), tmp))
+    atomic_write(params_path, lambda tmp: save_file(flatten_params(model.params), tmp))
     meta = {"version": CACHE_VERSION, "source": source, "gguf_sha256": sha,
             "model_config": dataclasses.asdict(model.config)}
-    _atomic(config_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
+    atomic_write(config_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
     return model.config, model.params
 
 

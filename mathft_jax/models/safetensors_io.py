@@ -32,12 +32,12 @@ from __future__ import annotations
 import glob
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from mathft_jax.atomic_files import atomic_write
 from mathft_jax.models import gguf_import
 from mathft_jax.models.config import ModelConfig
 
@@ -201,19 +201,6 @@ def _family_from_hf(hf: Mapping[str, Any], source: str) -> str:
 # Tensors
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def hf_tensors(config: ModelConfig, params: Mapping, dtype: Any = None) -> dict[str, np.ndarray]:
     """Our params as {Hugging Face name: array} (norms shifted for Gemma).
 
@@ -255,8 +242,8 @@ def export_safetensors(config: ModelConfig, params: Mapping, out_dir: str | os.P
     hf["mathft_jax"] = {"version": FORMAT_VERSION, "model_config": _asdict(config)}
     hf.update(extra_config or {})
     weights = out_dir / "model.safetensors"
-    _atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
-    _atomic_write(out_dir / "config.json",
+    atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    atomic_write(out_dir / "config.json",
                   lambda tmp: Path(tmp).write_text(json.dumps(hf, indent=2) + "\n"))
     return weights
 

@@ -43,7 +43,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from mathft_jax.decoding.sampling import Greedy, SamplingRule
-from mathft_jax.models import Decoder, ModelConfig, init_cache
+from mathft_jax.models import ModelConfig
+from mathft_jax.models.transformer import decode_forward, init_layered_cache, split_layer_params
 
 FINISH_EOS, FINISH_LENGTH, FINISH_STOP = 0, 1, 2
 FINISH_REASONS = ("eos", "length", "stop")
@@ -163,25 +164,25 @@ def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: Mode
             eos_id: Optional[int], stop_sequences: tuple[tuple[int, ...], ...], pad_id: int,
             mesh: Optional[Mesh]):
     """The traced decode: see the module docstring. Returns device arrays over rows b*N+n."""
-    model = Decoder(config)
     b, p = prompt_tokens.shape
     n, steps = num_decodes, max_new_tokens
     rows = b * n
+    # One cache buffer per layer, updated in place by the loop (see models.decode_forward);
+    # the per-layer params are sliced once, outside the loop.
+    layer_params = split_layer_params(config, params)
+    forward = functools.partial(decode_forward, config, params, layer_params)
 
     # Prefill the B prompts once.
-    cache = init_cache(config, b, p + steps)
+    cache = init_layered_cache(config, b, p + steps)
     slots = jnp.arange(p, dtype=jnp.int32)[None, :]
     pad = (p - prompt_lengths)[:, None]
     positions = jnp.where(slots >= pad, slots - pad, -1)
-    logits, cache = model.apply({"params": params}, prompt_tokens, positions, cache=cache,
-                                cache_index=0, last_only=True)
+    logits, cache = forward(prompt_tokens, positions, cache, 0, last_only=True)
     last_logits = logits[:, -1]
 
     # ... then give each of the N decodes its own copy (rows b*N + n).
     repeat = lambda x, axis: jnp.repeat(x, n, axis=axis)
-    cache = {"k": _constrain(repeat(cache["k"], 1), mesh, 1),
-             "v": _constrain(repeat(cache["v"], 1), mesh, 1),
-             "positions": _constrain(repeat(cache["positions"], 0), mesh)}
+    cache = jax.tree_util.tree_map(lambda x: _constrain(repeat(x, 0), mesh), cache)
     last_logits = _constrain(repeat(last_logits, 0), mesh)
     lengths = repeat(prompt_lengths, 0)
     prompt_keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(row_ids)
@@ -232,9 +233,8 @@ def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: Mode
 
     def body(state):
         t = state["t"]
-        step_logits, new_cache = model.apply(
-            {"params": params}, state["token"][:, None], (lengths + t - 1)[:, None],
-            cache=state["cache"], cache_index=p + t - 1)
+        step_logits, new_cache = forward(state["token"][:, None], (lengths + t - 1)[:, None],
+                                         state["cache"], p + t - 1)
         token, logprob = sampling.sample(step_logits[:, 0], step_keys(t))
         return emit(dict(state, cache=new_cache), token, logprob, t)
 

@@ -133,21 +133,66 @@ class Attention(nn.Module):
         scale = cfg.query_scale if cfg.query_scale is not None else k ** -0.5
         q = q * jnp.asarray(scale, dtype)
 
-        if cache is not None:
-            start = (0, cache_index, 0, 0)
-            key = jax.lax.dynamic_update_slice(cache["k"], key.astype(cache["k"].dtype), start)
-            value = jax.lax.dynamic_update_slice(cache["v"], value.astype(cache["v"].dtype), start)
-            cache = {"k": key, "v": value}
-            key, value = key.astype(dtype), value.astype(dtype)
-
         b, t = q.shape[:2]
         q = q.reshape(b, t, g, h // g, k)
-        logits = jnp.einsum("btgrk,bsgk->bgrts", q, key).astype(jnp.float32)
-        logits = jnp.where(mask[:, None, None, :, :], logits, MASK_VALUE)
-        weights = jax.nn.softmax(logits, axis=-1).astype(dtype)
-        mixed = jnp.einsum("bgrts,bsgk->btgrk", weights, value).reshape(b, t, h, k)
+        if cache is None:
+            logits = jnp.einsum("btgrk,bsgk->bgrts", q, key).astype(jnp.float32)
+            logits = jnp.where(mask[:, None, None, :, :], logits, MASK_VALUE)
+            weights = jax.nn.softmax(logits, axis=-1).astype(dtype)
+            mixed = jnp.einsum("bgrts,bsgk->btgrk", weights, value)
+        else:
+            mixed, cache = _cached_attention(q, key, value, mask, cache, cache_index, dtype)
+        mixed = mixed.reshape(b, t, h, k)
         out = jnp.einsum("bthk,hkd->btd", mixed, wo)
         return out, cache
+
+
+def _cached_attention(q, key, value, mask, cache, cache_index, dtype):
+    """Attention of `q` over the cache plus the new keys, and the cache with them written.
+
+    The old cache and the T new keys are attended to separately (one softmax over both) and
+    the new keys are written, after the reads, with a dynamic_update_slice whose result is only
+    returned. Reading the updated buffer instead makes XLA keep two versions of it (on CPU it
+    copied each layer's cache several times per decode step); this way the update happens in
+    place in a decode loop. The T slots being written are masked out of the old-cache part.
+
+    Shapes: q [B, T, G, R, K], key/value [B, T, G, K], mask [B, T, S] (over the cache slots,
+    with the new keys' positions already in place), cache {"k": [B, S, G, K], and "v":
+    [B, S, G, K] or "v_t": [B, G, K, S]} (values stored transposed: the layout XLA CPU's
+    weights x values matmul reads without first copying the whole buffer).
+    Returns ([B, T, G, R, K] output, updated cache in the same layout).
+    """
+    t, s = q.shape[1], cache["k"].shape[1]
+    transposed = "v_t" in cache
+    old_k = cache["k"].astype(dtype)
+    old_v = (cache["v_t"] if transposed else cache["v"]).astype(dtype)
+    slots = jnp.arange(s)
+    fresh = (slots >= cache_index) & (slots < cache_index + t)  # [S]: overwritten now
+    old_mask = mask & ~fresh[None, None, :]
+    new_mask = jax.lax.dynamic_slice_in_dim(mask, cache_index, t, axis=2)  # [B, T, T]
+    old_logits = jnp.einsum("btgrk,bsgk->bgrts", q, old_k).astype(jnp.float32)
+    new_logits = jnp.einsum("btgrk,bsgk->bgrts", q, key).astype(jnp.float32)
+    old_logits = jnp.where(old_mask[:, None, None], old_logits, MASK_VALUE)
+    new_logits = jnp.where(new_mask[:, None, None], new_logits, MASK_VALUE)
+    weights = jax.nn.softmax(jnp.concatenate([old_logits, new_logits], axis=-1),
+                             axis=-1).astype(dtype)
+    mixed = (jnp.einsum("bgrts,bgks->btgrk" if transposed else "bgrts,bsgk->btgrk",
+                        weights[..., :s], old_v)
+             + jnp.einsum("bgrts,bsgk->btgrk", weights[..., s:], value))
+    # Makes the writes depend on the reads (0 x one output element): without a data
+    # dependency XLA CPU may schedule a write first, and then copies each buffer twice per
+    # step (an optimization_barrier does not prevent it).
+    after_reads = jnp.zeros((), dtype) * mixed.reshape(-1)[0]
+    key, value = key + after_reads, value + after_reads
+    k = jax.lax.dynamic_update_slice(cache["k"], key.astype(cache["k"].dtype),
+                                     (0, cache_index, 0, 0))
+    if transposed:
+        v_t = jnp.transpose(value, (0, 2, 3, 1)).astype(cache["v_t"].dtype)  # [B, G, K, T]
+        return mixed, {"k": k, "v_t": jax.lax.dynamic_update_slice(
+            cache["v_t"], v_t, (0, 0, 0, cache_index))}
+    v = jax.lax.dynamic_update_slice(cache["v"], value.astype(cache["v"].dtype),
+                                     (0, cache_index, 0, 0))
+    return mixed, {"k": k, "v": v}
 
 
 class GatedMLP(nn.Module):

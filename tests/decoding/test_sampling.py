@@ -47,7 +47,8 @@ def test_samples_stay_inside_the_candidate_set_and_follow_its_distribution():
 def test_greedy_and_validation():
     tokens, logprobs = Greedy().sample(jnp.array([[0.0, 2.0, 1.0]]), None)
     assert tokens.tolist() == [1]
-    np.testing.assert_allclose(logprobs, jax.nn.log_softmax(jnp.array([0.0, 2.0, 1.0]))[1])
+    np.testing.assert_allclose(logprobs, jax.nn.log_softmax(jnp.array([0.0, 2.0, 1.0]))[1],
+                               rtol=1e-6)
     for bad in (dict(temperature=0.0), dict(top_p=0.0), dict(top_p=1.5), dict(top_k=-1),
                 dict(min_p=2.0)):
         with pytest.raises(ValueError):
@@ -59,3 +60,14 @@ def test_to_dict_round_trip():
         assert from_dict(rule.to_dict()) == rule
     with pytest.raises(ValueError, match="unknown sampling rule"):
         from_dict({"name": "beam"})
+
+
+def test_fast_argmax_and_logprob_match_reference():
+    from mathft_jax.decoding.sampling import _argmax, _model_logprob
+    logits = jax.random.normal(jax.random.key(3), (5, 1000)) * 4
+    logits = logits.at[2, 7].set(50.0).at[2, 9].set(50.0)  # a tie: the lowest id wins
+    np.testing.assert_array_equal(_argmax(logits), jnp.argmax(logits, axis=-1))
+    assert int(_argmax(logits)[2]) == 7
+    tokens = jnp.asarray([0, 999, 7, 500, 3])
+    ref = jnp.take_along_axis(jax.nn.log_softmax(logits, -1), tokens[:, None], -1)[:, 0]
+    np.testing.assert_allclose(_model_logprob(logits, tokens), ref, rtol=1e-5, atol=1e-5)

@@ -1,16 +1,23 @@
-"""Decode throughput of the KV-cache loop vs. a naive full-recompute loop.
+"""Decode throughput of the KV-cache loop, against the compute roofline (and a naive loop).
 
-For each batch size it times (after a warm-up call that compiles) greedy decoding of
-`--new_tokens` tokens after random prompts of `--prompt_len` tokens, with EOS disabled so every
-row generates the full length, and prints generated tokens/s for
+For each batch size it times (best of `--repeats` calls after a warm-up call that compiles)
+decoding of `--new_tokens` tokens after random prompts of `--prompt_len` tokens, with EOS
+disabled so every row generates the full length, and prints generated tokens/s of
 
-  * cached: `mathft_jax.decoding.generate` (prefill, then one token per step from the cache);
-  * naive:  `mathft_jax.decoding.naive.naive_decode` (jitted, recomputes the whole
-    prompt + generated sequence at every step, same length);
+  * cached: `mathft_jax.decoding.generate` (prefill, then one token per step from the cache;
+    the prefill is included in the time);
+  * naive (unless --skip_naive): `mathft_jax.decoding.naive.naive_decode` (jitted, recomputes
+    the whole prompt + generated sequence at every step), and the speed-up cached / naive;
 
-and the ratio cached / naive. Random-init weights (throughput does not depend on them).
+and the ratio of `cached` to the roofline: peak float32 matmul FLOP/s (`_peak.matmul_peak`, the
+best of several measurements in this process before, between and after the runs) divided by
+2 x parameters FLOPs per token (embedding counted once: with tied embeddings it is the output
+head). At batch 1 it also prints the ratio to llama.cpp's ~69 tokens/s for Gemma 3 270M (a
+reference figure for this 2-core CPU, not measured here) when llama-cpp-python is importable. Random-init weights
+(throughput does not depend on them). `--sampling` decodes with `Sampling(0.7, top_k=64,
+top_p=0.95)` (the few-shot baseline's rule) instead of greedy.
 
-    python benchmarks/decode_throughput.py --preset small
+    python benchmarks/decode_throughput.py --preset gemma3_270m --batch_sizes 1,32 --skip_naive
     python benchmarks/decode_throughput.py --preset tiny --batch_sizes 1,8 --new_tokens 32
 """
 
@@ -26,11 +33,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mathft_jax.decoding import Greedy, generate, left_pad
+from _peak import matmul_peak
+from mathft_jax.decoding import Greedy, Sampling, generate, left_pad
 from mathft_jax.decoding.naive import naive_decode
 from mathft_jax.models import Decoder, ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
+LLAMA_CPP_TOKENS_PER_S = 69.0  # Gemma 3 270M, batch 1: the project's reference figure
 
 
 def load_preset(name: str) -> ModelConfig:
@@ -60,17 +69,29 @@ def main() -> None:
     parser.add_argument("--new_tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip_naive", action="store_true")
+    parser.add_argument("--sampling", action="store_true",
+                        help="Sampling(0.7, top_k=64, top_p=0.95) instead of greedy")
     args = parser.parse_args()
+    try:
+        import llama_cpp  # noqa: F401
+        have_llama = True
+    except ImportError:
+        have_llama = False
+    rule = Sampling(0.7, top_k=64, top_p=0.95) if args.sampling else Greedy()
 
     cfg = load_preset(args.preset)
     params = nn.meta.unbox(
         jax.jit(lambda k: Decoder(cfg).init(k, jnp.zeros((1, 8), jnp.int32))["params"])(
             jax.random.key(0)))
+    flops_per_token = 2 * cfg.num_params()
+    peaks = [matmul_peak()]
     print(f"preset={args.preset} params={cfg.num_params() / 1e6:.1f}M "
-          f"prompt_len={args.prompt_len} new_tokens={args.new_tokens} "
+          f"prompt_len={args.prompt_len} new_tokens={args.new_tokens} rule={rule} "
           f"devices={jax.devices()[0].platform}x{jax.device_count()} "
           f"(best of {args.repeats} after a compile call)")
-    print(f"{'batch':>5} {'cached tok/s':>13} {'naive tok/s':>12} {'speed-up':>9}")
+    print(f"{'batch':>5} {'cached tok/s':>13} {'roofline %':>10} {'naive tok/s':>12} "
+          f"{'speed-up':>9}")
+    results = []
     rng = np.random.default_rng(0)
     for b in (int(x) for x in args.batch_sizes.split(",")):
         prompts = rng.integers(3, cfg.vocab_size, size=(b, args.prompt_len)).tolist()
@@ -78,13 +99,16 @@ def main() -> None:
 
         def cached():
             out = generate(params, cfg, prompts, max_new_tokens=args.new_tokens,
-                           sampling=Greedy(), eos_id=None)
+                           sampling=rule, eos_id=None, rng=jax.random.PRNGKey(0))
             assert out.lengths.min() == args.new_tokens
             return out
 
         cached()
         t_cached = best_time(cached, args.repeats)
-        line = f"{b:>5} {tokens / t_cached:>13.1f}"
+        peaks.append(matmul_peak(repeats=3))
+        rate = tokens / t_cached
+        results.append((b, rate))
+        line = f"{b:>5} {rate:>13.1f} {100 * rate * flops_per_token / max(peaks):>9.1f}%"
         if not args.skip_naive:
             padded, lengths = left_pad(prompts)
             padded, lengths = jnp.asarray(padded), jnp.asarray(lengths)
@@ -100,6 +124,19 @@ def main() -> None:
             t_naive = best_time(naive, args.repeats)
             line += f" {tokens / t_naive:>12.1f} {t_naive / t_cached:>8.2f}x"
         print(line, flush=True)
+    peak = max(peaks)
+    print(f"peak float32 matmul {peak / 1e9:.1f} GFLOP/s (best of {len(peaks)} measurements, "
+          f"lowest {min(peaks) / 1e9:.1f}); roofline = peak / (2 x {cfg.num_params() / 1e6:.1f}M "
+          f"params) = {peak / flops_per_token:.1f} tokens/s")
+    for b, rate in results:
+        print(f"batch {b}: {rate:.1f} tokens/s = {100 * rate * flops_per_token / peak:.1f}% of "
+              "the roofline")
+    one = [rate for b, rate in results if b == 1]
+    if not have_llama:
+        print("llama.cpp comparison: llama-cpp-python not installed")
+    elif one:
+        print(f"batch 1 vs llama.cpp ({LLAMA_CPP_TOKENS_PER_S:.0f} tokens/s): "
+              f"{one[0] / LLAMA_CPP_TOKENS_PER_S:.2f}x")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ disabled so every row generates the full length, and prints generated tokens/s o
 
   * cached: `mathft_jax.decoding.generate` (prefill, then one token per step from the cache;
     the prefill is included in the time);
+  * steps only: the decode steps without the prefill, (new_tokens - 1) x batch tokens over the
+    time of a full call minus that of a call that generates one token (prefill + first pick);
   * naive (unless --skip_naive): `mathft_jax.decoding.naive.naive_decode` (jitted, recomputes
     the whole prompt + generated sequence at every step), and the speed-up cached / naive;
 
@@ -89,26 +91,31 @@ def main() -> None:
           f"prompt_len={args.prompt_len} new_tokens={args.new_tokens} rule={rule} "
           f"devices={jax.devices()[0].platform}x{jax.device_count()} "
           f"(best of {args.repeats} after a compile call)")
-    print(f"{'batch':>5} {'cached tok/s':>13} {'roofline %':>10} {'naive tok/s':>12} "
-          f"{'speed-up':>9}")
+    print(f"{'batch':>5} {'cached tok/s':>13} {'roofline %':>10} {'steps tok/s':>12} "
+          f"{'roofline %':>10} {'naive tok/s':>12} {'speed-up':>9}")
     results = []
     rng = np.random.default_rng(0)
     for b in (int(x) for x in args.batch_sizes.split(",")):
         prompts = rng.integers(3, cfg.vocab_size, size=(b, args.prompt_len)).tolist()
         tokens = b * args.new_tokens
 
-        def cached():
-            out = generate(params, cfg, prompts, max_new_tokens=args.new_tokens,
+        def cached(new_tokens=args.new_tokens):
+            out = generate(params, cfg, prompts, max_new_tokens=new_tokens,
                            sampling=rule, eos_id=None, rng=jax.random.PRNGKey(0))
-            assert out.lengths.min() == args.new_tokens
+            assert out.lengths.min() == new_tokens
             return out
 
         cached()
         t_cached = best_time(cached, args.repeats)
+        cached(1)
+        t_prefill = best_time(lambda: cached(1), args.repeats)
         peaks.append(matmul_peak(repeats=3))
         rate = tokens / t_cached
-        results.append((b, rate))
-        line = f"{b:>5} {rate:>13.1f} {100 * rate * flops_per_token / max(peaks):>9.1f}%"
+        steps_rate = b * (args.new_tokens - 1) / max(t_cached - t_prefill, 1e-9)
+        results.append((b, rate, steps_rate))
+        pct = lambda r: 100 * r * flops_per_token / max(peaks)
+        line = (f"{b:>5} {rate:>13.1f} {pct(rate):>9.1f}% {steps_rate:>12.1f} "
+                f"{pct(steps_rate):>9.1f}%")
         if not args.skip_naive:
             padded, lengths = left_pad(prompts)
             padded, lengths = jnp.asarray(padded), jnp.asarray(lengths)
@@ -128,10 +135,11 @@ def main() -> None:
     print(f"peak float32 matmul {peak / 1e9:.1f} GFLOP/s (best of {len(peaks)} measurements, "
           f"lowest {min(peaks) / 1e9:.1f}); roofline = peak / (2 x {cfg.num_params() / 1e6:.1f}M "
           f"params) = {peak / flops_per_token:.1f} tokens/s")
-    for b, rate in results:
+    for b, rate, steps_rate in results:
         print(f"batch {b}: {rate:.1f} tokens/s = {100 * rate * flops_per_token / peak:.1f}% of "
-              "the roofline")
-    one = [rate for b, rate in results if b == 1]
+              f"the roofline (decode steps alone: {steps_rate:.1f} tokens/s = "
+              f"{100 * steps_rate * flops_per_token / peak:.1f}%)")
+    one = [rate for b, rate, _ in results if b == 1]
     if not have_llama:
         print("llama.cpp comparison: llama-cpp-python not installed")
     elif one:

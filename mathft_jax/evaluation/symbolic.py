@@ -65,6 +65,7 @@ def _child_main(conn: Any, memory_limit_bytes: int | None) -> None:
             pass
     import sympy  # noqa: F401  (warm the imports before reporting ready)
     from latex2sympy2_extended import latex2sympy2  # noqa: F401
+    _compare_in_child("x + 1", "1 + x")  # builds the ANTLR parser: not a cost of the 1st call
     conn.send("ready")
     while True:
         try:

@@ -111,8 +111,8 @@ def test_at_least_150_cases():
 
 
 @pytest.mark.parametrize("gold,pred,expected", CASES, ids=[f"{i}:{c[0]}|{c[1]}" for i, c in enumerate(CASES)])
-def test_equivalence_table(grader, gold, pred, expected):
-    verdict = check_equiv(gold, pred, grader)
+def test_equivalence_table(patient_grader, gold, pred, expected):
+    verdict = check_equiv(gold, pred, patient_grader)
     if expected:
         assert verdict is Verdict.EQUAL
     else:
@@ -120,8 +120,8 @@ def test_equivalence_table(grader, gold, pred, expected):
 
 
 @pytest.mark.parametrize("gold,pred,expected", CASES[::7])
-def test_symmetric(grader, gold, pred, expected):
-    assert (check_equiv(pred, gold, grader) is Verdict.EQUAL) == expected
+def test_symmetric(patient_grader, gold, pred, expected):
+    assert (check_equiv(pred, gold, patient_grader) is Verdict.EQUAL) == expected
 
 
 def test_none_is_not_equal(grader):

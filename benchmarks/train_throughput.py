@@ -19,28 +19,14 @@ from pathlib import Path
 
 import gin
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from _peak import matmul_peak  # benchmarks/_peak.py (the script's folder is on sys.path)
 from mathft_jax import partitioning
 from mathft_jax.models import ModelConfig
 from mathft_jax.training import losses, optimizers, train_state, train_step
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-    """Best FLOP/s of a jitted float32 n x n matmul."""
-    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
-    b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
-    f = jax.jit(lambda x, y: x @ y)
-    f(a, b).block_until_ready()
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f(a, b).block_until_ready()
-        best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best
 
 
 def load_preset(name: str, overrides: list[str]) -> ModelConfig:

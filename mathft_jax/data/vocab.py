@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -35,6 +34,8 @@ from typing import Callable, Iterable, Optional
 import gin
 import seqio
 import sentencepiece as spm
+
+from mathft_jax.atomic_files import atomic_write_bytes
 
 ENV_CACHE = "MATHFT_CACHE"
 VOCAB_KINDS = ("bytes", "sentencepiece", "pretrained", "synthetic")
@@ -73,17 +74,7 @@ def train_sentencepiece(texts: Iterable[str], vocab_size: int, model_path: str |
         remove_extra_whitespaces=False, user_defined_symbols=["\n"], minloglevel=2,
         max_sentence_length=1 << 20, input_sentence_size=0, shuffle_input_sentence=False)
     model_path = Path(model_path)
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=model_path.parent, prefix=f".{model_path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(writer.getvalue())
-        os.replace(tmp, model_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return model_path
+    return atomic_write_bytes(model_path, writer.getvalue())
 
 
 def synthetic_vocab_texts(num_problems: int = _SYNTHETIC_VOCAB_TRAIN_PROBLEMS) -> list[str]:

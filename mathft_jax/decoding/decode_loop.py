@@ -248,7 +248,11 @@ def _compiled_decode(config, sampling, num_decodes, max_new_tokens, eos_id, stop
     fn = functools.partial(_decode, config=config, sampling=sampling, num_decodes=num_decodes,
                            max_new_tokens=max_new_tokens, eos_id=eos_id,
                            stop_sequences=stop_sequences, pad_id=pad_id, mesh=mesh)
-    jitted = jax.jit(fn)
+    return in_mesh_context(jax.jit(fn), mesh, rules)
+
+
+def in_mesh_context(jitted, mesh: Optional[Mesh], rules):
+    """`jitted`, called inside `mesh` and the logical-axis `rules` when either is given."""
     if mesh is None and not rules:
         return jitted
 

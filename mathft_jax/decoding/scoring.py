@@ -29,8 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from mathft_jax.decoding.decode_loop import (_batch_spec, _null, _to_host, batch_multiple,
-                                             bucket_length)
+from mathft_jax.decoding.decode_loop import (_batch_spec, _to_host, batch_multiple,
+                                             bucket_length, in_mesh_context)
 from mathft_jax.models import Decoder, ModelConfig
 
 
@@ -74,15 +74,8 @@ def _score(params, tokens, positions, starts, cont_lengths, *, config: ModelConf
 
 @functools.lru_cache(maxsize=32)
 def _compiled_score(config, num_cont, mesh, rules):
-    jitted = jax.jit(functools.partial(_score, config=config, num_cont=num_cont))
-    if mesh is None and not rules:
-        return jitted
-
-    def run(*args):
-        with jax.set_mesh(mesh) if mesh is not None else _null(), \
-                nn.logical_axis_rules(rules or ()):
-            return jitted(*args)
-    return run
+    return in_mesh_context(
+        jax.jit(functools.partial(_score, config=config, num_cont=num_cont)), mesh, rules)
 
 
 def score_continuations(params, config: ModelConfig, prompts: Sequence[Sequence[int]],

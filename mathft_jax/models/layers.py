@@ -13,6 +13,7 @@ from typing import Optional
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mathft_jax.models.config import ModelConfig
 
@@ -22,6 +23,25 @@ MASK_VALUE = -1e30
 
 def _init(stddev: float):
     return nn.initializers.normal(stddev=stddev)
+
+
+def flat_dense(x: jax.Array, w: jax.Array, num_in_dims: int = 1) -> jax.Array:
+    """`x[..., *in] @ w[*in, *out]` computed as one 2-D matmul.
+
+    XLA CPU computes the weight gradient of a 2-D dot ([N, D]^T @ [N, M]) in place, but for a
+    3-D activation ([B, T, D], two contracting dims) it first copies both operands into
+    transposed order: an MLP forward+backward measured 397 GFLOP/s flattened vs 212 GFLOP/s
+    as [8, 256, 512] on this project's CPU. Reshapes of leading dims are free.
+
+    Example:
+        x [B, T, D], w [D, H, K] -> [B, T, H, K];  x [B, T, H, K], w [H, K, D] (num_in_dims=2)
+        -> [B, T, D].
+    """
+    in_shape, out_shape = w.shape[:num_in_dims], w.shape[num_in_dims:]
+    lead = x.shape[:x.ndim - num_in_dims]
+    n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+    y = x.reshape(-1, n_in) @ w.reshape(n_in, n_out)
+    return y.reshape(*lead, *out_shape)
 
 
 class RMSNorm(nn.Module):
@@ -122,9 +142,9 @@ class Attention(nn.Module):
         wo = dense("o", (h, k, d), ("heads", "kv", "embed"),
                    (h * k) ** -0.5 / (2 * cfg.num_layers) ** 0.5)
 
-        q = jnp.einsum("btd,dhk->bthk", x, wq)
-        key = jnp.einsum("btd,dgk->btgk", x, wk)
-        value = jnp.einsum("btd,dgk->btgk", x, wv)
+        q = flat_dense(x, wq)
+        key = flat_dense(x, wk)
+        value = flat_dense(x, wv)
         if cfg.qk_norm:
             norm = lambda name: RMSNorm(cfg.norm_eps, dtype, pdtype, name=name)
             q, key = norm("q_norm")(q), norm("k_norm")(key)
@@ -142,8 +162,7 @@ class Attention(nn.Module):
             mixed = jnp.einsum("bgrts,bsgk->btgrk", weights, value)
         else:
             mixed, cache = _cached_attention(q, key, value, mask, cache, cache_index, dtype)
-        mixed = mixed.reshape(b, t, h, k)
-        out = jnp.einsum("bthk,hkd->btd", mixed, wo)
+        out = flat_dense(mixed.reshape(b, t, h * k), wo.reshape(h * k, d))
         return out, cache
 
 
@@ -213,10 +232,11 @@ class GatedMLP(nn.Module):
         gate = dense("gate", (d, m), ("embed", "mlp"), d ** -0.5)
         up = dense("up", (d, m), ("embed", "mlp"), d ** -0.5)
         down = dense("down", (m, d), ("mlp", "embed"), m ** -0.5 / (2 * cfg.num_layers) ** 0.5)
-        hidden_gate = x @ gate
+        hidden_gate = flat_dense(x, gate)
         if cfg.mlp_activation == "silu":
             hidden_gate = jax.nn.silu(hidden_gate)
         else:
             hidden_gate = jax.nn.gelu(hidden_gate, approximate=cfg.mlp_activation == "gelu_tanh")
-        hidden = nn.with_logical_constraint(hidden_gate * (x @ up), ("batch", "length", "act_mlp"))
-        return hidden @ down
+        hidden = nn.with_logical_constraint(hidden_gate * flat_dense(x, up),
+                                            ("batch", "length", "act_mlp"))
+        return flat_dense(hidden, down)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathft_jax.models.config import ModelConfig
-from mathft_jax.models.layers import Attention, GatedMLP, RMSNorm, attention_mask
+from mathft_jax.models.layers import Attention, GatedMLP, RMSNorm, attention_mask, flat_dense
 
 Cache = dict  # {"k": [L, B, S, G, K], "v": [L, B, S, G, K], "positions": [B, S] int32}
 
@@ -132,9 +132,9 @@ class Decoder(nn.Module):
         cfg = self.config
         x = self.final_norm(x)
         if cfg.tie_embeddings:
-            out = jnp.einsum("btd,vd->btv", x, self.embedding.astype(cfg.jnp_dtype))
+            out = flat_dense(x, self.embedding.astype(cfg.jnp_dtype).T)
         else:
-            out = jnp.einsum("btd,dv->btv", x, self.unembedding.astype(cfg.jnp_dtype))
+            out = flat_dense(x, self.unembedding.astype(cfg.jnp_dtype))
         out = out.astype(jnp.float32)
         if cfg.final_logit_softcap:
             out = cfg.final_logit_softcap * jnp.tanh(out / cfg.final_logit_softcap)

@@ -140,12 +140,8 @@ def read_math_archive(root: str | os.PathLike, split: str, on_error: str = "rais
             records_lib.validate_record(obj, _FIELDS, {}, path, 1)
             problems.append(_make_problem(path.relative_to(root).as_posix(), obj))
         except records_lib.DataFormatError as err:
-            if on_error == "raise":
-                raise
-            report.add_error(err)
-    report.num_read = len(problems)
-    if report.num_skipped:
-        logging.warning("%s", report.summary())
+            report.skip_or_raise(err, on_error)
+    report.finish(len(problems))
     return problems, report
 
 

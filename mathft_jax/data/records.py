@@ -56,6 +56,18 @@ class ReadReport:
         if len(self.errors) < _MAX_KEPT_ERRORS:
             self.errors.append(str(err))
 
+    def skip_or_raise(self, err: DataFormatError, on_error: str) -> None:
+        """Re-raises `err` when on_error is "raise", else counts it as a skipped record."""
+        if on_error == "raise":
+            raise err
+        self.add_error(err)
+
+    def finish(self, num_read: int) -> None:
+        """Records how many were kept and logs the summary when anything was skipped."""
+        self.num_read = num_read
+        if self.num_skipped:
+            logging.warning("%s", self.summary())
+
     def merge(self, other: "ReadReport") -> None:
         self.num_read += other.num_read
         self.num_skipped += other.num_skipped
@@ -135,12 +147,8 @@ def read_jsonl(path: str | os.PathLike, *, required: Mapping[str, Any] | None = 
                         from None
                 records.append(validate_record(obj, required, optional, path, line_no))
             except DataFormatError as err:
-                if on_error == "raise":
-                    raise
-                report.add_error(err)
-    report.num_read = len(records)
-    if report.num_skipped:
-        logging.warning("%s", report.summary())
+                report.skip_or_raise(err, on_error)
+    report.finish(len(records))
     return records, report
 
 

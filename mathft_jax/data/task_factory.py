@@ -27,7 +27,6 @@ Example (a user's GSM8K file, one `{"question": ..., "answer": "... #### 72"}` a
 from __future__ import annotations
 
 import json
-import logging
 import re
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -203,12 +202,8 @@ def read_solution_file(path: str, *, problem_field: str = "problem",
                                    solution.strip(), answer, str(obj.get("level", "")),
                                    str(obj.get("subject", obj.get("type", "")))))
             except records_lib.DataFormatError as err:
-                if on_error == "raise":
-                    raise
-                report.add_error(err)
-    report.num_read = len(out)
-    if report.num_skipped:
-        logging.warning("%s", report.summary())
+                report.skip_or_raise(err, on_error)
+    report.finish(len(out))
     return out
 
 

@@ -177,13 +177,13 @@ def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: Mode
     slots = jnp.arange(p, dtype=jnp.int32)[None, :]
     pad = (p - prompt_lengths)[:, None]
     positions = jnp.where(slots >= pad, slots - pad, -1)
-    logits, cache = forward(prompt_tokens, positions, cache, 0, last_only=True)
-    last_logits = logits[:, -1]
+    # Logits are vocabulary-major, [V, rows]: the output head's fastest layout on CPU.
+    last_logits, cache = forward(prompt_tokens, positions, cache, 0, vocab_major=True)
 
     # ... then give each of the N decodes its own copy (rows b*N + n).
     repeat = lambda x, axis: jnp.repeat(x, n, axis=axis)
     cache = jax.tree_util.tree_map(lambda x: _constrain(repeat(x, 0), mesh), cache)
-    last_logits = _constrain(repeat(last_logits, 0), mesh)
+    last_logits = _constrain(repeat(last_logits, 1), mesh, batch_axis=1)
     lengths = repeat(prompt_lengths, 0)
     prompt_keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(row_ids)
     row_keys = jax.vmap(lambda k: jax.vmap(lambda j: jax.random.fold_in(k, j))(
@@ -225,7 +225,7 @@ def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: Mode
         tokens=jnp.full((rows, steps), pad_id, jnp.int32),
         logprobs=jnp.zeros((rows, steps), jnp.float32),
         lengths=jnp.zeros((rows,), jnp.int32))
-    token, logprob = sampling.sample(last_logits, step_keys(0))
+    token, logprob = sampling.sample(last_logits, step_keys(0), vocab_axis=0)
     state = emit(state, token, logprob, jnp.int32(0))
 
     def cond(state):
@@ -234,8 +234,8 @@ def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: Mode
     def body(state):
         t = state["t"]
         step_logits, new_cache = forward(state["token"][:, None], (lengths + t - 1)[:, None],
-                                         state["cache"], p + t - 1)
-        token, logprob = sampling.sample(step_logits[:, 0], step_keys(t))
+                                         state["cache"], p + t - 1, vocab_major=True)
+        token, logprob = sampling.sample(step_logits, step_keys(t), vocab_axis=0)
         return emit(dict(state, cache=new_cache), token, logprob, t)
 
     state = jax.lax.while_loop(cond, body, state)

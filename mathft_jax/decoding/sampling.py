@@ -29,6 +29,8 @@ import gin
 import jax
 import jax.numpy as jnp
 
+from mathft_jax.decoding import blocked_topk
+
 NEG_INF = -1e30
 
 
@@ -47,11 +49,15 @@ class Greedy:
     def is_greedy(self) -> bool:
         return True
 
-    def sample(self, logits: jax.Array, keys: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Returns (tokens [B] int32, model log-probs [B] float32); `keys` is unused."""
+    def sample(self, logits: jax.Array, keys: jax.Array,
+               vocab_axis: int = -1) -> tuple[jax.Array, jax.Array]:
+        """Returns (tokens [B] int32, model log-probs [B] float32); `keys` is unused.
+
+        `vocab_axis=0` takes vocabulary-major [V, B] logits (see `blocked_topk`).
+        """
         del keys
-        tokens = _argmax(logits)
-        return tokens, _model_logprob(logits, tokens)
+        tokens = blocked_topk.argmax(logits, vocab_axis)
+        return tokens, blocked_topk.log_softmax_at(logits, tokens, vocab_axis)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -96,11 +102,13 @@ class Sampling:
     def is_greedy(self) -> bool:
         return False
 
-    def filtered_logits(self, logits: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def filtered_logits(self, logits: jax.Array,
+                        vocab_axis: int = -1) -> tuple[jax.Array, jax.Array]:
         """The tempered, filtered candidate logits and their token ids.
 
         Args:
-          logits: [B, V] float32.
+          logits: [B, V] float32 (or [V, B] with `vocab_axis=0`).
+          vocab_axis: the vocabulary axis of `logits`.
 
         Returns:
           (candidate logits [B, C], token ids [B, C]); filtered-out candidates hold NEG_INF.
@@ -108,9 +116,11 @@ class Sampling:
           descending when top-p or min-p is on, else the identity order).
         """
         tempered = logits.astype(jnp.float32) / self.temperature
-        vocab = logits.shape[-1]
+        vocab = logits.shape[vocab_axis]
         if self.top_k and self.top_k < vocab:
-            values, ids = jax.lax.top_k(tempered, self.top_k)
+            values, ids = blocked_topk.top_k(tempered, self.top_k, vocab_axis)
+        elif vocab_axis % logits.ndim != logits.ndim - 1:
+            return self.filtered_logits(jnp.moveaxis(logits, vocab_axis, -1))
         elif self.top_p is not None or self.min_p is not None:
             ids = jnp.argsort(-tempered, axis=-1, stable=True)
             values = jnp.take_along_axis(tempered, ids, axis=-1)
@@ -128,20 +138,22 @@ class Sampling:
         keep = keep.at[:, 0].set(True)
         return jnp.where(keep, values, NEG_INF), ids.astype(jnp.int32)
 
-    def sample(self, logits: jax.Array, keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def sample(self, logits: jax.Array, keys: jax.Array,
+               vocab_axis: int = -1) -> tuple[jax.Array, jax.Array]:
         """Draws one token per row.
 
         Args:
-          logits: [B, V] float32 model logits.
+          logits: [B, V] float32 model logits (or [V, B] with `vocab_axis=0`).
           keys: [B] PRNG keys, one per row (so a row's draw does not depend on the others).
+          vocab_axis: the vocabulary axis of `logits`.
 
         Returns:
           (tokens [B] int32, untempered model log-probs of those tokens [B] float32).
         """
-        candidates, ids = self.filtered_logits(logits)
+        candidates, ids = self.filtered_logits(logits, vocab_axis)
         choice = jax.vmap(lambda k, row: jax.random.categorical(k, row))(keys, candidates)
         tokens = jnp.take_along_axis(ids, choice[:, None], axis=-1)[:, 0]
-        return tokens, _model_logprob(logits, tokens)
+        return tokens, blocked_topk.log_softmax_at(logits, tokens, vocab_axis)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "temperature": self.temperature, "top_k": self.top_k,
@@ -165,20 +177,3 @@ def from_dict(settings: dict[str, Any]) -> SamplingRule:
         return Sampling(**settings)
     raise ValueError(f"unknown sampling rule {name!r} (expected 'greedy' or 'sample')")
 
-
-def _argmax(logits: jax.Array) -> jax.Array:
-    """[B, V] -> [B] int32 index of the row maximum, the lowest on ties (as jnp.argmax).
-
-    Two fused reductions (max, then the smallest index holding it): on XLA CPU with a
-    262k vocabulary about 15x faster than `jnp.argmax`'s (value, index) pair reduction.
-    """
-    best = jnp.max(logits, axis=-1, keepdims=True)
-    ids = jax.lax.broadcasted_iota(jnp.int32, logits.shape, logits.ndim - 1)
-    return jnp.min(jnp.where(logits == best, ids, logits.shape[-1]), axis=-1)
-
-
-def _model_logprob(logits: jax.Array, tokens: jax.Array) -> jax.Array:
-    """log_softmax(logits)[tokens] without materialising the [B, V] log-probabilities."""
-    logits = logits.astype(jnp.float32)
-    chosen = jnp.take_along_axis(logits, tokens[:, None], axis=-1)[:, 0]
-    return chosen - jax.nn.logsumexp(logits, axis=-1)

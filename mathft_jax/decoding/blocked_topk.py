@@ -1,0 +1,121 @@
+"""Exact arg-max, top-k and log-softmax lookups over a large vocabulary, block by block.
+
+`jnp.argmax` and `jax.lax.top_k` over a [B, 262144] logits row are slow on XLA CPU (measured
+at batch 32: 17.6 ms and 9.5 ms, against 0.8 ms for a plain max over the same array), and a
+decode step pays them once per generated token. Both are computed here by splitting the
+vocabulary into blocks of c ids (c divides V):
+
+* arg-max: the block with the largest maximum, then the arg-max inside it (0.4 ms);
+* top-k: the k tokens with the largest logits all lie in the k blocks with the largest maxima
+  (a token outside them has k block maxima at least as large before it), so only those k x c
+  logits go through `lax.top_k` (2-3 ms).
+
+Results, tie-breaking included, equal `jnp.argmax` / `lax.top_k` (ties go to the lowest id):
+the blocks are taken in ascending order and both selections are stable.
+
+Every function takes 2-D logits with the vocabulary on `vocab_axis`: -1 / 1 for the usual
+[B, V], or 0 for vocabulary-major [V, B] logits, the layout in which XLA CPU computes the output
+head `embedding [V, D] x hidden [B, D]^T` fastest (see `Decoder.logits`); results are always
+per row, [B] or [B, k].
+
+Example:
+    logits = jnp.zeros((2, 4096)).at[0, 3000].set(5.0).at[1, 7].set(2.0)
+    argmax(logits)                 # -> [3000, 7]
+    argmax(logits.T, vocab_axis=0)  # -> [3000, 7]
+    values, ids = top_k(logits, 3)  # ids[0] == [3000, 0, 1]
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+# Block sizes tried first (the largest divisor of V not above them is used).
+ARGMAX_BLOCK = 1024
+TOP_K_BLOCK = 128
+# Below this many blocks (or this block size) the direct reductions are as fast.
+MIN_BLOCKS = 16
+
+
+def block_size(vocab: int, target: int) -> int:
+    """The largest divisor of `vocab` that is at most `target` (1 when only 1 divides).
+
+    Example:
+        block_size(262144, 1024) == 1024; block_size(32000, 1024) == 1000
+    """
+    for size in range(min(target, vocab), 0, -1):
+        if vocab % size == 0:
+            return size
+    return 1
+
+
+def _vocab_major(vocab_axis: int, ndim: int) -> bool:
+    if ndim != 2:
+        raise ValueError(f"logits must be 2-D ([B, V] or [V, B]), got {ndim} dimensions")
+    axis = vocab_axis % ndim
+    return axis == 0
+
+
+def _batch_major(logits: jax.Array, vocab_axis: int) -> jax.Array:
+    """[B, V] logits (a transposing copy for vocabulary-major input)."""
+    return logits.T if _vocab_major(vocab_axis, logits.ndim) else logits
+
+
+def argmax(logits: jax.Array, vocab_axis: int = -1) -> jax.Array:
+    """Index of each row's maximum, the lowest on ties (= jnp.argmax): [B] int32."""
+    vocab_major = _vocab_major(vocab_axis, logits.ndim)
+    vocab = logits.shape[0 if vocab_major else 1]
+    size = block_size(vocab, ARGMAX_BLOCK)
+    if vocab // size < MIN_BLOCKS or size < MIN_BLOCKS:
+        return jnp.argmax(logits, axis=vocab_axis).astype(jnp.int32)
+    if vocab_major:
+        blocks = logits.reshape(vocab // size, size, -1)  # [C, c, B]
+        best_block = jnp.argmax(jnp.max(blocks, axis=1), axis=0)  # [B]
+        inside = jnp.take_along_axis(blocks, best_block[None, None, :], axis=0)[0]  # [c, B]
+        within = jnp.argmax(inside, axis=0)
+    else:
+        blocks = logits.reshape(-1, vocab // size, size)  # [B, C, c]
+        best_block = jnp.argmax(jnp.max(blocks, axis=-1), axis=-1)
+        inside = jnp.take_along_axis(blocks, best_block[:, None, None], axis=1)[:, 0]
+        within = jnp.argmax(inside, axis=-1)
+    return (best_block * size + within).astype(jnp.int32)
+
+
+def top_k(logits: jax.Array, k: int, vocab_axis: int = -1) -> tuple[jax.Array, jax.Array]:
+    """The k largest logits of each row: (values [B, k] descending, int32 ids [B, k]).
+
+    Equal to `lax.top_k` on the [B, V] logits.
+    """
+    vocab_major = _vocab_major(vocab_axis, logits.ndim)
+    vocab = logits.shape[0 if vocab_major else 1]
+    size = block_size(vocab, TOP_K_BLOCK)
+    num_blocks = vocab // size
+    if num_blocks <= max(k, MIN_BLOCKS):
+        values, ids = jax.lax.top_k(_batch_major(logits, vocab_axis), k)
+        return values, ids.astype(jnp.int32)
+    if vocab_major:
+        blocks = logits.reshape(num_blocks, size, -1)  # [C, c, B]
+        block_max = jnp.max(blocks, axis=1).T  # [B, C]
+    else:
+        blocks = logits.reshape(-1, num_blocks, size)  # [B, C, c]
+        block_max = jnp.max(blocks, axis=-1)
+    _, chosen = jax.lax.top_k(block_max, k)  # [B, k] block indices
+    chosen = jnp.sort(chosen, axis=-1)  # ascending: ties keep resolving to the lowest id
+    if vocab_major:
+        rows = jnp.arange(blocks.shape[-1])[:, None]
+        candidates = blocks[chosen, :, rows]  # [B, k, c]
+    else:
+        candidates = jnp.take_along_axis(blocks, chosen[:, :, None], axis=1)  # [B, k, c]
+    values, flat = jax.lax.top_k(candidates.reshape(chosen.shape[0], k * size), k)
+    block = jnp.take_along_axis(chosen, flat // size, axis=-1)
+    return values, (block * size + flat % size).astype(jnp.int32)
+
+
+def log_softmax_at(logits: jax.Array, tokens: jax.Array, vocab_axis: int = -1) -> jax.Array:
+    """log_softmax(logits)[row, tokens[row]]: [B] float32, without the [B, V] log-probs."""
+    logits = logits.astype(jnp.float32)
+    if _vocab_major(vocab_axis, logits.ndim):
+        chosen = jnp.take_along_axis(logits, tokens[None, :], axis=0)[0]
+    else:
+        chosen = jnp.take_along_axis(logits, tokens[:, None], axis=1)[:, 0]
+    return chosen - jax.nn.logsumexp(logits, axis=vocab_axis)

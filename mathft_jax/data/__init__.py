@@ -8,3 +8,6 @@ Pure-Python modules are imported here; the TensorFlow-dependent ones (`vocab`, `
 from mathft_jax.data.answers import last_boxed_content
 from mathft_jax.data.math_dataset import MathProblem, load_math, math_data_dir
 from mathft_jax.data.records import DataFormatError, ReadReport, read_jsonl, write_jsonl
+
+__all__ = ["DataFormatError", "MathProblem", "ReadReport", "last_boxed_content", "load_math",
+           "math_data_dir", "read_jsonl", "write_jsonl"]

@@ -4,7 +4,7 @@ import pytest
 
 from mathft_jax.data import math_dataset as md
 from mathft_jax.data import records
-from tests.data.conftest import FAKE_MATH500, FAKE_PROBLEMS
+from tests.data.conftest import FAKE_MATH500
 
 
 def test_detect_layout(fake_archive, fake_jsonl, tmp_path):

@@ -1,5 +1,4 @@
 import pytest
-import tensorflow_datasets as tfds
 
 from mathft_jax.data import tfds_math
 from tests.data.conftest import FAKE_MATH500

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mathft_jax.models import Decoder, ModelConfig, init_cache
+from mathft_jax.models import Decoder, init_cache
 from mathft_jax.models import gguf_import, pretrained, safetensors_io
 from tests.models.test_gguf_import import (TINY_GEMMA, TOKENS, random_params, tiny_vocab,
                                            write_tiny_gguf)

@@ -63,22 +63,34 @@ def _batch_major(logits: jax.Array, vocab_axis: int) -> jax.Array:
 
 def argmax(logits: jax.Array, vocab_axis: int = -1) -> jax.Array:
     """Index of each row's maximum, the lowest on ties (= jnp.argmax): [B] int32."""
+    return max_and_argmax(logits, vocab_axis)[1]
+
+
+def max_and_argmax(logits: jax.Array, vocab_axis: int = -1) -> tuple[jax.Array, jax.Array]:
+    """(each row's maximum [B], its index [B] int32, the lowest on ties)."""
     vocab_major = _vocab_major(vocab_axis, logits.ndim)
     vocab = logits.shape[0 if vocab_major else 1]
     size = block_size(vocab, ARGMAX_BLOCK)
     if vocab // size < MIN_BLOCKS or size < MIN_BLOCKS:
-        return jnp.argmax(logits, axis=vocab_axis).astype(jnp.int32)
+        return (jnp.max(logits, axis=vocab_axis),
+                jnp.argmax(logits, axis=vocab_axis).astype(jnp.int32))
     if vocab_major:
         blocks = logits.reshape(vocab // size, size, -1)  # [C, c, B]
-        best_block = jnp.argmax(jnp.max(blocks, axis=1), axis=0)  # [B]
+        block_max = jnp.max(blocks, axis=1)  # [C, B]
+        best_block = jnp.argmax(block_max, axis=0)  # [B]
         inside = jnp.take_along_axis(blocks, best_block[None, None, :], axis=0)[0]  # [c, B]
         within = jnp.argmax(inside, axis=0)
+        # Read off the chosen block: max(max(.)) would be merged by XLA into another full
+        # pass over the logits.
+        row_max = jnp.take_along_axis(inside, within[None, :], axis=0)[0]
     else:
         blocks = logits.reshape(-1, vocab // size, size)  # [B, C, c]
-        best_block = jnp.argmax(jnp.max(blocks, axis=-1), axis=-1)
+        block_max = jnp.max(blocks, axis=-1)
+        best_block = jnp.argmax(block_max, axis=-1)
         inside = jnp.take_along_axis(blocks, best_block[:, None, None], axis=1)[:, 0]
         within = jnp.argmax(inside, axis=-1)
-    return (best_block * size + within).astype(jnp.int32)
+        row_max = jnp.take_along_axis(inside, within[:, None], axis=1)[:, 0]
+    return row_max, (best_block * size + within).astype(jnp.int32)
 
 
 def top_k(logits: jax.Array, k: int, vocab_axis: int = -1) -> tuple[jax.Array, jax.Array]:
@@ -111,11 +123,22 @@ def top_k(logits: jax.Array, k: int, vocab_axis: int = -1) -> tuple[jax.Array, j
     return values, (block * size + flat % size).astype(jnp.int32)
 
 
-def log_softmax_at(logits: jax.Array, tokens: jax.Array, vocab_axis: int = -1) -> jax.Array:
-    """log_softmax(logits)[row, tokens[row]]: [B] float32, without the [B, V] log-probs."""
+def log_softmax_at(logits: jax.Array, tokens: jax.Array, vocab_axis: int = -1,
+                   row_max: jax.Array | None = None) -> jax.Array:
+    """log_softmax(logits)[row, tokens[row]]: [B] float32, without the [B, V] log-probs.
+
+    `row_max`, each row's maximum when the caller has it (`max_and_argmax`), saves a pass
+    over the logits.
+    """
     logits = logits.astype(jnp.float32)
-    if _vocab_major(vocab_axis, logits.ndim):
+    vocab_major = _vocab_major(vocab_axis, logits.ndim)
+    if vocab_major:
         chosen = jnp.take_along_axis(logits, tokens[None, :], axis=0)[0]
     else:
         chosen = jnp.take_along_axis(logits, tokens[:, None], axis=1)[:, 0]
-    return chosen - jax.nn.logsumexp(logits, axis=vocab_axis)
+    if row_max is None:
+        return chosen - jax.nn.logsumexp(logits, axis=vocab_axis)
+    shift = jax.lax.stop_gradient(row_max.astype(jnp.float32))
+    total = jnp.sum(jnp.exp(logits - (shift[None, :] if vocab_major else shift[:, None])),
+                    axis=vocab_axis)
+    return chosen - shift - jnp.log(total)

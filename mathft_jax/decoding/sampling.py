@@ -56,8 +56,8 @@ class Greedy:
         `vocab_axis=0` takes vocabulary-major [V, B] logits (see `blocked_topk`).
         """
         del keys
-        tokens = blocked_topk.argmax(logits, vocab_axis)
-        return tokens, blocked_topk.log_softmax_at(logits, tokens, vocab_axis)
+        row_max, tokens = blocked_topk.max_and_argmax(logits, vocab_axis)
+        return tokens, blocked_topk.log_softmax_at(logits, tokens, vocab_axis, row_max)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name}

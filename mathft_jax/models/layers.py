@@ -60,22 +60,34 @@ class RMSNorm(nn.Module):
         return (normed * scale.astype(jnp.float32)).astype(self.dtype)
 
 
-def apply_rope(x: jax.Array, positions: jax.Array, base: jax.Array | float) -> jax.Array:
+def rope_sin_cos(positions: jax.Array, base: jax.Array | float,
+                 head_dim: int) -> tuple[jax.Array, jax.Array]:
+    """The rotation angles' (sin, cos) for `apply_rope`, [B, T, 1, head_dim / 2] each.
+
+    Every layer with the same base rotates by the same angles: a decode step computes them
+    once per base (`transformer.decode_forward`) instead of once per layer and head.
+    """
+    half = head_dim // 2
+    exponents = jnp.arange(half, dtype=jnp.float32) * 2.0 / head_dim
+    inv_freq = jnp.power(jnp.asarray(base, jnp.float32), -exponents)
+    angles = positions.astype(jnp.float32)[:, :, None, None] * inv_freq  # [B, T, 1, K/2]
+    return jnp.sin(angles), jnp.cos(angles)
+
+
+def apply_rope(x: jax.Array, positions: jax.Array,
+               rope: jax.Array | float | tuple[jax.Array, jax.Array]) -> jax.Array:
     """Rotary position embedding in the rotate-half (NeoX) form.
 
     Args:
       x: [B, T, N, K] queries or keys (K even).
       positions: [B, T] integer positions.
-      base: RoPE base, a Python float or a traced scalar (it differs per scanned layer).
+      rope: the RoPE base (a Python float, or a traced scalar: it differs per scanned layer),
+        or the (sin, cos) that `rope_sin_cos(positions, base, K)` returns.
 
     Returns:
       x rotated: the pair (x[..., i], x[..., i + K/2]) is rotated by positions * base^(-2i/K).
     """
-    half = x.shape[-1] // 2
-    exponents = jnp.arange(half, dtype=jnp.float32) * 2.0 / x.shape[-1]
-    inv_freq = jnp.power(jnp.asarray(base, jnp.float32), -exponents)
-    angles = positions.astype(jnp.float32)[:, :, None, None] * inv_freq  # [B, T, 1, K/2]
-    sin, cos = jnp.sin(angles), jnp.cos(angles)
+    sin, cos = rope if isinstance(rope, tuple) else rope_sin_cos(positions, rope, x.shape[-1])
     x1, x2 = jnp.split(x.astype(jnp.float32), 2, axis=-1)
     rotated = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
     return rotated.astype(x.dtype)
@@ -112,7 +124,7 @@ class Attention(nn.Module):
     config: ModelConfig
 
     @nn.compact
-    def __call__(self, x: jax.Array, positions: jax.Array, mask: jax.Array, rope_base,
+    def __call__(self, x: jax.Array, positions: jax.Array, mask: jax.Array, rope,
                  cache: Optional[dict] = None, cache_index: Optional[jax.Array] = None):
         """Attends over `x`, or over the cache after writing `x`'s keys into it.
 
@@ -120,7 +132,7 @@ class Attention(nn.Module):
           x: [B, T, D] normalised inputs.
           positions: [B, T] positions of `x` (negative for padding).
           mask: [B, T, S] boolean mask of this layer (S = T without a cache, else cache size).
-          rope_base: this layer's RoPE base.
+          rope: this layer's RoPE base, or its (sin, cos) from `rope_sin_cos`.
           cache: None, or {"k": [B, S, G, K], "v": [B, S, G, K]} of this layer.
           cache_index: slot where `x`'s keys are written (the same for every row).
 
@@ -148,8 +160,8 @@ class Attention(nn.Module):
         if cfg.qk_norm:
             norm = lambda name: RMSNorm(cfg.norm_eps, dtype, pdtype, name=name)
             q, key = norm("q_norm")(q), norm("k_norm")(key)
-        q = apply_rope(q, positions, rope_base)
-        key = apply_rope(key, positions, rope_base)
+        q = apply_rope(q, positions, rope)
+        key = apply_rope(key, positions, rope)
         scale = cfg.query_scale if cfg.query_scale is not None else k ** -0.5
         q = q * jnp.asarray(scale, dtype)
 

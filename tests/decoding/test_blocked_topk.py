@@ -60,6 +60,11 @@ def test_log_softmax_at_matches_log_softmax_in_both_layouts():
                                rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(blocked_topk.log_softmax_at(logits.T, tokens, vocab_axis=0),
                                want, rtol=1e-5, atol=1e-5)
+    for axis, layout in ((-1, logits), (0, logits.T)):
+        row_max, _ = blocked_topk.max_and_argmax(layout, axis)
+        np.testing.assert_array_equal(row_max, logits.max(-1))
+        np.testing.assert_allclose(blocked_topk.log_softmax_at(layout, tokens, axis, row_max),
+                                   want, rtol=1e-5, atol=1e-5)
 
 
 def test_three_dimensional_logits_are_refused():

@@ -125,7 +125,8 @@ class Attention(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, positions: jax.Array, mask: jax.Array, rope,
-                 cache: Optional[dict] = None, cache_index: Optional[jax.Array] = None):
+                 cache: Optional[dict] = None, cache_index: Optional[jax.Array] = None,
+                 window: Optional[int] = None):
         """Attends over `x`, or over the cache after writing `x`'s keys into it.
 
         Args:
@@ -134,7 +135,10 @@ class Attention(nn.Module):
           mask: [B, T, S] boolean mask of this layer (S = T without a cache, else cache size).
           rope: this layer's RoPE base, or its (sin, cos) from `rope_sin_cos`.
           cache: None, or {"k": [B, S, G, K], "v": [B, S, G, K]} of this layer.
-          cache_index: slot where `x`'s keys are written (the same for every row).
+          cache_index: slot where `x`'s keys are written (the same for every row). The Python
+            int 0 starts a fresh cache (a prefill): the cache's earlier contents are not read.
+          window: this layer's attention window when known statically (an int); it only
+            narrows the keys a prefill reads, the mask is what applies it.
 
         Returns:
           ([B, T, D] output, updated cache or None).
@@ -168,14 +172,63 @@ class Attention(nn.Module):
         b, t = q.shape[:2]
         q = q.reshape(b, t, g, h // g, k)
         if cache is None:
-            logits = jnp.einsum("btgrk,bsgk->bgrts", q, key).astype(jnp.float32)
-            logits = jnp.where(mask[:, None, None, :, :], logits, MASK_VALUE)
-            weights = jax.nn.softmax(logits, axis=-1).astype(dtype)
-            mixed = jnp.einsum("bgrts,bsgk->btgrk", weights, value)
+            mixed = _attend(q, key, value, mask, dtype)
+        elif isinstance(cache_index, int) and cache_index == 0:
+            mixed = _chunked_causal_attention(q, key, value, mask[:, :, :t], dtype, window)
+            cache = _write_cache(cache, key, value, 0)
         else:
             mixed, cache = _cached_attention(q, key, value, mask, cache, cache_index, dtype)
         out = flat_dense(mixed.reshape(b, t, h * k), wo.reshape(h * k, d))
         return out, cache
+
+
+def _attend(q, key, value, mask, dtype):
+    """Softmax attention: q [B, T, G, R, K], key/value [B, S, G, K], mask [B, T, S]."""
+    logits = jnp.einsum("btgrk,bsgk->bgrts", q, key).astype(jnp.float32)
+    logits = jnp.where(mask[:, None, None, :, :], logits, MASK_VALUE)
+    weights = jax.nn.softmax(logits, axis=-1).astype(dtype)
+    return jnp.einsum("bgrts,bsgk->btgrk", weights, value)
+
+
+# Queries per block in `_chunked_causal_attention`.
+PREFILL_QUERY_BLOCK = 128
+
+
+def _chunked_causal_attention(q, key, value, mask, dtype, window: Optional[int] = None):
+    """Causal self-attention over T tokens, one block of queries at a time.
+
+    Query block [i, j) reads keys [max(0, i - window + 1), j) only: later keys are masked by
+    causality, earlier ones by the window. Against one [B, G, R, T, T] pass this skips about
+    half the work (more with a window) and keeps the logits in cache: prefilling 8 prompts of
+    1,024 tokens into Gemma 3 270M spent 4.5 s of 13 s on attention masks and softmaxes over
+    the full square (and, reading the empty cache, over a second one).
+
+    Slots are positions up to each row's left padding, so slicing by slot is slicing by
+    position. Shapes as `_attend` with S = T.
+    """
+    t = q.shape[1]
+    block = PREFILL_QUERY_BLOCK
+    if t <= block:
+        return _attend(q, key, value, mask, dtype)
+    outputs = []
+    for start in range(0, t, block):
+        end = min(t, start + block)
+        first = 0 if window is None else max(0, start - window + 1)
+        outputs.append(_attend(q[:, start:end], key[:, first:end], value[:, first:end],
+                               mask[:, start:end, first:end], dtype))
+    return jnp.concatenate(outputs, axis=1)
+
+
+def _write_cache(cache, key, value, cache_index):
+    """The cache with T new keys/values written at `cache_index` (layouts as below)."""
+    k = jax.lax.dynamic_update_slice(cache["k"], key.astype(cache["k"].dtype),
+                                     (0, cache_index, 0, 0))
+    if "v_t" in cache:
+        v_t = jnp.transpose(value, (0, 2, 3, 1)).astype(cache["v_t"].dtype)  # [B, G, K, T]
+        return {"k": k, "v_t": jax.lax.dynamic_update_slice(cache["v_t"], v_t,
+                                                             (0, 0, 0, cache_index))}
+    return {"k": k, "v": jax.lax.dynamic_update_slice(
+        cache["v"], value.astype(cache["v"].dtype), (0, cache_index, 0, 0))}
 
 
 def _cached_attention(q, key, value, mask, cache, cache_index, dtype):
@@ -214,16 +267,7 @@ def _cached_attention(q, key, value, mask, cache, cache_index, dtype):
     # dependency XLA CPU may schedule a write first, and then copies each buffer twice per
     # step (an optimization_barrier does not prevent it).
     after_reads = jnp.zeros((), dtype) * mixed.reshape(-1)[0]
-    key, value = key + after_reads, value + after_reads
-    k = jax.lax.dynamic_update_slice(cache["k"], key.astype(cache["k"].dtype),
-                                     (0, cache_index, 0, 0))
-    if transposed:
-        v_t = jnp.transpose(value, (0, 2, 3, 1)).astype(cache["v_t"].dtype)  # [B, G, K, T]
-        return mixed, {"k": k, "v_t": jax.lax.dynamic_update_slice(
-            cache["v_t"], v_t, (0, 0, 0, cache_index))}
-    v = jax.lax.dynamic_update_slice(cache["v"], value.astype(cache["v"].dtype),
-                                     (0, cache_index, 0, 0))
-    return mixed, {"k": k, "v": v}
+    return mixed, _write_cache(cache, key + after_reads, value + after_reads, cache_index)
 
 
 class GatedMLP(nn.Module):

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mathft_jax.models.config import ModelConfig
+from mathft_jax.models.config import GLOBAL_WINDOW, ModelConfig
 from mathft_jax.models.layers import (Attention, GatedMLP, RMSNorm, attention_mask, flat_dense,
                                       rope_sin_cos)
 
@@ -41,9 +41,11 @@ class DecoderBlock(nn.Module):
         cfg = self.config
         norm = lambda name: RMSNorm(cfg.norm_eps, cfg.jnp_dtype, cfg.jnp_param_dtype, name=name)
         mask = base_mask & (distance < layer_info["window"])
+        window = layer_info["window"]
         attn_out, cache = Attention(cfg, name="attention")(
             norm("pre_attention_norm")(x), positions, mask,
-            layer_info.get("rope", layer_info["rope_base"]), cache, cache_index)
+            layer_info.get("rope", layer_info["rope_base"]), cache, cache_index,
+            window if isinstance(window, int) and window < GLOBAL_WINDOW else None)
         if cfg.post_attention_norm:
             attn_out = norm("post_attention_norm")(attn_out)
         x = x + attn_out

@@ -2,12 +2,13 @@
 
 import dataclasses
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mathft_jax.models import Decoder, ModelConfig, init_cache
+from mathft_jax.models import Decoder, ModelConfig, init_cache, layers
 from mathft_jax.models.transformer import (decode_forward, init_layered_cache,
                                            split_layer_params)
 
@@ -81,3 +82,33 @@ def test_decode_step_updates_cache_in_place():
               if " copy(" in line and (k_shape in line or v_shape in line)]
     # Only the loop's entry copies of the (non-donated) input buffers remain.
     assert len(copies) <= 2 * cfg.num_layers, copies
+
+
+@pytest.mark.parametrize("block", [4, 5, 64])
+def test_blockwise_prefill_matches_full_forward(monkeypatch, block):
+    """Prefill reads only its causal / windowed keys per query block, with left padding."""
+    monkeypatch.setattr(layers, "PREFILL_QUERY_BLOCK", block)
+    cfg = dataclasses.replace(CFG, sliding_window=3, scan_layers=False)
+    model = Decoder(cfg)
+    tokens = jax.random.randint(jax.random.key(2), (2, 23), 3, cfg.vocab_size)
+    params = nn.meta.unbox(model.init(jax.random.key(3), tokens)["params"])
+    # Row 1 is left-padded by 6 slots: its positions start at 0 after the padding.
+    pad = jnp.asarray([0, 6])[:, None]
+    slots = jnp.arange(23)[None, :]
+    positions = jnp.where(slots >= pad, slots - pad, -1)
+    cache = init_layered_cache(cfg, 2, 30)
+    logits, cache = decode_forward(cfg, params, split_layer_params(cfg, params), tokens,
+                                   positions, cache, 0)
+    full_row0 = model.apply({"params": params}, tokens[:1])
+    full_row1 = model.apply({"params": params}, tokens[1:, 6:])
+    np.testing.assert_allclose(logits[0], full_row0[0], atol=2e-5, rtol=2e-5)
+    np.testing.assert_allclose(logits[1, 6:], full_row1[0], atol=2e-5, rtol=2e-5)
+    # The cache it wrote continues the sequence like a full forward over one more token.
+    nxt = jnp.asarray([[7], [9]])
+    step, _ = decode_forward(cfg, params, split_layer_params(cfg, params), nxt,
+                             positions[:, -1:] + 1, cache, jnp.int32(23), vocab_major=True)
+    want0 = model.apply({"params": params}, jnp.concatenate([tokens[:1], nxt[:1]], 1))[0, -1]
+    want1 = model.apply({"params": params},
+                        jnp.concatenate([tokens[1:, 6:], nxt[1:]], 1))[0, -1]
+    np.testing.assert_allclose(step[:, 0], want0, atol=2e-5, rtol=2e-5)
+    np.testing.assert_allclose(step[:, 1], want1, atol=2e-5, rtol=2e-5)

@@ -150,3 +150,4 @@ def test_last_only_gives_the_last_position_logits():
     last = model.apply({"params": params}, tokens, last_only=True)
     assert last.shape == (2, 1, cfg.vocab_size)
     np.testing.assert_allclose(last[:, 0], full[:, -1], atol=1e-6)
+

@@ -8,6 +8,8 @@ disabled so every row generates the full length, and prints generated tokens/s o
     the prefill is included in the time);
   * steps only: the decode steps without the prefill, (new_tokens - 1) x batch tokens over the
     time of a full call minus that of a call that generates one token (prefill + first pick);
+    a difference of two timings, so noisy when the prefill dominates (long prompts, few new
+    tokens): raise --new_tokens there;
   * naive (unless --skip_naive): `mathft_jax.decoding.naive.naive_decode` (jitted, recomputes
     the whole prompt + generated sequence at every step), and the speed-up cached / naive;
 

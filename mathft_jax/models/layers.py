@@ -62,16 +62,19 @@ class RMSNorm(nn.Module):
 
 def rope_sin_cos(positions: jax.Array, base: jax.Array | float,
                  head_dim: int) -> tuple[jax.Array, jax.Array]:
-    """The rotation angles' (sin, cos) for `apply_rope`, [B, T, 1, head_dim / 2] each.
+    """The rotation tables of `apply_rope`: (signed sin, cos), [B, T, 1, head_dim] each.
 
-    Every layer with the same base rotates by the same angles: a decode step computes them
-    once per base (`transformer.decode_forward`) instead of once per layer and head.
+    For feature i < K/2 paired with i + K/2: cos = [cos, cos], signed sin = [-sin, sin], so
+    that rope(x) = x * cos + swap_halves(x) * signed_sin is one elementwise expression. Every
+    layer with the same base rotates by the same angles: a decode step computes them once per
+    base (`transformer.decode_forward`) instead of once per layer and head.
     """
     half = head_dim // 2
     exponents = jnp.arange(half, dtype=jnp.float32) * 2.0 / head_dim
     inv_freq = jnp.power(jnp.asarray(base, jnp.float32), -exponents)
     angles = positions.astype(jnp.float32)[:, :, None, None] * inv_freq  # [B, T, 1, K/2]
-    return jnp.sin(angles), jnp.cos(angles)
+    sin, cos = jnp.sin(angles), jnp.cos(angles)
+    return jnp.concatenate([-sin, sin], axis=-1), jnp.concatenate([cos, cos], axis=-1)
 
 
 def apply_rope(x: jax.Array, positions: jax.Array,
@@ -82,14 +85,16 @@ def apply_rope(x: jax.Array, positions: jax.Array,
       x: [B, T, N, K] queries or keys (K even).
       positions: [B, T] integer positions.
       rope: the RoPE base (a Python float, or a traced scalar: it differs per scanned layer),
-        or the (sin, cos) that `rope_sin_cos(positions, base, K)` returns.
+        or the tables that `rope_sin_cos(positions, base, K)` returns.
 
     Returns:
       x rotated: the pair (x[..., i], x[..., i + K/2]) is rotated by positions * base^(-2i/K).
     """
-    sin, cos = rope if isinstance(rope, tuple) else rope_sin_cos(positions, rope, x.shape[-1])
-    x1, x2 = jnp.split(x.astype(jnp.float32), 2, axis=-1)
-    rotated = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+    signed_sin, cos = (rope if isinstance(rope, tuple)
+                       else rope_sin_cos(positions, rope, x.shape[-1]))
+    x32 = x.astype(jnp.float32)
+    x1, x2 = jnp.split(x32, 2, axis=-1)
+    rotated = x32 * cos + jnp.concatenate([x2, x1], axis=-1) * signed_sin
     return rotated.astype(x.dtype)
 
 

@@ -170,5 +170,45 @@ def restore_params(path: str | os.PathLike, target):
     try:
         return ocp.StandardCheckpointer().restore(directory, target)
     except (FileNotFoundError, ValueError, KeyError) as e:
-        raise CheckpointError(f"cannot restore params from {directory}: "
-                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+        reason = (str(e).splitlines()[0] if str(e) else type(e).__name__).rstrip(": ")
+        hint = _structure_hint(directory, target)
+        raise CheckpointError(f"cannot restore params from {directory}: {reason}"
+                              + (f" ({hint})" if hint else "")) from e
+
+
+def _paths(tree) -> set[str]:
+    """'a/b/c' for every leaf of a nested-dict tree."""
+    if not isinstance(tree, dict):
+        return {""}
+    return {f"{key}/{rest}".rstrip("/") for key, sub in tree.items() for rest in _paths(sub)}
+
+
+def _structure_hint(directory: Path, target) -> str:
+    """Names how the checkpoint's parameter tree differs from the model's, when it does.
+
+    Example: "the checkpoint has scanned layers ('layers/...') and the model unrolled ones
+    ('blocks_0/...'): set ModelConfig.scan_layers = True; 9 checkpoint paths not in the
+    model, e.g. layers/block/attention/k".
+    """
+    try:
+        stored = ocp.StandardCheckpointer().metadata(directory).item_metadata.tree
+    except Exception:  # noqa: BLE001 (a hint must never hide the original error)
+        return ""
+    on_disk, wanted = _paths(stored), _paths(target)
+    extra, missing = sorted(on_disk - wanted), sorted(wanted - on_disk)
+    if not extra and not missing:
+        return ""
+    notes = []
+    scanned = lambda paths: any(p.startswith("layers/") for p in paths)
+    unrolled = lambda paths: any(p.startswith("blocks_") for p in paths)
+    if scanned(on_disk) and unrolled(wanted):
+        notes.append("the checkpoint has scanned layers ('layers/...') and the model unrolled "
+                     "ones ('blocks_0/...'): set ModelConfig.scan_layers = True")
+    elif unrolled(on_disk) and scanned(wanted):
+        notes.append("the checkpoint has unrolled layers ('blocks_0/...') and the model "
+                     "scanned ones ('layers/...'): set ModelConfig.scan_layers = False")
+    if extra:
+        notes.append(f"{len(extra)} checkpoint paths not in the model, e.g. {extra[0]}")
+    if missing:
+        notes.append(f"{len(missing)} model paths not in the checkpoint, e.g. {missing[0]}")
+    return "; ".join(notes)

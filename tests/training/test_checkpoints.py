@@ -63,3 +63,25 @@ def test_restore_params_sources_and_errors(tmp_path, setup):
     assert _equal(checkpoints.restore_params(tmp_path / "export", target.params), state.params)
     with pytest.raises(checkpoints.CheckpointError, match="no params checkpoint found"):
         checkpoints.restore_params(tmp_path / "nowhere", target.params)
+
+
+def test_restore_into_the_other_layer_layout_names_scan_layers(tmp_path):
+    import dataclasses
+
+    import flax.linen as nn
+    import jax.numpy as jnp
+
+    from mathft_jax.models import Decoder
+
+    def init(cfg):
+        return nn.meta.unbox(Decoder(cfg).init(jax.random.key(0),
+                                               jnp.zeros((1, 4), jnp.int32))["params"])
+
+    scanned = dataclasses.replace(TINY, scan_layers=True)
+    unrolled = dataclasses.replace(TINY, scan_layers=False)
+    checkpoints.export_params(tmp_path / "scanned", init(scanned))
+    target = jax.tree_util.tree_map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), init(unrolled))
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=r"set ModelConfig.scan_layers = True.*blocks_0/"):
+        checkpoints.restore_params(tmp_path / "scanned", target)

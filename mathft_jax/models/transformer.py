@@ -144,7 +144,8 @@ class Decoder(nn.Module):
         if vocab_major:
             table = (self.embedding if cfg.tie_embeddings else self.unembedding.T)
             out = jax.lax.dot_general(table.astype(cfg.jnp_dtype), x,
-                                      (((1,), (x.ndim - 1,)), ((), ())))
+                                      (((1,), (x.ndim - 1,)), ((), ())),
+                                      preferred_element_type=jnp.float32)
             axes = ("act_vocab", "batch")
         elif cfg.tie_embeddings:
             out = flat_dense(x, self.embedding.astype(cfg.jnp_dtype).T)

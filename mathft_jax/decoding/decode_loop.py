@@ -173,7 +173,7 @@ def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: Mode
     forward = functools.partial(decode_forward, config, params, layer_params)
 
     # Prefill the B prompts once.
-    cache = init_layered_cache(config, b, p + steps)
+    cache = init_layered_cache(config, b, p + steps, ring_windows=True)
     slots = jnp.arange(p, dtype=jnp.int32)[None, :]
     pad = (p - prompt_lengths)[:, None]
     positions = jnp.where(slots >= pad, slots - pad, -1)

@@ -229,7 +229,16 @@ def _chunked_causal_attention(q, key, value, mask, dtype, window: Optional[int] 
 
 
 def _write_cache(cache, key, value, cache_index):
-    """The cache with T new keys/values written at `cache_index` (layouts as below)."""
+    """The cache with T new keys/values written at `cache_index` (layouts as below).
+
+    A prefill (`cache_index` 0) longer than the buffer is a ring buffer's
+    (`transformer.init_layered_cache(ring_windows=True)`): token j goes to slot j mod W, so
+    only the last W are kept, rotated into place.
+    """
+    t, slots = key.shape[1], cache["k"].shape[1]
+    if t > slots:
+        key = jnp.roll(key[:, -slots:], t % slots, axis=1)
+        value = jnp.roll(value[:, -slots:], t % slots, axis=1)
     k = jax.lax.dynamic_update_slice(cache["k"], key.astype(cache["k"].dtype),
                                      (0, cache_index, 0, 0))
     if "v_t" in cache:

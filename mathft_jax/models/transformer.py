@@ -222,28 +222,54 @@ class Decoder(nn.Module):
 # (a "layered" cache) and the layers unrolled, so that inside a `lax.while_loop` each step only
 # writes its new key/value slot in place.
 
-# {"k": L-tuple of [B, S, G, K], "v_t": L-tuple of [B, G, K, S] (values transposed, see
-#  layers._cached_attention), "positions": [B, S] int32}
+# {"k": L-tuple of [B, S_l, G, K], "v_t": L-tuple of [B, G, K, S_l] (values transposed, see
+#  layers._cached_attention), "positions": [B, S] int32, and with ring buffers
+#  "ring_positions": [B, W] int32}. S_l = S, or W for a sliding-window layer kept as a ring.
 LayeredCache = dict
 
 
 def init_layered_cache(config: ModelConfig, batch_size: int, max_length: int,
-                       dtype: Optional[jnp.dtype] = None) -> LayeredCache:
+                       dtype: Optional[jnp.dtype] = None,
+                       ring_windows: bool = False) -> LayeredCache:
     """An empty cache with one key and one value buffer per layer (see `decode_forward`).
+
+    With `ring_windows`, a sliding-window layer whose window W is shorter than `max_length`
+    keeps only W slots, used as a ring: the key at position p lives in slot p mod W (relative
+    to its row's first slot), and "ring_positions" records the position in each slot (masks
+    and RoPE read positions, never slot order). Its attention then reads W slots per step
+    instead of every cached token. Such a cache takes a prefill (`cache_index` 0, any length)
+    followed by one-token steps.
 
     Example:
         cache = init_layered_cache(cfg, batch_size=2, max_length=16)
         len(cache["k"]) == len(cache["v_t"]) == cfg.num_layers
         cache["k"][0].shape == (2, 16, cfg.num_kv_heads, cfg.head_dim)
         cache["v_t"][0].shape == (2, cfg.num_kv_heads, cfg.head_dim, 16)
+        # Gemma 3 (window 512), ring_windows=True, max_length=1024: local layers' k is
+        # (2, 512, G, K), global layers' (2, 1024, G, K).
     """
     dtype = dtype or config.jnp_dtype
-    shape = (batch_size, max_length, config.num_kv_heads, config.head_dim)
-    t_shape = (batch_size, config.num_kv_heads, config.head_dim, max_length)
-    layers = config.num_layers
-    return {"k": tuple(jnp.zeros(shape, dtype) for _ in range(layers)),
-            "v_t": tuple(jnp.zeros(t_shape, dtype) for _ in range(layers)),
-            "positions": jnp.full((batch_size, max_length), -1, jnp.int32)}
+    lengths = [min(w, max_length) if ring_windows else max_length
+               for w in config.layer_windows()]
+    keys = tuple(jnp.zeros((batch_size, n, config.num_kv_heads, config.head_dim), dtype)
+                 for n in lengths)
+    values = tuple(jnp.zeros((batch_size, config.num_kv_heads, config.head_dim, n), dtype)
+                   for n in lengths)
+    cache = {"k": keys, "v_t": values,
+             "positions": jnp.full((batch_size, max_length), -1, jnp.int32)}
+    ring = _ring_length(cache)
+    if ring is not None:
+        cache["ring_positions"] = jnp.full((batch_size, ring), -1, jnp.int32)
+    return cache
+
+
+def _ring_length(cache: LayeredCache) -> Optional[int]:
+    """W when some layer's buffer is a ring (shorter than the cache), else None."""
+    full = cache["positions"].shape[1]
+    short = {k.shape[1] for k in cache["k"] if k.shape[1] < full}
+    if len(short) > 1:
+        raise ValueError(f"ring buffers of different lengths {sorted(short)}: one window only")
+    return short.pop() if short else None
 
 
 def split_layer_params(config: ModelConfig, params) -> list:
@@ -281,9 +307,30 @@ def decode_forward(config: ModelConfig, params, layer_params: list, tokens: jax.
     """
     model = Decoder(config)
     variables = {"params": nn.meta.unbox(params)}
-    key_positions = jax.lax.dynamic_update_slice(
-        cache["positions"], positions.astype(jnp.int32), (0, cache_index))
+    positions = positions.astype(jnp.int32)
+    key_positions = jax.lax.dynamic_update_slice(cache["positions"], positions, (0, cache_index))
     base_mask, distance = attention_mask(positions, key_positions)
+    ring = _ring_length(cache)
+    prefill = isinstance(cache_index, int) and cache_index == 0
+    if ring is not None:
+        t = tokens.shape[1]
+        if prefill:
+            # Slot j of the prompt goes to ring slot j mod W: the last W positions, rolled.
+            recent = positions[:, -ring:] if t >= ring else positions
+            ring_positions = (jnp.roll(recent, t % ring, axis=1) if t >= ring else
+                              jax.lax.dynamic_update_slice(cache["ring_positions"], recent,
+                                                           (0, 0)))
+            ring_index = 0
+            # A prefill attends over its own tokens only: the cache-slot mask serves.
+            ring_mask, ring_distance = base_mask, distance
+        else:
+            if t != 1:
+                raise ValueError(f"a cache with ring buffers takes one-token steps after its "
+                                 f"prefill, got {t} tokens at a traced index")
+            ring_index = cache_index % ring
+            ring_positions = jax.lax.dynamic_update_slice(cache["ring_positions"], positions,
+                                                          (0, ring_index))
+            ring_mask, ring_distance = attention_mask(positions, ring_positions)
     x = model.apply(variables, tokens, method="embed")
     block = DecoderBlock(config)
     windows, bases = config.layer_windows(), config.layer_rope_bases()
@@ -295,16 +342,22 @@ def decode_forward(config: ModelConfig, params, layer_params: list, tokens: jax.
     keys, values = [], []
     for i, lp in enumerate(layer_params):
         info = {"window": windows[i], "rope_base": bases[i], "rope": rope[bases[i]]}
-        x, layer_cache = block.apply({"params": lp}, x, info, positions, base_mask, distance,
-                                     {"k": cache["k"][i], "v_t": cache["v_t"][i]},
-                                     cache_index)
+        in_ring = cache["k"][i].shape[1] == ring
+        x, layer_cache = block.apply(
+            {"params": lp}, x, info, positions, ring_mask if in_ring else base_mask,
+            ring_distance if in_ring else distance,
+            {"k": cache["k"][i], "v_t": cache["v_t"][i]},
+            ring_index if in_ring else cache_index)
         keys.append(layer_cache["k"])
         values.append(layer_cache["v_t"])
     if vocab_major:
         logits = model.apply(variables, x[:, -1], vocab_major=True, method="logits")
     else:
         logits = model.apply(variables, x[:, -1:] if last_only else x, method="logits")
-    return logits, {"k": tuple(keys), "v_t": tuple(values), "positions": key_positions}
+    new_cache = {"k": tuple(keys), "v_t": tuple(values), "positions": key_positions}
+    if ring is not None:
+        new_cache["ring_positions"] = ring_positions
+    return logits, new_cache
 
 
 def count_params(params) -> int:

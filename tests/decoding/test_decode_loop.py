@@ -106,3 +106,23 @@ def test_left_pad_and_buckets():
     tokens, lengths = left_pad([[5, 6, 7], [8]], padded_length=4)
     assert tokens.tolist() == [[0, 5, 6, 7], [0, 0, 0, 8]] and lengths.tolist() == [3, 1]
     assert [bucket_length(n) for n in (1, 9, 300, 513, 1000)] == [8, 16, 512, 768, 1024]
+
+
+def test_sliding_window_model_decodes_like_the_naive_loop():
+    """generate keeps window layers in ring buffers; greedy output equals full recompute."""
+    import dataclasses
+
+    import flax.linen as nn
+
+    from mathft_jax.models import Decoder
+    from tests.decoding.conftest import TINY
+    cfg = dataclasses.replace(TINY, num_layers=3, sliding_window=5, local_global_pattern="LLG")
+    params = nn.meta.unbox(Decoder(cfg).init(jax.random.PRNGKey(1),
+                                             jnp.zeros((1, 4), jnp.int32))["params"])
+    prompts = [[5, 6, 7, 8, 9, 10, 11, 12, 13], [3, 4]]  # longer and shorter than the window
+    tokens, lengths = left_pad(prompts)
+    want, _ = naive_decode(params, cfg, jnp.asarray(tokens), jnp.asarray(lengths),
+                           num_decodes=1, max_new_tokens=14, sampling=Greedy(),
+                           rng=jax.random.PRNGKey(0))
+    out = generate(params, cfg, prompts, max_new_tokens=14, eos_id=None)
+    np.testing.assert_array_equal(out.tokens[:, 0], np.asarray(want))

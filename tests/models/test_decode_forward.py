@@ -58,7 +58,8 @@ def test_layered_cache_matches_stacked_cache_and_full_forward(scan):
     np.testing.assert_allclose(last[:, 0], cached[:, 5], atol=1e-5, rtol=1e-5)
 
 
-def test_decode_step_updates_cache_in_place():
+@pytest.mark.parametrize("ring", [False, True])
+def test_decode_step_updates_cache_in_place(ring):
     """Inside a loop the per-layer buffers are written in place: no full-cache copies."""
     cfg = dataclasses.replace(CFG, num_kv_heads=1)
     model = Decoder(cfg)
@@ -75,11 +76,13 @@ def test_decode_step_updates_cache_in_place():
             return cache
         return jax.lax.fori_loop(0, 4, body, cache)
 
-    hlo = jax.jit(run).lower(params, init_layered_cache(cfg, b, s)).compile().as_text()
-    k_shape = f"f32[{b},{s},1,{cfg.head_dim}]"
-    v_shape = f"f32[{b},1,{cfg.head_dim},{s}]"
+    cache = init_layered_cache(cfg, b, s, ring_windows=ring)
+    hlo = jax.jit(run).lower(params, cache).compile().as_text()
+    shapes = {f"f32[{b},{k.shape[1]},1,{cfg.head_dim}]" for k in cache["k"]}
+    shapes |= {f"f32[{b},1,{cfg.head_dim},{v.shape[3]}]" for v in cache["v_t"]}
+    assert len(shapes) == (4 if ring else 2)
     copies = [line for line in hlo.splitlines()
-              if " copy(" in line and (k_shape in line or v_shape in line)]
+              if " copy(" in line and any(shape in line for shape in shapes)]
     # Only the loop's entry copies of the (non-donated) input buffers remain.
     assert len(copies) <= 2 * cfg.num_layers, copies
 
@@ -112,3 +115,47 @@ def test_blockwise_prefill_matches_full_forward(monkeypatch, block):
                         jnp.concatenate([tokens[1:, 6:], nxt[1:]], 1))[0, -1]
     np.testing.assert_allclose(step[:, 0], want0, atol=2e-5, rtol=2e-5)
     np.testing.assert_allclose(step[:, 1], want1, atol=2e-5, rtol=2e-5)
+
+
+@pytest.mark.parametrize("prompt_len", [3, 4, 7, 10])
+def test_ring_buffers_for_window_layers_match_full_buffers(prompt_len):
+    """Window layers kept as W-slot rings give the same logits, prefill and steps, padded."""
+    cfg = dataclasses.replace(CFG, sliding_window=4, scan_layers=False)
+    model = Decoder(cfg)
+    total = prompt_len + 8
+    tokens = jax.random.randint(jax.random.key(5), (2, total), 3, cfg.vocab_size)
+    params = nn.meta.unbox(model.init(jax.random.key(6), tokens)["params"])
+    layer_params = split_layer_params(cfg, params)
+    pad = jnp.asarray([0, 2])[:, None]  # row 1 left-padded by 2
+    slots = jnp.arange(total)[None, :]
+    positions = jnp.where(slots >= pad, slots - pad, -1)
+    full = init_layered_cache(cfg, 2, total)
+    ring = init_layered_cache(cfg, 2, total, ring_windows=True)
+    assert ring["k"][0].shape[1] == 4 and ring["k"][2].shape[1] == total  # "LLG"
+    assert ring["ring_positions"].shape == (2, 4)
+
+    def prefill(cache):
+        return decode_forward(cfg, params, layer_params, tokens[:, :prompt_len],
+                              positions[:, :prompt_len], cache, 0, last_only=True)
+
+    step = jax.jit(lambda cache, i: decode_forward(
+        cfg, params, layer_params, jax.lax.dynamic_slice_in_dim(tokens, i, 1, axis=1),
+        jax.lax.dynamic_slice_in_dim(positions, i, 1, axis=1), cache, i, vocab_major=True))
+    want, full = prefill(full)
+    got, ring = prefill(ring)
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+    for i in range(prompt_len, total):  # the ring wraps around at least once
+        want, full = step(full, jnp.int32(i))
+        got, ring = step(ring, jnp.int32(i))
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_ring_cache_refuses_multi_token_steps():
+    cfg = dataclasses.replace(CFG, sliding_window=4, scan_layers=False)
+    params = nn.meta.unbox(Decoder(cfg).init(jax.random.key(0),
+                                             jnp.zeros((1, 4), jnp.int32))["params"])
+    cache = init_layered_cache(cfg, 1, 12, ring_windows=True)
+    with pytest.raises(ValueError, match="one-token steps"):
+        decode_forward(cfg, params, split_layer_params(cfg, params),
+                       jnp.zeros((1, 2), jnp.int32), jnp.asarray([[5, 6]]), cache,
+                       jnp.int32(5))

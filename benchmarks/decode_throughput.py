@@ -17,9 +17,9 @@ and the ratio of `cached` to the roofline: peak matmul FLOP/s of `--dtype` (`_pe
 best of several measurements in this process before, between and after the runs) divided by
 2 x parameters FLOPs per token (embedding counted once: with tied embeddings it is the output
 head). At batch 1 it also prints the ratio to llama.cpp's ~69 tokens/s for Gemma 3 270M (a
-reference figure for this 2-core CPU, not measured here) when llama-cpp-python is importable. Random-init weights
-(throughput does not depend on them). `--sampling` decodes with `Sampling(0.7, top_k=64,
-top_p=0.95)` (the few-shot baseline's rule) instead of greedy.
+reference figure for this 2-core CPU, not measured here) when llama-cpp-python is importable.
+Random-init weights (throughput does not depend on them). `--sampling` decodes with
+`Sampling(0.7, top_k=64, top_p=0.95)` (the few-shot baseline's rule) instead of greedy.
 
     python benchmarks/decode_throughput.py --preset gemma3_270m --batch_sizes 1,32 --skip_naive
     python benchmarks/decode_throughput.py --preset tiny --batch_sizes 1,8 --new_tokens 32
@@ -93,6 +93,7 @@ def main() -> None:
         jax.jit(lambda k: Decoder(cfg).init(k, jnp.zeros((1, 8), jnp.int32))["params"])(
             jax.random.key(0)))
     flops_per_token = 2 * cfg.num_params()
+    percent = lambda rate, peak: 100 * rate * flops_per_token / peak  # of the roofline
     peaks = [matmul_peak(dtype=args.dtype)]
     print(f"preset={args.preset} params={cfg.num_params() / 1e6:.1f}M "
           f"prompt_len={args.prompt_len} new_tokens={args.new_tokens} rule={rule} "
@@ -120,9 +121,8 @@ def main() -> None:
         rate = tokens / t_cached
         steps_rate = b * (args.new_tokens - 1) / max(t_cached - t_prefill, 1e-9)
         results.append((b, rate, steps_rate))
-        pct = lambda r: 100 * r * flops_per_token / max(peaks)
-        line = (f"{b:>5} {rate:>13.1f} {pct(rate):>9.1f}% {steps_rate:>12.1f} "
-                f"{pct(steps_rate):>9.1f}%")
+        line = (f"{b:>5} {rate:>13.1f} {percent(rate, max(peaks)):>9.1f}% {steps_rate:>12.1f} "
+                f"{percent(steps_rate, max(peaks)):>9.1f}%")
         if not args.skip_naive:
             padded, lengths = left_pad(prompts)
             padded, lengths = jnp.asarray(padded), jnp.asarray(lengths)
@@ -143,9 +143,9 @@ def main() -> None:
           f"lowest {min(peaks) / 1e9:.1f}); roofline = peak / (2 x {cfg.num_params() / 1e6:.1f}M "
           f"params) = {peak / flops_per_token:.1f} tokens/s")
     for b, rate, steps_rate in results:
-        print(f"batch {b}: {rate:.1f} tokens/s = {100 * rate * flops_per_token / peak:.1f}% of "
+        print(f"batch {b}: {rate:.1f} tokens/s = {percent(rate, peak):.1f}% of "
               f"the roofline (decode steps alone: {steps_rate:.1f} tokens/s = "
-              f"{100 * steps_rate * flops_per_token / peak:.1f}%)")
+              f"{percent(steps_rate, peak):.1f}%)")
     one = [rate for b, rate, _ in results if b == 1]
     if not have_llama:
         print("llama.cpp comparison: llama-cpp-python not installed")

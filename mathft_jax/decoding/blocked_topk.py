@@ -52,13 +52,23 @@ def block_size(vocab: int, target: int) -> int:
 def _vocab_major(vocab_axis: int, ndim: int) -> bool:
     if ndim != 2:
         raise ValueError(f"logits must be 2-D ([B, V] or [V, B]), got {ndim} dimensions")
-    axis = vocab_axis % ndim
-    return axis == 0
+    return vocab_axis % ndim == 0
 
 
 def _batch_major(logits: jax.Array, vocab_axis: int) -> jax.Array:
     """[B, V] logits (a transposing copy for vocabulary-major input)."""
     return logits.T if _vocab_major(vocab_axis, logits.ndim) else logits
+
+
+def _blocks(logits: jax.Array, size: int, vocab_major: bool) -> tuple[jax.Array, int]:
+    """The vocabulary split into blocks of `size` ids, and the block axis.
+
+    [B, V] -> [B, C, c] (block axis 1); [V, B] -> [C, c, B] (block axis 0). In both the ids
+    within a block lie on the axis after the block axis.
+    """
+    if vocab_major:
+        return logits.reshape(-1, size, logits.shape[1]), 0
+    return logits.reshape(logits.shape[0], -1, size), 1
 
 
 def argmax(logits: jax.Array, vocab_axis: int = -1) -> jax.Array:
@@ -69,27 +79,19 @@ def argmax(logits: jax.Array, vocab_axis: int = -1) -> jax.Array:
 def max_and_argmax(logits: jax.Array, vocab_axis: int = -1) -> tuple[jax.Array, jax.Array]:
     """(each row's maximum [B], its index [B] int32, the lowest on ties)."""
     vocab_major = _vocab_major(vocab_axis, logits.ndim)
-    vocab = logits.shape[0 if vocab_major else 1]
+    vocab = logits.shape[vocab_axis]
     size = block_size(vocab, ARGMAX_BLOCK)
     if vocab // size < MIN_BLOCKS or size < MIN_BLOCKS:
         return (jnp.max(logits, axis=vocab_axis),
                 jnp.argmax(logits, axis=vocab_axis).astype(jnp.int32))
-    if vocab_major:
-        blocks = logits.reshape(vocab // size, size, -1)  # [C, c, B]
-        block_max = jnp.max(blocks, axis=1)  # [C, B]
-        best_block = jnp.argmax(block_max, axis=0)  # [B]
-        inside = jnp.take_along_axis(blocks, best_block[None, None, :], axis=0)[0]  # [c, B]
-        within = jnp.argmax(inside, axis=0)
-        # Read off the chosen block: max(max(.)) would be merged by XLA into another full
-        # pass over the logits.
-        row_max = jnp.take_along_axis(inside, within[None, :], axis=0)[0]
-    else:
-        blocks = logits.reshape(-1, vocab // size, size)  # [B, C, c]
-        block_max = jnp.max(blocks, axis=-1)
-        best_block = jnp.argmax(block_max, axis=-1)
-        inside = jnp.take_along_axis(blocks, best_block[:, None, None], axis=1)[:, 0]
-        within = jnp.argmax(inside, axis=-1)
-        row_max = jnp.take_along_axis(inside, within[:, None], axis=1)[:, 0]
+    blocks, axis = _blocks(logits, size, vocab_major)
+    best_block = jnp.argmax(jnp.max(blocks, axis=axis + 1), axis=axis)  # [B]
+    inside = jnp.take_along_axis(blocks, jnp.expand_dims(best_block, (axis, axis + 1)),
+                                 axis=axis).squeeze(axis)  # [B, c] or [c, B]
+    within = jnp.argmax(inside, axis=axis)
+    # Read the maximum off the chosen block: max(max(.)) would be merged by XLA into another
+    # full pass over the logits.
+    row_max = jnp.take_along_axis(inside, jnp.expand_dims(within, axis), axis=axis).squeeze(axis)
     return row_max, (best_block * size + within).astype(jnp.int32)
 
 
@@ -99,19 +101,14 @@ def top_k(logits: jax.Array, k: int, vocab_axis: int = -1) -> tuple[jax.Array, j
     Equal to `lax.top_k` on the [B, V] logits.
     """
     vocab_major = _vocab_major(vocab_axis, logits.ndim)
-    vocab = logits.shape[0 if vocab_major else 1]
+    vocab = logits.shape[vocab_axis]
     size = block_size(vocab, TOP_K_BLOCK)
-    num_blocks = vocab // size
-    if num_blocks <= max(k, MIN_BLOCKS):
+    if vocab // size <= max(k, MIN_BLOCKS):
         values, ids = jax.lax.top_k(_batch_major(logits, vocab_axis), k)
         return values, ids.astype(jnp.int32)
-    if vocab_major:
-        blocks = logits.reshape(num_blocks, size, -1)  # [C, c, B]
-        block_max = jnp.max(blocks, axis=1).T  # [B, C]
-    else:
-        blocks = logits.reshape(-1, num_blocks, size)  # [B, C, c]
-        block_max = jnp.max(blocks, axis=-1)
-    _, chosen = jax.lax.top_k(block_max, k)  # [B, k] block indices
+    blocks, axis = _blocks(logits, size, vocab_major)
+    block_max = jnp.max(blocks, axis=axis + 1)
+    _, chosen = jax.lax.top_k(block_max.T if vocab_major else block_max, k)  # [B, k] blocks
     chosen = jnp.sort(chosen, axis=-1)  # ascending: ties keep resolving to the lowest id
     if vocab_major:
         rows = jnp.arange(blocks.shape[-1])[:, None]
@@ -131,14 +128,10 @@ def log_softmax_at(logits: jax.Array, tokens: jax.Array, vocab_axis: int = -1,
     over the logits.
     """
     logits = logits.astype(jnp.float32)
-    vocab_major = _vocab_major(vocab_axis, logits.ndim)
-    if vocab_major:
-        chosen = jnp.take_along_axis(logits, tokens[None, :], axis=0)[0]
-    else:
-        chosen = jnp.take_along_axis(logits, tokens[:, None], axis=1)[:, 0]
+    axis = 0 if _vocab_major(vocab_axis, logits.ndim) else 1
+    chosen = jnp.take_along_axis(logits, jnp.expand_dims(tokens, axis), axis=axis).squeeze(axis)
     if row_max is None:
-        return chosen - jax.nn.logsumexp(logits, axis=vocab_axis)
+        return chosen - jax.nn.logsumexp(logits, axis=axis)
     shift = jax.lax.stop_gradient(row_max.astype(jnp.float32))
-    total = jnp.sum(jnp.exp(logits - (shift[None, :] if vocab_major else shift[:, None])),
-                    axis=vocab_axis)
+    total = jnp.sum(jnp.exp(logits - jnp.expand_dims(shift, axis)), axis=axis)
     return chosen - shift - jnp.log(total)

@@ -228,17 +228,27 @@ def _chunked_causal_attention(q, key, value, mask, dtype, window: Optional[int] 
     return jnp.concatenate(outputs, axis=1)
 
 
+def ring_fill(x: jax.Array, slots: int) -> jax.Array:
+    """x [B, T, ...] placed for writing at slot 0 of a `slots`-long ring (axis 1).
+
+    Token j belongs in slot j mod `slots`: when T > slots only the last `slots` tokens are kept,
+    rotated into place; otherwise x is returned as is.
+
+    Example:
+        ring_fill([[10, 11, 12, 13, 14]], 3) -> [[13, 14, 12]]   (slots 0, 1, 2 hold 3, 4, 2)
+    """
+    t = x.shape[1]
+    return jnp.roll(x[:, -slots:], t % slots, axis=1) if t > slots else x
+
+
 def _write_cache(cache, key, value, cache_index):
     """The cache with T new keys/values written at `cache_index` (layouts as below).
 
     A prefill (`cache_index` 0) longer than the buffer is a ring buffer's
-    (`transformer.init_layered_cache(ring_windows=True)`): token j goes to slot j mod W, so
-    only the last W are kept, rotated into place.
+    (`transformer.init_layered_cache(ring_windows=True)`): see `ring_fill`.
     """
-    t, slots = key.shape[1], cache["k"].shape[1]
-    if t > slots:
-        key = jnp.roll(key[:, -slots:], t % slots, axis=1)
-        value = jnp.roll(value[:, -slots:], t % slots, axis=1)
+    slots = cache["k"].shape[1]
+    key, value = ring_fill(key, slots), ring_fill(value, slots)
     k = jax.lax.dynamic_update_slice(cache["k"], key.astype(cache["k"].dtype),
                                      (0, cache_index, 0, 0))
     if "v_t" in cache:

@@ -11,7 +11,7 @@ import numpy as np
 
 from mathft_jax.models.config import GLOBAL_WINDOW, ModelConfig
 from mathft_jax.models.layers import (Attention, GatedMLP, RMSNorm, attention_mask, flat_dense,
-                                      rope_sin_cos)
+                                      ring_fill, rope_sin_cos)
 
 Cache = dict  # {"k": [L, B, S, G, K], "v": [L, B, S, G, K], "positions": [B, S] int32}
 
@@ -40,8 +40,8 @@ class DecoderBlock(nn.Module):
                  cache_index=None):
         cfg = self.config
         norm = lambda name: RMSNorm(cfg.norm_eps, cfg.jnp_dtype, cfg.jnp_param_dtype, name=name)
-        mask = base_mask & (distance < layer_info["window"])
         window = layer_info["window"]
+        mask = base_mask & (distance < window)
         attn_out, cache = Attention(cfg, name="attention")(
             norm("pre_attention_norm")(x), positions, mask,
             layer_info.get("rope", layer_info["rope_base"]), cache, cache_index,
@@ -315,11 +315,8 @@ def decode_forward(config: ModelConfig, params, layer_params: list, tokens: jax.
     if ring is not None:
         t = tokens.shape[1]
         if prefill:
-            # Slot j of the prompt goes to ring slot j mod W: the last W positions, rolled.
-            recent = positions[:, -ring:] if t >= ring else positions
-            ring_positions = (jnp.roll(recent, t % ring, axis=1) if t >= ring else
-                              jax.lax.dynamic_update_slice(cache["ring_positions"], recent,
-                                                           (0, 0)))
+            ring_positions = jax.lax.dynamic_update_slice(
+                cache["ring_positions"], ring_fill(positions, ring), (0, 0))
             ring_index = 0
             # A prefill attends over its own tokens only: the cache-slot mask serves.
             ring_mask, ring_distance = base_mask, distance

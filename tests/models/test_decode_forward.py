@@ -159,3 +159,10 @@ def test_ring_cache_refuses_multi_token_steps():
         decode_forward(cfg, params, split_layer_params(cfg, params),
                        jnp.zeros((1, 2), jnp.int32), jnp.asarray([[5, 6]]), cache,
                        jnp.int32(5))
+
+
+def test_ring_fill_places_token_j_in_slot_j_mod_w():
+    tokens = jnp.arange(10, 17)[None, :]  # tokens 0..6 carry the values 10..16
+    np.testing.assert_array_equal(layers.ring_fill(tokens, 3), [[16, 14, 15]])
+    np.testing.assert_array_equal(layers.ring_fill(tokens[:, :3], 3), [[10, 11, 12]])
+    np.testing.assert_array_equal(layers.ring_fill(tokens[:, :2], 3), [[10, 11]])

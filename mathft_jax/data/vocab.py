@@ -36,8 +36,8 @@ import seqio
 import sentencepiece as spm
 
 from mathft_jax.atomic_files import atomic_write_bytes
+from mathft_jax.cache_dirs import ENV_CACHE, cache_root  # noqa: F401 (ENV_CACHE re-exported)
 
-ENV_CACHE = "MATHFT_CACHE"
 VOCAB_KINDS = ("bytes", "sentencepiece", "pretrained", "synthetic")
 SYNTHETIC_VOCAB_SIZE = 512
 # Problems whose text trains the synthetic vocabulary (both solution styles of each).
@@ -47,7 +47,7 @@ _lock = threading.RLock()  # re-entrant: a deferred factory may train the synthe
 
 def cache_dir() -> Path:
     """`$MATHFT_CACHE`, else `~/.cache/mathft_jax`."""
-    return Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "mathft_jax")
+    return cache_root()
 
 
 def train_sentencepiece(texts: Iterable[str], vocab_size: int, model_path: str | os.PathLike,

@@ -37,10 +37,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathft_jax.atomic_files import atomic_write
+from mathft_jax.cache_dirs import ENV_CACHE, cache_root  # noqa: F401 (ENV_CACHE re-exported)
 from mathft_jax.models import gguf_import, gguf_tokenizer, safetensors_io
 from mathft_jax.models.config import ModelConfig
 
-ENV_CACHE = "MATHFT_CACHE"
 CACHE_VERSION = 1
 PRETRAINED_NAMES = ("gemma3_270m",)
 BOS_ID = {"gemma3_270m": 2}
@@ -69,13 +69,6 @@ class Pretrained:
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.config, self.params, self.vocabulary))
-
-
-def cache_root(cache_dir: Optional[str | os.PathLike] = None) -> Path:
-    """`cache_dir`, else `$MATHFT_CACHE`, else `~/.cache/mathft_jax`."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    return Path(os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "mathft_jax")
 
 
 def flatten_params(params) -> dict[str, np.ndarray]:

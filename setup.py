@@ -44,7 +44,7 @@ setuptools.setup(
     version="0.1.0",
     description="Fine-tuning decoder LMs for competition math in JAX (Liu et al. 2023 recipe).",
     packages=setuptools.find_packages(include=["mathft_jax", "mathft_jax.*", "tasks", "tasks.*"]),
-    package_data={"": ["*.gin"]},
+    package_data={"": ["*.gin", "*.cc"]},
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

@@ -41,6 +41,7 @@ import numpy as np
 from _peak import matmul_peak
 from mathft_jax.decoding import Greedy, Sampling, generate, left_pad
 from mathft_jax.decoding.naive import naive_decode
+from mathft_jax.kernels import cpu_matmul
 from mathft_jax.models import Decoder, ModelConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,6 +96,7 @@ def main() -> None:
     flops_per_token = 2 * cfg.num_params()
     percent = lambda rate, peak: 100 * rate * flops_per_token / peak  # of the roofline
     peaks = [matmul_peak(dtype=args.dtype)]
+    print(cpu_matmul.describe())
     print(f"preset={args.preset} params={cfg.num_params() / 1e6:.1f}M "
           f"prompt_len={args.prompt_len} new_tokens={args.new_tokens} rule={rule} "
           f"devices={jax.devices()[0].platform}x{jax.device_count()} "

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mathft_jax.kernels.cpu_matmul import skinny_matmul
 from mathft_jax.models.config import ModelConfig
 
 # Finite, so that a row with every key masked (a padding query) gives uniform weights, not NaN.
@@ -25,13 +26,17 @@ def _init(stddev: float):
     return nn.initializers.normal(stddev=stddev)
 
 
-def flat_dense(x: jax.Array, w: jax.Array, num_in_dims: int = 1) -> jax.Array:
+def flat_dense(x: jax.Array, w: jax.Array, num_in_dims: int = 1,
+               cpu_kernel: bool = True) -> jax.Array:
     """`x[..., *in] @ w[*in, *out]` computed as one 2-D matmul.
 
     XLA CPU computes the weight gradient of a 2-D dot ([N, D]^T @ [N, M]) in place, but for a
     3-D activation ([B, T, D], two contracting dims) it first copies both operands into
     transposed order: an MLP forward+backward measured 397 GFLOP/s flattened vs 212 GFLOP/s
     as [8, 256, 512] on this project's CPU. Reshapes of leading dims are free.
+
+    A few rows (a decode step) go to `kernels.skinny_matmul` where it applies; pass
+    `cpu_kernel=False` when `w` is a transposed view, which the kernel would need copied.
 
     Example:
         x [B, T, D], w [D, H, K] -> [B, T, H, K];  x [B, T, H, K], w [H, K, D] (num_in_dims=2)
@@ -40,11 +45,14 @@ def flat_dense(x: jax.Array, w: jax.Array, num_in_dims: int = 1) -> jax.Array:
     in_shape, out_shape = w.shape[:num_in_dims], w.shape[num_in_dims:]
     lead = x.shape[:x.ndim - num_in_dims]
     n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
-    # Accumulate in float32 whatever the inputs: XLA CPU's bfloat16 x bfloat16 -> bfloat16
+    # Accumulates in float32 whatever the inputs: XLA CPU's bfloat16 x bfloat16 -> bfloat16
     # product ran at 344 GFLOP/s here against 772 with a float32 result (TPUs accumulate in
-    # float32 anyway).
-    y = jnp.matmul(x.reshape(-1, n_in), w.reshape(n_in, n_out),
-                   preferred_element_type=jnp.float32).astype(jnp.result_type(x, w))
+    # float32 anyway). A decode step's few rows go to the CPU kernel where it applies.
+    x2, w2 = x.reshape(-1, n_in), w.reshape(n_in, n_out)
+    if cpu_kernel:
+        y = skinny_matmul(x2, w2)
+    else:
+        y = jnp.matmul(x2, w2, preferred_element_type=jnp.float32).astype(jnp.result_type(x, w))
     return y.reshape(*lead, *out_shape)
 
 

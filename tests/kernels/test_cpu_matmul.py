@@ -1,0 +1,112 @@
+"""The CPU decode matmul kernels: same results as XLA's dot, used only where they apply."""
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mathft_jax.decoding import decode_loop, generate
+from mathft_jax.kernels import cpu_matmul
+from mathft_jax.kernels.native_build import find_compiler
+from mathft_jax.models import Decoder, ModelConfig
+
+needs_kernels = pytest.mark.skipif(
+    not cpu_matmul.kernels_enabled(),
+    reason=f"CPU kernels not built here: {cpu_matmul.describe()}")
+
+
+def _hlo(fn, *args) -> str:
+    return jax.jit(fn).lower(*args).as_text()
+
+
+def _random(rng, shape, scale=1.0):
+    return jnp.asarray(rng.standard_normal(shape).astype(np.float32) * scale)
+
+
+def test_kernels_build_on_a_machine_that_can_run_them():
+    """Guards the skips below: on an AVX-512 x86 CPU with a compiler, the build must work."""
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    if " avx512f" not in flags or find_compiler() is None:
+        pytest.skip("not an AVX-512 machine with a C++ compiler")
+    assert cpu_matmul.kernels_enabled(), cpu_matmul.describe()
+
+
+def _check_kernel(op, target, operands, want):
+    assert target in _hlo(op, *operands)
+    got = jax.jit(op)(*operands)
+    assert got.shape == want.shape and got.dtype == jnp.float32
+    k = operands[0].shape[1]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.sqrt(k))
+
+
+@needs_kernels
+@pytest.mark.parametrize("m,k,b", [(262, 64, 32), (1001, 37, 17), (24, 640, 16), (25, 8, 2),
+                                   (13, 100, 5), (48, 3, 32), (7, 65, 31)])
+def test_rows_dot_t_matches_xla(m, k, b):
+    rng = np.random.default_rng(m * k + b)
+    w, x = _random(rng, (m, k)), _random(rng, (b, k))
+    _check_kernel(cpu_matmul.rows_dot_t, "mathft_rows_dot_t", (w, x),
+                  jnp.dot(w, x.T, precision="highest"))
+
+
+@needs_kernels
+@pytest.mark.parametrize("b,k,n", [(32, 640, 2048), (32, 130, 100), (17, 64, 48), (2, 9, 7),
+                                   (8, 200, 16), (31, 65, 97), (3, 1, 300)])
+def test_skinny_matmul_matches_xla(b, k, n):
+    rng = np.random.default_rng(b * k + n)
+    x, w = _random(rng, (b, k)), _random(rng, (k, n))
+    _check_kernel(cpu_matmul.skinny_matmul, "mathft_skinny_matmul", (x, w),
+                  jnp.dot(x, w, precision="highest"))
+
+
+@needs_kernels
+def test_kernels_stay_out_where_they_do_not_apply(monkeypatch):
+    rng = np.random.default_rng(0)
+    few, w = _random(rng, (4, 16)), _random(rng, (16, 8))
+    many = _random(rng, (cpu_matmul.MAX_ROWS + 1, 16))
+    assert "mathft_" not in _hlo(cpu_matmul.skinny_matmul, many, w)
+    assert "mathft_" not in _hlo(cpu_matmul.skinny_matmul, few[:1], w)
+    assert "mathft_" not in _hlo(cpu_matmul.rows_dot_t, w.T, many)
+    assert "mathft_" not in _hlo(cpu_matmul.skinny_matmul, few.astype(jnp.bfloat16),
+                                 w.astype(jnp.bfloat16))
+    monkeypatch.setenv(cpu_matmul.ENV_SWITCH, "0")
+    assert "mathft_" not in _hlo(cpu_matmul.skinny_matmul, few, w)
+    assert "off" in cpu_matmul.describe()
+    np.testing.assert_allclose(jax.jit(cpu_matmul.skinny_matmul)(few, w),
+                               jnp.dot(few, w, precision="highest"), rtol=1e-5, atol=1e-5)
+
+
+@needs_kernels
+def test_gradients_match_xla():
+    rng = np.random.default_rng(1)
+    x, w, e = _random(rng, (6, 20)), _random(rng, (20, 30)), _random(rng, (50, 20))
+
+    def loss(x, w, e, matmul, head):
+        h = jnp.tanh(matmul(x, w))[:, :20]
+        return jnp.sum(head(e, h) ** 2)
+
+    kernel = lambda x, w, e: loss(x, w, e, cpu_matmul.skinny_matmul, cpu_matmul.rows_dot_t)
+    plain = lambda x, w, e: loss(x, w, e, lambda a, b: jnp.dot(a, b, precision="highest"),
+                                 lambda a, b: jnp.dot(a, b.T, precision="highest"))
+    for got, want in zip(jax.grad(kernel, (0, 1, 2))(x, w, e), jax.grad(plain, (0, 1, 2))(x, w, e)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@needs_kernels
+def test_decoding_with_and_without_kernels_agrees(monkeypatch):
+    cfg = ModelConfig(vocab_size=300, num_layers=2, embed_dim=48, mlp_dim=96, num_heads=2,
+                      num_kv_heads=1, head_dim=16)
+    params = jax.tree.map(lambda p: p * 4, Decoder(cfg).init(
+        jax.random.PRNGKey(3), jnp.zeros((1, 4), jnp.int32))["params"])  # peaked logits
+    params = jax.tree.map(lambda p: getattr(p, "value", p), params,
+                          is_leaf=lambda p: hasattr(p, "value"))
+    prompts = [[5, 6, 7], [9], [1, 2, 3, 4, 5, 6], [8, 8]] * 3
+    with_kernels = generate(params, cfg, prompts, max_new_tokens=12, eos_id=None)
+    monkeypatch.setenv(cpu_matmul.ENV_SWITCH, "0")
+    # The switch is read when the decode loop is traced: drop what was compiled with kernels.
+    decode_loop._compiled_decode.cache_clear()
+    jax.clear_caches()
+    without = generate(params, cfg, prompts, max_new_tokens=12, eos_id=None)
+    np.testing.assert_array_equal(with_kernels.tokens, without.tokens)
+    np.testing.assert_allclose(with_kernels.logprobs, without.logprobs, atol=1e-4)

@@ -133,12 +133,14 @@ ffi::Error RowsDotTImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w, ffi::Buff
 
 // ---- y[B, N] = x[B, K] . w[K, N] -----------------------------------------------------------
 //
-// Work item: a chunk of output columns. Within it, w is walked a block of kBlockRows rows at
-// a time, every panel of the chunk in turn: the block's part of each row is contiguous and
-// the same few pages serve all its panels. (Walking one 48-column panel down all K rows
-// instead touched a new page per row, and ran Gemma 3 270M's MLP matmuls at half the speed
-// once their weights came from memory rather than cache.) Tiles accumulate in y between
-// blocks; y's chunk stays in L1/L2.
+// Work item: kChunkPanels 48-column panels of y. Within it, w is walked kBlockRows rows at a
+// time, the chunk's panels in turn, with y's tile reloaded between blocks; the rows a panel
+// reads next are prefetched, being N floats apart, a stride the hardware prefetcher does not
+// follow. Measured on Gemma 3 270M decode steps (batch 32, weights streamed from memory): the
+// prefetch took the 126 dense-layer calls of a step from 34.5 to 24.8 ms; the blocking and the
+// chunk width (1, 4 or 11 panels), and splitting K between threads instead of N, changed
+// little or lost. From memory these shapes stream at ~15 GB/s, about what XLA's dot does; from
+// cache they run at ~450 GFLOP/s against XLA's ~280.
 
 constexpr int kPanelVecs = 3;         // 48 output columns per panel
 constexpr int kBatchRows = 8;         // 8 x 3 accumulators

@@ -45,18 +45,32 @@ def find_compiler() -> Optional[str]:
     return None
 
 
-def _cpu_identity() -> str:
-    """Model name and feature flags of this CPU (what -march=native compiles for)."""
+def _first_cpu_block() -> list[str]:
+    """The first processor's lines of /proc/cpuinfo (empty where there is none)."""
     lines = []
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
-                if line.startswith(("model name", "flags", "Features", "CPU part")):
-                    lines.append(line.strip())
-                if line.strip() == "":  # the first processor's block is enough
+                if line.strip() == "":
                     break
+                lines.append(line.strip())
     except OSError:
         pass
+    return lines
+
+
+def cpu_flags() -> frozenset[str]:
+    """This CPU's feature flags from /proc/cpuinfo ("avx512f", ...); empty where unknown."""
+    for line in _first_cpu_block():
+        if line.startswith(("flags", "Features")):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def _cpu_identity() -> str:
+    """Model name and feature flags of this CPU (what -march=native compiles for)."""
+    lines = [line for line in _first_cpu_block()
+             if line.startswith(("model name", "flags", "Features", "CPU part"))]
     return "\n".join(lines) or platform.processor() or platform.machine()
 
 

@@ -1,6 +1,4 @@
 """The CPU decode matmul kernels: same results as XLA's dot, used only where they apply."""
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +6,7 @@ import pytest
 
 from mathft_jax.decoding import decode_loop, generate
 from mathft_jax.kernels import cpu_matmul
-from mathft_jax.kernels.native_build import find_compiler
+from mathft_jax.kernels.native_build import cpu_flags, find_compiler
 from mathft_jax.models import Decoder, ModelConfig
 
 needs_kernels = pytest.mark.skipif(
@@ -26,8 +24,7 @@ def _random(rng, shape, scale=1.0):
 
 def test_kernels_build_on_a_machine_that_can_run_them():
     """Guards the skips below: on an AVX-512 x86 CPU with a compiler, the build must work."""
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    if " avx512f" not in flags or find_compiler() is None:
+    if "avx512f" not in cpu_flags() or find_compiler() is None:
         pytest.skip("not an AVX-512 machine with a C++ compiler")
     assert cpu_matmul.kernels_enabled(), cpu_matmul.describe()
 

@@ -1,5 +1,7 @@
 """Compiling and caching FFI kernels: one build per machine, clear errors, XLA fallback."""
+import platform
 import subprocess
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -53,11 +55,28 @@ def test_no_compiler_is_a_clear_error(tmp_path, monkeypatch):
         build_shared_library(source, cache_dir=tmp_path)
 
 
+def test_kernels_stay_off_without_avx512(monkeypatch, caplog):
+    built = []
+    monkeypatch.setattr(cpu_matmul, "cpu_flags", lambda: frozenset({"sse2", "avx2"}))
+    monkeypatch.setattr(cpu_matmul, "build_shared_library", lambda source: built.append(source))
+    monkeypatch.setattr(cpu_matmul, "_state", {})
+    assert not cpu_matmul.kernels_enabled() and not built
+    assert "AVX-512F" in cpu_matmul.describe() and "AVX-512F" not in caplog.text
+
+
+def test_cpu_flags_reads_this_machine():
+    flags = native_build.cpu_flags()
+    assert isinstance(flags, frozenset)
+    if Path("/proc/cpuinfo").exists() and platform.machine() == "x86_64":
+        assert "sse2" in flags
+
+
 def test_kernels_fall_back_to_xla_when_the_build_fails(monkeypatch, caplog):
     def failing_build(source):
         raise NativeBuildError(f"compiling {source.name} failed: simulated")
 
     monkeypatch.setattr(cpu_matmul, "build_shared_library", failing_build)
+    monkeypatch.setattr(cpu_matmul, "cpu_flags", lambda: frozenset({"avx512f"}))
     monkeypatch.setattr(cpu_matmul, "_state", {})
     x, w = jnp.ones((4, 8)), jnp.ones((8, 16))
     assert not cpu_matmul.kernels_enabled()

@@ -124,9 +124,13 @@ def rows_dot_t(w: jax.Array, x: jax.Array) -> jax.Array:
     return _xla_rows_dot_t(w, x)
 
 
-def skinny_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
-    """`x @ w` accumulated in float32, cast back to the operands' type: x [B, K], w [K, N]."""
-    if _applies(x, w) and x.shape[1] == w.shape[0]:
+def skinny_matmul(x: jax.Array, w: jax.Array, use_kernel: bool = True) -> jax.Array:
+    """`x @ w` accumulated in float32, cast back to the operands' type: x [B, K], w [K, N].
+
+    `use_kernel=False` always takes XLA's dot: for a `w` that is a transposed view, which the
+    kernel (reading w in stored row-major order) would need copied first.
+    """
+    if use_kernel and _applies(x, w) and x.shape[1] == w.shape[0]:
         return _skinny_matmul_kernel(x, w)
     return _xla_matmul(x, w)
 

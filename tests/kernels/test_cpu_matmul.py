@@ -107,3 +107,19 @@ def test_decoding_with_and_without_kernels_agrees(monkeypatch):
     without = generate(params, cfg, prompts, max_new_tokens=12, eos_id=None)
     np.testing.assert_array_equal(with_kernels.tokens, without.tokens)
     np.testing.assert_allclose(with_kernels.logprobs, without.logprobs, atol=1e-4)
+
+
+@needs_kernels
+def test_decoder_head_uses_the_kernel_only_on_the_stored_embedding():
+    """The [V, B] head reads the embedding as stored; the [B, V] head would hand the kernel a
+    transposed view, which XLA would first copy whole (150 ms for Gemma 3 270M)."""
+    cfg = ModelConfig(vocab_size=100, num_layers=1, embed_dim=16, mlp_dim=32, num_heads=2,
+                      num_kv_heads=1, head_dim=8)
+    model = Decoder(cfg)
+    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 4), jnp.int32))["params"]
+    x = jnp.ones((4, 16))
+    major = _hlo(lambda p, x: model.apply({"params": p}, x, vocab_major=True, method="logits"),
+                 params, x)
+    minor = _hlo(lambda p, x: model.apply({"params": p}, x[:, None], method="logits"), params, x)
+    assert "mathft_rows_dot_t" in major
+    assert "mathft_" not in minor

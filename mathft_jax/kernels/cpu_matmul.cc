@@ -58,6 +58,20 @@ __mmask16 TailMask(int64_t lanes) {
   return lanes >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << lanes) - 1);
 }
 
+// acc[r][c] += rows[r * stride + k] * v[c]: one step of K for a tile whose kRows broadcast
+// operands sit `stride` floats apart (rows of w in the head, rows of x in the dense layers).
+template <int kRows, int kVecs>
+__attribute__((always_inline)) inline void RankOneUpdate(__m512 (&acc)[kRows][kVecs],
+                                                         const float* rows, int64_t stride,
+                                                         int64_t k, const __m512 (&v)[kVecs]) {
+  #pragma GCC unroll 32
+  for (int r = 0; r < kRows; ++r) {
+    const __m512 broadcast = _mm512_set1_ps(rows[r * stride + k]);
+    #pragma GCC unroll 32
+    for (int c = 0; c < kVecs; ++c) acc[r][c] = _mm512_fmadd_ps(broadcast, v[c], acc[r][c]);
+  }
+}
+
 // ---- out[M, B] = w[M, K] . x[B, K]^T -------------------------------------------------------
 
 // kRows rows of w against all B (<= 16 * kVecs) columns; xt is x transposed and zero-padded
@@ -79,12 +93,7 @@ void RowsDotTile(const float* w, const float* xt, float* out, int64_t row0, int6
     __m512 xv[kVecs];
     #pragma GCC unroll 32
     for (int c = 0; c < kVecs; ++c) xv[c] = _mm512_load_ps(xt + (k * kVecs + c) * 16);
-    #pragma GCC unroll 32
-    for (int r = 0; r < kRows; ++r) {
-      const __m512 e = _mm512_set1_ps(wr[r * K + k]);
-      #pragma GCC unroll 32
-      for (int c = 0; c < kVecs; ++c) acc[r][c] = _mm512_fmadd_ps(e, xv[c], acc[r][c]);
-    }
+    RankOneUpdate(acc, wr, K, k, xv);
   }
   #pragma GCC unroll 32
   for (int r = 0; r < kRows; ++r)
@@ -172,12 +181,7 @@ void SkinnyTile(const float* x, const float* w, float* y, int64_t b0, int64_t n0
     #pragma GCC unroll 32
     for (int c = 0; c < kVecs; ++c)
       wv[c] = _mm512_maskz_loadu_ps(c == kVecs - 1 ? last : 0xFFFF, w + k * N + n0 + 16 * c);
-    #pragma GCC unroll 32
-    for (int r = 0; r < kRowsT; ++r) {
-      const __m512 xb = _mm512_set1_ps(xr[r * K + k]);
-      #pragma GCC unroll 32
-      for (int c = 0; c < kVecs; ++c) acc[r][c] = _mm512_fmadd_ps(xb, wv[c], acc[r][c]);
-    }
+    RankOneUpdate(acc, xr, K, k, wv);
   }
   #pragma GCC unroll 32
   for (int r = 0; r < kRowsT; ++r)

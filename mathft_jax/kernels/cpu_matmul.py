@@ -62,13 +62,20 @@ def _register() -> bool:
         return _state["ready"]
 
 
+def _off_reason() -> str | None:
+    """Why the kernels are not used in this process, or None when they are."""
+    if os.environ.get(ENV_SWITCH, "1") == "0":
+        return f"${ENV_SWITCH}=0"
+    if jax.default_backend() != "cpu" or jax.device_count() != 1:
+        return f"backend {jax.default_backend()} with {jax.device_count()} device(s)"
+    if not _register():
+        return unavailable_reason()
+    return None
+
+
 def kernels_enabled() -> bool:
     """Whether the kernels may be used in this process (see the module docstring)."""
-    if os.environ.get(ENV_SWITCH, "1") == "0":
-        return False
-    if jax.default_backend() != "cpu" or jax.device_count() != 1:
-        return False
-    return _register()
+    return _off_reason() is None
 
 
 def unavailable_reason() -> str | None:
@@ -137,12 +144,5 @@ def skinny_matmul(x: jax.Array, w: jax.Array, use_kernel: bool = True) -> jax.Ar
 
 def describe() -> str:
     """One line for benchmark logs: whether the kernels are in use, and if not, why."""
-    if os.environ.get(ENV_SWITCH, "1") == "0":
-        why = f"${ENV_SWITCH}=0"
-    elif jax.default_backend() != "cpu" or jax.device_count() != 1:
-        why = f"backend {jax.default_backend()} with {jax.device_count()} device(s)"
-    elif not _register():
-        why = unavailable_reason()
-    else:
-        return "CPU matmul kernels: on"
-    return f"CPU matmul kernels: off ({why})"
+    why = _off_reason()
+    return "CPU matmul kernels: on" if why is None else f"CPU matmul kernels: off ({why})"

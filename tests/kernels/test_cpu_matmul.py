@@ -29,32 +29,35 @@ def test_kernels_build_on_a_machine_that_can_run_them():
     assert cpu_matmul.kernels_enabled(), cpu_matmul.describe()
 
 
-def _check_kernel(op, target, operands, want):
+# op -> (FFI target, operands of an [a, k] x [k, c]-shaped product, the XLA result).
+KERNEL_OPS = {
+    "rows_dot_t": ("mathft_rows_dot_t", lambda a, k, c: ((a, k), (c, k)),
+                   lambda w, x: jnp.dot(w, x.T, precision="highest")),
+    "skinny_matmul": ("mathft_skinny_matmul", lambda a, k, c: ((a, k), (k, c)),
+                      lambda x, w: jnp.dot(x, w, precision="highest")),
+}
+
+
+@needs_kernels
+@pytest.mark.parametrize("name,a,k,c", [
+    # rows_dot_t: a = M rows of w, c = B rows of x
+    ("rows_dot_t", 262, 64, 32), ("rows_dot_t", 1001, 37, 17), ("rows_dot_t", 24, 640, 16),
+    ("rows_dot_t", 25, 8, 2), ("rows_dot_t", 13, 100, 5), ("rows_dot_t", 48, 3, 32),
+    ("rows_dot_t", 7, 65, 31),
+    # skinny_matmul: a = B rows of x, c = N columns of w
+    ("skinny_matmul", 32, 640, 2048), ("skinny_matmul", 32, 130, 100),
+    ("skinny_matmul", 17, 64, 48), ("skinny_matmul", 2, 9, 7), ("skinny_matmul", 8, 200, 16),
+    ("skinny_matmul", 31, 65, 97), ("skinny_matmul", 3, 1, 300)])
+def test_kernels_match_xla(name, a, k, c):
+    target, shapes, reference = KERNEL_OPS[name]
+    op = getattr(cpu_matmul, name)
+    rng = np.random.default_rng(a * k + c)
+    operands = tuple(_random(rng, shape) for shape in shapes(a, k, c))
+    want = reference(*operands)
     assert target in _hlo(op, *operands)
     got = jax.jit(op)(*operands)
     assert got.shape == want.shape and got.dtype == jnp.float32
-    k = operands[0].shape[1]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.sqrt(k))
-
-
-@needs_kernels
-@pytest.mark.parametrize("m,k,b", [(262, 64, 32), (1001, 37, 17), (24, 640, 16), (25, 8, 2),
-                                   (13, 100, 5), (48, 3, 32), (7, 65, 31)])
-def test_rows_dot_t_matches_xla(m, k, b):
-    rng = np.random.default_rng(m * k + b)
-    w, x = _random(rng, (m, k)), _random(rng, (b, k))
-    _check_kernel(cpu_matmul.rows_dot_t, "mathft_rows_dot_t", (w, x),
-                  jnp.dot(w, x.T, precision="highest"))
-
-
-@needs_kernels
-@pytest.mark.parametrize("b,k,n", [(32, 640, 2048), (32, 130, 100), (17, 64, 48), (2, 9, 7),
-                                   (8, 200, 16), (31, 65, 97), (3, 1, 300)])
-def test_skinny_matmul_matches_xla(b, k, n):
-    rng = np.random.default_rng(b * k + n)
-    x, w = _random(rng, (b, k)), _random(rng, (k, n))
-    _check_kernel(cpu_matmul.skinny_matmul, "mathft_skinny_matmul", (x, w),
-                  jnp.dot(x, w, precision="highest"))
 
 
 @needs_kernels

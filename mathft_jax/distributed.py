@@ -1,10 +1,20 @@
 """Multi-host start-up: every entry point calls `maybe_initialize()` before touching devices.
 
-On a Cloud TPU pod slice each host runs the same program (see `launch/tpu_run.sh`, which sets
-`MATHFT_MULTIHOST=1`); `jax.distributed.initialize()` then discovers the coordinator and the
-host count from the TPU metadata. On one machine (CPU, one GPU, a single-host TPU) nothing is
-done. For GPU clusters or custom set-ups, set `MATHFT_COORDINATOR=host:port`,
-`MATHFT_NUM_PROCESSES` and `MATHFT_PROCESS_ID` explicitly.
+All four entry points (`train`, `infer`, `evaluate`, `export`) call it first thing. What it
+does depends on the environment, so the same command runs on a laptop and on a pod slice:
+
+    MATHFT_MULTIHOST=1        (set by `launch/tpu_run.sh`) `jax.distributed.initialize()` with
+                              no arguments: on Cloud TPU it reads the coordinator, host count
+                              and host id from the TPU metadata.
+    MATHFT_COORDINATOR=h:p    explicit start-up for GPU clusters, custom launchers and the
+    MATHFT_NUM_PROCESSES=N    multi-process CPU tests (`tests/test_distributed.py` runs two
+    MATHFT_PROCESS_ID=i       processes on 127.0.0.1). On CPU, cross-process collectives use
+                              gloo (`jax_cpu_collectives_implementation`, the default of the
+                              pinned JAX); `MATHFT_CPU_COLLECTIVES=mpi` picks MPI.
+    neither                   nothing happens: one process, its local devices.
+
+Shared outputs (a report, an export) are written by `is_primary_host()` only; Orbax
+checkpoints are written collectively by every host.
 """
 
 from __future__ import annotations
@@ -16,22 +26,38 @@ import jax
 _initialized = False
 
 
-def maybe_initialize() -> None:
-    """Initialises jax.distributed once when the environment asks for multi-host."""
+def _from_env(name: str) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.isdigit():
+        raise ValueError(f"MATHFT_COORDINATOR is set, so {name} must be a non-negative "
+                         f"integer, got {value!r}")
+    return int(value)
+
+
+def maybe_initialize(force: bool = False) -> None:
+    """Initialises `jax.distributed` once, when the environment (or `force`) asks for it.
+
+    Args:
+      force: initialise with no arguments (TPU metadata discovery) even without
+        MATHFT_MULTIHOST=1, e.g. for `train.distributed_init = True` in a gin file.
+    """
     global _initialized
-    if _initialized:
+    if _initialized or jax.distributed.is_initialized():
+        _initialized = True
         return
     coordinator = os.environ.get("MATHFT_COORDINATOR")
     if coordinator:
-        jax.distributed.initialize(
-            coordinator_address=coordinator,
-            num_processes=int(os.environ["MATHFT_NUM_PROCESSES"]),
-            process_id=int(os.environ["MATHFT_PROCESS_ID"]))
-    elif os.environ.get("MATHFT_MULTIHOST") == "1":
+        collectives = os.environ.get("MATHFT_CPU_COLLECTIVES")
+        if collectives:
+            jax.config.update("jax_cpu_collectives_implementation", collectives)
+        jax.distributed.initialize(coordinator_address=coordinator,
+                                   num_processes=_from_env("MATHFT_NUM_PROCESSES"),
+                                   process_id=_from_env("MATHFT_PROCESS_ID"))
+    elif force or os.environ.get("MATHFT_MULTIHOST") == "1":
         jax.distributed.initialize()
     _initialized = True
 
 
 def is_primary_host() -> bool:
-    """True on the host that writes shared outputs (reports, candidate files, exports)."""
+    """True on the one host that writes shared outputs (reports, exports)."""
     return jax.process_index() == 0

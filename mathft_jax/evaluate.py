@@ -17,6 +17,7 @@ from typing import Sequence
 
 import gin
 
+from mathft_jax import distributed
 from mathft_jax.evaluation import plots, records, report
 from mathft_jax.evaluation.problems import grade_problems
 
@@ -44,8 +45,10 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
       seed: seed of the bootstrap and of the subsets.
 
     Returns:
-      The report dictionary written to report.json.
+      The report dictionary written to report.json (by the primary host only, in a
+      multi-host run).
     """
+    distributed.maybe_initialize()
     start = time.time()
     rows, cand_counts = records.read_candidates(candidates_file, skip_malformed)
     scores, score_counts = (records.read_scores(scores_file, skip_malformed)
@@ -83,9 +86,10 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
         "accuracy_vs_n": curves,
     }
     result["counts"]["seconds"] = round(time.time() - start, 2)
-    report.write_report(result, output_dir)
-    plots.plot_accuracy_vs_n(curves, os.path.join(output_dir, "accuracy_vs_n.png"),
-                             title=os.path.basename(candidates_file))
+    if distributed.is_primary_host():  # every host grades; one writes
+        report.write_report(result, output_dir)
+        plots.plot_accuracy_vs_n(curves, os.path.join(output_dir, "accuracy_vs_n.png"),
+                                 title=os.path.basename(candidates_file))
     return result
 
 

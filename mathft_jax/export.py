@@ -32,8 +32,11 @@ from typing import Optional, Sequence
 import gin
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax.linen import meta
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from mathft_jax import distributed
 from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import Decoder, safetensors_io
@@ -50,17 +53,31 @@ FORMATS = ("orbax", "safetensors")
 def _from_checkpoint(checkpoint: str, config: ModelConfig):
     shapes = jax.eval_shape(lambda: meta.unbox(Decoder(config).init(
         jax.random.PRNGKey(0), jnp.zeros((1, 2), jnp.int32))["params"]))
-    sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    sharding = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     target = jax.tree_util.tree_map(
         lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding), shapes)
     return checkpoints.restore_params(checkpoint, target)
 
 
+def _replicated_over_processes(params):
+    """Host-local params as arrays replicated over every process's devices: in a multi-host
+    run Orbax saves only such global arrays (collectively), never host-local ones."""
+    if jax.process_count() == 1:
+        return params
+    sharding = NamedSharding(Mesh(np.array(jax.devices()), ("all",)), P())
+    return jax.tree_util.tree_map(
+        lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), params)
+
+
 @gin.configurable
 def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
            checkpoint: Optional[str] = None, model_config: Optional[ModelConfig] = None,
-           formats: Sequence[str] = FORMATS, dtype: str = "float32") -> dict:
+           formats: Sequence[str] = FORMATS, dtype: str = "float32") -> Optional[dict]:
     """Exports params as an Orbax params-only checkpoint and/or HF-named safetensors.
+
+    In a multi-host run every host loads the params and takes part in the Orbax save (a
+    collective write); the other files are written by the primary host alone, and the other
+    hosts return None.
 
     Args:
       output_dir: where to write (created).
@@ -72,8 +89,9 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
       dtype: dtype of the exported tensors, e.g. "float32" or "bfloat16".
 
     Returns:
-      The manifest written to export.json.
+      The manifest written to export.json (None on a non-primary host).
     """
+    distributed.maybe_initialize()
     unknown = set(formats) - set(FORMATS)
     if unknown or not formats:
         raise ConfigError(f"export.formats must be a non-empty subset of {FORMATS}, got "
@@ -108,8 +126,10 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
         target = out / "params"
         if target.exists():
             raise ConfigError(f"{target} already exists; choose another OUTPUT_DIR")
-        checkpoints.export_params(target, params)
+        checkpoints.export_params(target, _replicated_over_processes(params))
         written.append("params")
+    if not distributed.is_primary_host():
+        return None
     if "safetensors" in formats:
         extra = {"bos_token_id": bos_id} if bos_id is not None else {}
         safetensors_io.export_safetensors(config, params, out / "hf", dtype=dtype,

@@ -63,7 +63,7 @@ import numpy as np
 import seqio
 from tqdm import tqdm
 
-from mathft_jax import partitioning
+from mathft_jax import distributed, partitioning
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.decoding.decode_loop import FINISH_EOS, FINISH_STOP, generate
 from mathft_jax.decoding.sampling import Greedy, Sampling, SamplingRule
@@ -352,6 +352,7 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       A summary: problems and rows written in this call and in total, generated tokens,
       seconds, tokens/s, whether the file is complete.
     """
+    distributed.maybe_initialize()
     if not greedy and num_samples <= 0:
         raise InferError("nothing to decode: set infer.greedy = True or infer.num_samples > 0")
     if num_samples and not isinstance(sampling, Sampling):

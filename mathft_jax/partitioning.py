@@ -26,6 +26,7 @@ from typing import Any, Optional, Sequence
 import flax.linen as nn
 import jax
 import numpy as np
+from jax.experimental import mesh_utils
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
 MESH_AXES = ("data", "fsdp", "tensor")
@@ -52,13 +53,22 @@ DEFAULT_RULES: tuple[tuple[str, Any], ...] = (
 
 
 def make_mesh(data: int = -1, fsdp: int = 1, tensor: int = 1,
-              devices: Optional[Sequence[jax.Device]] = None) -> Mesh:
+              devices: Optional[Sequence[jax.Device]] = None,
+              dcn: Optional[Sequence[int]] = None) -> Mesh:
     """A (data, fsdp, tensor) mesh over all (or the given) devices.
 
     Exactly one size may be -1: it is filled so that the product equals the device count.
 
+    Multi-slice runs (several TPU slices joined by the data-centre network, DCN): `dcn` gives
+    how many slices each axis spans, (data, fsdp, tensor); the sizes above stay the totals,
+    and each must be a multiple of its DCN count. Inside a slice the axes run over the fast
+    inter-chip interconnect (ICI). The default puts the slices on `data` (only gradients
+    cross DCN, once per step) when the devices report more than one `slice_index`.
+    When all devices are in one slice (CPU, GPU) processes count as slices.
+
     Example:
         make_mesh(data=-1, fsdp=2, tensor=1)   # on 8 devices: data=4, fsdp=2, tensor=1
+        make_mesh(data=4, fsdp=64, dcn=(4, 1, 1))   # 4 slices of 64 chips, FSDP inside each
     """
     devices = list(jax.devices() if devices is None else devices)
     sizes = [data, fsdp, tensor]
@@ -75,8 +85,22 @@ def make_mesh(data: int = -1, fsdp: int = 1, tensor: int = 1,
         raise ValueError(f"mesh data={sizes[0]} x fsdp={sizes[1]} x tensor={sizes[2]} = "
                          f"{math.prod(sizes)} devices, but {len(devices)} are available")
     # Auto axes: XLA's sharding propagation (GSPMD) places the intermediate values.
-    return jax.make_mesh(tuple(sizes), MESH_AXES, axis_types=(AxisType.Auto,) * 3,
-                         devices=devices)
+    axis_types = (AxisType.Auto,) * 3
+    dcn = tuple(dcn) if dcn is not None else (num_slices(devices), 1, 1)
+    if math.prod(dcn) == 1:
+        return jax.make_mesh(tuple(sizes), MESH_AXES, axis_types=axis_types, devices=devices)
+    if len(dcn) != 3 or any(s % d for s, d in zip(sizes, dcn)):
+        raise ValueError(f"dcn={dcn} must give (data, fsdp, tensor) slice counts that divide "
+                         f"the mesh sizes {tuple(sizes)}")
+    ici = tuple(s // d for s, d in zip(sizes, dcn))
+    grid = mesh_utils.create_hybrid_device_mesh(
+        ici, dcn, devices, process_is_granule=num_slices(devices) == 1)
+    return Mesh(grid, MESH_AXES, axis_types=axis_types)
+
+
+def num_slices(devices: Sequence[jax.Device]) -> int:
+    """Distinct TPU slices among `devices` (1 for devices without a slice index)."""
+    return len({getattr(d, "slice_index", 0) for d in devices})
 
 
 def _mesh_axes_size(mesh: Mesh, axes) -> int:

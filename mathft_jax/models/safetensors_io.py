@@ -113,12 +113,17 @@ def hf_config(config: ModelConfig, bos_id: int = 2, eos_id: int = 1,
                    for i in range(config.num_layers)]
     return {"architectures": ["Gemma3ForCausalLM"], "model_type": GEMMA3,
             "hidden_activation": "gelu_pytorch_tanh",
-            "query_pre_attn_scalar": round(scale ** -2, 6),
+            # transformers (5.x) validates this field as an int, which it is for Gemma 3.
+            "query_pre_attn_scalar": _int_if_whole(round(scale ** -2, 6)),
             "rope_local_base_freq": config.local_rope_base,
             "sliding_window": config.sliding_window or config.max_seq_len,
             "layer_types": layer_types,
             "final_logit_softcapping": config.final_logit_softcap,
             "attn_logit_softcapping": None, **common}
+
+
+def _int_if_whole(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
 
 
 def config_from_hf(hf: Mapping[str, Any], source: str = "config.json",

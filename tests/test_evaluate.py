@@ -100,3 +100,18 @@ def test_gold_from_math_style_file_and_missing_scores(tmp_path):
     assert result["counts"]["missing_score"] == 3
     assert result["groups"]["overall"]["all"]["Maj1@N"]["mean"] == 1.0
     assert os.path.exists(tmp_path / "out" / "report.md")
+
+
+def test_only_the_primary_host_writes_the_report(tmp_path, monkeypatch):
+    from mathft_jax import distributed
+    _write_jsonl(tmp_path / "c.jsonl", _rows())
+    monkeypatch.setattr(distributed, "is_primary_host", lambda: False)
+    result = evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "other"), num_bootstrap=10,
+                      curve_repeats=2)
+    assert result["counts"]["problems"] == 2  # it grades like every host
+    assert not (tmp_path / "other").exists()
+    monkeypatch.setattr(distributed, "is_primary_host", lambda: True)
+    evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "primary"), num_bootstrap=10,
+             curve_repeats=2)
+    assert sorted(p.name for p in (tmp_path / "primary").iterdir()) == [
+        "accuracy_vs_n.png", "report.json", "report.md"]

@@ -42,3 +42,19 @@ def test_every_param_of_the_presets_has_a_rule():
                       post_mlp_norm=True, tie_embeddings=False)
     shardings = partitioning.logical_to_sharding(train_state.abstract_params(cfg), mesh)
     assert len(jax.tree_util.tree_leaves(shardings)) > 10
+
+
+class _FakeDevice:
+    def __init__(self, slice_index):
+        self.slice_index = slice_index
+
+
+def test_slices_are_counted_and_dcn_must_divide_the_mesh():
+    # (The hybrid mesh itself runs in tests/test_distributed.py, processes acting as slices.)
+    devices = [_FakeDevice(i // 4) for i in range(8)]
+    assert partitioning.num_slices(devices) == 2
+    assert partitioning.num_slices(jax.devices()) == 1
+    with pytest.raises(ValueError, match=r"dcn=\(1, 2, 1\) must give"):
+        partitioning.make_mesh(data=8, fsdp=1, devices=devices, dcn=(1, 2, 1))
+    with pytest.raises(ValueError, match=r"dcn=\(3, 1, 1\) must give"):
+        partitioning.make_mesh(data=8, devices=devices, dcn=(3, 1, 1))

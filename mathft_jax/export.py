@@ -60,11 +60,14 @@ def _from_checkpoint(checkpoint: str, config: ModelConfig):
 
 
 def _replicated_over_processes(params):
-    """Host-local params as arrays replicated over every process's devices: in a multi-host
-    run Orbax saves only such global arrays (collectively), never host-local ones."""
+    """Host-local params as arrays replicated over one device of each process: in a
+    multi-host run Orbax saves only such global arrays (collectively), never host-local ones."""
     if jax.process_count() == 1:
         return params
-    sharding = NamedSharding(Mesh(np.array(jax.devices()), ("all",)), P())
+    first = {}
+    for d in jax.devices():
+        first.setdefault(d.process_index, d)
+    sharding = NamedSharding(Mesh(np.array(list(first.values())), ("process",)), P())
     return jax.tree_util.tree_map(
         lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), params)
 

@@ -9,6 +9,8 @@ same two-device mesh). It trains the tiny model a few steps on two meshes (data-
 FSDP over the two devices; in the 2-process run over the two processes, the second one
 through `make_mesh(dcn=...)`'s hybrid mesh with processes as slices), feeding each process
 only its own rows of a fixed global batch, and prints one JSON line with the losses.
+`--train-dir` also runs the whole training loop (per-host SeqIO input, collective Orbax
+checkpoint) for two steps.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--export-from")
     parser.add_argument("--export-to")
+    parser.add_argument("--train-dir", help="also run trainer.train_loop (tiny task) here")
     args = parser.parse_args()
     processes = jax.process_count()
     meshes = {"data": partitioning.make_mesh(data=2),
@@ -68,6 +71,12 @@ def main() -> None:
     result = {"process_index": jax.process_index(), "process_count": processes,
               "devices": jax.device_count(),
               "losses": {name: train_losses(mesh) for name, mesh in meshes.items()}}
+    if args.train_dir:
+        from tests.training import tiny_run
+        run = tiny_run.run(args.train_dir, 2, checkpoint_every=2, log_every=1,
+                           async_checkpoints=False)
+        result["train_loop"] = {"step": run.step,
+                                "losses": [h["loss"] for h in run.history]}
     if args.export_from:
         manifest = export.export(output_dir=args.export_to, pretrained=args.export_from)
         result["exported"] = manifest is not None

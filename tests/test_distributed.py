@@ -1,5 +1,6 @@
 """Multi-host start-up: two JAX processes on 127.0.0.1 (CPU, gloo collectives) train with the
-same losses as one process with two devices, and an export is written once, by the primary."""
+same losses as one process with two devices, the training loop checkpoints from both, and an
+export is written once, by the primary."""
 
 from __future__ import annotations
 
@@ -57,12 +58,13 @@ def runs(tmp_path_factory):
     address = f"127.0.0.1:{_free_port()}"
     two = _run([_env(MATHFT_COORDINATOR=address, MATHFT_NUM_PROCESSES="2",
                      MATHFT_PROCESS_ID=str(i)) for i in range(2)],
-               ["--export-from", str(hf_dir), "--export-to", str(tmp / "export")])
-    return single, two, hf_dir, tmp / "export"
+               ["--export-from", str(hf_dir), "--export-to", str(tmp / "export"),
+                "--train-dir", str(tmp / "run")])
+    return single, two, hf_dir, tmp / "export", tmp / "run"
 
 
 def test_two_processes_train_like_one(runs):
-    single, two, _, _ = runs
+    single, two, *_ = runs
     assert (single["process_count"], single["devices"]) == (1, 2)
     assert [r["process_index"] for r in two] == [0, 1]
     assert all(r["process_count"] == 2 and r["devices"] == 2 for r in two)
@@ -74,7 +76,7 @@ def test_two_processes_train_like_one(runs):
 
 
 def test_two_process_export_written_once_by_primary(runs):
-    _, two, hf_dir, out = runs
+    _, two, hf_dir, out, _ = runs
     assert [r["exported"] for r in two] == [True, False]
     manifest = json.loads((out / "export.json").read_text())
     assert manifest["files"] == ["params", "hf/model.safetensors", "hf/config.json"]
@@ -82,6 +84,16 @@ def test_two_process_export_written_once_by_primary(runs):
     _, expected = safetensors_io.load_safetensors(hf_dir)
     assert config == TINY_GEMMA
     np.testing.assert_array_equal(params["embedding"], expected["embedding"])
+
+
+def test_two_process_training_loop_checkpoints_together(runs):
+    """The whole loop (per-host SeqIO shards, collective Orbax save) runs on two hosts."""
+    _, two, *_, run_dir = runs
+    first, second = (r["train_loop"] for r in two)
+    assert first["step"] == second["step"] == 2
+    assert first["losses"] == second["losses"] and len(first["losses"]) == 2
+    assert all(np.isfinite(first["losses"]))
+    assert (run_dir / "checkpoints" / "2" / "params").is_dir()
 
 
 def test_single_process_is_primary_and_not_initialized(monkeypatch):

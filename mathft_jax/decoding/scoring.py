@@ -29,9 +29,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from mathft_jax.decoding.decode_loop import (_batch_spec, _to_host, batch_multiple,
-                                             bucket_length, in_mesh_context)
+from mathft_jax import partitioning
+from mathft_jax.decoding.decode_loop import bucket_length
 from mathft_jax.models import Decoder, ModelConfig
+from mathft_jax.models.logprobs import token_log_probs
 
 
 @dataclasses.dataclass
@@ -61,8 +62,7 @@ class LabelScores:
 def _score(params, tokens, positions, starts, cont_lengths, *, config: ModelConfig,
            num_cont: int):
     logits = Decoder(config).apply({"params": params}, tokens, positions)
-    logprobs = jax.nn.log_softmax(logits[:, :-1], axis=-1)
-    target_logprobs = jnp.take_along_axis(logprobs, tokens[:, 1:, None], axis=-1)[..., 0]
+    target_logprobs = token_log_probs(logits[:, :-1], tokens[:, 1:])
     # Continuation token c sits at slot start + c and is predicted from slot start + c - 1.
     c = jnp.arange(num_cont, dtype=jnp.int32)[None, :]
     index = jnp.clip(starts[:, None] - 1 + c, 0, target_logprobs.shape[1] - 1)
@@ -74,7 +74,7 @@ def _score(params, tokens, positions, starts, cont_lengths, *, config: ModelConf
 
 @functools.lru_cache(maxsize=32)
 def _compiled_score(config, num_cont, mesh, rules):
-    return in_mesh_context(
+    return partitioning.in_mesh_context(
         jax.jit(functools.partial(_score, config=config, num_cont=num_cont)), mesh, rules)
 
 
@@ -111,7 +111,7 @@ def score_continuations(params, config: ModelConfig, prompts: Sequence[Sequence[
         raise ValueError(f"a prompt + continuation of {max(len(r) for r in rows)} tokens does "
                          f"not fit padded_length={t}")
     num_cont = bucket_length(max(len(c) for c in continuations), minimum=1)
-    b_pad = b + (-b) % batch_multiple(mesh)
+    b_pad = b + (-b) % partitioning.batch_multiple(mesh)
     tokens = np.full((b_pad, t), pad_id, np.int32)
     positions = np.full((b_pad, t), -1, np.int32)
     starts = np.ones(b_pad, np.int32)
@@ -123,10 +123,10 @@ def score_continuations(params, config: ModelConfig, prompts: Sequence[Sequence[
         cont_lengths[i] = len(continuations[i])
     args = [tokens, positions, starts, cont_lengths]
     if mesh is not None:
-        args = [jax.device_put(a, _batch_spec(mesh, a.ndim)) for a in args]
+        args = [jax.device_put(a, partitioning.maybe_batch_sharding(mesh, a.ndim)) for a in args]
     fn = _compiled_score(config, num_cont, mesh,
                          tuple(tuple(r) for r in logical_axis_rules or ()))
-    total, per_token, mask = (_to_host(x)[:b] for x in fn(nn.meta.unbox(params), *args))
+    total, per_token, mask = (partitioning.to_host(x)[:b] for x in fn(nn.meta.unbox(params), *args))
     return ScoreOutput(total, per_token, mask)
 
 

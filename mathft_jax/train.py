@@ -59,9 +59,11 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         distributed.maybe_initialize()  # MATHFT_MULTIHOST=1 (launch/tpu_run.sh) or MATHFT_COORDINATOR
     from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
 
+    schedule = optimizers.make_schedule(train_steps)  # gin: make_schedule.* / make_optimizer.*
     return trainer.train_loop(
         model_config=model_config, model_dir=model_dir,
         mixture_or_task_name=mixture_or_task_name, train_steps=train_steps,
+        optimizer=optimizers.make_optimizer(schedule), schedule=schedule,
         batch_size=batch_size, sequence_length=sequence_length, inputs_length=inputs_length,
         pack=pack, num_microbatches=num_microbatches, seed=seed, mesh_shape=tuple(mesh_shape),
         loss_fn_factory=loss_fn_factory, init_checkpoint=init_checkpoint,

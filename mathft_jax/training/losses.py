@@ -41,17 +41,19 @@ def model_logits(model: Decoder, params, batch: Mapping[str, jax.Array]) -> jax.
 
 
 @gin.configurable
-def make_sft_loss(model_config: ModelConfig, z_loss: float = 0.0) -> LossFn:
+def make_sft_loss(model_config: ModelConfig, task: Any = None, z_loss: float = 0.0) -> LossFn:
     """Next-token cross-entropy on the tokens with `decoder_loss_weights` > 0.
 
     Args:
       model_config: the decoder to build.
+      task: the SeqIO task or mixture trained on (unused: every target token is scored).
       z_loss: weight of a `logsumexp(logits)^2` penalty (PaLM-style; 0 disables it).
 
     Returns:
       loss_fn(params, batch, rng) -> (loss_sum, metrics) with metrics `denominator`
       (number of target tokens), `loss_sum`, `accuracy_sum` (argmax == target).
     """
+    del task
     model = Decoder(model_config)
 
     def loss_fn(params, batch, rng):

@@ -27,15 +27,19 @@ from typing import Callable, Optional, Sequence
 
 import jax
 import numpy as np
+import optax
+import seqio
 
 from mathft_jax import partitioning
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
-from mathft_jax.training import checkpoints, data, optimizers, train_state, train_step
+from mathft_jax.training import checkpoints, data, train_state, train_step
 from mathft_jax.training.losses import LossFn, make_sft_loss
 from mathft_jax.training.metrics import MetricsLogger
 
 StepCallback = Callable[[int, train_state.TrainState], None]
+# (model_config, task or mixture) -> loss_fn; the task gives e.g. the evaluator's label ids.
+LossFnFactory = Callable[[ModelConfig, seqio.Task | seqio.Mixture], LossFn]
 
 
 @dataclasses.dataclass
@@ -95,12 +99,13 @@ def _has_split(task, split: str) -> bool:
 
 
 def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_name: str,
-               train_steps: int, batch_size: int = 8, sequence_length: int = 512,
+               train_steps: int, optimizer: optax.GradientTransformation,
+               schedule: Optional[optax.Schedule] = None, batch_size: int = 8, sequence_length: int = 512,
                inputs_length: Optional[int] = None, pack: bool = True,
                num_microbatches: int = 1, seed: int = 0,
                mesh_shape: Sequence[int] = (-1, 1, 1),
                rules=partitioning.DEFAULT_RULES,
-               loss_fn_factory: Callable[[ModelConfig], LossFn] = make_sft_loss,
+               loss_fn_factory: LossFnFactory = make_sft_loss,
                init_checkpoint: Optional[str] = None,
                log_every: int = 10, eval_every: int = 0, eval_steps: Optional[int] = None,
                eval_split: str = "validation", checkpoint_every: int = 1000,
@@ -114,6 +119,9 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       mixture_or_task_name: registered SeqIO task or mixture (the `tasks` package is
         imported first when it exists).
       train_steps: total optimizer steps of the run (a resumed run stops at the same step).
+      optimizer: the optax transformation (e.g. `optimizers.make_optimizer(schedule)`); the
+        caller builds it, so each stage of a multi-stage run sets its own.
+      schedule: its learning-rate schedule, only to report `learning_rate`.
       batch_size: global batch size in sequences (split over processes and devices).
       sequence_length: decoder length of a (packed) row.
       inputs_length: for prefix-LM tasks, the task length of `inputs` (default half).
@@ -122,7 +130,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       seed: parameter init, data shuffling and per-step rngs.
       mesh_shape: (data, fsdp, tensor) sizes, one of them may be -1 (fill).
       rules: logical axis rules (partitioning.DEFAULT_RULES).
-      loss_fn_factory: model_config -> loss_fn(params, batch, rng) -> (loss_sum, metrics).
+      loss_fn_factory: (model_config, task) -> loss_fn(params, batch, rng) ->
+        (loss_sum, metrics); see training/losses.py and evaluator/losses.py.
       init_checkpoint: params-only starting point when MODEL_DIR has no checkpoint yet.
       log_every: steps between progress lines / TensorBoard train scalars.
       eval_every: steps between evaluations on `eval_split` (0: never; always at the end if
@@ -152,8 +161,6 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
             raise ConfigError(f"batch_size {batch_size} must be divisible by data x fsdp "
                               f"({shards}) x num_microbatches ({num_microbatches})")
 
-        schedule = optimizers.make_schedule(train_steps)
-        optimizer = optimizers.make_optimizer(schedule)
         abstract, shardings = train_state.state_shardings(model_config, optimizer, mesh, rules)
         target = train_state.with_shardings(abstract, shardings)
 
@@ -180,7 +187,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                                                  jax.random.key(seed), shardings)
             batches_consumed = 0
 
-        loss_fn = loss_fn_factory(model_config)
+        loss_fn = loss_fn_factory(model_config, task)
         batches = data.train_batches(mixture_or_task_name, lengths, batch_size, seed=seed,
                                      start_batch=batches_consumed, pack=pack)
         first = next(batches, None)

@@ -67,8 +67,13 @@ def task_vocab_size(name: str) -> int:
 def feature_lengths(name: str, sequence_length: int,
                     inputs_length: Optional[int] = None) -> dict[str, int]:
     """Task feature lengths: {"inputs": ..., "targets": ...} for prefix-LM tasks (inputs get
-    `inputs_length`, default half), {"targets": L} for targets-only tasks."""
+    `inputs_length`, default half), {"targets": L} for targets-only tasks, and the evaluator
+    tasks' own split (`evaluator.tasks.feature_lengths`)."""
     task = get_task(name)
+    from mathft_jax.evaluator import tasks as evaluator_tasks
+    evaluator = evaluator_tasks.feature_lengths(name, sequence_length, inputs_length)
+    if evaluator is not None:
+        return evaluator
     if "inputs" in task.output_features:
         inputs_length = inputs_length or sequence_length // 2
         return {"inputs": inputs_length, "targets": sequence_length - inputs_length}
@@ -83,8 +88,17 @@ def _local_batch_size(batch_size: int) -> int:
     return batch_size // count
 
 
+def feature_converter(name: str, pack: bool) -> seqio.FeatureConverter:
+    """The prefix-LM converter, or for pair tasks (features `chosen` / `rejected`) the one
+    that keeps each pair in one row (`evaluator.pairs`)."""
+    from mathft_jax.evaluator.pairs import PAIR_FEATURES, PairFeatureConverter
+    if set(PAIR_FEATURES) <= set(get_task(name).output_features):
+        return PairFeatureConverter()
+    return seqio.DecoderFeatureConverter(pack=pack)
+
+
 def _dataset(name, lengths, split, shuffle, num_epochs, seed, pack):
-    converter = seqio.DecoderFeatureConverter(pack=pack)
+    converter = feature_converter(name, pack)
     shard = seqio.ShardInfo(index=jax.process_index(), num_shards=jax.process_count())
     try:
         return seqio.get_dataset(name, lengths, converter, dataset_split=split, shuffle=shuffle,

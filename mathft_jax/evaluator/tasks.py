@@ -67,7 +67,7 @@ def evaluator_info_of(task_or_mixture) -> EvaluatorTaskInfo:
     """The evaluator settings of a task, or of the evaluator tasks of a mixture (which must
     agree); ConfigError when there is none."""
     tasks = getattr(task_or_mixture, "tasks", None) or [task_or_mixture]
-    infos = {evaluator_info(t.name) for t in tasks} - {None}
+    infos = [i for i in (evaluator_info(t.name) for t in tasks) if i is not None]
     if not infos:
         raise ConfigError(f"{task_or_mixture.name!r} has no evaluator task (register one with "
                           "register_evaluator_task); the evaluator losses need its label words")
@@ -75,7 +75,7 @@ def evaluator_info_of(task_or_mixture) -> EvaluatorTaskInfo:
     if len(words) > 1:
         raise ConfigError(f"{task_or_mixture.name!r} mixes evaluator tasks with different label "
                           f"words or templates: {sorted(words)}")
-    return next(iter(infos))
+    return infos[0]
 
 
 @gin.configurable(module="mathft_jax.evaluator")

@@ -20,8 +20,9 @@ Decimals (the tolerance rule, `Grader(decimal_min_digits=4)`): two decimals comp
 and so does a decimal with fewer than `decimal_min_digits` significant digits (`0.33` is not
 `\\frac{1}{3}`, `3.14` is not `\\pi`). A decimal with at least that many significant digits
 equals an exact value (fraction, integer, radical, `\\pi`...) when it is that value rounded or
-truncated to the digits written: |decimal - value| < one unit in its last place
-(`0.0833333333333333` = `\\frac{1}{12}`, `1.732` = `\\sqrt{3}`, `5.001` != `5`). A decimal
+truncated to the digits written (`normalization.rounds_to`): `0.0833333333333333` =
+`\\frac{1}{12}`, `1.732` = `\\sqrt{3}`, `125.663` = `40\\pi` (truncated), `1.415` != `\\sqrt{2}`,
+`5.001` != `5`. A decimal
 never equals a value it cannot be a rounding of, and two different decimals are never equal,
 so the rule cannot chain unequal answers (see `clustering.py`). `decimal_min_digits=None`
 makes every decimal exact.
@@ -140,8 +141,12 @@ class Grader:
         ra, rb = normalization.as_rational(a), normalization.as_rational(b)
         tolerance = self._tolerance(a, b)
         if ra is not None and rb is not None:
-            if ra == rb or (tolerance is not None and abs(ra - rb) < tolerance):
+            if ra == rb:
                 return Verdict.EQUAL
+            if tolerance is not None:
+                decimal, value = (ra, rb) if "." in a else (rb, ra)
+                if normalization.rounds_to(decimal, value, tolerance):
+                    return Verdict.EQUAL
             return Verdict.NOT_EQUAL
         if _is_word(a) or _is_word(b):
             # Text answers: string equality decides (a word never equals a number).
@@ -154,6 +159,8 @@ class Grader:
         if remaining <= 0:
             return Verdict.UNKNOWN
         self.num_symbolic_calls += 1
+        if tolerance is not None and "." not in a:
+            a, b = b, a  # the worker expects the decimal first
         verdict = self.worker.compare(a, b, float(tolerance or 0), timeout_s=remaining)
         if verdict is not Verdict.UNKNOWN:  # UNKNOWN may be a time-out: worth a retry later
             self._scalar_cache[key] = verdict

@@ -71,7 +71,7 @@ _SIMPLE_REPLACEMENTS = (
     ("\\displaystyle", ""), ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\cfrac", "\\frac"),
     ("\\left", ""), ("\\right", ""), ("\\bigl", ""), ("\\bigr", ""), ("\\Bigl", ""),
     ("\\Bigr", ""), ("\\big", ""), ("\\Big", ""), ("\\!", ""), ("\\,", ""), ("\\;", ""),
-    ("\\:", ""), ("~", " "), ("{,}", ","), ("{.}", "."),
+    ("\\:", ""), ("~", " "), ("{,}", ","),
     ("\\lbrace", "\\{"), ("\\rbrace", "\\}"), ("\\lbrack", "["), ("\\rbrack", "]"),
     ("\\varnothing", "\\emptyset"), ("\\varpi", "\\pi"),
     ("\\leqslant", "\\leq"), ("\\geqslant", "\\geq"), ("≤", "\\leq"), ("≥", "\\geq"),
@@ -281,8 +281,24 @@ def normalize_answer(answer: str) -> str:
     return s
 
 
+def rounds_to(decimal, value, ulp) -> bool:
+    """True if `decimal` is `value` rounded (|d - v| <= ulp/2) or truncated (same sign,
+    |d| <= |v| < |d| + ulp) to the place `ulp` of its last written digit.
+
+    Example:
+        >>> rounds_to(Fraction("0.3333"), Fraction(1, 3), Fraction(1, 10000))
+        True
+        >>> rounds_to(Fraction("1.415"), Fraction(14142, 10000), Fraction(1, 1000))
+        False
+    """
+    if abs(decimal - value) * 2 <= ulp:
+        return True
+    same_sign = (decimal >= 0) == (value >= 0)
+    return same_sign and abs(decimal) <= abs(value) < abs(decimal) + ulp
+
+
 def decimal_tolerance(normal: str, min_digits: int | None) -> Fraction | None:
-    """The rounding allowance of a decimal answer: one unit in its last written place.
+    """The place of a decimal answer's last written digit (its `ulp`, see `rounds_to`).
 
     Only decimals with at least `min_digits` significant digits get one (None otherwise, and
     when `min_digits` is None): `0.0833333` -> 1e-7, `1.732` -> 1e-3 with `min_digits=4`;

@@ -50,6 +50,7 @@ import threading
 import time
 from pathlib import Path
 
+from mathft_jax.evaluation.normalization import rounds_to
 from mathft_jax.evaluation.verdict import Verdict
 
 MAX_SYMBOLIC_CHARS = 400
@@ -132,29 +133,34 @@ def _too_big(expr) -> bool:
     return False
 
 
-def _numeric_zero(diff, tolerance: float = 1e-20) -> bool | None:
-    """True/False if |diff| < tolerance / not, numerically; None if undecidable."""
+def _numeric_zero(diff) -> bool | None:
+    """True/False if diff is provably ~0 / non-zero numerically, None if undecidable."""
     import sympy
     value = sympy.N(diff, 30)
     if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or value.free_symbols:
         return None
     magnitude = abs(complex(value))
-    return magnitude < max(tolerance, 1e-20)
+    return magnitude < 1e-20
 
 
 def _expr_verdict(a, b, tolerance: float = 0.0) -> Verdict:
     """Numeric test first (cheap, decides almost every pair), `simplify` only as a fallback.
 
-    `tolerance` (absolute, only for constants) is the rounding allowance of a decimal answer
-    (see `normalization.decimal_tolerance`)."""
+    `tolerance` (only for constants): when non-zero, `a` is a decimal answer and `tolerance`
+    the place of its last digit; EQUAL if `a` is `b` rounded or truncated there
+    (`normalization.rounds_to`)."""
     import sympy
     diff = a - b
     if diff == 0:
         return Verdict.EQUAL
     symbols = sorted(diff.free_symbols, key=str)
     verdict = Verdict.UNKNOWN
+    if not symbols and tolerance:
+        d, v = sympy.N(a, 30), sympy.N(b, 30)
+        if d.is_real and v.is_real:
+            return Verdict.EQUAL if rounds_to(d, v, sympy.Float(tolerance, 30)) else Verdict.NOT_EQUAL
     if not symbols:
-        zero = _numeric_zero(diff, tolerance)
+        zero = _numeric_zero(diff)
         if zero is not None:
             verdict = Verdict.EQUAL if zero else Verdict.NOT_EQUAL
     else:

@@ -44,7 +44,12 @@ CASES = [
     # --- radicals
     (r"\sqrt{2}", r"\sqrt2", EQUAL), (r"2\sqrt{3}", r"\sqrt{12}", EQUAL),
     (r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}", EQUAL), (r"\sqrt{8}", r"2\sqrt{2}", EQUAL),
-    (r"3\sqrt{5}", r"\sqrt{45}", EQUAL), (r"\sqrt{2}", "1.414", DIFF),
+    (r"3\sqrt{5}", r"\sqrt{45}", EQUAL), (r"\sqrt{2}", "1.414", EQUAL), (r"\sqrt{2}", "1.415", DIFF),
+    (r"\sqrt{2}", "1.41", DIFF), (r"\frac{1}{12}", "0.0833333333333333", EQUAL),
+    (r"\frac{1}{12}", "0.0834", DIFF), (r"40\pi", "125.663", EQUAL), (r"40\pi", "125.664", EQUAL),
+    (r"40\pi", "125.665", DIFF), ("5", "5.001", DIFF), ("0.25", "0.2501", DIFF),
+    (r"\sqrt{17}", "4.1231056", EQUAL), (r"\frac{1}{432}", r"2.314814814815 \times 10^{-3}", EQUAL),
+    (r"\frac{1}{3}", "0.3334", DIFF), (r"\frac{1}{3}", "0.3333", EQUAL),
     (r"\sqrt{3}", r"\sqrt{2}", DIFF), (r"\frac{\sqrt{3}}{3}", r"\frac{1}{\sqrt3}", EQUAL),
     (r"4\sqrt{2}", r"2\sqrt{8}", EQUAL), (r"\sqrt[3]{8}", "2", EQUAL), (r"\sqrt[3]{9}", "2", DIFF),
     (r"5+2\sqrt{6}", r"(\sqrt{2}+\sqrt{3})^2", EQUAL), (r"2+\sqrt{3}", r"2-\sqrt{3}", DIFF),

@@ -107,7 +107,7 @@ _REVERSED_ONE_SIDED = re.compile(r"^([^<>=]+?)(<|>|\\leq|\\geq) ?([a-zA-Z])$")
 _FLIP = {"<": ">", ">": "<", "\\leq": "\\geq", "\\geq": "\\leq"}
 _APPROX = re.compile(r"\s*(?:\\approx|\\sim|≈).*$")
 _NAMED_APPROX = re.compile(r"^\s*[a-zA-Z]\s*(?:\\approx|≈)\s*(.+)$")
-_EMPTY_COMMA = re.compile(r"\{\s*,\s*\}")
+_LATEX_THOUSANDS = re.compile(r"(?<=\d)\s*(?:,\\!|\{\s*,\s*\})\s*(?=\d{3})")
 _TRIG_DEGREES = re.compile(r"(\d+)\s*\^\s*\{?\s*\\circ\s*\}?")
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)")
 _WRAPPED_MATRIX = re.compile(r"^[(\[](\\begin\{(\w+)\}.*\\end\{\2\})[)\]]$", re.DOTALL)
@@ -224,7 +224,7 @@ def normalize_answer(answer: str) -> str:
         return m.group(1)  # a multiple-choice letter: `(C)`, `C. x = 42`
     m = _NAMED_APPROX.match(s)
     s = m.group(1) if m else _APPROX.sub("", s)
-    s = _EMPTY_COMMA.sub(",", s)
+    s = _LATEX_THOUSANDS.sub(",", s)  # `11,\! 111` and `14 {, }916` are thousands separators
     s = _SCI_TIMES.sub(r"\\cdot10^", s)
     if _TRIG.search(s):  # `\sin(90^\circ - x)`: degrees inside a trig function are radians
         s = _TRIG_DEGREES.sub(r"(\1\\pi/180)", s)
@@ -256,9 +256,10 @@ def normalize_answer(answer: str) -> str:
     s = _FRAC_HALF_SHORT_DEN.sub(r"\\frac\1{\2}", s)
     s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
     s = _SUBSCRIPT_BRACE.sub(r"_\1", s)
+    thousands = _THOUSANDS.match(s)  # before spaces go: `32, 349` is a list, not 32349
     s = _collapse_spaces(s)
     s = _LEADING_DOT.sub(r"0.\1", s)
-    if _THOUSANDS.match(s):
+    if thousands:
         s = s.replace(",", "")
     s = _clock(s)
     m = _WRAPPED_MATRIX.match(s)

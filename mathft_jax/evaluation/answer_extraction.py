@@ -8,6 +8,7 @@ Rules, first that applies wins (the "extraction order"):
    `\boxed{}`/`\fbox{}`. Boxes right before it, separated only by commas, `and`, `or` or other
    non-words (`\boxed{35 cm} + \boxed{4}`), join it as one comma list; repeats of the same
    content count once. An unclosed last box means a cut-off text: no answer (None).
+   Boxes joined by `or` are alternative forms of one answer: the last counts.
 3. A cue, last occurrence: "final answer is", "the answer is", "Final Answer:", "Answer:",
    "Answer" followed by math or text: the first math span after it (`$..$`, `$$..$$`,
    `\(..\)`, `\[..\]`), else the text up to the end of its sentence.
@@ -16,7 +17,8 @@ Rules, first that applies wins (the "extraction order"):
 5. A short text that is not prose (at most 80 characters, no word of four or more letters
    besides units and `\text{}`): the whole text, e.g. `10 square units`, `1 1/2`.
 6. The last number of the text (not glued to a preceding letter: `AZYUK2A` has none), with
-   thousands separators (`1,000.99`) or a decimal comma (`2,74`).
+   thousands separators (`1,000.99`) or a decimal comma (`2,74` in prose; `1000,99`, `0,111`
+   as a whole text).
 
 Example:
     >>> extract_answer(r"So $x = \boxed{\frac{1}{2}}$.")
@@ -40,10 +42,13 @@ from mathft_jax.data.answers import boxes
 from mathft_jax.evaluation.normalization import UNIT_WORDS, undouble_backslashes
 
 MAX_EXTRACT_CHARS = 20_000
-# Between two boxes (or math spans) that form one answer: separators, `and`/`or`, a short
-# `\text{}`, a name (`y_2 =`); nothing else.
-_GAP = re.compile(r"^(?:[\s$,;+&:]|\\[()]|\\q?quad|\\text\{[^{}\n]{0,30}\}|\b(?:and|or)\b"
+# Between two boxes (or math spans) that form one answer: separators, `and`, a short
+# `\text{}`, a name (`y_2 =`); nothing else (`\boxed{1.5}$ or $\boxed{\frac32}` are two
+# forms of one answer: the last counts).
+_GAP = re.compile(r"^(?:[\s$,;+&:]|\\[()]|\\q?quad|\\text\{\s*(?!or\b)[^{}\n]{0,30}\}|\band\b"
                   r"|[a-zA-Z](?:_\{?\w+\}?)?\s*=)*$")
+# Between math spans `or` lists answers too (`$21,16$ or $11$`).
+_SPAN_GAP = re.compile(r"^(?:[\s,;]|\b(?:and|or)\b)*$")
 _CUE = re.compile(r"(?:final answer(?: is)?|the answer is|\banswer(?: is)?)\s*[:：]?\s*",
                   re.IGNORECASE)
 _SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<!\\)\$((?:\\\$|[^$\n])+?)\$|\\\(([^\n]+?)\\\)",
@@ -52,7 +57,9 @@ _SENTENCE = re.compile(r"^(.{1,200}?)(?:\.\s|\.$|\n|$|I hope)", re.DOTALL)
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}")
 _TEXT_ARG = re.compile(r"\\(?:text|mbox|mathrm|textbf|begin|end)\{[^{}]*\}")
 _SHORT_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,3}(?![a-zA-Z])")
-_DECIMAL_COMMA = re.compile(r"-?(?:\d+,\d{1,2}|0,\d+)")
+# `1000,99` and `0,111` (never `-2,1` or `3,12`, which are lists).
+_DECIMAL_COMMA = re.compile(r"-?(?:\d{4,},\d{1,2}|0,\d+)")
+_PROSE_DECIMAL_COMMA = re.compile(r"-?(?:\d+,\d{1,2}|0,\d+)")  # `2,74` inside a sentence
 _UNIT_WORD = re.compile(r"^(?:" + "|".join(UNIT_WORDS) + r"|percent(?:age)?|square|cubic)$",
                         re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.,])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?!\d)"
@@ -64,14 +71,16 @@ def _joined_boxes(text: str) -> str | None:
     found = [(b.start, b.end, b.content) for b in boxes(text)]
     if not found or found[-1][2] is None:
         return None
-    return _join_last(text, found)
+    return _join_last(text, found, _GAP)
 
 
-def _join_last(text: str, found: list[tuple[int, int, str | None]]) -> str | None:
-    """The last item's content, with the items that directly precede it as a comma list."""
+def _join_last(text: str, found: list[tuple[int, int, str | None]], gap: re.Pattern
+               ) -> str | None:
+    """The last item's content, with the items that directly precede it (only `gap` text
+    between them) as a comma list."""
     group = [found[-1]]
     for item in reversed(found[:-1]):
-        if item[2] is None or not _GAP.match(text[item[1]:group[0][0]]):
+        if item[2] is None or not gap.match(text[item[1]:group[0][0]]):
             break
         group.insert(0, item)
     contents = list(dict.fromkeys(c.strip() for _, _, c in group if c and c.strip()))
@@ -102,7 +111,7 @@ def _after_cue(text: str) -> str | None:
 
 def _last_span(text: str) -> str | None:
     found = [(m.start(), m.end(), _span_text(m)) for m in _SPAN.finditer(text)]
-    return _join_last(text, found) if found else None
+    return _join_last(text, found, _SPAN_GAP) if found else None
 
 
 def _is_short_answer(text: str) -> bool:
@@ -122,7 +131,7 @@ def _last_number(text: str) -> str | None:
     if last is None:
         return None
     number = last.group(0)
-    if _DECIMAL_COMMA.fullmatch(number):
+    if _PROSE_DECIMAL_COMMA.fullmatch(number):
         return number.replace(",", ".")  # a decimal comma
     return number.replace(",", "")
 

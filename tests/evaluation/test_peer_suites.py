@@ -15,6 +15,9 @@ from tests.evaluation.peer_cases import load_cases
 MIN_AGREEMENT = 0.92
 
 DELIBERATE = {
+    ('1,22',
+     '1.22'):
+        'a bare `1,22` is a list of two answers, not a decimal comma (`-2,1` is a MATH500 gold)',
     ('10, 4, -2',
      '4, 10, -2'):
         'a comma list is unordered (MARIO and NeMo agree; this test only pins string equality)',

@@ -88,7 +88,8 @@ _SPACED_THOUSANDS = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 # `V_1:V_2 =`, `x \in`: removed when what follows names no variable (`x = 5` -> `5`).
 _NAME = (r"(?:[a-zA-Z](?:_\{?\w+\}?)?(?:'+)?|\\[a-zA-Z]+(?:_\{?\w+\}?)?|[A-Z]{2,3}|\|[A-Za-z]{1,3}\|"
          r"|[a-zA-Z]\([a-z]\)|\((?:[a-zA-Z](?:_\w)?,)+[a-zA-Z](?:_\w)?\)"
-         r"|[A-Za-z](?:_\{?\w+\}?)?(?::[A-Za-z](?:_\{?\w+\}?)?)+)")
+         r"|[A-Za-z](?:_\{?\w+\}?)?(?::[A-Za-z](?:_\{?\w+\}?)?)+"
+         r"|\\frac\{[A-Z]{1,3}\}\{[A-Z]{1,3}\})")
 _VAR_PREFIX = re.compile(r"^" + _NAME + r"\s*(?:=|\\in(?![a-zA-Z]))\s*(.+)$")
 _FUNCTION_PREFIX = re.compile(r"^[a-zA-Z]\(([a-z])\)\s*=\s*(.+)$")
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
@@ -112,7 +113,8 @@ _TRIG_DEGREES = re.compile(r"(\d+)\s*\^\s*\{?\s*\\circ\s*\}?")
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)")
 _WRAPPED_MATRIX = re.compile(r"^[(\[](\\begin\{(\w+)\}.*\\end\{\2\})[)\]]$", re.DOTALL)
 _SCI_TIMES = re.compile(r"\\times\s*10\s*\^")
-_SEPARATORS = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|\\quad|\\qquad|;)\s*|\s+(?:or|and)\s+")
+_SEPARATORS = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|\\quad|\\qquad|;)\s*|\s+(?:or|and)\s+"
+                         r"|(?<=[)\]])\s*(?:or|and)\s*(?=[(\[])")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::00)?\s*(?:([AaPp])\.?\s*[Mm]\.?)?$")
 _PLUS_MINUS = re.compile(r"^(.*?)\\(?:pm|mp)(.+)$")
 # Chained and one-sided inequalities on one variable become intervals.

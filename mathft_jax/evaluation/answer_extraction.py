@@ -14,8 +14,9 @@ Rules, first that applies wins (the "extraction order"):
    `\(..\)`, `\[..\]`), else the text up to the end of its sentence.
 4. The last math span of the text (`$..$` and `\(..\)` stay on one line; `$$..$$`, `\[..\]`
    may span lines).
-5. A short text that is not prose (at most 80 characters, no word of four or more letters
-   besides units and `\text{}`): the whole text, e.g. `10 square units`, `1 1/2`.
+5. A short text that is not prose (at most 150 characters, no word of four or more letters
+   besides units, `\text{}` and environment names, fewer than three short words, not opening
+   with two words): the whole text, e.g. `10 square units`, `1 1/2`, a bare matrix.
 6. The last number of the text (not glued to a preceding letter: `AZYUK2A` has none), with
    thousands separators (`1,000.99`) or a decimal comma (`2,74` in prose; `1000,99`, `0,111`
    as a whole text).
@@ -58,6 +59,7 @@ _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}")
 _TEXT_ARG = re.compile(r"\\(?:text|mbox|mathrm|textbf|begin|end)\{[^{}]*\}")
 _SHORT_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,3}(?![a-zA-Z])")
 # `1000,99` and `0,111` (never `-2,1` or `3,12`, which are lists).
+_TWO_WORDS = re.compile(r"^[A-Za-z]+\s+[A-Za-z]+\s")  # `the number is 5` is a sentence
 _DECIMAL_COMMA = re.compile(r"-?(?:\d{4,},\d{1,2}|0,\d+)")
 _PROSE_DECIMAL_COMMA = re.compile(r"-?(?:\d+,\d{1,2}|0,\d+)")  # `2,74` inside a sentence
 _UNIT_WORD = re.compile(r"^(?:" + "|".join(UNIT_WORDS) + r"|percent(?:age)?|square|cubic)$",
@@ -121,7 +123,8 @@ def _is_short_answer(text: str) -> bool:
     bare = _TEXT_ARG.sub(" ", text)
     words = _PROSE_WORD.findall(bare)
     short = [w for w in _SHORT_WORD.findall(bare) if not _UNIT_WORD.match(w)]
-    return all(_UNIT_WORD.match(w) for w in words) and len(short) < 3
+    return (all(_UNIT_WORD.match(w) for w in words) and len(short) < 3
+            and not _TWO_WORDS.match(text))
 
 
 def _last_number(text: str) -> str | None:

@@ -3,20 +3,33 @@
 `normalize_answer` rewrites surface variation away so that most equal answers become equal
 strings and never reach sympy. The steps, in order:
 
-1. Strip `$`, `\\displaystyle`, `\\left`/`\\right`, spacing commands (`\\,` `\\!` `\\;` `~`),
-   `\\mathrm`/`\\mathbf`/`\\textbf` wrappers, `\\dfrac`/`\\tfrac` -> `\\frac`, `\\le` -> `\\leq`, etc.
-2. Units and text wrappers: a trailing `\\text{ cm}` (any `\\text`/`\\mbox` after a number) and
-   bare unit words (`cm`, `inches`, `dollars`, ...) are dropped; other `\\text{X}` become `X`.
-   Pure-word answers of three or more letters (e.g. `\\text{Even}`) are lower-cased.
-3. Degrees (`^\\circ`, `^{\\circ}`, `\\degree`, `°`), percent (`\\%`, `%`) and currency (`\\$`)
-   are dropped: MATH's answers use them as decoration (`50\\%` is graded equal to `50`).
-4. Thousands separators (`1,000` / `1{,}000` / `1\\,000`) are removed when the whole answer is
-   one number; a trailing period or comma is removed; `x =` / `x \\in` prefixes with a single
-   variable on the left are removed when the right side has no variable (`x=5` -> `5`,
-   `x \\in [1,2]` -> `[1,2]`); `y = 2x+3` stays an equation, and the symbolic stage equates
-   it with `2x+3`.
-5. `\\frac12` -> `\\frac{1}{2}`, `\\sqrt2` -> `\\sqrt{2}`, `.5` -> `0.5`, and whitespace removed
-   except between two letters (`\\sin x` keeps its space).
+1. JSON-escaped text is un-escaped (`\\\\frac` -> `\\frac`); `$`, `\\$`, `€` go; a
+   multiple-choice letter (`(C)`, `C. x = 42`) is the answer; `x \\approx 11` -> `11` and any
+   other `\\approx ...` tail is dropped; LaTeX thousands separators (`11,\\! 111`, `14{,}916`)
+   become plain commas; `\\times 10^` -> `\\cdot10^`; inside a trig function `90^\\circ`
+   becomes `(90\\pi/180)`.
+2. Spelling: `\\displaystyle`, `\\left`/`\\right`, spacing commands (`\\,` `\\!` `\\;` `~`)
+   go; `\\dfrac`/`\\tfrac`/`\\cfrac` -> `\\frac`; `\\le`, `<=`, `≤` -> `\\leq` (and the
+   `\\geq`, `\\neq` families), `\\lt`/`\\gt` -> `<`/`>`, `**` -> `^`.
+3. Units and text: a trailing `\\text{ cm}` (any unit), any trailing `\\text{ words}` after a
+   number, and bare unit words (`cm`, `weeks`, `percent`, `pct`, ...; after a space, or glued
+   when three letters or more: `10weeks` but not `10cm`) are dropped; other `\\text{X}`
+   become `X`; pure-word answers of three or more letters are lower-cased. Degrees, percent
+   and currency signs are dropped: MATH uses them as decoration (`50\\%` equals `50`).
+4. Separators of several answers (`;`, ` or `, ` and `, `\\text{ and }`, `\\quad`) become
+   commas; `{1, 2}` becomes the set `\\{1,2\\}`; `a \\pm b` becomes the list `a+b,a-b`.
+5. Names: `x =`, `x_1 =`, `\\theta =`, `(p,q) =`, `|AB| =`, `V_1:V_2 =`, `x \\in` are removed
+   when the right side names no variable, per item of a list (`x = 1, y = 2` -> `1,2`);
+   `f(x) =` always (`f(x) = 2x+3` -> `2x+3`); a chain `x = 5+5+1 = 11` keeps its last side,
+   and a computation `\\frac{1}{2}\\cdot 20 = 10` its result. `y = 2x+3` stays an equation
+   (the symbolic stage equates it with `2x+3`).
+6. Relations on one variable become intervals: `-2 \\leq x \\leq 7` -> `[-2,7]`,
+   `x > 2` -> `(2,\\infty)`, `5 \\geq x` -> `(-\\infty,5]`.
+7. Numbers: `1 1/2` -> `1\\frac{1}{2}`; thousands separators (`1,000`, `1 000`) go when the
+   whole answer is one number (`32, 349` with a space is a list); `2^6 3^5` -> `2^6\\cdot 3^5`;
+   `\\frac12` -> `\\frac{1}{2}`, `\\sqrt2` -> `\\sqrt{2}`, `_{7}` -> `_7`, `.5` -> `0.5`; clock
+   times with seconds or AM/PM -> 24-hour `HH:MM`; a matrix in brackets loses them; whitespace
+   goes except between two letters (`\\sin x` keeps its space).
 
 Example:
     >>> normalize_answer(r"x = \\dfrac{1}{2}\\text{ cm}.")

@@ -93,11 +93,16 @@ def _span_text(m: re.Match) -> str:
     return next(g for g in m.groups() if g is not None)
 
 
+def _last_match(pattern: re.Pattern, text: str) -> re.Match | None:
+    last = None
+    for last in pattern.finditer(text):
+        pass
+    return last
+
+
 def _after_cue(text: str) -> str | None:
     """Rule 3: the answer following the last cue phrase, or None."""
-    last = None
-    for last in _CUE.finditer(text):
-        pass
+    last = _last_match(_CUE, text)
     if last is None:
         return None
     rest = text[last.end():]
@@ -117,7 +122,7 @@ def _last_span(text: str) -> str | None:
 
 
 def _is_short_answer(text: str) -> bool:
-    """Rule 5: at most 80 characters and no prose word (units and `\\text{}` allowed)."""
+    """Rule 5: a short answer, not prose (see the module docstring)."""
     if len(text) > 150:
         return False
     bare = _TEXT_ARG.sub(" ", text)
@@ -128,9 +133,7 @@ def _is_short_answer(text: str) -> bool:
 
 
 def _last_number(text: str) -> str | None:
-    last = None
-    for last in _NUMBER.finditer(text):
-        pass
+    last = _last_match(_NUMBER, text)
     if last is None:
         return None
     number = last.group(0)

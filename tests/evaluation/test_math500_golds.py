@@ -1,33 +1,23 @@
 """Every MATH500 gold equals itself, its reference solution's boxed answer and its common
-rewritings (skipped when ../shared/data/math is absent)."""
+rewritings (skipped when the MATH data is absent: see `math_data_dir`)."""
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 
-from mathft_jax.data.answers import last_boxed_content
+from mathft_jax.data.math_dataset import load_math
 from mathft_jax.evaluation import extract_answer
 from mathft_jax.evaluation.equivalence import check_equiv
 from mathft_jax.evaluation.verdict import Verdict
 
-MATH_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "math"
-
 
 def _golds() -> list[tuple[str, str]]:
-    """(gold answer, reference solution) of each MATH500 problem."""
-    if not (MATH_DIR / "math500_ids.txt").exists():
+    """(gold answer, reference solution) of each MATH500 problem; [] without the data."""
+    try:
+        problems, _ = load_math(split_config="paper", split="test")
+    except FileNotFoundError:
         return []
-    ids = set((MATH_DIR / "math500_ids.txt").read_text().split())
-    rows = []
-    with open(MATH_DIR / "test.jsonl", encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            if row["unique_id"] in ids:
-                rows.append((row.get("answer") or last_boxed_content(row["solution"]),
-                             row["solution"]))
-    return rows
+    return [(p.answer, p.solution) for p in problems]
 
 
 GOLDS = _golds()
@@ -44,7 +34,7 @@ REWRITINGS = {
 }
 
 
-@pytest.mark.skipif(not GOLDS, reason="MATH data not found at ../shared/data/math")
+@pytest.mark.skipif(not GOLDS, reason="MATH data not found (math_data_dir)")
 @pytest.mark.parametrize("rewrite", sorted(REWRITINGS))
 def test_gold_equals_its_rewriting(patient_grader, rewrite):
     failures = []

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 from fractions import Fraction
 
@@ -59,6 +60,14 @@ _LATEX_WORDS = ("infty", "pi", "sqrt", "frac", "sin", "cos", "tan", "log", "ln",
 class Grader:
     """Equivalence checker with its own caches and symbolic worker.
 
+    Args:
+      worker: the symbolic worker (default: the process-wide one, started on first need).
+      decimal_min_digits: significant digits from which a decimal may be a rounding of an
+        exact value (the tolerance rule above); None: decimals are always exact.
+      timeout_s: the most one check may spend in the worker, all comparisons together; past
+        it the remaining comparisons are UNKNOWN. A worker restart after a killed comparison
+        happens at the next call and is not counted.
+
     Attributes:
       num_symbolic_calls: symbolic comparisons actually sent to the worker (cache misses).
     """
@@ -68,7 +77,7 @@ class Grader:
         self._worker = worker
         self.decimal_min_digits = decimal_min_digits
         self.timeout_s = timeout_s
-        self._deadline = float("inf")
+        self._local = threading.local()  # the running check's deadline, per thread
         self._scalar_cache: dict[tuple[str, str], Verdict] = {}
         self.num_symbolic_calls = 0
 
@@ -93,11 +102,11 @@ class Grader:
             return Verdict.EQUAL
         if not a or not b:
             return Verdict.NOT_EQUAL
-        self._deadline = time.monotonic() + self.timeout_s
+        self._local.deadline = time.monotonic() + self.timeout_s
         try:
             return self._node(_structure(a), _structure(b))
         finally:
-            self._deadline = float("inf")
+            self._local.deadline = float("inf")
 
     def _node(self, x: structure.Node, y: structure.Node) -> Verdict:
         if isinstance(x, structure.Scalar) and isinstance(y, structure.Scalar):
@@ -155,7 +164,7 @@ class Grader:
         cached = self._scalar_cache.get(key)
         if cached is not None:
             return cached
-        remaining = self._deadline - time.monotonic()
+        remaining = getattr(self._local, "deadline", float("inf")) - time.monotonic()
         if remaining <= 0:
             return Verdict.UNKNOWN
         self.num_symbolic_calls += 1

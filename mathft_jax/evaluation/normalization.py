@@ -24,7 +24,7 @@ strings and never reach sympy. The steps, in order:
    and a computation `\\frac{1}{2}\\cdot 20 = 10` its result. `y = 2x+3` stays an equation
    (the symbolic stage equates it with `2x+3`).
 6. Relations on one variable become intervals: `-2 \\leq x \\leq 7` -> `[-2,7]`,
-   `x > 2` -> `(2,\\infty)`, `5 \\geq x` -> `(-\\infty,5]`.
+   `x > 2` -> `(2,\\infty)`, `5 \\geq x` -> `(-\\infty,5]`, `-x > -1` -> `(-\\infty,1)`.
 7. Numbers: `1 1/2` -> `1\\frac{1}{2}`; thousands separators (`1,000`, `1 000`) go when the
    whole answer is one number (`32, 349` with a space is a list); `2^6 3^5` -> `2^6\\cdot 3^5`;
    `\\frac12` -> `\\frac{1}{2}`, `\\sqrt2` -> `\\sqrt{2}`, `_{7}` -> `_7`, `.5` -> `0.5`; clock
@@ -118,6 +118,7 @@ _MIXED_SLASH = re.compile(r"^(-?)(\d+)\s+(\d+)/(\d+)$")
 _WORDS_ONLY = re.compile(r"^[a-zA-Z][a-zA-Z ]*[a-zA-Z]$")
 _OPTION = re.compile(r"^\(?([A-E])(?:\)|\.\s.*|:\s.*)?$")
 _REVERSED_ONE_SIDED = re.compile(r"^([^<>=]+?)(<|>|\\leq|\\geq) ?([a-zA-Z])$")
+_NEGATED_ONE_SIDED = re.compile(r"^-([a-zA-Z]) ?(<|>|\\leq|\\geq) ?(.+)$")
 _FLIP = {"<": ">", ">": "<", "\\leq": "\\geq", "\\geq": "\\leq"}
 _APPROX = re.compile(r"\s*(?:\\approx|\\sim|≈).*$")
 _NAMED_APPROX = re.compile(r"^\s*[a-zA-Z]\s*(?:\\approx|≈)\s*(.+)$")
@@ -204,6 +205,12 @@ def _interval(s: str) -> str:
         if op1 in (">", "\\geq") and op2 in (">", "\\geq"):
             return ("(" if op2 == ">" else "[") + hi + "," + lo + (")" if op1 == ">" else "]")
         return s
+    m = _NEGATED_ONE_SIDED.match(s)
+    if m and not _HAS_VARIABLE.search(_COMMAND.sub("", m.group(3))):
+        bound = m.group(3)
+        negated = bound[1:] if bound.startswith("-") and "+" not in bound and "-" not in bound[1:] \
+            else f"-({bound})"
+        s = m.group(1) + _FLIP[m.group(2)] + negated  # `-x > -1` -> `x < 1`
     m = _REVERSED_ONE_SIDED.match(s)
     if m and not _HAS_VARIABLE.search(_COMMAND.sub("", m.group(1))):
         s = m.group(3) + _FLIP[m.group(2)] + m.group(1)  # `5\geq x` -> `x\leq 5`

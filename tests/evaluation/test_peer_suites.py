@@ -15,6 +15,12 @@ from tests.evaluation.peer_cases import load_cases
 MIN_AGREEMENT = 0.92
 
 DELIBERATE = {
+    ('10\\%',
+     '0.1'):
+        'percent is decoration (10% = 10, as Hendrycks and NeMo-Skills grade); equating it with 0.1 too would make 10 and 0.1 one answer',
+    ('\\begin{matrix} \\frac12 \\\\ 1 \\end{matrix}',
+     '[0.5, 1]'):
+        'a column vector equals a one-column matrix, not a bracketed list (an interval or a tuple)',
     ('1,22',
      '1.22'):
         'a bare `1,22` is a list of two answers, not a decimal comma (`-2,1` is a MATH500 gold)',
@@ -46,18 +52,10 @@ DELIBERATE = {
 KNOWN_GAPS = {
     ('x + \\sqrt2I',
      'x + 1.414I'),
-    ('10\\%',
-     '0.1'),
     ('$\\frac{v_{0}}{r_{0}} \\frac{1}{\\left(1+r / r_{0}\\right)^{3 / ',
      '$\\frac{v_0 \\cdot \\left(\\frac{r_0}{r + r_0}\\right)^{0.5}}{(r '),
-    ('\\begin{matrix} \\frac12 \\\\ 1 \\end{matrix}',
-     '[0.5, 1]'),
     ('\\begin{cases} a+b=\\frac12 \\\\ a-b=\\sqrt3 \\end{cases}',
      '\\begin{cases} a+b=0.5\\\\ a-b=1.732\\end{cases}'),
-    ('$x < 1$',
-     '$-x > -1$'),
-    ('$x <= 1$',
-     '$-x >= -1$'),
     ('$\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}$',
      'The sum is $\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\be'),
     ('$\\begin{pmatrix}1 & 0 \\\\ 0 & 1\\end{pmatrix}$',

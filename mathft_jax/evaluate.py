@@ -17,7 +17,7 @@ from typing import Sequence
 
 import gin
 
-from mathft_jax.evaluation import plots, records, report
+from mathft_jax.evaluation import plots, ranking, records, report
 from mathft_jax.evaluation.problems import grade_problems
 
 
@@ -82,11 +82,24 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
                                          num_bootstrap, seed),
         "accuracy_vs_n": curves,
     }
+    if scores:
+        result["evaluator_auc"] = evaluator_auc(problems, num_bootstrap, seed)
     result["counts"]["seconds"] = round(time.time() - start, 2)
     report.write_report(result, output_dir)
     plots.plot_accuracy_vs_n(curves, os.path.join(output_dir, "accuracy_vs_n.png"),
                              title=os.path.basename(candidates_file))
     return result
+
+
+def evaluator_auc(problems, num_bootstrap: int, seed: int) -> dict:
+    """How well the scores rank correct above incorrect sampled candidates (`ranking`)."""
+    scores, labels, groups = [], [], []
+    for p in problems:
+        for label, score in zip(p.labels, p.scores or ()):
+            scores.append(score)
+            labels.append(label is not None and p.cluster_correct.get(label, False))
+            groups.append(p.problem_id)
+    return ranking.auc_with_ci(scores, labels, groups, num_bootstrap, seed)
 
 
 if __name__ == "__main__":

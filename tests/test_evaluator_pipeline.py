@@ -68,7 +68,7 @@ def test_train_score_evaluate_with_real_evaluator_scores(sft):
               positive=toy_task.LABELS[0], negative=toy_task.LABELS[1], batch_size=8,
               chunk_problems=3, show_progress=False)
     summary = score(output_file=str(sft / "scores.jsonl"), **kw)
-    assert summary["complete"] and summary["rows_total"] == 8 * 6
+    assert summary["complete"] and summary["rows_total"] == 16 * 6
     # Killed after one chunk (a cut tail appended), then rerun: the same file.
     partial = sft / "scores_resumed.jsonl"
     score(output_file=str(partial), max_chunks=1, **kw)
@@ -88,6 +88,9 @@ def test_train_score_evaluate_with_real_evaluator_scores(sft):
     text = json.dumps(overall)
     for metric in ("RR.All", "RR.Top2", "W.RR", "W.RR.Maj2"):
         assert metric in report["metrics"] and metric in text
+    auc = report["evaluator_auc"]
+    print("evaluator AUC on held-out problems:", auc)
+    assert auc["candidates"] == 96 and 0 < auc["correct"] < 96
 
 
 def test_score_refuses_another_evaluator_in_the_same_file(sft, tmp_path):

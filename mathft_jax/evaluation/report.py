@@ -11,7 +11,9 @@ report.json schema (version 1):
      "groups": {"overall": {"all": {"n": int, "<metric>": {"mean": float, "ci95": [lo, hi],
                                                              "n": int}}},
                 "level": {"Level 1": {...}}, "subject": {"Algebra": {...}}},
-     "accuracy_vs_n": {"n": [1, 2, ...], "<metric>": [float, ...]}}
+     "accuracy_vs_n": {"n": [1, 2, ...], "<metric>": [float, ...]},
+     "evaluator_auc": {"auc": float, "ci95": [lo, hi], "candidates": int, "correct": int,
+                       "problems": int}}          (only with a scores file; see ranking.py)
 """
 
 from __future__ import annotations
@@ -87,6 +89,12 @@ def markdown(report: dict) -> str:
             lines.append(f"| {key} | {summary['n']} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("Cells: accuracy in percent, [bootstrap 95% interval over problems].")
+    if "evaluator_auc" in report:
+        a = report["evaluator_auc"]
+        lines += ["", f"Evaluator AUC (correct above incorrect sampled candidates): "
+                      f"{a['auc']:.3f} [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}] over "
+                      f"{a['candidates']} candidates ({a['correct']} correct) of "
+                      f"{a['problems']} problems."]
     return "\n".join(lines) + "\n"
 
 

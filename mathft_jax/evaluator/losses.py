@@ -103,8 +103,11 @@ def _classification_loss(model: Decoder, words: LabelWords, over: str) -> LossFn
         del rng
         logits = model_logits(model, params, batch)
         pos, neg = label_logits(logits, words)
-        weights = batch["decoder_loss_weights"].astype(jnp.float32)
-        is_positive = batch["decoder_target_tokens"] == words.positive
+        targets = batch["decoder_target_tokens"]
+        is_positive = targets == words.positive
+        # Only label slots count (a task whose targets end with EOS also weights that slot).
+        weights = batch["decoder_loss_weights"].astype(jnp.float32) * (
+            is_positive | (targets == words.negative))
         ce = _cross_entropy(logits, pos, neg, is_positive, over)
         agree = ((pos > neg) == is_positive).astype(jnp.float32)
         loss_sum = jnp.sum(ce * weights)

@@ -192,3 +192,29 @@ def feature_lengths(name: str, sequence_length: int, inputs_length: Optional[int
         return {"chosen": sequence_length // 2, "rejected": sequence_length - sequence_length // 2}
     inputs = inputs_length or sequence_length - 1
     return {"inputs": inputs, "targets": sequence_length - inputs}
+
+
+@gin.configurable(module="mathft_jax.evaluator")
+def register_joint_mixture(name: str = gin.REQUIRED, generation_task: str = gin.REQUIRED,
+                           evaluator_task: str = gin.REQUIRED, generation_rate: float = 1.0,
+                           evaluator_rate: float = 1.0) -> str:
+    """Registers the "generation and evaluation" mixture trained in one stage (the baseline of
+    the sequential schedule); returns its name.
+
+    With the SFT loss, the evaluator rows (a classification task) are trained by the
+    full-vocabulary cross-entropy of their label token, the generation rows as usual.
+    Rates are seqio's sampling rates (proportional, per task).
+    """
+    for value, label in ((name, "name"), (generation_task, "generation_task"),
+                         (evaluator_task, "evaluator_task")):
+        if value is gin.REQUIRED or not value:
+            raise ConfigError(f"register_joint_mixture needs {label}")
+    info = evaluator_info(evaluator_task)
+    if info is None or info.kind != "classification":
+        raise ConfigError(f"register_joint_mixture: {evaluator_task!r} is not a classification "
+                          "evaluator task (register_evaluator_task with kind='classification')")
+    if name in seqio.MixtureRegistry.names():
+        seqio.MixtureRegistry.remove(name)
+    seqio.MixtureRegistry.add(name, [(generation_task, generation_rate),
+                                     (evaluator_task, evaluator_rate)])
+    return name

@@ -1,10 +1,13 @@
 """A toy generation task for the evaluator pipeline tests: "a + b" with boxed answers.
 
-`import tests.evaluator.toy_task` registers TASK ("train" 24 problems, "test" 8) over byte
-tokens; gin files of the subprocess tests import it the same way.
+`import tests.evaluator.toy_task` registers TASK over byte tokens: "train" has 40 of the 100
+sums a + b with a, b in 0..9, "test" 16 others (held out: no sum of the test split is in
+train). Gin files of the subprocess tests import it the same way.
 """
 
 from __future__ import annotations
+
+import random
 
 import seqio
 
@@ -20,10 +23,11 @@ LABELS = (" Y", " N")
 
 
 def _records(split: str) -> list[dict[str, str]]:
-    offset, count = (0, 24) if split == "train" else (100, 8)
+    order = random.Random(0).sample(range(100), 100)
+    chosen = order[:40] if split == "train" else order[40:56]
     out = []
-    for i in range(offset, offset + count):
-        a, b = i % 7, (3 * i) % 5
+    for i in chosen:
+        a, b = divmod(i, 10)
         problem = f"{a} + {b}"
         out.append(task_factory.example(f"toy/{split}/{i}", prompts.sft_prompt(problem),
                                         f"\\boxed{{{a + b}}}", str(a + b), problem=problem))

@@ -103,7 +103,8 @@ def _evaluator_task(s: RecipeSettings, name: str, kind: str):
         from mathft_jax.evaluator.tasks import register_evaluator_task
         return register_evaluator_task(
             name=name, candidates_file=os.path.join(inputs["train_samples"], CANDIDATES),
-            kind=kind, like_task=s.generation_task, seed=s.seed)
+            kind=kind, like_task=s.generation_task, positive=s.label_words[0],
+            negative=s.label_words[1], seed=s.seed)
     return task
 
 
@@ -138,6 +139,7 @@ def _score(s: RecipeSettings, evaluator: str):
         summary = score(model_config=s.model_config, checkpoint=inputs[evaluator],
                         candidates_file=os.path.join(inputs["test_sft_detailed"], CANDIDATES),
                         output_file=os.path.join(folder, SCORES), like_task=s.generation_task,
+                        positive=s.label_words[0], negative=s.label_words[1],
                         batch_size=s.score_batch_size)
         return {"candidates_per_second": summary["candidates_per_second"]}
     return run
@@ -190,7 +192,8 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
         out.append(Stage(
             f"evaluator_{loss}", ("train_samples", "sft_detailed"),
             {**shared, "loss": loss, "steps": s.evaluator_steps,
-             "lr": s.evaluator_learning_rate, "task": s.generation_task},
+             "lr": s.evaluator_learning_rate, "task": s.generation_task,
+             "label_words": list(s.label_words)},
             _evaluator_stage(s, loss)))
     second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
               "lr": s.second_generator_learning_rate}
@@ -213,7 +216,8 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                          _sample(s, generator, "test", s.test_problems, s.test_samples)))
     for loss in s.evaluator_losses:
         out.append(Stage(f"scores_{loss}", (f"evaluator_{loss}", "test_sft_detailed"),
-                         {"batch_size": s.score_batch_size}, _score(s, f"evaluator_{loss}")))
+                         {"batch_size": s.score_batch_size, "label_words": list(s.label_words)},
+                         _score(s, f"evaluator_{loss}")))
     evaluation = {k: common[k] for k in ("pass_ks", "maj_ks", "rerank_k", "num_bootstrap",
                                          "curve_repeats", "seed")}
     eval_stages = []

@@ -30,6 +30,7 @@ class RecipeSettings:
       batch_size, sequence_length: training batches.
       decode_batch_size, score_batch_size: prompts per decoding / scoring call.
       pass_ks, maj_ks, rerank_k, num_bootstrap, curve_repeats: evaluation.
+      label_words: the evaluator's (positive, negative) label words.
       seed: every stage's seed.
     """
 
@@ -60,6 +61,7 @@ class RecipeSettings:
     rerank_k: int = 8
     num_bootstrap: int = 1000
     curve_repeats: int = 8
+    label_words: tuple[str, str] = (" correct", " incorrect")
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:

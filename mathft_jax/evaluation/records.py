@@ -22,9 +22,10 @@ import math
 from typing import Any, Iterator
 
 from mathft_jax.evaluation.answer_extraction import extract_answer
+from mathft_jax.gin_utils import ConfigError
 
 
-class RecordError(ValueError):
+class RecordError(ConfigError, ValueError):
     """A malformed input line; the message names the file and line."""
 
 

@@ -63,7 +63,7 @@ import numpy as np
 import seqio
 from tqdm import tqdm
 
-from mathft_jax import partitioning
+from mathft_jax import partitioning, preflight
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.decoding.decode_loop import FINISH_EOS, FINISH_STOP, generate
 from mathft_jax.decoding.sampling import Greedy, Sampling, SamplingRule
@@ -248,7 +248,7 @@ def _start_or_resume(output_file: str, settings: dict, overwrite: bool) -> dict:
     changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
     if changed:
         raise InferError(
-            f"{output_file} was written with different settings ({', '.join(changed)}: "
+            f"{output_file} was written with different settings ("
             + "; ".join(f"{k}: {old.get(k)!r} -> {settings.get(k)!r}" for k in changed)
             + "); delete it or set infer.overwrite = True")
     size = os.path.getsize(output_file) if os.path.exists(output_file) else -1
@@ -352,15 +352,11 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       A summary: problems and rows written in this call and in total, generated tokens,
       seconds, tokens/s, whether the file is complete.
     """
-    if not greedy and num_samples <= 0:
-        raise InferError("nothing to decode: set infer.greedy = True or infer.num_samples > 0")
-    if num_samples and not isinstance(sampling, Sampling):
-        raise InferError(f"infer.sampling must be a Sampling(...) rule, got {sampling!r}")
-    if batch_size < 1:
-        raise InferError(f"infer.batch_size must be >= 1, got {batch_size}")
-    if max_prompt_length is not None and max_prompt_length < 1 + prepend_bos:
-        raise InferError(f"infer.max_prompt_length must leave room for a prompt token, got "
-                         f"{max_prompt_length}")
+    preflight.check_infer(
+        greedy=greedy, num_samples=num_samples, max_new_tokens=max_new_tokens,
+        batch_size=batch_size, chunk_problems=chunk_problems, max_problems=max_problems,
+        max_chunks=max_chunks, max_prompt_length=max_prompt_length, prepend_bos=prepend_bos,
+        bos_id=bos_id, sampling=sampling, output_file=output_file, checkpoint=checkpoint)
     chunk_problems = chunk_problems or batch_size
     settings = {
         "checkpoint": checkpoint, "mixture_or_task_name": mixture_or_task_name, "split": split,

@@ -43,7 +43,8 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
           init_checkpoint: Optional[str] = None, log_every: int = 10, eval_every: int = 0,
           eval_steps: Optional[int] = None, eval_split: str = "validation",
           checkpoint_every: int = 1000, keep_checkpoints: int = 3,
-          async_checkpoints: bool = True, distributed_init: bool = False):
+          async_checkpoints: bool = True, allow_changed_settings: bool = False,
+          distributed_init: bool = False):
     """Runs `trainer.train_loop` with gin-bound arguments (see its docstring).
 
     `distributed_init=True` calls `jax.distributed.initialize()` first (multi-host Cloud TPU
@@ -67,7 +68,8 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         loss_fn_factory=loss_fn_factory, init_checkpoint=init_checkpoint,
         log_every=log_every, eval_every=eval_every, eval_steps=eval_steps,
         eval_split=eval_split, checkpoint_every=checkpoint_every,
-        keep_checkpoints=keep_checkpoints, async_checkpoints=async_checkpoints)
+        keep_checkpoints=keep_checkpoints, async_checkpoints=async_checkpoints,
+        allow_changed_settings=allow_changed_settings)
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 from flax.linen import meta
 
+from mathft_jax import preflight
 from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import Decoder, safetensors_io
@@ -74,6 +75,8 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
     Returns:
       The manifest written to export.json.
     """
+    preflight.Checks("export").creatable_dir(output_dir=output_dir).existing(
+        optional=True, checkpoint=checkpoint).raise_any()
     unknown = set(formats) - set(FORMATS)
     if unknown or not formats:
         raise ConfigError(f"export.formats must be a non-empty subset of {FORMATS}, got "

@@ -48,8 +48,10 @@ PROJECT_GIN_DIRS = (REPO_ROOT / "gin_configs", PACKAGE_DIR)
 EXIT_CONFIG = 2
 EXIT_ENVIRONMENT = 3
 # OSErrors that mean the machine, not the user's input, failed the run.
-_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO}
-_ENVIRONMENT_TEXTS = ("No space left on device", "RESOURCE_EXHAUSTED", "Disk quota exceeded")
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+# The same failures as TensorStore (Orbax's writer) words them.
+_ENVIRONMENT_TEXTS = ("No space left on device", "RESOURCE_EXHAUSTED", "Disk quota exceeded",
+                      "File too large")
 
 
 class ConfigError(Exception):
@@ -297,4 +299,7 @@ def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> A
         status, message = known
         sys.stdout.flush()
         print(f"error: {message}", file=sys.stderr, flush=True)
-        raise SystemExit(status) from None
+        # Not SystemExit: at interpreter shutdown, Orbax's and tf.data's abandoned background
+        # work would print pages of tracebacks after this line. Files are closed already
+        # (the run's `finally` blocks ran while the exception propagated).
+        os._exit(status)

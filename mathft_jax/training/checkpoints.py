@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import sys
@@ -69,6 +70,40 @@ META_FILE = "meta/metadata"  # where orbax's JsonSave puts the `meta` item of a 
 # between the checkpoint and the model, which must not be moved aside).
 _DAMAGE_MARKERS = ("OUT_OF_RANGE", "DATA_LOSS", "NOT_FOUND", "Error reading",
                    "Unterminated string", "Expecting value", "Extra data")
+
+
+class _OneLineOrbaxErrors(logging.Filter):
+    """Keeps Orbax's background-thread error records to their message line.
+
+    Orbax logs each failed write of its writer threads with a full traceback (hundreds of
+    lines for one full disk); the same error is raised again in the main thread, where
+    `RunCheckpoints` reports it once.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and f"{os.sep}orbax{os.sep}" in record.pathname:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_orbax_threads() -> None:
+    logger = logging.getLogger("absl")
+    if not any(isinstance(f, _OneLineOrbaxErrors) for f in logger.filters):
+        logger.addFilter(_OneLineOrbaxErrors())
+    if not getattr(sys.unraisablehook, "_drops_closed_loop_noise", False):
+        sys.unraisablehook = _drop_closed_loop_noise(sys.unraisablehook)
+
+
+def _drop_closed_loop_noise(previous):
+    """After a failed save, TensorStore completes abandoned writes into Orbax's closed event
+    loop; each prints an unraisable 'Event loop is closed' traceback that says nothing."""
+    def hook(unraisable):
+        value = unraisable.exc_value
+        if isinstance(value, RuntimeError) and str(value) == "Event loop is closed":
+            return
+        previous(unraisable)
+    hook._drops_closed_loop_noise = True
+    return hook
 
 
 class CheckpointError(ConfigError):
@@ -99,6 +134,7 @@ class RunCheckpoints:
             cleanup_tmp_directories=True,
             enable_async_checkpointing=async_save,
         )
+        _quiet_orbax_threads()
         # Owned before the manager exists: creating it deletes unfinished temporary folders.
         self._lock = run_lock.RunLock(self.model_dir) if jax.process_index() == 0 else None
         self._pending_step: Optional[int] = None
@@ -380,11 +416,19 @@ def restore_params(path: str | os.PathLike, target):
                               + (f" ({hint})" if hint else "")) from e
 
 
-def _paths(tree) -> set[str]:
-    """'a/b/c' for every leaf of a nested-dict tree."""
+def _leaves(tree, prefix: str = "") -> dict[str, Any]:
+    """'a/b/c' -> leaf for every leaf of a nested-dict tree."""
     if not isinstance(tree, dict):
-        return {""}
-    return {f"{key}/{rest}".rstrip("/") for key, sub in tree.items() for rest in _paths(sub)}
+        return {prefix: tree}
+    out = {}
+    for key, sub in tree.items():
+        out.update(_leaves(sub, f"{prefix}/{key}" if prefix else str(key)))
+    return out
+
+
+def _shape(leaf) -> Optional[tuple]:
+    shape = getattr(leaf, "shape", None)
+    return None if shape is None else tuple(shape)
 
 
 def _structure_hint(directory: Path, target) -> str:
@@ -398,11 +442,20 @@ def _structure_hint(directory: Path, target) -> str:
         stored = ocp.StandardCheckpointer().metadata(directory).item_metadata.tree
     except Exception:  # noqa: BLE001 (a hint must never hide the original error)
         return ""
-    on_disk, wanted = _paths(stored), _paths(target)
+    stored_leaves, wanted_leaves = _leaves(stored), _leaves(target)
+    on_disk, wanted = set(stored_leaves), set(wanted_leaves)
     extra, missing = sorted(on_disk - wanted), sorted(wanted - on_disk)
-    if not extra and not missing:
+    reshaped = sorted(p for p in on_disk & wanted
+                      if _shape(stored_leaves[p]) != _shape(wanted_leaves[p]))
+    if not extra and not missing and not reshaped:
         return ""
     notes = []
+    if reshaped:
+        p = reshaped[0]
+        notes.append(f"the checkpoint was written for another model preset: {len(reshaped)} "
+                     f"parameters differ in shape, e.g. {p}: {_shape(stored_leaves[p])} in "
+                     f"the checkpoint vs {_shape(wanted_leaves[p])} in the model (use the "
+                     f"gin_configs/models/*.gin the checkpoint was trained with)")
     scanned = lambda paths: any(p.startswith("layers/") for p in paths)
     unrolled = lambda paths: any(p.startswith("blocks_") for p in paths)
     if scanned(on_disk) and unrolled(wanted):

@@ -235,7 +235,8 @@ def finalize() -> None:
         raise ConfigError(_first_line(e)) from None
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def causes(exc: Optional[BaseException]) -> Iterator[BaseException]:
+    """`exc`, then what caused it (`raise ... from`, or the exception being handled)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -253,12 +254,12 @@ def classify(exc: BaseException) -> Optional[tuple[int, str]]:
         >>> classify(OSError(errno.ENOSPC, "No space left on device", "/runs/x/ckpt"))
         (3, '/runs/x/ckpt: No space left on device')
     """
-    for e in _chain(exc):
+    for e in causes(exc):
         if isinstance(e, EnvironmentFailure):
             return EXIT_ENVIRONMENT, _one_line(e)
         if isinstance(e, ConfigError):
             return EXIT_CONFIG, _one_line(e)
-    for e in _chain(exc):
+    for e in causes(exc):
         if isinstance(e, OSError) and e.errno is not None:
             where = f"{e.filename}: " if e.filename else ""
             status = EXIT_ENVIRONMENT if e.errno in _ENVIRONMENT_ERRNOS else EXIT_CONFIG

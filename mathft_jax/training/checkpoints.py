@@ -113,10 +113,13 @@ class CheckpointError(ConfigError):
 class RunCheckpoints:
     """Saves and restores the TrainState plus the input position of one run.
 
+    Creating it takes ownership of the run folder (`run_lock.RunLock`); `close` gives it up.
+
     Example:
         ckpt = RunCheckpoints("runs/tiny_sft", save_every=100, keep=3)
-        if ckpt.latest_step() is not None:
-            state, meta = ckpt.restore(ckpt.latest_step(), abstract_state_with_shardings)
+        restored = ckpt.restore_latest(abstract_state_with_shardings, fingerprint)
+        if restored is not None:
+            state, meta = restored
         ...
         ckpt.save(state, {"batches_consumed": n, "seed": 0, ...})   # every step; saves
                                                                     # only every 100th
@@ -290,20 +293,14 @@ def _first_line(e: BaseException) -> str:
     return (str(e).splitlines()[0] if str(e).strip() else type(e).__name__).rstrip(": ")
 
 
-def _causes(e: Optional[BaseException]) -> Iterator[BaseException]:
-    while e is not None:
-        yield e
-        e = e.__cause__ or e.__context__
-
-
 def _is_damage(e: BaseException) -> bool:
     return any(isinstance(c, (json.JSONDecodeError, FileNotFoundError))
-               or any(m in str(c) for m in _DAMAGE_MARKERS) for c in _causes(e))
+               or any(m in str(c) for m in _DAMAGE_MARKERS) for c in gin_utils.causes(e))
 
 
 def _damage_line(e: BaseException) -> str:
     """The most specific line of the chain: TensorStore's own cause when there is one."""
-    lines = [ln.strip() for c in _causes(e) for ln in str(c).splitlines()
+    lines = [ln.strip() for c in gin_utils.causes(e) for ln in str(c).splitlines()
              if any(m in ln for m in _DAMAGE_MARKERS)]
     return lines[-1] if lines else _first_line(e)
 

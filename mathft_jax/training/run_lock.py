@@ -51,6 +51,7 @@ class RunLock:
 
     def __init__(self, directory: str | os.PathLike):
         self.path = Path(directory).absolute() / LOCK_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.stale_owner: Optional[dict] = None
         self._fd: Optional[int] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

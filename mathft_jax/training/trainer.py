@@ -6,7 +6,10 @@ fine-tuning) call it with their own `loss_fn_factory` and `init_checkpoint`.
 
 Resume rules, checked in this order:
   1. MODEL_DIR/checkpoints has a finalized step: restore params, optimizer state, step and the
-     input position from it (a restarted or preempted job continues exactly).
+     input position from it (a restarted or preempted job continues exactly). A damaged
+     newest step is set aside for the previous one; a step written under other settings is
+     refused unless `allow_changed_settings` (see `checkpoints.RunCheckpoints.restore_latest`).
+     The run owns MODEL_DIR while it trains (`run_lock`): a second run on it is refused.
   2. `init_checkpoint` is set: restore params only from it (another run's MODEL_DIR, a step
      folder or a params export), fresh optimizer state, step 0.
   3. Otherwise initialise from `seed`.

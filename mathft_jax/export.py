@@ -75,15 +75,14 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
     Returns:
       The manifest written to export.json.
     """
-    preflight.Checks("export").creatable_dir(output_dir=output_dir).existing(
-        optional=True, checkpoint=checkpoint).raise_any()
-    unknown = set(formats) - set(FORMATS)
-    if unknown or not formats:
-        raise ConfigError(f"export.formats must be a non-empty subset of {FORMATS}, got "
-                          f"{tuple(formats)}")
-    if (pretrained is None) == (checkpoint is None):
-        raise ConfigError("set exactly one of export.pretrained (PRETRAINED) and "
-                          "export.checkpoint (CHECKPOINT)")
+    checks = preflight.Checks("export")
+    checks.that(formats and not set(formats) - set(FORMATS),
+                f"export.formats must be a non-empty subset of {FORMATS}, got {tuple(formats)}")
+    checks.that((pretrained is None) != (checkpoint is None),
+                "set exactly one of export.pretrained (PRETRAINED) and export.checkpoint "
+                "(CHECKPOINT)")
+    checks.creatable_dir(output_dir=output_dir).existing(optional=True, checkpoint=checkpoint)
+    checks.raise_any()
     try:
         jnp.dtype(dtype)
     except TypeError:

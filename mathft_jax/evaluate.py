@@ -12,13 +12,46 @@ File formats: see `mathft_jax.evaluation.records` (inputs) and `mathft_jax.evalu
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Sequence
 
 import gin
 
+from mathft_jax import preflight
 from mathft_jax.evaluation import plots, ranking, records, report
-from mathft_jax.evaluation.problems import grade_problems
+from mathft_jax.evaluation.problems import GradedProblem, grade_problems
+from mathft_jax.gin_utils import ConfigError
+
+
+def scores_coverage(problems: Sequence[GradedProblem], scores_file: str,
+                    candidates_file: str) -> dict[str, int]:
+    """How many sampled rows and problems the scores cover; fails when they cover none.
+
+    Scores match candidates on (problem_id, sample_index). The RR columns cover only the
+    fully scored problems; partial coverage is printed to stderr as a warning with the counts.
+
+    Returns:
+      {"scored_rows", "sampled_rows", "scored_problems", "problems"}, e.g.
+      {"scored_rows": 5, "sampled_rows": 8, "scored_problems": 1, "problems": 2}.
+    """
+    sampled = [p for p in problems if p.labels]
+    rows = sum(len(p.labels) for p in sampled)
+    missing = sum(p.num_missing_scores for p in sampled)
+    coverage = {"scored_rows": rows - missing, "sampled_rows": rows,
+                "scored_problems": sum(not p.num_missing_scores for p in sampled),
+                "problems": len(sampled)}
+    if not rows or coverage["scored_rows"] == 0:
+        example = (f" (e.g. candidate problem_id {sampled[0].problem_id!r})" if sampled else "")
+        raise ConfigError(f"{scores_file}: its scores match none of the {rows} sampled "
+                          f"candidates of {candidates_file}; rows are matched on problem_id and "
+                          f"sample_index{example}")
+    if missing:
+        print(f"warning: {scores_file} scores {coverage['scored_rows']} of {rows} sampled "
+              f"candidates ({missing} missing): the RR columns cover only the "
+              f"{coverage['scored_problems']} of {coverage['problems']} problems whose samples "
+              f"are all scored", file=sys.stderr, flush=True)
+    return coverage
 
 
 @gin.configurable
@@ -46,6 +79,10 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
     Returns:
       The report dictionary written to report.json.
     """
+    preflight.check_evaluate(candidates_file=candidates_file, output_dir=output_dir,
+                             scores_file=scores_file, gold_file=gold_file, pass_ks=pass_ks,
+                             maj_ks=maj_ks, rerank_k=rerank_k, num_bootstrap=num_bootstrap,
+                             curve_repeats=curve_repeats)
     start = time.time()
     rows, cand_counts = records.read_candidates(candidates_file, skip_malformed)
     scores, score_counts = (records.read_scores(scores_file, skip_malformed)
@@ -54,8 +91,10 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
                          if gold_file else ({}, records.Counts()))
     problems, grade_counts = grade_problems(rows, gold, scores)
     if not problems:
-        raise ValueError(f"{candidates_file}: no problem with a gold answer to evaluate")
-    rr = [f"RR.Top{rerank_k}", "RR.All", "W.RR", f"W.RR.Maj{rerank_k}"] if scores else []
+        raise ConfigError(f"{candidates_file}: no problem with a gold answer to evaluate")
+    coverage = (scores_coverage(problems, scores_file, candidates_file)
+                if scores_file else None)
+    rr = [f"RR.Top{rerank_k}", "RR.All", "W.RR", f"W.RR.Maj{rerank_k}"] if scores_file else []
     names = (["Greedy"] + [f"pass@{k}" for k in pass_ks] + ["Pass@N", "Maj1@N"]
              + [f"Maj{k}@N" for k in maj_ks if k > 1] + rr)
     per_problem = [p.metrics(pass_ks=pass_ks, maj_ks=maj_ks, rerank_k=rerank_k)
@@ -76,6 +115,7 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
             "duplicate": cand_counts.duplicate,
             **grade_counts,
         },
+        **({"scores_coverage": coverage} if coverage else {}),
         "metrics": names,
         "groups": report.group_summaries(per_problem, [p.level for p in problems],
                                          [p.subject for p in problems], names,

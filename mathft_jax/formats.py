@@ -33,6 +33,8 @@ import json
 import math
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
+from mathft_jax.gin_utils import ConfigError
+
 CANDIDATES_VERSION = 1
 SCORES_VERSION = 1
 EXAMPLES_VERSION = 1
@@ -40,8 +42,9 @@ DECODINGS = ("greedy", "sample")
 EXAMPLE_KINDS = ("classification", "pair")
 
 
-class RecordError(ValueError):
-    """A malformed input line; the message names the file and line."""
+class RecordError(ConfigError, ValueError):
+    """A malformed input line; the message names the file and line (an entry point prints it
+    as one `error:` line, exit 2)."""
 
 
 @dataclasses.dataclass

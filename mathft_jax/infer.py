@@ -46,7 +46,7 @@ import jax
 import seqio
 from tqdm import tqdm
 
-from mathft_jax import formats, partitioning
+from mathft_jax import formats, partitioning, preflight
 from mathft_jax.data.task_problems import Problem, read_problems
 from mathft_jax.decoding.decode_loop import generate
 from mathft_jax.decoding.sampling import Greedy, Sampling, SamplingRule
@@ -107,9 +107,11 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       A summary: problems and rows written in this call and in total, generated tokens,
       seconds, tokens/s, whether the file is complete.
     """
-    _validate(greedy=greedy, num_samples=num_samples, sampling=sampling,
-              batch_size=batch_size, max_new_tokens=max_new_tokens,
-              max_prompt_length=max_prompt_length, prepend_bos=prepend_bos)
+    preflight.check_infer(
+        greedy=greedy, num_samples=num_samples, max_new_tokens=max_new_tokens,
+        batch_size=batch_size, chunk_problems=chunk_problems, max_problems=max_problems,
+        max_chunks=max_chunks, max_prompt_length=max_prompt_length, prepend_bos=prepend_bos,
+        bos_id=bos_id, sampling=sampling, output_file=output_file, checkpoint=checkpoint)
     chunk_problems = chunk_problems or batch_size
     settings = {
         "checkpoint": checkpoint, "mixture_or_task_name": mixture_or_task_name, "split": split,
@@ -161,25 +163,6 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         out.mark_complete()
     bar.close()
     return _summary(out, written, decoder, time.time() - start, max_prompt_length)
-
-
-def _validate(*, greedy: bool, num_samples: int, sampling: SamplingRule, batch_size: int,
-              max_new_tokens: int, max_prompt_length: Optional[int], prepend_bos: bool
-              ) -> None:
-    """Setting checks that need no data or model: run before anything is loaded or written."""
-    if num_samples < 0:
-        raise InferError(f"infer.num_samples must be >= 0, got {num_samples}")
-    if not greedy and num_samples == 0:
-        raise InferError("nothing to decode: set infer.greedy = True or infer.num_samples > 0")
-    if num_samples and not isinstance(sampling, Sampling):
-        raise InferError(f"infer.sampling must be a Sampling(...) rule, got {sampling!r}")
-    if batch_size < 1:
-        raise InferError(f"infer.batch_size must be >= 1, got {batch_size}")
-    if max_new_tokens < 1:
-        raise InferError(f"infer.max_new_tokens must be >= 1, got {max_new_tokens}")
-    if max_prompt_length is not None and max_prompt_length < 1 + prepend_bos:
-        raise InferError(f"infer.max_prompt_length must leave room for a prompt token, got "
-                         f"{max_prompt_length}")
 
 
 def _resolve_bos(prepend_bos: bool, bos_id: Optional[int], pretrained_bos: Optional[int],

@@ -88,12 +88,13 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         print(f"== stage {i + 1}/{len(stages)} {stage.name}: {stage.train_steps} steps on "
               f"{stage.mixture_or_task_name} -> {stage_dir}", flush=True)
         start = time.time()
-        schedule = optimizers.make_schedule(stage.train_steps, peak_value=stage.learning_rate,
-                                            warmup_steps=stage.warmup_steps)
+        built = optimizers.build_optimizer(
+            stage.train_steps, schedule={"peak_value": stage.learning_rate,
+                                         "warmup_steps": stage.warmup_steps})
         result = trainer.train_loop(
             model_config=model_config, model_dir=stage_dir,
             mixture_or_task_name=stage.mixture_or_task_name, train_steps=stage.train_steps,
-            optimizer=optimizers.make_optimizer(schedule), schedule=schedule,
+            **built.train_loop_args(),
             loss_fn_factory=stage.loss_fn_factory, init_checkpoint=previous, **train_options)
         if result.preempted:
             print(f"stage {stage.name} preempted at step {result.step}; rerun to continue",

@@ -23,10 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _train(model_dir, task, steps, lr, **kw):
-    schedule = optimizers.make_schedule(steps, peak_value=lr, warmup_steps=2)
+    built = optimizers.build_optimizer(steps, schedule={"peak_value": lr, "warmup_steps": 2})
     return trainer.train_loop(
         model_config=toy_task.MODEL, model_dir=str(model_dir), mixture_or_task_name=task,
-        train_steps=steps, optimizer=optimizers.make_optimizer(schedule), schedule=schedule,
+        train_steps=steps, **built.train_loop_args(),
         batch_size=8, sequence_length=64, log_every=1000, checkpoint_every=1000, **kw)
 
 

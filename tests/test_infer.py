@@ -100,7 +100,7 @@ def test_refuses_other_settings_and_unknown_files(reference, tmp_path):
     from mathft_jax.gin_utils import ConfigError
     out = tmp_path / "cands.jsonl"
     _infer(out, max_chunks=1)
-    with pytest.raises(ConfigError, match="seed: 5 -> 6"):
+    with pytest.raises(ConfigError, match=r"different settings \(seed: 5 -> 6\)"):
         _infer(out, seed=6)
     stray = tmp_path / "stray.jsonl"
     stray.write_text("{}\n")

@@ -40,6 +40,7 @@ from mathft_jax.data import prompts
 from mathft_jax.data import records as records_lib
 from mathft_jax.data import sources
 from mathft_jax.data import vocab as vocab_lib
+from mathft_jax.gin_utils import ConfigError
 
 PASSTHROUGH_FEATURES = ("problem_id", "answer", "level", "subject", "problem")
 SOLUTION_FORMATS = ("boxed", "gsm8k")
@@ -255,7 +256,11 @@ def register_jsonl_sft_task(name: str = gin.REQUIRED, train_path: str = gin.REQU
         return name
 
     def records_fn(split: str) -> list[dict[str, str]]:
-        return read_solution_file(paths[split], id_prefix=f"{name}/{split}/", **options)
+        rows = read_solution_file(paths[split], id_prefix=f"{name}/{split}/", **options)
+        if not rows:
+            raise ConfigError(f"{paths[split]}: no records (the file is empty or every line "
+                              f"was skipped)")
+        return rows
 
     register_records_task(name, records_fn, list(paths), vocabulary or MATH_VOCABULARY,
                           replace=True)

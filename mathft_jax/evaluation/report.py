@@ -7,6 +7,9 @@ samples, or "Greedy" without greedy rows) is averaged over the problems that hav
 
 report.json schema (version 1):
     {"version": 1, "config": {...}, "counts": {"problems": int, "malformed": int, ...},
+     "scores_coverage": {"scored_rows": int, "sampled_rows": int, "scored_problems": int,
+                         "problems": int},     (only with a scores file; RR.* columns average
+                                                over the `scored_problems`)
      "metrics": [str, ...],
      "groups": {"overall": {"all": {"n": int, "<metric>": {"mean": float, "ci95": [lo, hi],
                                                              "n": int}}},
@@ -89,6 +92,12 @@ def markdown(report: dict) -> str:
             lines.append(f"| {key} | {summary['n']} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("Cells: accuracy in percent, [bootstrap 95% interval over problems].")
+    coverage = report.get("scores_coverage")
+    if coverage:
+        lines.append(f"RR columns: evaluator scores cover {coverage['scored_rows']} of "
+                     f"{coverage['sampled_rows']} sampled rows; the RR columns average over "
+                     f"the {coverage['scored_problems']} of {coverage['problems']} problems "
+                     f"whose samples are all scored.")
     if "evaluator_auc" in report:
         a = report["evaluator_auc"]
         lines += ["", f"Evaluator AUC (correct above incorrect sampled candidates): "

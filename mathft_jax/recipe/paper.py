@@ -54,9 +54,11 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
         from mathft_jax.evaluator.losses import make_evaluator_loss
         from mathft_jax.training import optimizers, trainer
         from mathft_jax.training.losses import make_sft_loss
-        schedule = optimizers.make_schedule(steps, peak_value=learning_rate,
-                                            warmup_steps=min(s.warmup_steps, steps // 2),
-                                            decay="cosine", end_value_fraction=0.1)
+        built = optimizers.build_optimizer(
+            steps, schedule={"peak_value": learning_rate, "decay": "cosine",
+                             "warmup_steps": min(s.warmup_steps, steps // 2),
+                             "end_value_fraction": 0.1},
+            optimizer={"weight_decay": 0.01})
         factory = make_sft_loss
         if loss is not None:
             def factory(cfg, t):
@@ -64,7 +66,7 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
         result = trainer.train_loop(
             model_config=s.model_config, model_dir=folder,
             mixture_or_task_name=task(inputs) if callable(task) else task, train_steps=steps,
-            optimizer=optimizers.make_optimizer(schedule, weight_decay=0.01), schedule=schedule,
+            **built.train_loop_args(),
             loss_fn_factory=factory, init_checkpoint=inputs[init] if init else None,
             batch_size=s.batch_size, sequence_length=s.sequence_length, seed=s.seed,
             checkpoint_every=max(steps // 3, 1), log_every=max(steps // 5, 1), eval_every=0)

@@ -104,9 +104,14 @@ def _dataset(name, lengths, split, shuffle, num_epochs, seed, pack):
         return seqio.get_dataset(name, lengths, converter, dataset_split=split, shuffle=shuffle,
                                  num_epochs=num_epochs, shard_info=shard, seed=seed,
                                  verbose=False)
+    except ConfigError:
+        raise
     except ValueError as e:
-        if "split" in str(e).lower():
+        if split not in seqio.get_mixture_or_task(name).splits:
             raise ConfigError(f"task {name!r} has no split {split!r}") from None
+        if "no records" in str(e):  # e.g. an empty JSONL file behind the split
+            raise ConfigError(f"task {name!r}, split {split!r}: {str(e).splitlines()[0]}"
+                              ) from None
         raise
 
 

@@ -6,7 +6,10 @@ fine-tuning) call it with their own `loss_fn_factory` and `init_checkpoint`.
 
 Resume rules, checked in this order:
   1. MODEL_DIR/checkpoints has a finalized step: restore params, optimizer state, step and the
-     input position from it (a restarted or preempted job continues exactly).
+     input position from it (a restarted or preempted job continues exactly). A damaged
+     newest step is set aside for the previous one; a step written under other settings is
+     refused unless `allow_changed_settings` (see `checkpoints.RunCheckpoints.restore_latest`).
+     The run owns MODEL_DIR while it trains (`run_lock`): a second run on it is refused.
   2. `init_checkpoint` is set: restore params only from it (another run's MODEL_DIR, a step
      folder or a params export), fresh optimizer state, step 0.
   3. Otherwise initialise from `seed`.
@@ -30,7 +33,7 @@ import numpy as np
 import optax
 import seqio
 
-from mathft_jax import partitioning
+from mathft_jax import partitioning, preflight
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.training import checkpoints, data, train_state, train_step
@@ -100,7 +103,9 @@ def _has_split(task, split: str) -> bool:
 
 def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_name: str,
                train_steps: int, optimizer: optax.GradientTransformation,
-               schedule: Optional[optax.Schedule] = None, batch_size: int = 8, sequence_length: int = 512,
+               schedule: Optional[optax.Schedule] = None,
+               optimizer_settings: Optional[dict] = None, batch_size: int = 8,
+               sequence_length: int = 512,
                inputs_length: Optional[int] = None, pack: bool = True,
                num_microbatches: int = 1, seed: int = 0,
                mesh_shape: Sequence[int] = (-1, 1, 1),
@@ -110,6 +115,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                log_every: int = 10, eval_every: int = 0, eval_steps: Optional[int] = None,
                eval_split: str = "validation", checkpoint_every: int = 1000,
                keep_checkpoints: int = 3, async_checkpoints: bool = True,
+               allow_changed_settings: bool = False,
                step_callbacks: Sequence[StepCallback] = ()) -> TrainResult:
     """Trains `model_config` on a SeqIO task or mixture; see the module docstring.
 
@@ -122,6 +128,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       optimizer: the optax transformation (e.g. `optimizers.make_optimizer(schedule)`); the
         caller builds it, so each stage of a multi-stage run sets its own.
       schedule: its learning-rate schedule, only to report `learning_rate`.
+      optimizer_settings: what they were built with, fingerprinted in checkpoints (use
+        `optimizers.build_optimizer(...).train_loop_args()` for all three).
       batch_size: global batch size in sequences (split over processes and devices).
       sequence_length: decoder length of a (packed) row.
       inputs_length: for prefix-LM tasks, the task length of `inputs` (default half).
@@ -141,12 +149,18 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       checkpoint_every: steps between checkpoints (a final one is always written).
       keep_checkpoints: how many recent checkpoints to keep.
       async_checkpoints: write checkpoints in the background.
+      allow_changed_settings: resume MODEL_DIR's checkpoint even when it was written under
+        other settings (`checkpoints.run_fingerprint`); the differences are printed.
       step_callbacks: called as fn(step, state) after every step (monitoring, tests).
     """
     # Installed first: a SIGTERM during start-up is honoured after the first step.
     with _PreemptionFlag() as preemption:
-        if train_steps < 0:
-            raise ConfigError(f"train_steps must be >= 0, got {train_steps}")
+        preflight.check_train(
+            train_steps=train_steps, batch_size=batch_size, sequence_length=sequence_length,
+            num_microbatches=num_microbatches, inputs_length=inputs_length,
+            log_every=log_every, eval_every=eval_every, eval_steps=eval_steps,
+            checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
+            init_checkpoint=init_checkpoint, model_dir=model_dir)
         model_path = check_model_dir(model_dir)
         task = data.get_task(mixture_or_task_name)
         vocab = data.task_vocab_size(mixture_or_task_name)
@@ -166,17 +180,17 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
 
         ckpt = checkpoints.RunCheckpoints(model_path, save_every=checkpoint_every,
                                           keep=keep_checkpoints, async_save=async_checkpoints)
-        latest = ckpt.latest_step()
-        if latest is not None:
-            state, saved = ckpt.restore(latest, target)
-            if saved.get("seed") != seed:
-                ckpt.close()
-                raise ConfigError(f"{ckpt.directory}/{latest} was trained with seed "
-                                  f"{saved.get('seed')}, but seed={seed}: resuming would change "
-                                  f"the data order")
+        fingerprint = checkpoints.run_fingerprint(
+            model_config=model_config, task=mixture_or_task_name, seed=seed,
+            optimizer_settings=optimizer_settings or {}, data={"batch_size": batch_size, "pack": pack,
+                                           "sequence_length": sequence_length,
+                                           "inputs_length": inputs_length})
+        restored = ckpt.restore_latest(target, fingerprint, allow_changed_settings)
+        if restored is not None:
+            state, saved = restored
             batches_consumed = int(saved["batches_consumed"])
-            print(f"resuming from {ckpt.directory}/{latest} (input position {batches_consumed} "
-                  f"batches)", flush=True)
+            print(f"resuming from {ckpt.directory}/{saved['step']} (input position "
+                  f"{batches_consumed} batches)", flush=True)
         elif init_checkpoint:
             params = checkpoints.restore_params(init_checkpoint, target.params)
             state = train_state.state_from_params(params, optimizer, shardings)
@@ -218,7 +232,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
 
         def meta():
             return {"batches_consumed": batches_consumed, "seed": seed,
-                    "mixture_or_task_name": mixture_or_task_name}
+                    "mixture_or_task_name": mixture_or_task_name, "fingerprint": fingerprint}
 
         logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length)
         rng = jax.random.key(seed + 1)

@@ -21,10 +21,11 @@ CONFIG = ModelConfig(vocab_size=320, num_layers=2, embed_dim=64, mlp_dim=128, nu
 
 
 def fast_optimizer(train_steps: int, peak: float = 3e-3) -> dict:
-    """`optimizer` and `schedule` arguments of train_loop for tiny runs."""
-    schedule = optimizers.make_schedule(train_steps, peak_value=peak, warmup_steps=2,
-                                        decay="cosine")
-    return {"optimizer": optimizers.make_optimizer(schedule), "schedule": schedule}
+    """The `optimizer`, `schedule` and `optimizer_settings` arguments of train_loop for tiny
+    runs."""
+    return optimizers.build_optimizer(
+        train_steps, schedule={"peak_value": peak, "warmup_steps": 2, "decay": "cosine"}
+    ).train_loop_args()
 
 
 def run(model_dir: str, train_steps: int, **kwargs) -> trainer.TrainResult:

@@ -1,5 +1,12 @@
-"""Grading throughput: answers graded per second and clustering time, ours vs math-verify.
+"""Grading agreement with the field's test suites and throughput, ours vs math-verify.
 
+Agreement: every case of the ported peer suites (`tests/evaluation/cases/*.jsonl`: Math-Verify,
+MARIO_EVAL, NeMo-Skills, Qwen2.5-Math, Hendrycks MATH, lm-eval's known failures) is graded by
+`extract_answer` + `is_equiv` and by math-verify's `verify(parse(gold), parse(pred))` in the same
+run (as given, and with bare answers wrapped in `$...$`, math-verify's best case); printed: the
+share of cases whose verdict equals the suite's, per source and overall, and our slowest case.
+
+Throughput:
 Data: the MATH500 gold answers (from `../shared/data/math` or $MATHFT_MATH_DIR) and, per
 problem, `--samples` synthetic sampled answers drawn with a fixed seed: 40% the gold answer,
 20% an equivalent rewrite of it (`x = `, `\\dfrac`, spacing, a unit, a decimal form of a
@@ -10,21 +17,26 @@ Prints, for our grader: answers graded per second (each sample against its gold)
 time to cluster all problems' samples; if math-verify is installed, the same measured on the
 first `--mv_problems` problems (it is slower), and the ratio of rates.
 
-    python benchmarks/grading.py [--problems 500 --samples 64 --mv_problems 50]
+    python benchmarks/grading.py [--problems 500 --samples 64 --mv_problems 50 --agreement_only]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import random
 import re
+import sys
 import time
 from pathlib import Path
 
 from mathft_jax.evaluation import normalization
 from mathft_jax.evaluation.answer_extraction import extract_answer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.evaluation.peer_cases import load_cases  # noqa: E402  (the ported suites)
 from mathft_jax.evaluation.clustering import cluster_labels
 from mathft_jax.evaluation.equivalence import Grader, _structure
 from mathft_jax.evaluation.symbolic import SymbolicWorker
@@ -129,16 +141,71 @@ def bench_math_verify(golds, samples):
     return grade_s, cluster_s, correct, clusters
 
 
+def _agreement_report(name: str, verdicts: list[bool], cases) -> None:
+    by_source: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    for verdict, case in zip(verdicts, cases):
+        tally = by_source[case.source.split("/")[0].split(" ")[0]]
+        tally[0] += verdict == case.equal
+        tally[1] += 1
+    agree = sum(v == c.equal for v, c in zip(verdicts, cases))
+    parts = ", ".join(f"{src} {a}/{n}" for src, (a, n) in sorted(by_source.items()))
+    print(f"{name}: agreement {agree}/{len(cases)} = {100 * agree / len(cases):.1f}% ({parts})")
+
+
+def agreement_ours(cases, worker) -> None:
+    _clear_caches()
+    grader = Grader(worker)
+    verdicts, slowest = [], (0.0, None)
+    for case in cases:
+        start = time.perf_counter()
+        verdicts.append(grader.check(extract_answer(case.gold), extract_answer(case.pred))
+                        is Verdict.EQUAL)
+        slowest = max(slowest, (time.perf_counter() - start, case.id))
+    _agreement_report("ours", verdicts, cases)
+    print(f"ours: slowest case {slowest[0]:.2f} s ({slowest[1]!r}), "
+          f"{worker.num_timeouts} worker time-outs")
+
+
+def _as_math(text: str) -> str:
+    """A bare answer (no `$`, `\\(`, `\\[` or box) wrapped in `$...$` for math-verify."""
+    if any(mark in text for mark in ("$", "\\(", "\\[", "\\boxed")):
+        return text
+    return f"${text}$"
+
+
+def agreement_math_verify(cases) -> None:
+    from math_verify import parse, verify
+    for name, prepare in (("math-verify", str), ("math-verify (bare answers as $..$)", _as_math)):
+        verdicts = []
+        for case in cases:
+            try:
+                verdicts.append(bool(verify(parse(prepare(case.gold)),
+                                            parse(prepare(case.pred)))))
+            except Exception:  # noqa: BLE001 — a crash counts as a "not equal" verdict
+                verdicts.append(False)
+        _agreement_report(name, verdicts, cases)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=500)
     parser.add_argument("--samples", type=int, default=64)
     parser.add_argument("--mv_problems", type=int, default=50)
+    parser.add_argument("--agreement_only", action="store_true")
     args = parser.parse_args()
     golds = load_golds(args.problems)
     samples = make_samples(golds, args.samples)
     worker = SymbolicWorker()
     worker.compare("x", "x")  # Start-up is not part of the measurement.
+    cases = load_cases()
+    agreement_ours(cases, worker)
+    try:
+        agreement_math_verify(cases)
+    except ImportError:
+        print("math-verify: not installed (pip install -e .[mathverify] to compare)")
+    if args.agreement_only:
+        worker.close()
+        return
     n = len(golds) * args.samples
     grade_s, cluster_s, correct, unknown, clusters, calls = bench_ours(golds, samples, worker)
     print(f"ours: {len(golds)} problems x {args.samples} samples = {n} answers")

@@ -12,14 +12,46 @@ File formats: see `mathft_jax.evaluation.records` (inputs) and `mathft_jax.evalu
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Sequence
 
 import gin
 
-from mathft_jax import distributed
-from mathft_jax.evaluation import plots, records, report
-from mathft_jax.evaluation.problems import grade_problems
+from mathft_jax import distributed, preflight
+from mathft_jax.evaluation import plots, ranking, records, report
+from mathft_jax.evaluation.problems import GradedProblem, grade_problems
+from mathft_jax.gin_utils import ConfigError
+
+
+def scores_coverage(problems: Sequence[GradedProblem], scores_file: str,
+                    candidates_file: str) -> dict[str, int]:
+    """How many sampled rows and problems the scores cover; fails when they cover none.
+
+    Scores match candidates on (problem_id, sample_index). The RR columns cover only the
+    fully scored problems; partial coverage is printed to stderr as a warning with the counts.
+
+    Returns:
+      {"scored_rows", "sampled_rows", "scored_problems", "problems"}, e.g.
+      {"scored_rows": 5, "sampled_rows": 8, "scored_problems": 1, "problems": 2}.
+    """
+    sampled = [p for p in problems if p.labels]
+    rows = sum(len(p.labels) for p in sampled)
+    missing = sum(p.num_missing_scores for p in sampled)
+    coverage = {"scored_rows": rows - missing, "sampled_rows": rows,
+                "scored_problems": sum(not p.num_missing_scores for p in sampled),
+                "problems": len(sampled)}
+    if not rows or coverage["scored_rows"] == 0:
+        example = (f" (e.g. candidate problem_id {sampled[0].problem_id!r})" if sampled else "")
+        raise ConfigError(f"{scores_file}: its scores match none of the {rows} sampled "
+                          f"candidates of {candidates_file}; rows are matched on problem_id and "
+                          f"sample_index{example}")
+    if missing:
+        print(f"warning: {scores_file} scores {coverage['scored_rows']} of {rows} sampled "
+              f"candidates ({missing} missing): the RR columns cover only the "
+              f"{coverage['scored_problems']} of {coverage['problems']} problems whose samples "
+              f"are all scored", file=sys.stderr, flush=True)
+    return coverage
 
 
 @gin.configurable
@@ -49,6 +81,10 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
       multi-host run).
     """
     distributed.maybe_initialize()
+    preflight.check_evaluate(candidates_file=candidates_file, output_dir=output_dir,
+                             scores_file=scores_file, gold_file=gold_file, pass_ks=pass_ks,
+                             maj_ks=maj_ks, rerank_k=rerank_k, num_bootstrap=num_bootstrap,
+                             curve_repeats=curve_repeats)
     start = time.time()
     rows, cand_counts = records.read_candidates(candidates_file, skip_malformed)
     scores, score_counts = (records.read_scores(scores_file, skip_malformed)
@@ -57,8 +93,10 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
                          if gold_file else ({}, records.Counts()))
     problems, grade_counts = grade_problems(rows, gold, scores)
     if not problems:
-        raise ValueError(f"{candidates_file}: no problem with a gold answer to evaluate")
-    rr = [f"RR.Top{rerank_k}", "RR.All", "W.RR", f"W.RR.Maj{rerank_k}"] if scores else []
+        raise ConfigError(f"{candidates_file}: no problem with a gold answer to evaluate")
+    coverage = (scores_coverage(problems, scores_file, candidates_file)
+                if scores_file else None)
+    rr = [f"RR.Top{rerank_k}", "RR.All", "W.RR", f"W.RR.Maj{rerank_k}"] if scores_file else []
     names = (["Greedy"] + [f"pass@{k}" for k in pass_ks] + ["Pass@N", "Maj1@N"]
              + [f"Maj{k}@N" for k in maj_ks if k > 1] + rr)
     per_problem = [p.metrics(pass_ks=pass_ks, maj_ks=maj_ks, rerank_k=rerank_k)
@@ -79,18 +117,35 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
             "duplicate": cand_counts.duplicate,
             **grade_counts,
         },
+        **({"scores_coverage": coverage} if coverage else {}),
         "metrics": names,
         "groups": report.group_summaries(per_problem, [p.level for p in problems],
                                          [p.subject for p in problems], names,
                                          num_bootstrap, seed),
         "accuracy_vs_n": curves,
     }
+    if scores:
+        result["evaluator_auc"] = evaluator_auc(problems, num_bootstrap, seed)
     result["counts"]["seconds"] = round(time.time() - start, 2)
     if distributed.is_primary_host():  # every host grades; one writes
         report.write_report(result, output_dir)
         plots.plot_accuracy_vs_n(curves, os.path.join(output_dir, "accuracy_vs_n.png"),
                                  title=os.path.basename(candidates_file))
     return result
+
+
+def evaluator_auc(problems, num_bootstrap: int, seed: int) -> dict:
+    """How well the scores rank correct above incorrect sampled candidates (`ranking`), over
+    the fully scored problems."""
+    scores, labels, groups = [], [], []
+    for p in problems:
+        if p.num_missing_scores:
+            continue
+        for label, score in zip(p.labels, p.scores or ()):
+            scores.append(score)
+            labels.append(label is not None and p.cluster_correct.get(label, False))
+            groups.append(p.problem_id)
+    return ranking.auc_with_ci(scores, labels, groups, num_bootstrap, seed)
 
 
 if __name__ == "__main__":

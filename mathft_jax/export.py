@@ -36,7 +36,7 @@ import numpy as np
 from flax.linen import meta
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from mathft_jax import distributed
+from mathft_jax import distributed, preflight
 from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import Decoder, safetensors_io
@@ -95,13 +95,14 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
       The manifest written to export.json (None on a non-primary host).
     """
     distributed.maybe_initialize()
-    unknown = set(formats) - set(FORMATS)
-    if unknown or not formats:
-        raise ConfigError(f"export.formats must be a non-empty subset of {FORMATS}, got "
-                          f"{tuple(formats)}")
-    if (pretrained is None) == (checkpoint is None):
-        raise ConfigError("set exactly one of export.pretrained (PRETRAINED) and "
-                          "export.checkpoint (CHECKPOINT)")
+    checks = preflight.Checks("export")
+    checks.that(formats and not set(formats) - set(FORMATS),
+                f"export.formats must be a non-empty subset of {FORMATS}, got {tuple(formats)}")
+    checks.that((pretrained is None) != (checkpoint is None),
+                "set exactly one of export.pretrained (PRETRAINED) and export.checkpoint "
+                "(CHECKPOINT)")
+    checks.creatable_dir(output_dir=output_dir).existing(optional=True, checkpoint=checkpoint)
+    checks.raise_any()
     try:
         jnp.dtype(dtype)
     except TypeError:

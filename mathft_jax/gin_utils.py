@@ -9,7 +9,15 @@ Every entry point (`python -m mathft_jax.train`, `.infer`, `.evaluate`, `.export
 
 and fails at once, before any model or data work, with one line naming the problem when a
 file is missing, a binding names an unknown configurable or parameter, a macro is undefined,
-or a required argument of the entry function is unbound.
+a macro set on the command line or in the user's own gin file is read by nothing (a typo:
+`--gin.NUM_SAMPLE=7`; the error suggests the closest known macro), or a required argument of
+the entry function is unbound.
+
+Exit status (`run_main`): 0 success; 2 (`EXIT_CONFIG`) bad input or configuration, with one
+`error: ...` line on stderr naming the file or setting and the cause (fix the command or the
+file); 3 (`EXIT_ENVIRONMENT`) the machine failed the run, e.g. disk full or over quota, with
+one `error: ...` line (free space and rerun: training and inference resume). Anything else is
+a bug and keeps its traceback.
 
 Example:
     python -m mathft_jax.train --gin_file=gin_configs/models/tiny.gin \
@@ -19,22 +27,39 @@ Example:
 
 from __future__ import annotations
 
+import difflib
+import errno
 import inspect
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import gin
+from gin import config_parser
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 DEFAULT_SEARCH_PATHS = (Path.cwd(), REPO_ROOT, PACKAGE_DIR)
+# The project's own gin files: macros they set may legitimately go unread in some pairings.
+PROJECT_GIN_DIRS = (REPO_ROOT / "gin_configs", PACKAGE_DIR)
+
+EXIT_CONFIG = 2
+EXIT_ENVIRONMENT = 3
+# OSErrors that mean the machine, not the user's input, failed the run.
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+# The same failures as TensorStore (Orbax's writer) words them.
+_ENVIRONMENT_TEXTS = ("No space left on device", "RESOURCE_EXHAUSTED", "Disk quota exceeded",
+                      "File too large")
 
 
 class ConfigError(Exception):
-    """A user-facing configuration problem; its message is printed as one line."""
+    """A user-facing configuration or input problem; printed as one line, exit status 2."""
+
+
+class EnvironmentFailure(Exception):
+    """The environment failed the run (disk full, quota); printed as one line, exit status 3."""
 
 
 def parse_flags(argv: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
@@ -88,6 +113,61 @@ def parse_config(files: Sequence[str], bindings: Sequence[str],
                                             skip_unknown=False)
     except (ValueError, KeyError, SyntaxError, ImportError, IOError) as e:
         raise ConfigError(_first_line(e)) from None
+    user_files = [f for f in resolved if not _is_project_file(f)]
+    check_unread_macros({"on the command line": "\n".join(bindings),
+                         **{f"in {f}": Path(f).read_text() for f in user_files}})
+
+
+def _is_project_file(path: str) -> bool:
+    resolved = Path(path).resolve()
+    return any(resolved.is_relative_to(d) for d in PROJECT_GIN_DIRS)
+
+
+class _Placeholders(config_parser.ParserDelegate):
+    """Parses values without resolving references (only statement names are wanted)."""
+
+    def configurable_reference(self, scoped_selector, evaluate):
+        return scoped_selector
+
+    def macro(self, name):
+        return name
+
+
+def macros_set_in(text: str) -> list[str]:
+    """Names of the macros a gin text sets itself (`NAME = value`; includes not followed).
+
+    Example:
+        >>> macros_set_in("NUM_SAMPLES = 4\ninfer.seed = %SEED")
+        ['NUM_SAMPLES']
+    """
+    return [st.selector for st in config_parser.ConfigParser(text, _Placeholders())
+            if isinstance(st, config_parser.BindingStatement) and not st.arg_name]
+
+
+def _macros_defined_and_read() -> tuple[set[str], set[str]]:
+    config = gin.config._CONFIG  # gin has no public view of the parsed bindings
+    defined = {scope for scope, selector in config if selector == "gin.macro"}
+    read = {ref.scopes[-1] for ref in gin.config.iterate_references(config)
+            if ref.selector == "gin.macro" and ref.scopes}
+    return defined, read
+
+
+def check_unread_macros(sources: dict[str, str]) -> None:
+    """Raises ConfigError for a macro that a source sets but no binding reads (a typo).
+
+    Args:
+      sources: "on the command line" / "in FILE" -> that gin text.
+    """
+    defined, read = _macros_defined_and_read()
+    for where, text in sources.items():
+        for name in macros_set_in(text):
+            if name in read:
+                continue
+            known = sorted(read | (defined - {name}))
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(f"gin macro {name} (set {where}) is not read by anything"
+                              f"{hint}")
 
 
 def _first_line(e: BaseException) -> str:
@@ -116,6 +196,33 @@ def check_required(fn: Callable[..., Any]) -> None:
             + " (set them in a --gin_file, e.g. gin_configs/runs/*.gin, or with --gin.KEY=VALUE)")
 
 
+def configured_arguments(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The keyword arguments a gin-configured call of `fn` gets: defaults, then bindings.
+
+    Example (with `make_schedule.peak_value = %LEARNING_RATE` and `LEARNING_RATE = 1e-4`):
+        >>> configured_arguments(make_schedule)["peak_value"]
+        0.0001
+    """
+    selector = f"{fn.__module__}.{fn.__name__}"
+    out = {}
+    for param in inspect.signature(fn).parameters.values():
+        if param.default is inspect.Parameter.empty:
+            continue
+        try:
+            out[param.name] = _macro_value(gin.query_parameter(f"{selector}.{param.name}"))
+        except ValueError:
+            out[param.name] = param.default
+    return out
+
+
+def _macro_value(value: Any) -> Any:
+    """Follows `%MACRO` references (possibly chained) to the bound value."""
+    while (isinstance(value, gin.config.ConfigurableReference)
+           and value.selector == "gin.macro"):
+        value = gin.query_parameter(f"%{value.scopes[-1]}")
+    return value
+
+
 def finalize() -> None:
     """Finalizes gin, naming any macro that is referenced but never set."""
     try:
@@ -128,12 +235,53 @@ def finalize() -> None:
         raise ConfigError(_first_line(e)) from None
 
 
+def causes(exc: Optional[BaseException]) -> Iterator[BaseException]:
+    """`exc`, then what caused it (`raise ... from`, or the exception being handled)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def classify(exc: BaseException) -> Optional[tuple[int, str]]:
+    """(exit status, one-line message) for a user-facing failure, None for a bug.
+
+    Looks through the exception's causes, so a ConfigError or a full disk raised inside a
+    library (tf.data, Orbax's writer threads) is still recognised.
+
+    Example:
+        >>> classify(OSError(errno.ENOSPC, "No space left on device", "/runs/x/ckpt"))
+        (3, '/runs/x/ckpt: No space left on device')
+    """
+    for e in causes(exc):
+        if isinstance(e, EnvironmentFailure):
+            return EXIT_ENVIRONMENT, _one_line(e)
+        if isinstance(e, ConfigError):
+            return EXIT_CONFIG, _one_line(e)
+    for e in causes(exc):
+        if isinstance(e, OSError) and e.errno is not None:
+            where = f"{e.filename}: " if e.filename else ""
+            status = EXIT_ENVIRONMENT if e.errno in _ENVIRONMENT_ERRNOS else EXIT_CONFIG
+            return status, f"{where}{e.strerror or os.strerror(e.errno)}"
+        text = str(e)
+        if any(t in text for t in _ENVIRONMENT_TEXTS):
+            line = next(ln for ln in text.splitlines() if any(t in ln for t in _ENVIRONMENT_TEXTS))
+            return EXIT_ENVIRONMENT, line.strip()
+    return None
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
 def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> Any:
     """Parses flags, validates the configuration, then calls `main_fn()`.
 
     `main_fn` is a gin-configurable function whose required arguments default to
-    `gin.REQUIRED`; they are checked before it starts. Configuration errors exit with status 2
-    and a single `error: ...` line on stderr.
+    `gin.REQUIRED`; they are checked before it starts. A failure `classify` recognises exits
+    with its status (2 or 3, see the module docstring) and a single `error: ...` line on
+    stderr.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -141,14 +289,18 @@ def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> A
         parse_config(files, bindings, search)
         check_required(main_fn)
         finalize()
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
-    try:
         # Finalizing validated the macros; unlocking again lets modules that register gin
         # configurables be imported lazily during the run.
         with gin.unlock_config():
             return main_fn()
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except Exception as e:  # noqa: BLE001 (bugs are re-raised below)
+        known = classify(e)
+        if known is None:
+            raise
+        status, message = known
+        sys.stdout.flush()
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        # Not SystemExit: at interpreter shutdown, Orbax's and tf.data's abandoned background
+        # work would print pages of tracebacks after this line. Files are closed already
+        # (the run's `finally` blocks ran while the exception propagated).
+        os._exit(status)

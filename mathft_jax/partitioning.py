@@ -20,8 +20,9 @@ is replicated instead of failing, so one rules table serves every model preset.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import flax.linen as nn
 import jax
@@ -160,13 +161,71 @@ def logical_to_sharding(tree, mesh: Mesh, rules: Sequence[tuple[str, Any]] = DEF
     return jax.tree_util.tree_map(one, tree, is_leaf=_is_partitioned)
 
 
-def batch_sharding(mesh: Mesh, ndim: int = 2) -> NamedSharding:
-    """Sharding of a [B, ...] batch array: rows over (data, fsdp), the rest replicated."""
-    return NamedSharding(mesh, P(BATCH_AXES, *([None] * (ndim - 1))))
+def batch_sharding(mesh: Mesh, ndim: int = 2, batch_axis: int = 0) -> NamedSharding:
+    """Sharding of an array whose `batch_axis` holds rows: split over the mesh's batch axes
+    (those of `BATCH_AXES` the mesh has), every other dimension replicated.
+
+    Example:
+        batch_sharding(make_mesh(2, 2, 2), ndim=3)       # PartitionSpec(('data', 'fsdp'), None, None)
+        batch_sharding(mesh, ndim=2, batch_axis=1)        # [V, B] logits: PartitionSpec(None, (...))
+    """
+    axes = tuple(a for a in BATCH_AXES if a in mesh.axis_names)
+    spec: list[Any] = [None] * ndim
+    spec[batch_axis] = axes or None
+    return NamedSharding(mesh, P(*spec))
+
+
+def maybe_batch_sharding(mesh: Optional[Mesh], ndim: int,
+                         batch_axis: int = 0) -> Optional[NamedSharding]:
+    """`batch_sharding`, or None without a mesh (single-device decoding and scoring)."""
+    return None if mesh is None else batch_sharding(mesh, ndim, batch_axis)
+
+
+def constrain_batch(x: jax.Array, mesh: Optional[Mesh], batch_axis: int = 0) -> jax.Array:
+    """Inside a jitted function: keeps `x`'s rows split over the batch axes (no-op without a
+    mesh)."""
+    sharding = maybe_batch_sharding(mesh, x.ndim, batch_axis)
+    return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
+
+
+def batch_multiple(mesh: Optional[Mesh]) -> int:
+    """The batch must be a multiple of this: the number of devices along the batch axes."""
+    if mesh is None:
+        return 1
+    return math.prod(mesh.shape[a] for a in BATCH_AXES if a in mesh.axis_names)
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
+
+
+@contextlib.contextmanager
+def mesh_context(mesh: Optional[Mesh], rules: Sequence[tuple[str, Any]] = DEFAULT_RULES
+                 ) -> Iterator[None]:
+    """Makes the mesh and the logical-axis rules visible to the model's activation
+    constraints while a function is traced (either may be None / empty)."""
+    with (jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext()), \
+            nn.logical_axis_rules(tuple(rules or ())):
+        yield
+
+
+def in_mesh_context(fn: Callable, mesh: Optional[Mesh], rules) -> Callable:
+    """`fn`, called inside `mesh_context(mesh, rules)` when either is given."""
+    if mesh is None and not rules:
+        return fn
+
+    def run(*args):
+        with mesh_context(mesh, rules):
+            return fn(*args)
+    return run
+
+
+def to_host(x: jax.Array) -> np.ndarray:
+    """A (possibly multi-host sharded) array as one numpy array on every host."""
+    if getattr(x, "is_fully_addressable", True):
+        return np.asarray(jax.device_get(x))
+    from jax.experimental import multihost_utils
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
 def num_batch_shards(mesh: Mesh) -> int:

@@ -43,7 +43,8 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
           init_checkpoint: Optional[str] = None, log_every: int = 10, eval_every: int = 0,
           eval_steps: Optional[int] = None, eval_split: str = "validation",
           checkpoint_every: int = 1000, keep_checkpoints: int = 3,
-          async_checkpoints: bool = True, distributed_init: bool = False):
+          async_checkpoints: bool = True, allow_changed_settings: bool = False,
+          distributed_init: bool = False):
     """Runs `trainer.train_loop` with gin-bound arguments (see its docstring).
 
     Multi-host start-up: see `mathft_jax.distributed.maybe_initialize` (the environment
@@ -54,15 +55,19 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
     distributed.maybe_initialize(force=distributed_init)
     from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
 
+    # make_schedule.* / make_optimizer.* from gin, recorded for the checkpoint fingerprint.
+    built = optimizers.build_optimizer(train_steps)
     return trainer.train_loop(
         model_config=model_config, model_dir=model_dir,
         mixture_or_task_name=mixture_or_task_name, train_steps=train_steps,
+        **built.train_loop_args(),
         batch_size=batch_size, sequence_length=sequence_length, inputs_length=inputs_length,
         pack=pack, num_microbatches=num_microbatches, seed=seed, mesh_shape=tuple(mesh_shape),
         loss_fn_factory=loss_fn_factory, init_checkpoint=init_checkpoint,
         log_every=log_every, eval_every=eval_every, eval_steps=eval_steps,
         eval_split=eval_split, checkpoint_every=checkpoint_every,
-        keep_checkpoints=keep_checkpoints, async_checkpoints=async_checkpoints)
+        keep_checkpoints=keep_checkpoints, async_checkpoints=async_checkpoints,
+        allow_changed_settings=allow_changed_settings)
 
 
 def main() -> None:

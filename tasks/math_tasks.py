@@ -47,7 +47,8 @@ def math_records(split: str, prompt_style: str = "sft", require_answer: bool = F
         logging.warning("MATH %s: %d problems without a gold answer left out of this task",
                         split, len(problems) - len(kept))
     return [task_factory.example(p.problem_id, task_factory.format_prompt(p.problem, prompt_style),
-                                 p.solution, p.answer, p.level, p.subject) for p in kept]
+                                 p.solution, p.answer, p.level, p.subject,
+                                 problem=p.problem) for p in kept]
 
 
 SPLITS = ("train", "test")

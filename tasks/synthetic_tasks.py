@@ -64,7 +64,8 @@ def synthetic_records(split: str, style: str = "detailed", corrupt: bool = False
                                                          opts["corruption_rate"]):
             solution = p.corrupted_solution
         out.append(task_factory.example(p.problem_id, prompts.sft_prompt(p.problem), solution,
-                                        p.answer, p.level, p.subject))
+                                        p.answer, p.level, p.subject,
+                                        problem=p.problem))
     return out
 
 

@@ -115,3 +115,27 @@ def test_only_the_primary_host_writes_the_report(tmp_path, monkeypatch):
              curve_repeats=2)
     assert sorted(p.name for p in (tmp_path / "primary").iterdir()) == [
         "accuracy_vs_n.png", "report.json", "report.md"]
+
+
+def test_partial_scores_are_reported_and_rr_covers_fully_scored_problems(tmp_path, capfd):
+    _write_jsonl(tmp_path / "c.jsonl", _rows())
+    _write_jsonl(tmp_path / "s.jsonl", _scores()[:5])  # p1 fully scored, p2 one of four
+    result = evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "out"),
+                      scores_file=str(tmp_path / "s.jsonl"), num_bootstrap=50, curve_repeats=2)
+    assert result["scores_coverage"] == {"scored_rows": 5, "sampled_rows": 8,
+                                         "scored_problems": 1, "problems": 2}
+    overall = result["groups"]["overall"]["all"]
+    assert overall["RR.All"]["n"] == 1 and overall["Maj1@N"]["n"] == 2
+    assert ("scores 5 of 8 sampled candidates (3 missing): the RR columns cover only the 1 "
+            "of 2 problems") in capfd.readouterr().err
+    assert "RR columns: evaluator scores cover 5 of 8" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_scores_matching_no_candidate_are_an_error(tmp_path):
+    from mathft_jax.gin_utils import ConfigError
+    _write_jsonl(tmp_path / "c.jsonl", _rows())
+    _write_jsonl(tmp_path / "s.jsonl", [{**s, "problem_id": "x" + s["problem_id"]}
+                                        for s in _scores()])
+    with pytest.raises(ConfigError, match="match none of the 8 sampled candidates"):
+        evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "out"),
+                 scores_file=str(tmp_path / "s.jsonl"), num_bootstrap=50, curve_repeats=2)

@@ -64,7 +64,7 @@ def test_schema_and_order(reference):
     assert summary["complete"] and summary["generated_tokens"] > 0
     keys = {"version", "problem_id", "sample_index", "decoding", "text", "logprob",
             "num_tokens", "finish_reason", "checkpoint", "sampling", "gold_answer", "level",
-            "subject"}
+            "subject", "problem"}
     for i in range(NUM_PROBLEMS):
         group = rows[4 * i: 4 * i + 4]
         assert [(r["decoding"], r["sample_index"]) for r in group] == [
@@ -100,7 +100,7 @@ def test_refuses_other_settings_and_unknown_files(reference, tmp_path):
     from mathft_jax.gin_utils import ConfigError
     out = tmp_path / "cands.jsonl"
     _infer(out, max_chunks=1)
-    with pytest.raises(ConfigError, match="seed: 5 -> 6"):
+    with pytest.raises(ConfigError, match=r"different settings \(seed: 5 -> 6\)"):
         _infer(out, seed=6)
     stray = tmp_path / "stray.jsonl"
     stray.write_text("{}\n")
@@ -169,7 +169,7 @@ ModelConfig.max_seq_len = {MODEL.max_seq_len}
 def test_stop_strings_cut_text_and_count_tokens():
     import numpy as np
     from mathft_jax.decoding import FINISH_EOS, FINISH_LENGTH, FINISH_STOP
-    from mathft_jax.infer import _cut
+    from mathft_jax.decoding.stop_strings import cut_at_stop as _cut
     vocab = seqio.ByteVocabulary(extra_ids=0)
     tokens = vocab.encode("x = 2.\n\nProblem: more")
     logprobs = -np.arange(1, len(tokens) + 1, dtype=np.float32) / 100
@@ -225,18 +225,19 @@ def test_pretrained_checkpoint_loads_params_and_prepends_bos(reference, tmp_path
     assert json.loads((tmp_path / "bos.jsonl.progress").read_text())["settings"]["bos_id"] == 7
     assert [r["text"] for r in rows] != [r["text"] for r in read(plain)]
     # An explicit bos_id wins; a different BOS is a different run (refused on resume).
-    from mathft_jax.infer import InferError
-    with pytest.raises(InferError, match="bos_id"):
+    from mathft_jax.gin_utils import ConfigError
+    with pytest.raises(ConfigError, match="bos_id"):
         _infer(bos, checkpoint="pretrained:fake", prepend_bos=True, bos_id=3)
 
 
 def test_pretrained_checkpoint_errors(tmp_path, monkeypatch):
     import dataclasses
     from mathft_jax.infer import InferError
+    from mathft_jax.params_source import ParamsSourceError
     _fake_pretrained(monkeypatch, config=dataclasses.replace(MODEL, num_layers=2))
-    with pytest.raises(InferError, match="num_layers: 1 \\(gin\\) vs 2"):
+    with pytest.raises(ParamsSourceError, match="num_layers: 1 \\(gin\\) vs 2"):
         _infer(tmp_path / "a.jsonl", checkpoint="pretrained:fake")
-    with pytest.raises(InferError, match="needs a model name"):
+    with pytest.raises(ParamsSourceError, match="needs a model name"):
         _infer(tmp_path / "b.jsonl", checkpoint="pretrained:")
     # The byte vocabulary has no BOS and random_init none either.
     with pytest.raises(InferError, match="bind infer.bos_id"):

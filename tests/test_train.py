@@ -1,27 +1,17 @@
 """The real CLI (`python -m mathft_jax.train`) fails fast with one line on bad configuration."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
+from tests import cli
 
-REPO = Path(__file__).resolve().parents[1]
 BASE = ["--gin_file=gin_configs/models/tiny.gin", "--gin_file=gin_configs/runs/sft.gin"]
 
 
 def _cli(*flags):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, "-m", "mathft_jax.train", *BASE, *flags], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=300)
+    return cli.run("train", *BASE, *flags)
 
 
-def _one_error_line(proc) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
-    return lines[0]
+_one_error_line = cli.one_error_line
 
 
 def test_missing_required_binding_is_named():

@@ -21,12 +21,13 @@ import os
 from typing import Any, Iterable, Mapping
 
 from mathft_jax.atomic_files import atomic_write
+from mathft_jax.gin_utils import ConfigError
 
 OnError = str  # "raise" | "skip"
 _MAX_KEPT_ERRORS = 20
 
 
-class DataFormatError(ValueError):
+class DataFormatError(ConfigError, ValueError):
     """A malformed record; the message starts with `path:line:`."""
 
     def __init__(self, path: str | os.PathLike, line: int, message: str):

@@ -5,7 +5,8 @@ Every task here has two tokenized features and a few pass-through strings:
 * `inputs`: the prompt (`prompts.sft_prompt` or `prompts.fewshot_prompt`), no EOS, ending
   where the model starts writing;
 * `targets`: the solution, ending with `\boxed{answer}`, then EOS;
-* `problem_id`, `answer` (gold), `level`, `subject`: strings passed through untouched (the
+* `problem_id`, `answer` (gold), `level`, `subject`, `problem` (the bare statement): strings
+  passed through untouched (the
   decoder reads them from `task.get_dataset(...)` before feature conversion; the feature
   converter drops them). `inputs_pretokenized` / `targets_pretokenized` are kept too.
 
@@ -39,8 +40,9 @@ from mathft_jax.data import prompts
 from mathft_jax.data import records as records_lib
 from mathft_jax.data import sources
 from mathft_jax.data import vocab as vocab_lib
+from mathft_jax.gin_utils import ConfigError
 
-PASSTHROUGH_FEATURES = ("problem_id", "answer", "level", "subject")
+PASSTHROUGH_FEATURES = ("problem_id", "answer", "level", "subject", "problem")
 SOLUTION_FORMATS = ("boxed", "gsm8k")
 PROMPT_STYLES = ("sft", "fewshot")
 
@@ -99,10 +101,11 @@ PREPROCESSORS = (seqio.preprocessors.tokenize, keep_prompt_end,
 
 
 def example(problem_id: str, prompt: str, solution: str, answer: str, level: str = "",
-            subject: str = "") -> dict[str, str]:
-    """One task record (all strings)."""
+            subject: str = "", problem: str = "") -> dict[str, str]:
+    """One task record (all strings); `problem` is the bare statement (the evaluator's
+    prompt quotes it)."""
     return {"problem_id": problem_id, "inputs": prompt, "targets": solution, "answer": answer,
-            "level": level, "subject": subject}
+            "level": level, "subject": subject, "problem": problem}
 
 
 def format_prompt(problem: str, style: str) -> str:
@@ -200,7 +203,8 @@ def read_solution_file(path: str, *, problem_field: str = "problem",
                     else f"{id_prefix}{line_no}"
                 out.append(example(pid, format_prompt(obj[problem_field], prompt_style),
                                    solution.strip(), answer, str(obj.get("level", "")),
-                                   str(obj.get("subject", obj.get("type", "")))))
+                                   str(obj.get("subject", obj.get("type", ""))),
+                                   problem=str(obj[problem_field]).strip()))
             except records_lib.DataFormatError as err:
                 report.skip_or_raise(err, on_error)
     report.finish(len(out))
@@ -252,7 +256,11 @@ def register_jsonl_sft_task(name: str = gin.REQUIRED, train_path: str = gin.REQU
         return name
 
     def records_fn(split: str) -> list[dict[str, str]]:
-        return read_solution_file(paths[split], id_prefix=f"{name}/{split}/", **options)
+        rows = read_solution_file(paths[split], id_prefix=f"{name}/{split}/", **options)
+        if not rows:
+            raise ConfigError(f"{paths[split]}: no records (the file is empty or every line "
+                              f"was skipped)")
+        return rows
 
     register_records_task(name, records_fn, list(paths), vocabulary or MATH_VOCABULARY,
                           replace=True)

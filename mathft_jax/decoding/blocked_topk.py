@@ -30,6 +30,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from mathft_jax.models.logprobs import picked_logits, token_log_probs
+
 # Block sizes tried first (the largest divisor of V not above them is used).
 ARGMAX_BLOCK = 1024
 TOP_K_BLOCK = 128
@@ -127,11 +129,11 @@ def log_softmax_at(logits: jax.Array, tokens: jax.Array, vocab_axis: int = -1,
     `row_max`, each row's maximum when the caller has it (`max_and_argmax`), saves a pass
     over the logits.
     """
-    logits = logits.astype(jnp.float32)
     axis = 0 if _vocab_major(vocab_axis, logits.ndim) else 1
-    chosen = jnp.take_along_axis(logits, jnp.expand_dims(tokens, axis), axis=axis).squeeze(axis)
     if row_max is None:
-        return chosen - jax.nn.logsumexp(logits, axis=axis)
+        return token_log_probs(logits, tokens, axis)
+    logits = logits.astype(jnp.float32)
+    chosen = picked_logits(logits, tokens, axis)
     shift = jax.lax.stop_gradient(row_max.astype(jnp.float32))
     total = jnp.sum(jnp.exp(logits - jnp.expand_dims(shift, axis)), axis=axis)
     return chosen - shift - jnp.log(total)

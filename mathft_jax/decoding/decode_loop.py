@@ -40,17 +40,15 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh
 
+from mathft_jax import partitioning
 from mathft_jax.decoding.sampling import Greedy, SamplingRule
 from mathft_jax.models import ModelConfig
 from mathft_jax.models.transformer import decode_forward, init_layered_cache, split_layer_params
 
 FINISH_EOS, FINISH_LENGTH, FINISH_STOP = 0, 1, 2
 FINISH_REASONS = ("eos", "length", "stop")
-
-# Mesh axes that the batch is split over, when present in the mesh.
-BATCH_MESH_AXES = ("data", "fsdp")
 
 Prompts = Union[Sequence[Sequence[int]], np.ndarray]
 
@@ -138,27 +136,6 @@ def left_pad(prompts: Prompts, lengths: Optional[Sequence[int]] = None, *, pad_i
     return out, lens
 
 
-def _batch_spec(mesh: Optional[Mesh], ndim: int, batch_axis: int = 0) -> Optional[NamedSharding]:
-    if mesh is None:
-        return None
-    axes = tuple(a for a in BATCH_MESH_AXES if a in mesh.axis_names)
-    spec = [None] * ndim
-    spec[batch_axis] = axes or None
-    return NamedSharding(mesh, PartitionSpec(*spec))
-
-
-def batch_multiple(mesh: Optional[Mesh]) -> int:
-    """The batch must be a multiple of this: the number of devices along the batch axes."""
-    if mesh is None:
-        return 1
-    return int(np.prod([mesh.shape[a] for a in BATCH_MESH_AXES if a in mesh.axis_names]))
-
-
-def _constrain(x, mesh, batch_axis=0):
-    sharding = _batch_spec(mesh, x.ndim, batch_axis)
-    return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
-
-
 def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: ModelConfig,
             sampling: SamplingRule, num_decodes: int, max_new_tokens: int,
             eos_id: Optional[int], stop_sequences: tuple[tuple[int, ...], ...], pad_id: int,
@@ -182,8 +159,8 @@ def _decode(params, prompt_tokens, prompt_lengths, row_ids, rng, *, config: Mode
 
     # ... then give each of the N decodes its own copy (rows b*N + n).
     repeat = lambda x, axis: jnp.repeat(x, n, axis=axis)
-    cache = jax.tree_util.tree_map(lambda x: _constrain(repeat(x, 0), mesh), cache)
-    last_logits = _constrain(repeat(last_logits, 1), mesh, batch_axis=1)
+    cache = jax.tree_util.tree_map(lambda x: partitioning.constrain_batch(repeat(x, 0), mesh), cache)
+    last_logits = partitioning.constrain_batch(repeat(last_logits, 1), mesh, batch_axis=1)
     lengths = repeat(prompt_lengths, 0)
     prompt_keys = jax.vmap(lambda i: jax.random.fold_in(rng, i))(row_ids)
     row_keys = jax.vmap(lambda k: jax.vmap(lambda j: jax.random.fold_in(k, j))(
@@ -248,34 +225,7 @@ def _compiled_decode(config, sampling, num_decodes, max_new_tokens, eos_id, stop
     fn = functools.partial(_decode, config=config, sampling=sampling, num_decodes=num_decodes,
                            max_new_tokens=max_new_tokens, eos_id=eos_id,
                            stop_sequences=stop_sequences, pad_id=pad_id, mesh=mesh)
-    return in_mesh_context(jax.jit(fn), mesh, rules)
-
-
-def in_mesh_context(jitted, mesh: Optional[Mesh], rules):
-    """`jitted`, called inside `mesh` and the logical-axis `rules` when either is given."""
-    if mesh is None and not rules:
-        return jitted
-
-    def run(*args):
-        with jax.set_mesh(mesh) if mesh is not None else _null(), \
-                nn.logical_axis_rules(rules or ()):
-            return jitted(*args)
-    return run
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _to_host(x) -> np.ndarray:
-    if getattr(x, "is_fully_addressable", True):
-        return np.asarray(jax.device_get(x))
-    from jax.experimental import multihost_utils
-    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return partitioning.in_mesh_context(jax.jit(fn), mesh, rules)
 
 
 def generate(params, config: ModelConfig, prompts: Prompts,
@@ -320,7 +270,7 @@ def generate(params, config: ModelConfig, prompts: Prompts,
     ids = np.arange(b, dtype=np.int32) if row_ids is None else np.asarray(row_ids, np.int32)
     if ids.shape != (b,):
         raise ValueError(f"row_ids must have shape ({b},), got {ids.shape}")
-    multiple = batch_multiple(mesh)
+    multiple = partitioning.batch_multiple(mesh)
     extra = (-b) % multiple
     if extra:
         tokens = np.concatenate([tokens, np.repeat(tokens[-1:], extra, 0)])
@@ -332,12 +282,12 @@ def generate(params, config: ModelConfig, prompts: Prompts,
         rng = jax.random.PRNGKey(0)
     args = [jnp.asarray(tokens), jnp.asarray(lengths), jnp.asarray(ids)]
     if mesh is not None:
-        args = [jax.device_put(a, _batch_spec(mesh, a.ndim)) for a in args]
+        args = [jax.device_put(a, partitioning.maybe_batch_sharding(mesh, a.ndim)) for a in args]
     fn = _compiled_decode(config, sampling, num_decodes, max_new_tokens, eos_id,
                           tuple(tuple(int(t) for t in s) for s in stop_sequences), pad_id, mesh,
                           tuple(tuple(r) for r in logical_axis_rules or ()))
     out = fn(nn.meta.unbox(params), *args, rng)
-    out = [_to_host(x) for x in out]
+    out = [partitioning.to_host(x) for x in out]
     rows = b + extra
     shape = lambda x: x.reshape((rows, num_decodes) + x.shape[1:])[:b]
     return DecodeOutput(*(shape(x) for x in out))

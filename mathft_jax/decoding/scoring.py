@@ -29,9 +29,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from mathft_jax.decoding.decode_loop import (_batch_spec, _to_host, batch_multiple,
-                                             bucket_length, in_mesh_context)
+from mathft_jax import partitioning
+from mathft_jax.decoding.decode_loop import bucket_length, left_pad
 from mathft_jax.models import Decoder, ModelConfig
+from mathft_jax.models.logprobs import picked_logits, picked_logits_and_lse, token_log_probs
 
 
 @dataclasses.dataclass
@@ -61,8 +62,7 @@ class LabelScores:
 def _score(params, tokens, positions, starts, cont_lengths, *, config: ModelConfig,
            num_cont: int):
     logits = Decoder(config).apply({"params": params}, tokens, positions)
-    logprobs = jax.nn.log_softmax(logits[:, :-1], axis=-1)
-    target_logprobs = jnp.take_along_axis(logprobs, tokens[:, 1:, None], axis=-1)[..., 0]
+    target_logprobs = token_log_probs(logits[:, :-1], tokens[:, 1:])
     # Continuation token c sits at slot start + c and is predicted from slot start + c - 1.
     c = jnp.arange(num_cont, dtype=jnp.int32)[None, :]
     index = jnp.clip(starts[:, None] - 1 + c, 0, target_logprobs.shape[1] - 1)
@@ -74,7 +74,7 @@ def _score(params, tokens, positions, starts, cont_lengths, *, config: ModelConf
 
 @functools.lru_cache(maxsize=32)
 def _compiled_score(config, num_cont, mesh, rules):
-    return in_mesh_context(
+    return partitioning.in_mesh_context(
         jax.jit(functools.partial(_score, config=config, num_cont=num_cont)), mesh, rules)
 
 
@@ -111,7 +111,7 @@ def score_continuations(params, config: ModelConfig, prompts: Sequence[Sequence[
         raise ValueError(f"a prompt + continuation of {max(len(r) for r in rows)} tokens does "
                          f"not fit padded_length={t}")
     num_cont = bucket_length(max(len(c) for c in continuations), minimum=1)
-    b_pad = b + (-b) % batch_multiple(mesh)
+    b_pad = b + (-b) % partitioning.batch_multiple(mesh)
     tokens = np.full((b_pad, t), pad_id, np.int32)
     positions = np.full((b_pad, t), -1, np.int32)
     starts = np.ones(b_pad, np.int32)
@@ -123,21 +123,42 @@ def score_continuations(params, config: ModelConfig, prompts: Sequence[Sequence[
         cont_lengths[i] = len(continuations[i])
     args = [tokens, positions, starts, cont_lengths]
     if mesh is not None:
-        args = [jax.device_put(a, _batch_spec(mesh, a.ndim)) for a in args]
+        args = [jax.device_put(a, partitioning.maybe_batch_sharding(mesh, a.ndim)) for a in args]
     fn = _compiled_score(config, num_cont, mesh,
                          tuple(tuple(r) for r in logical_axis_rules or ()))
-    total, per_token, mask = (_to_host(x)[:b] for x in fn(nn.meta.unbox(params), *args))
+    total, per_token, mask = (partitioning.to_host(x)[:b] for x in fn(nn.meta.unbox(params), *args))
     return ScoreOutput(total, per_token, mask)
 
 
+def _label_logprobs(params, tokens, positions, *, config: ModelConfig, positive: int,
+                    negative: int):
+    # Left padding puts every prompt's last token in the last slot: one [B, 1, V] head call.
+    logits = Decoder(config).apply({"params": params}, tokens, positions, last_only=True)[:, 0]
+    rows = logits.shape[0]
+    pos, lse = picked_logits_and_lse(logits, jnp.full((rows,), positive, jnp.int32))
+    neg = picked_logits(logits, jnp.full((rows,), negative, jnp.int32))
+    return pos - lse, neg - lse
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_label_logprobs(config, positive, negative, mesh, rules):
+    return partitioning.in_mesh_context(jax.jit(functools.partial(
+        _label_logprobs, config=config, positive=positive, negative=negative)), mesh, rules)
+
+
 def label_word_probs(params, config: ModelConfig, prompts: Sequence[Sequence[int]],
-                     positive: Sequence[int], negative: Sequence[int], **kwargs) -> LabelScores:
+                     positive: Sequence[int], negative: Sequence[int], *, pad_id: int = 0,
+                     padded_length: Optional[int] = None, mesh: Optional[Mesh] = None,
+                     logical_axis_rules=None) -> LabelScores:
     """The evaluator score S = p(positive) / (p(positive) + p(negative)) after each prompt.
 
     `positive` / `negative` are the label words' token ids (e.g. " correct" and
-    " incorrect"); a multi-token word's probability is the product over its tokens. Both are
-    scored in one compiled pass of 2B rows. S is computed as sigmoid(log p(+) - log p(-)),
-    which stays finite when both probabilities underflow.
+    " incorrect"). Tokens the two share at the front cancel in S and are appended to the
+    prompts; what remains of each must be one token (`evaluator.label_words`), so ONE forward
+    pass per prompt reads both at its last position. Prompts are left-padded, so only the last
+    slot goes through the output head: the pass holds no [B, T, V] logits. S is computed as
+    sigmoid(log p(+) - log p(-)), which stays finite when both probabilities underflow; the
+    returned log-probs are those of the differing tokens.
 
     Example:
         s = label_word_probs(params, cfg, [[5, 6], [7]], positive=[11], negative=[12])
@@ -145,7 +166,23 @@ def label_word_probs(params, config: ModelConfig, prompts: Sequence[Sequence[int
     """
     if not positive or not negative:
         raise ValueError("positive and negative label words need at least one token each")
-    both = score_continuations(params, config, list(prompts) + list(prompts),
-                               [positive] * len(prompts) + [negative] * len(prompts), **kwargs)
-    pos, neg = both.total[:len(prompts)], both.total[len(prompts):]
+    shared = 0
+    while shared < min(len(positive), len(negative)) and positive[shared] == negative[shared]:
+        shared += 1
+    if len(positive) - shared != 1 or len(negative) - shared != 1:
+        raise ValueError(f"label words {list(positive)} / {list(negative)} must differ in "
+                         "exactly one final token each")
+    prefix = list(positive[:shared])
+    tokens, lengths = left_pad([list(p) + prefix for p in prompts], pad_id=pad_id,
+                               padded_length=padded_length)
+    b = tokens.shape[0]
+    b_pad = b + (-b) % partitioning.batch_multiple(mesh)
+    positions = np.arange(tokens.shape[1])[None, :] - (tokens.shape[1] - lengths[:, None])
+    positions = np.where(positions >= 0, positions, -1).astype(np.int32)
+    args = [np.concatenate([a, np.repeat(a[-1:], b_pad - b, 0)]) for a in (tokens, positions)]
+    if mesh is not None:
+        args = [jax.device_put(a, partitioning.maybe_batch_sharding(mesh, a.ndim)) for a in args]
+    fn = _compiled_label_logprobs(config, int(positive[shared]), int(negative[shared]), mesh,
+                                  tuple(tuple(r) for r in logical_axis_rules or ()))
+    pos, neg = (partitioning.to_host(x)[:b] for x in fn(nn.meta.unbox(params), *args))
     return LabelScores(np.asarray(jax.nn.sigmoid(pos - neg)), pos, neg)

@@ -1,85 +1,171 @@
-"""Extracts the final answer from a model-written (or reference) solution.
+r"""Extracts the final answer from a model-written (or reference) solution.
 
-The answer is the content of the last complete `\\boxed{...}` or `\\fbox{...}` (nested braces
-handled, escaped `\\{`/`\\}` ignored when matching). `\\boxed 5` (no braces) is accepted too.
-When no complete box exists, a few textual fallbacks are tried, last occurrence first:
-"Final Answer: The final answer is X", "the answer is X".
+Rules, first that applies wins (the "extraction order"):
+
+1. JSON-escaped text (`\\boxed`, `\\frac`: every command written with two backslashes) is
+   un-escaped first.
+2. Boxes (`data.answers.boxes`, the package's one box extractor): the content of the last
+   `\boxed{}`/`\fbox{}`. Boxes right before it, separated only by commas, `and`, `or` or other
+   non-words (`\boxed{35 cm} + \boxed{4}`), join it as one comma list; repeats of the same
+   content count once. An unclosed last box means a cut-off text: no answer (None).
+   Boxes joined by `or` are alternative forms of one answer: the last counts.
+3. A cue, last occurrence: "final answer is", "the answer is", "Final Answer:", "Answer:",
+   "Answer" followed by math or text: the first math span after it (`$..$`, `$$..$$`,
+   `\(..\)`, `\[..\]`), else the text up to the end of its sentence.
+4. The last math span of the text (`$..$` and `\(..\)` stay on one line; `$$..$$`, `\[..\]`
+   may span lines).
+5. A short text that is not prose (at most 150 characters, no word of four or more letters
+   besides units, `\text{}` and environment names, fewer than three short words, not opening
+   with two words): the whole text, e.g. `10 square units`, `1 1/2`, a bare matrix.
+6. The last number of the text (not glued to a preceding letter: `AZYUK2A` has none), with
+   thousands separators (`1,000.99`) or a decimal comma (`2,74` in prose; `1000,99`, `0,111`
+   as a whole text).
 
 Example:
-    >>> extract_answer(r"So $x = \\boxed{\\frac{1}{2}}$.")
-    '\\\\frac{1}{2}'
+    >>> extract_answer(r"So $x = \boxed{\frac{1}{2}}$.")
+    '\\frac{1}{2}'
     >>> extract_answer(r"The answer is $7$.")
     '7'
-    >>> extract_answer(r"\\boxed{1") is None
+    >>> extract_answer(r"\boxed{1") is None
     True
+    >>> extract_answer("the number is 1,000.99 euros")
+    '1000.99'
 
-Everything here is a single linear scan or an anchored regular expression, so a hostile
-100,000-character solution or 10,000 nested braces cost milliseconds, never a hang.
+Everything here is a linear scan or an anchored regular expression over at most
+`MAX_EXTRACT_CHARS` characters of the tail of the text, so hostile input costs milliseconds.
 """
 
 from __future__ import annotations
 
 import re
 
-from mathft_jax.data.answers import closing_brace
+from mathft_jax.data.answers import boxes
+from mathft_jax.evaluation.normalization import UNIT_WORDS, undouble_backslashes
 
-_BOX_COMMANDS = ("\\boxed", "\\fbox")
+MAX_EXTRACT_CHARS = 20_000
+# Between two boxes (or math spans) that form one answer: separators, `and`, a short
+# `\text{}`, a name (`y_2 =`); nothing else (`\boxed{1.5}$ or $\boxed{\frac32}` are two
+# forms of one answer: the last counts).
+_GAP = re.compile(r"^(?:[\s$,;+&:]|\\[()]|\\q?quad|\\text\{\s*(?!or\b)[^{}\n]{0,30}\}|\band\b"
+                  r"|[a-zA-Z](?:_\{?\w+\}?)?\s*=)*$")
+# Between math spans `or` lists answers too (`$21,16$ or $11$`).
+_SPAN_GAP = re.compile(r"^(?:[\s,;]|\b(?:and|or)\b)*$")
+_CUE = re.compile(r"(?:final answer(?: is)?|the answer is|\banswer(?: is)?)\s*[:：]?\s*",
+                  re.IGNORECASE)
+_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<!\\)\$((?:\\\$|[^$\n])+?)\$|\\\(([^\n]+?)\\\)",
+                   re.DOTALL)
+_SENTENCE = re.compile(r"^(.{1,200}?)(?:\.\s|\.$|\n|$|I hope)", re.DOTALL)
+_PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}")
+_TEXT_ARG = re.compile(r"\\(?:text|mbox|mathrm|textbf|begin|end)\{[^{}]*\}")
+_SHORT_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,3}(?![a-zA-Z])")
+# `1000,99` and `0,111` (never `-2,1` or `3,12`, which are lists).
+_TWO_WORDS = re.compile(r"^[A-Za-z]+\s+[A-Za-z]+\s")  # `the number is 5` is a sentence
+_DECIMAL_COMMA = re.compile(r"-?(?:\d{4,},\d{1,2}|0,\d+)")
+_PROSE_DECIMAL_COMMA = re.compile(r"-?(?:\d+,\d{1,2}|0,\d+)")  # `2,74` inside a sentence
+_UNIT_WORD = re.compile(r"^(?:" + "|".join(UNIT_WORDS) + r"|percent(?:age)?|square|cubic)$",
+                        re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![A-Za-z0-9.,])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?!\d)"
+                     r"|0,\d+|\d+(?:\.\d+)?|\.\d+)")
 
-# "the answer is $X$." / "Final Answer: The final answer is X. I hope it is correct."
-_FALLBACK = re.compile(
-    r"(?:final answer is|the answer is)\s*:?\s*(?P<ans>\$[^$\n]{1,500}\$|[^\n]{1,500}?)"
-    r"\s*(?:\.\s|\.$|\n|$|I hope)",
-    re.IGNORECASE)
 
-
-def _box_content(text: str, start: int, command: str) -> str | None:
-    """The argument of the box command beginning at `start`, or None if incomplete."""
-    i = start + len(command)
-    if i < len(text) and text[i].isalpha():
-        return None  # e.g. `\boxedx` is a different command.
-    while i < len(text) and text[i] == " ":
-        i += 1
-    if i >= len(text):
+def _joined_boxes(text: str) -> str | None:
+    """Rule 2: the last box, with the boxes that directly precede it, or None."""
+    found = [(b.start, b.end, b.content) for b in boxes(text)]
+    if not found or found[-1][2] is None:
         return None
-    if text[i] == "{":
-        end = closing_brace(text, i)
-        return None if end is None else text[i + 1:end]
-    if i > start + len(command):  # `\boxed 5`: one token up to whitespace or `$`.
-        m = re.match(r"[^\s$]+", text[i:])
-        return m.group(0) if m else None
-    return None
+    return _join_last(text, found, _GAP)
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last complete `\\boxed{}`/`\\fbox{}` in `text`, or None."""
-    pos, command = max((text.rfind(c), c) for c in _BOX_COMMANDS)
-    if pos == -1:
+def _join_last(text: str, found: list[tuple[int, int, str | None]], gap: re.Pattern
+               ) -> str | None:
+    """The last item's content, with the items that directly precede it (only `gap` text
+    between them) as a comma list."""
+    group = [found[-1]]
+    for item in reversed(found[:-1]):
+        if item[2] is None or not gap.match(text[item[1]:group[0][0]]):
+            break
+        group.insert(0, item)
+    contents = list(dict.fromkeys(c.strip() for _, _, c in group if c and c.strip()))
+    return ",".join(contents) if contents else None
+
+
+def _span_text(m: re.Match) -> str:
+    return next(g for g in m.groups() if g is not None)
+
+
+def _last_match(pattern: re.Pattern, text: str) -> re.Match | None:
+    last = None
+    for last in pattern.finditer(text):
+        pass
+    return last
+
+
+def _after_cue(text: str) -> str | None:
+    """Rule 3: the answer following the last cue phrase, or None."""
+    last = _last_match(_CUE, text)
+    if last is None:
         return None
-    return _box_content(text, pos, command)
+    rest = text[last.end():]
+    span = _SPAN.match(rest)
+    if span:
+        return _span_text(span)
+    m = _SENTENCE.match(rest)
+    if m is None:
+        return None
+    sentence = m.group(1).strip()
+    return sentence if _is_short_answer(sentence) else _last_number(sentence)
+
+
+def _last_span(text: str) -> str | None:
+    found = [(m.start(), m.end(), _span_text(m)) for m in _SPAN.finditer(text)]
+    return _join_last(text, found, _SPAN_GAP) if found else None
+
+
+def _is_short_answer(text: str) -> bool:
+    """Rule 5: a short answer, not prose (see the module docstring)."""
+    if len(text) > 150:
+        return False
+    bare = _TEXT_ARG.sub(" ", text)
+    words = _PROSE_WORD.findall(bare)
+    short = [w for w in _SHORT_WORD.findall(bare) if not _UNIT_WORD.match(w)]
+    return (all(_UNIT_WORD.match(w) for w in words) and len(short) < 3
+            and not _TWO_WORDS.match(text))
+
+
+def _last_number(text: str) -> str | None:
+    last = _last_match(_NUMBER, text)
+    if last is None:
+        return None
+    number = last.group(0)
+    if _PROSE_DECIMAL_COMMA.fullmatch(number):
+        return number.replace(",", ".")  # a decimal comma
+    return number.replace(",", "")
 
 
 def extract_answer(solution: str | None) -> str | None:
     """The final answer of `solution`, stripped, or None when there is none.
 
     Args:
-      solution: LaTeX/markdown text written by a model or taken from MATH.
+      solution: LaTeX/markdown text written by a model or taken from MATH, or a bare answer.
 
     Returns:
-      The raw answer string (not normalised), or None if the solution has no complete box and
-      no "the answer is ..." sentence, or the answer is empty.
+      The raw answer string (not normalised; see the module docstring for the rules), or None
+      if no rule finds a non-empty answer.
     """
     if not solution:
         return None
-    has_box = any(c in solution for c in _BOX_COMMANDS)
-    if has_box:
-        boxed = last_boxed(solution)
-        if boxed is not None:
-            boxed = boxed.strip()
-            return boxed or None
-        return None  # The last box is truncated: the model never finished its answer.
-    answer = None
-    for m in _FALLBACK.finditer(solution):
-        answer = m.group("ans")
+    text = undouble_backslashes(solution[-MAX_EXTRACT_CHARS:])
+    if "\\boxed" in text or "\\fbox" in text:
+        answer = _joined_boxes(text)
+    else:
+        answer = _after_cue(text)
+        if not answer or not any(ch.isalnum() for ch in answer):
+            answer = _last_span(text)
+        if not answer:
+            stripped = text.strip()
+            if _DECIMAL_COMMA.fullmatch(stripped):
+                stripped = stripped.replace(",", ".")
+            answer = stripped if _is_short_answer(stripped) else _last_number(text)
     if answer is None:
         return None
     answer = answer.strip().strip("$").strip().rstrip(".").strip()

@@ -2,13 +2,20 @@
 
 Algorithm (deterministic):
 1. Normalise every answer (cached) and group identical normal forms: no sympy.
-2. Visit the groups in order of their first sample index; compare each group's normal form
-   with the representative (first member) of each existing cluster, in cluster creation
-   order, and join the first cluster proved EQUAL; otherwise open a new cluster. Rational
-   answers compare by `Fraction` (no sympy); other scalar pairs are cached in the `Grader`.
-   UNKNOWN counts as different. Equivalence is checked against representatives only, so a
-   non-transitive chain never merges clusters behind one's back.
-3. Samples without an answer (None) belong to no cluster.
+2. Visit the groups, exact answers first and then the decimals that carry a rounding
+   tolerance (see `equivalence.py`), each in order of first sample index. Compare each group's
+   normal form with the representative (first member) of each existing cluster, in cluster
+   creation order, and join the first cluster proved EQUAL; otherwise open a new cluster.
+   UNKNOWN counts as different.
+3. Number the clusters 0, 1, ... in order of their first sample; samples without an answer
+   (None) belong to no cluster.
+
+Why this cannot chain unequal answers: every member is proved equal to its cluster's
+representative directly (never through another member), and the tolerance rule only pairs a
+decimal with an exact value it rounds or truncates; two different decimals are never equal.
+Visiting exact answers first makes the representative an exact form whenever the samples hold
+one, so `0.0833333`, `0.08333` and `\\frac{1}{12}` form one cluster in any sample order, while
+`0.0834` (not a rounding of 1/12) and `0.33` (too short for the rule) stay apart.
 
 Example:
     >>> labels = cluster_labels([r"\\frac12", "0.5", None, "2", "1/2"])
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from mathft_jax.evaluation import normalization
 from mathft_jax.evaluation.equivalence import Grader, default_grader
 from mathft_jax.evaluation.verdict import Verdict
 
@@ -29,22 +37,26 @@ def cluster_labels(answers: Sequence[str | None], grader: Grader | None = None
     """Cluster id of each answer (0, 1, ... in order of first appearance), None if no answer."""
     grader = grader or default_grader()
     normals = [None if a is None else grader.normal_form(a) for a in answers]
-    group_of: dict[str, int] = {}
+    first_index: dict[str, int] = {}
+    for i, normal in enumerate(normals):
+        if normal is not None:
+            first_index.setdefault(normal, i)
+
+    def rounded(normal: str) -> bool:
+        return normalization.decimal_tolerance(normal, grader.decimal_min_digits) is not None
+
     representatives: list[str] = []
-    labels: list[int | None] = []
+    cluster_of: dict[str, int] = {}
+    for normal in sorted(first_index, key=lambda n: (rounded(n), first_index[n])):
+        for cid, rep in enumerate(representatives):
+            if grader.check_normal(rep, normal) is Verdict.EQUAL:
+                cluster_of[normal] = cid
+                break
+        else:
+            cluster_of[normal] = len(representatives)
+            representatives.append(normal)
+    order: dict[int, int] = {}
     for normal in normals:
-        if normal is None:
-            labels.append(None)
-            continue
-        if normal not in group_of:
-            label = None
-            for cid, rep in enumerate(representatives):
-                if grader.check_normal(rep, normal) is Verdict.EQUAL:
-                    label = cid
-                    break
-            if label is None:
-                label = len(representatives)
-                representatives.append(normal)
-            group_of[normal] = label
-        labels.append(group_of[normal])
-    return labels
+        if normal is not None:
+            order.setdefault(cluster_of[normal], len(order))
+    return [None if n is None else order[cluster_of[n]] for n in normals]

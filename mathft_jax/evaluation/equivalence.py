@@ -16,7 +16,19 @@
    Two words of three or more letters (text answers such as `even`/`odd`, compared
    case-insensitively) that differ are NOT_EQUAL without sympy.
 
-Decimals are exact: `0.33` is not `\\frac{1}{3}`; `3.14` is not `\\pi`.
+Decimals (the tolerance rule, `Grader(decimal_min_digits=4)`): two decimals compare exactly,
+and so does a decimal with fewer than `decimal_min_digits` significant digits (`0.33` is not
+`\\frac{1}{3}`, `3.14` is not `\\pi`). A decimal with at least that many significant digits
+equals an exact value (fraction, integer, radical, `\\pi`...) when it is that value rounded or
+truncated to the digits written (`normalization.rounds_to`): `0.0833333333333333` =
+`\\frac{1}{12}`, `1.732` = `\\sqrt{3}`, `125.663` = `40\\pi` (truncated), `1.415` != `\\sqrt{2}`,
+`5.001` != `5`. A decimal
+never equals a value it cannot be a rounding of, and two different decimals are never equal,
+so the rule cannot chain unequal answers (see `clustering.py`). `decimal_min_digits=None`
+makes every decimal exact.
+
+Time: one `check` spends at most `timeout_s` (default 5 s) in the symbolic worker in all,
+whatever the structure; past it the remaining comparisons are UNKNOWN.
 
 Example:
     >>> is_equiv(r"\\frac{1}{2}", "0.5")
@@ -32,11 +44,15 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+import time
+from fractions import Fraction
 
 from mathft_jax.evaluation import normalization, structure
 from mathft_jax.evaluation.symbolic import SymbolicWorker, default_worker
 from mathft_jax.evaluation.verdict import Verdict, all_of
 
+DEFAULT_CHECK_TIMEOUT_S = 5.0
 _WORD = re.compile(r"^[a-zA-Z]{3,}(?: [a-zA-Z]+)*$")
 _LATEX_WORDS = ("infty", "pi", "sqrt", "frac", "sin", "cos", "tan", "log", "ln", "emptyset")
 
@@ -44,12 +60,24 @@ _LATEX_WORDS = ("infty", "pi", "sqrt", "frac", "sin", "cos", "tan", "log", "ln",
 class Grader:
     """Equivalence checker with its own caches and symbolic worker.
 
+    Args:
+      worker: the symbolic worker (default: the process-wide one, started on first need).
+      decimal_min_digits: significant digits from which a decimal may be a rounding of an
+        exact value (the tolerance rule above); None: decimals are always exact.
+      timeout_s: the most one check may spend in the worker, all comparisons together; past
+        it the remaining comparisons are UNKNOWN. A worker restart after a killed comparison
+        happens at the next call and is not counted.
+
     Attributes:
       num_symbolic_calls: symbolic comparisons actually sent to the worker (cache misses).
     """
 
-    def __init__(self, worker: SymbolicWorker | None = None):
+    def __init__(self, worker: SymbolicWorker | None = None, decimal_min_digits: int | None = 4,
+                 timeout_s: float = DEFAULT_CHECK_TIMEOUT_S):
         self._worker = worker
+        self.decimal_min_digits = decimal_min_digits
+        self.timeout_s = timeout_s
+        self._local = threading.local()  # the running check's deadline, per thread
         self._scalar_cache: dict[tuple[str, str], Verdict] = {}
         self.num_symbolic_calls = 0
 
@@ -69,12 +97,16 @@ class Grader:
         return self.check_normal(self.normal_form(gold), self.normal_form(pred))
 
     def check_normal(self, a: str, b: str) -> Verdict:
-        """Tri-state equivalence of two already-normalised answers."""
+        """Tri-state equivalence of two already-normalised answers (at most `timeout_s`)."""
         if a == b:
             return Verdict.EQUAL
         if not a or not b:
             return Verdict.NOT_EQUAL
-        return self._node(_structure(a), _structure(b))
+        self._local.deadline = time.monotonic() + self.timeout_s
+        try:
+            return self._node(_structure(a), _structure(b))
+        finally:
+            self._local.deadline = float("inf")
 
     def _node(self, x: structure.Node, y: structure.Node) -> Verdict:
         if isinstance(x, structure.Scalar) and isinstance(y, structure.Scalar):
@@ -116,8 +148,15 @@ class Grader:
         if a == b:
             return Verdict.EQUAL
         ra, rb = normalization.as_rational(a), normalization.as_rational(b)
+        tolerance = self._tolerance(a, b)
         if ra is not None and rb is not None:
-            return Verdict.EQUAL if ra == rb else Verdict.NOT_EQUAL
+            if ra == rb:
+                return Verdict.EQUAL
+            if tolerance is not None:
+                decimal, value = (ra, rb) if "." in a else (rb, ra)
+                if normalization.rounds_to(decimal, value, tolerance):
+                    return Verdict.EQUAL
+            return Verdict.NOT_EQUAL
         if _is_word(a) or _is_word(b):
             # Text answers: string equality decides (a word never equals a number).
             return Verdict.NOT_EQUAL
@@ -125,10 +164,24 @@ class Grader:
         cached = self._scalar_cache.get(key)
         if cached is not None:
             return cached
+        remaining = getattr(self._local, "deadline", float("inf")) - time.monotonic()
+        if remaining <= 0:
+            return Verdict.UNKNOWN
         self.num_symbolic_calls += 1
-        verdict = self.worker.compare(a, b)
-        self._scalar_cache[key] = verdict
+        if tolerance is not None and "." not in a:
+            a, b = b, a  # the worker expects the decimal first
+        verdict = self.worker.compare(a, b, float(tolerance or 0), timeout_s=remaining)
+        if verdict is not Verdict.UNKNOWN:  # UNKNOWN may be a time-out: worth a retry later
+            self._scalar_cache[key] = verdict
         return verdict
+
+    def _tolerance(self, a: str, b: str) -> Fraction | None:
+        """The decimal rounding allowance when exactly one side is a long decimal."""
+        ta = normalization.decimal_tolerance(a, self.decimal_min_digits)
+        tb = normalization.decimal_tolerance(b, self.decimal_min_digits)
+        if (ta is None) == (tb is None) or "." in (b if ta is not None else a):
+            return None  # two decimals (or none) compare exactly
+        return ta if ta is not None else tb
 
 
 def _is_word(s: str) -> bool:

@@ -28,15 +28,21 @@ class GradedProblem:
     answers: list[str | None]          # sampled answers, by sample_index order
     labels: list[int | None]
     cluster_correct: dict[int, bool]
-    scores: list[float] | None         # None when no scores file was given
+    scores: list[float] | None         # None when no scores file was given; a row without
+                                       # a score holds 0.0 (see num_missing_scores)
     greedy_correct: bool | None        # None when there is no greedy row
     num_missing_scores: int = 0
     num_unknown_verdicts: int = 0
 
     def metrics(self, positions: Sequence[int] | None = None, *, pass_ks=(1,), maj_ks=(),
                 rerank_k: int = 8) -> dict[str, float]:
-        """Metrics on all samples or on the subset at `positions`."""
-        labels, scores = self.labels, self.scores
+        """Metrics on all samples or on the subset at `positions`.
+
+        The re-ranking metrics (RR.*, W.RR*) exist only for a problem whose every sampled row
+        has an evaluator score: the RR columns of a report cover the fully scored problems.
+        """
+        labels = self.labels
+        scores = self.scores if not self.num_missing_scores else None
         if positions is not None:
             labels = [labels[i] for i in positions]
             scores = None if scores is None else [scores[i] for i in positions]
@@ -59,7 +65,7 @@ def grade_problems(rows: Sequence[dict], gold: Mapping[str, dict] | None = None,
         from `gold[problem_id]["answer"]`.
       gold: optional problem_id -> {"answer", "level", "subject"}.
       scores: optional (problem_id, sample_index) -> evaluator score. A sampled row without a
-        score gets 0.0 and is counted as `missing_score`.
+        score is counted as `missing_score`, and its problem gets no re-ranking metrics.
 
     Returns:
       (problems sorted by problem_id, counts) where counts has `unextractable` (sampled rows

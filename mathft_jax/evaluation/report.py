@@ -7,11 +7,16 @@ samples, or "Greedy" without greedy rows) is averaged over the problems that hav
 
 report.json schema (version 1):
     {"version": 1, "config": {...}, "counts": {"problems": int, "malformed": int, ...},
+     "scores_coverage": {"scored_rows": int, "sampled_rows": int, "scored_problems": int,
+                         "problems": int},     (only with a scores file; RR.* columns average
+                                                over the `scored_problems`)
      "metrics": [str, ...],
      "groups": {"overall": {"all": {"n": int, "<metric>": {"mean": float, "ci95": [lo, hi],
                                                              "n": int}}},
                 "level": {"Level 1": {...}}, "subject": {"Algebra": {...}}},
-     "accuracy_vs_n": {"n": [1, 2, ...], "<metric>": [float, ...]}}
+     "accuracy_vs_n": {"n": [1, 2, ...], "<metric>": [float, ...]},
+     "evaluator_auc": {"auc": float, "ci95": [lo, hi], "candidates": int, "correct": int,
+                       "problems": int}}          (only with a scores file; see ranking.py)
 """
 
 from __future__ import annotations
@@ -87,6 +92,18 @@ def markdown(report: dict) -> str:
             lines.append(f"| {key} | {summary['n']} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("Cells: accuracy in percent, [bootstrap 95% interval over problems].")
+    coverage = report.get("scores_coverage")
+    if coverage:
+        lines.append(f"RR columns: evaluator scores cover {coverage['scored_rows']} of "
+                     f"{coverage['sampled_rows']} sampled rows; the RR columns average over "
+                     f"the {coverage['scored_problems']} of {coverage['problems']} problems "
+                     f"whose samples are all scored.")
+    if "evaluator_auc" in report:
+        a = report["evaluator_auc"]
+        lines += ["", f"Evaluator AUC (correct above incorrect sampled candidates): "
+                      f"{a['auc']:.3f} [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}] over "
+                      f"{a['candidates']} candidates ({a['correct']} correct) of "
+                      f"{a['problems']} problems."]
     return "\n".join(lines) + "\n"
 
 

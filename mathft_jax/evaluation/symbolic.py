@@ -3,9 +3,12 @@
 Model output is hostile: `9^{9^{9^{9}}}` makes sympy compute forever, and a big enough
 expression exhausts memory. So every symbolic step runs in one reused child process:
 
-* the parent sends `(a, b)` (normalised LaTeX strings) over a pipe and waits at most
-  `timeout_s` (default 2 s) with `Connection.poll`, which works on any thread (unlike
-  `signal.alarm`) and inside long jobs;
+* the child is a plain `python -m mathft_jax.evaluation.symbolic` subprocess (not a
+  `multiprocessing` spawn, which re-imports the caller's `__main__` and fails in a script
+  without an `if __name__ == "__main__":` guard, in `python - <<EOF` and in some notebooks);
+* the parent writes `[a, b, tolerance]` (normalised LaTeX strings) as one JSON line to its
+  stdin and waits at most `timeout_s` (default 2 s) for the reply line with `select`, which
+  works on any thread (unlike `signal.alarm`) and inside long jobs;
 * on time-out the child is killed (SIGKILL) and the answer is UNKNOWN; the next call starts a
   fresh child (start-up, ~1 s, is not counted against the per-comparison bound);
 * the child caps its own address space (`memory_limit_bytes`, default 4 GiB) so a huge
@@ -37,12 +40,17 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import math
-import multiprocessing
 import os
+import select
+import subprocess
+import sys
 import threading
-from typing import Any
+import time
+from pathlib import Path
 
+from mathft_jax.evaluation.normalization import rounds_to
 from mathft_jax.evaluation.verdict import Verdict
 
 MAX_SYMBOLIC_CHARS = 400
@@ -55,33 +63,30 @@ _STARTUP_TIMEOUT_S = 120.0
 # ----------------------------------------------------------------------------- child side
 
 
-def _child_main(conn: Any, memory_limit_bytes: int | None) -> None:
-    """Loop of the worker process: receive (a, b), send back a Verdict value."""
+def _child_main(memory_limit_bytes: int | None) -> None:
+    """Loop of the worker process: read `[a, b, tolerance]` lines, write Verdict values."""
     if memory_limit_bytes:
         try:
             import resource
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
         except (ImportError, ValueError, OSError):
             pass
+    # The protocol owns the original stdout; anything a library prints goes to stderr.
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
     import sympy  # noqa: F401  (warm the imports before reporting ready)
     from latex2sympy2_extended import latex2sympy2  # noqa: F401
     _compare_in_child("x + 1", "1 + x")  # builds the ANTLR parser: not a cost of the 1st call
-    conn.send("ready")
-    while True:
+    out.write("ready\n")
+    for line in sys.stdin:
+        a, b, tolerance = json.loads(line)
         try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
-        if msg is None:
-            return
-        a, b = msg
-        try:
-            verdict = _compare_in_child(a, b)
+            verdict = _compare_in_child(a, b, tolerance)
         except MemoryError:
             verdict = Verdict.UNKNOWN
         except Exception:  # noqa: BLE001 — any parser/sympy failure means "cannot decide".
             verdict = Verdict.UNKNOWN
-        conn.send(verdict.value)
+        out.write(verdict.value + "\n")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -138,14 +143,22 @@ def _numeric_zero(diff) -> bool | None:
     return magnitude < 1e-20
 
 
-def _expr_verdict(a, b) -> Verdict:
-    """Numeric test first (cheap, decides almost every pair), `simplify` only as a fallback."""
+def _expr_verdict(a, b, tolerance: float = 0.0) -> Verdict:
+    """Numeric test first (cheap, decides almost every pair), `simplify` only as a fallback.
+
+    `tolerance` (only for constants): when non-zero, `a` is a decimal answer and `tolerance`
+    the place of its last digit; EQUAL if `a` is `b` rounded or truncated there
+    (`normalization.rounds_to`)."""
     import sympy
     diff = a - b
     if diff == 0:
         return Verdict.EQUAL
     symbols = sorted(diff.free_symbols, key=str)
     verdict = Verdict.UNKNOWN
+    if not symbols and tolerance:
+        d, v = sympy.N(a, 30), sympy.N(b, 30)
+        if d.is_real and v.is_real:
+            return Verdict.EQUAL if rounds_to(d, v, sympy.Float(tolerance, 30)) else Verdict.NOT_EQUAL
     if not symbols:
         zero = _numeric_zero(diff)
         if zero is not None:
@@ -225,7 +238,7 @@ def _definition_verdict(eq, expr) -> Verdict:
     return Verdict.NOT_EQUAL
 
 
-def _compare_in_child(a_text: str, b_text: str) -> Verdict:
+def _compare_in_child(a_text: str, b_text: str, tolerance: float = 0.0) -> Verdict:
     import sympy
     from sympy.core.relational import Relational
     a, b = _parse(a_text), _parse(b_text)
@@ -245,7 +258,7 @@ def _compare_in_child(a_text: str, b_text: str) -> Verdict:
         from mathft_jax.evaluation.verdict import all_of
         return all_of(verdicts)
     if isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr):
-        return _expr_verdict(a, b)
+        return _expr_verdict(a, b, tolerance)
     if isinstance(a, sympy.Set) and isinstance(b, sympy.Set):
         return Verdict.EQUAL if a == b else Verdict.UNKNOWN
     return Verdict.UNKNOWN
@@ -267,47 +280,75 @@ class SymbolicWorker:
         self.timeout_s = timeout_s
         self.memory_limit_bytes = memory_limit_bytes
         self._lock = threading.Lock()
-        self._proc = None
-        self._conn = None
-        self._owner_pid = None
+        self._proc: subprocess.Popen | None = None
+        self._buffer = b""
+        self._owner_pid: int | None = None
         self.num_timeouts = 0
         self.num_restarts = 0
 
     def _start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_child_main, args=(child, self.memory_limit_bytes),
-                           daemon=True, name="mathft-symbolic-grader")
-        proc.start()
-        child.close()
-        if not parent.poll(_STARTUP_TIMEOUT_S) or parent.recv() != "ready":
-            proc.kill()
+        env = dict(os.environ)
+        # The child must import this very package, wherever the parent found it.
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env["MATHFT_SYMBOLIC_MEMORY"] = str(self.memory_limit_bytes or 0)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "mathft_jax.evaluation.symbolic"], env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._buffer, self._owner_pid = b"", os.getpid()
+        if self._read_line(_STARTUP_TIMEOUT_S) != "ready":
+            self._kill()
             raise RuntimeError("symbolic grading worker failed to start")
-        self._proc, self._conn, self._owner_pid = proc, parent, os.getpid()
         self.num_restarts += 1
+
+    def _read_line(self, timeout_s: float) -> str | None:
+        """One reply line from the child, or None past `timeout_s` or if the child died."""
+        fd = self._proc.stdout.fileno()
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
 
     def _kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join(5)
-            self._conn.close()
-        self._proc = self._conn = None
+            self._proc.wait(5)
+            for stream in (self._proc.stdin, self._proc.stdout):
+                stream.close()
+        self._proc = None
 
-    def compare(self, a: str, b: str) -> Verdict:
-        """Compares two normalised scalar answers; UNKNOWN on failure, size or time-out."""
+    def compare(self, a: str, b: str, tolerance: float = 0.0,
+                timeout_s: float | None = None) -> Verdict:
+        """Compares two normalised scalar answers; UNKNOWN on failure, size or time-out.
+
+        Args:
+          a, b: normalised answers.
+          tolerance: absolute allowance for a constant difference (0: exact).
+          timeout_s: this call's bound (default: the worker's `timeout_s`).
+        """
         if len(a) > MAX_SYMBOLIC_CHARS or len(b) > MAX_SYMBOLIC_CHARS:
             return Verdict.UNKNOWN
+        bound = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
         with self._lock:
-            if self._proc is None or self._owner_pid != os.getpid() or not self._proc.is_alive():
+            if self._proc is None or self._owner_pid != os.getpid() or self._proc.poll() is not None:
                 if self._proc is not None and self._owner_pid == os.getpid():
                     self._kill()
                 self._start()
             try:
-                self._conn.send((a, b))
-                if self._conn.poll(self.timeout_s):
-                    return Verdict(self._conn.recv())
-            except (EOFError, OSError, BrokenPipeError):
-                pass
+                self._proc.stdin.write((json.dumps([a, b, tolerance]) + "\n").encode())
+                self._proc.stdin.flush()
+                reply = self._read_line(bound)
+            except (OSError, ValueError):
+                reply = None
+            if reply is not None:
+                return Verdict(reply)
             self.num_timeouts += 1
             self._kill()
             return Verdict.UNKNOWN
@@ -315,10 +356,6 @@ class SymbolicWorker:
     def close(self) -> None:
         with self._lock:
             if self._proc is not None and self._owner_pid == os.getpid():
-                try:
-                    self._conn.send(None)
-                except OSError:
-                    pass
                 self._kill()
 
 
@@ -334,3 +371,7 @@ def default_worker() -> SymbolicWorker:
             _DEFAULT = SymbolicWorker()
             atexit.register(_DEFAULT.close)
         return _DEFAULT
+
+
+if __name__ == "__main__":
+    _child_main(int(os.environ.get("MATHFT_SYMBOLIC_MEMORY", "0")) or None)

@@ -12,15 +12,30 @@ Layout of a run directory (`MODEL_DIR/checkpoints`), one folder per saved step:
 `meta` (schema version 1):
 
     {"version": 1, "step": 400, "batches_consumed": 400, "seed": 0,
-     "mixture_or_task_name": "math_sft"}
+     "mixture_or_task_name": "math_sft",
+     "fingerprint": {"model": {...ModelConfig fields}, "optimizer": {"name": "adamw", ...},
+                     "schedule": {"peak_value": 1e-4, ..., "total_steps": 1000},
+                     "task": "math_sft", "seed": 0,
+                     "data": {"batch_size": 8, "sequence_length": 512, ...}}}
 
 `batches_consumed` is the input position: a resumed run rebuilds the (seeded, deterministic)
 input pipeline and skips that many batches, so it sees exactly the batches an uninterrupted
-run would.
+run would. `fingerprint` (see `run_fingerprint`) holds the settings that make resuming
+meaningful: `restore_latest` refuses to resume under other settings and names each
+difference, unless told to allow it.
 
 Orbax writes each step into `<step>.orbax-checkpoint-tmp-*` and renames it only after every
 item is written (atomic finalize), so a crash mid-save leaves a temporary folder that is never
-taken as the latest checkpoint and is cleaned up by the next run.
+taken as the latest checkpoint and is cleaned up by the next run. A run owns its MODEL_DIR
+through `run_lock.RunLock` (taken before that clean-up), so a second run on the same folder
+is refused instead of deleting the first one's unfinished saves.
+
+A finalized step can still be damaged afterwards (a truncated array file, a truncated
+`meta`). `restore_latest` then moves it aside to `MODEL_DIR/broken_checkpoints/<step>` (kept,
+never deleted), says which step was broken and why, and resumes from the newest intact step.
+
+A failed write for lack of space (disk full, quota) raises `EnvironmentFailure` naming the
+step and the folder (the command line exits with status 3); the previous steps stay intact.
 
 A params-only export (`export_params`) is a plain orbax StandardSave folder of the params;
 `restore_params` accepts that, a step folder, or a run's checkpoint directory (latest step).
@@ -28,19 +43,67 @@ A params-only export (`export_params`) is a plain orbax StandardSave folder of t
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
+import logging
 import os
+import shutil
+import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
+import jax
 import orbax.checkpoint as ocp
 
-from mathft_jax.gin_utils import ConfigError
-
+from mathft_jax import gin_utils
+from mathft_jax.gin_utils import ConfigError, EnvironmentFailure
+from mathft_jax.training import run_lock
 from mathft_jax.training.train_state import TrainState
 
 META_VERSION = 1
 CHECKPOINT_SUBDIR = "checkpoints"
+BROKEN_SUBDIR = "broken_checkpoints"
 ITEMS = ("params", "opt_state", "meta")
+META_FILE = "meta/metadata"  # where orbax's JsonSave puts the `meta` item of a step
+# What a damaged file looks like through Orbax / TensorStore (as opposed to a mismatch
+# between the checkpoint and the model, which must not be moved aside).
+_DAMAGE_MARKERS = ("OUT_OF_RANGE", "DATA_LOSS", "NOT_FOUND", "Error reading",
+                   "Unterminated string", "Expecting value", "Extra data")
+
+
+class _OneLineOrbaxErrors(logging.Filter):
+    """Keeps Orbax's background-thread error records to their message line.
+
+    Orbax logs each failed write of its writer threads with a full traceback (hundreds of
+    lines for one full disk); the same error is raised again in the main thread, where
+    `RunCheckpoints` reports it once.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and f"{os.sep}orbax{os.sep}" in record.pathname:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_orbax_threads() -> None:
+    logger = logging.getLogger("absl")
+    if not any(isinstance(f, _OneLineOrbaxErrors) for f in logger.filters):
+        logger.addFilter(_OneLineOrbaxErrors())
+    if not getattr(sys.unraisablehook, "_drops_closed_loop_noise", False):
+        sys.unraisablehook = _drop_closed_loop_noise(sys.unraisablehook)
+
+
+def _drop_closed_loop_noise(previous):
+    """After a failed save, TensorStore completes abandoned writes into Orbax's closed event
+    loop; each prints an unraisable 'Event loop is closed' traceback that says nothing."""
+    def hook(unraisable):
+        value = unraisable.exc_value
+        if isinstance(value, RuntimeError) and str(value) == "Event loop is closed":
+            return
+        previous(unraisable)
+    hook._drops_closed_loop_noise = True
+    return hook
 
 
 class CheckpointError(ConfigError):
@@ -50,10 +113,13 @@ class CheckpointError(ConfigError):
 class RunCheckpoints:
     """Saves and restores the TrainState plus the input position of one run.
 
+    Creating it takes ownership of the run folder (`run_lock.RunLock`); `close` gives it up.
+
     Example:
         ckpt = RunCheckpoints("runs/tiny_sft", save_every=100, keep=3)
-        if ckpt.latest_step() is not None:
-            state, meta = ckpt.restore(ckpt.latest_step(), abstract_state_with_shardings)
+        restored = ckpt.restore_latest(abstract_state_with_shardings, fingerprint)
+        if restored is not None:
+            state, meta = restored
         ...
         ckpt.save(state, {"batches_consumed": n, "seed": 0, ...})   # every step; saves
                                                                     # only every 100th
@@ -62,7 +128,8 @@ class RunCheckpoints:
 
     def __init__(self, model_dir: str | os.PathLike, *, save_every: int = 1000, keep: int = 3,
                  async_save: bool = True):
-        self.directory = Path(model_dir).absolute() / CHECKPOINT_SUBDIR
+        self.model_dir = Path(model_dir).absolute()
+        self.directory = self.model_dir / CHECKPOINT_SUBDIR
         options = ocp.CheckpointManagerOptions(
             save_interval_steps=max(int(save_every), 1),
             max_to_keep=keep if keep and keep > 0 else None,
@@ -70,7 +137,16 @@ class RunCheckpoints:
             cleanup_tmp_directories=True,
             enable_async_checkpointing=async_save,
         )
-        self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=ITEMS)
+        _quiet_orbax_threads()
+        # Owned before the manager exists: creating it deletes unfinished temporary folders.
+        self._lock = run_lock.RunLock(self.model_dir) if jax.process_index() == 0 else None
+        self._pending_step: Optional[int] = None
+        try:
+            self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                                  item_names=ITEMS)
+        except BaseException:
+            self._release()
+            raise
 
     def latest_step(self) -> Optional[int]:
         return self._manager.latest_step()
@@ -86,12 +162,88 @@ class RunCheckpoints:
         """
         step = int(state.step)
         meta = {"version": META_VERSION, "step": step, **meta}
-        return self._manager.save(
-            step,
-            args=ocp.args.Composite(params=ocp.args.StandardSave(state.params),
-                                    opt_state=ocp.args.StandardSave(state.opt_state),
-                                    meta=ocp.args.JsonSave(meta)),
-            force=force)
+        with self._writing(step):
+            saved = self._manager.save(
+                step,
+                args=ocp.args.Composite(params=ocp.args.StandardSave(state.params),
+                                        opt_state=ocp.args.StandardSave(state.opt_state),
+                                        meta=ocp.args.JsonSave(meta)),
+                force=force)
+        if saved:
+            self._pending_step = step
+        return saved
+
+    @contextlib.contextmanager
+    def _writing(self, step: Optional[int]) -> Iterator[None]:
+        """Turns a failed write for lack of space into one EnvironmentFailure line."""
+        try:
+            yield
+        except Exception as e:  # noqa: BLE001 (anything else is re-raised unchanged)
+            known = gin_utils.classify(e)
+            if known is None or known[0] != gin_utils.EXIT_ENVIRONMENT:
+                raise
+            which = f"step {step}" if step is not None else "a checkpoint"
+            raise EnvironmentFailure(f"cannot write {which} to {self.directory}: {known[1]} "
+                                     f"(free space, then rerun: the run resumes from the "
+                                     f"last complete step)") from e
+
+    def read_meta(self, step: int) -> dict[str, Any]:
+        """The `meta` of a finalized step, read without touching the arrays.
+
+        Raises:
+          CheckpointError: the file is missing, not JSON, or of another schema version.
+        """
+        path = self.directory / str(step) / META_FILE
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise CheckpointError(f"{path}: {_first_line(e)}") from e
+        if not isinstance(meta, dict) or meta.get("version") != META_VERSION:
+            raise CheckpointError(f"{path}: unsupported version "
+                                  f"{meta.get('version') if isinstance(meta, dict) else meta!r} "
+                                  f"(expected {META_VERSION})")
+        return meta
+
+    def restore_latest(self, target: TrainState, fingerprint: Optional[dict] = None,
+                       allow_changed_settings: bool = False
+                       ) -> Optional[tuple[TrainState, dict[str, Any]]]:
+        """Restores the newest intact step, or returns None when there is none.
+
+        A step whose files are damaged is moved to `MODEL_DIR/broken_checkpoints/` with a
+        warning naming it and the cause, and the next older step is tried. A step written
+        under settings other than `fingerprint` is refused with a CheckpointError naming every
+        difference (or, with `allow_changed_settings`, a warning); on any error the run
+        folder is released.
+        """
+        try:
+            for step in sorted(self.all_steps(), reverse=True):
+                try:
+                    meta = self.read_meta(step)
+                    if fingerprint is not None:
+                        _check_settings(self.directory / str(step), meta, fingerprint,
+                                        allow_changed_settings)
+                    return self.restore(step, target)
+                except CheckpointError as e:
+                    if not _is_damage(e):
+                        raise
+                    self._set_aside(step, e)
+            return None
+        except BaseException:
+            self.close()
+            raise
+
+    def _set_aside(self, step: int, error: BaseException) -> None:
+        aside = self.model_dir / BROKEN_SUBDIR / str(step)
+        suffix = 1
+        while aside.exists():
+            aside, suffix = self.model_dir / BROKEN_SUBDIR / f"{step}.{suffix}", suffix + 1
+        if jax.process_index() == 0:
+            aside.parent.mkdir(exist_ok=True)
+            shutil.move(str(self.directory / str(step)), str(aside))
+        self._manager.reload()
+        print(f"warning: checkpoint step {step} in {self.directory} is broken ("
+              f"{_damage_line(error)}); moved it to {aside} and trying the previous step",
+              file=sys.stderr, flush=True)
 
     def restore(self, step: int, target: TrainState) -> tuple[TrainState, dict[str, Any]]:
         """Restores step `step` into the shapes, dtypes and shardings of `target`
@@ -102,9 +254,9 @@ class RunCheckpoints:
                 args=ocp.args.Composite(params=ocp.args.StandardRestore(target.params),
                                         opt_state=ocp.args.StandardRestore(target.opt_state),
                                         meta=ocp.args.JsonRestore()))
-        except (FileNotFoundError, ValueError, KeyError) as e:
+        except Exception as e:  # noqa: BLE001 (TensorStore read errors arrive as Exception)
             raise CheckpointError(f"cannot restore step {step} from {self.directory}: "
-                                  f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                                  f"{_damage_line(e) if _is_damage(e) else _first_line(e)}"
                                   ) from e
         meta = dict(restored["meta"])
         if meta.get("version") != META_VERSION:
@@ -116,11 +268,93 @@ class RunCheckpoints:
 
     def wait(self) -> None:
         """Blocks until pending asynchronous saves are finalized."""
-        self._manager.wait_until_finished()
+        with self._writing(self._pending_step):
+            self._manager.wait_until_finished()
 
     def close(self) -> None:
-        self._manager.wait_until_finished()
-        self._manager.close()
+        """Finishes pending saves and releases the run folder; safe to call twice."""
+        if self._manager is None:
+            return
+        try:
+            with self._writing(self._pending_step):
+                self._manager.wait_until_finished()
+                self._manager.close()
+        finally:
+            self._manager = None
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).splitlines()[0] if str(e).strip() else type(e).__name__).rstrip(": ")
+
+
+def _is_damage(e: BaseException) -> bool:
+    return any(isinstance(c, (json.JSONDecodeError, FileNotFoundError))
+               or any(m in str(c) for m in _DAMAGE_MARKERS) for c in gin_utils.causes(e))
+
+
+def _damage_line(e: BaseException) -> str:
+    """The most specific line of the chain: TensorStore's own cause when there is one."""
+    lines = [ln.strip() for c in gin_utils.causes(e) for ln in str(c).splitlines()
+             if any(m in ln for m in _DAMAGE_MARKERS)]
+    return lines[-1] if lines else _first_line(e)
+
+
+# ------------------------------------------------------------------------------ fingerprint
+
+
+def run_fingerprint(*, model_config, task: str, seed: int, optimizer_settings: dict[str, Any],
+                    data: dict[str, Any]) -> dict[str, Any]:
+    """The settings a checkpoint must share with a run that resumes it.
+
+    `optimizer_settings` is what the caller built the optimizer and schedule with
+    (`optimizers.build_optimizer(...).settings`: {"schedule": {...}, "optimizer": {...}}).
+    """
+    return _jsonable({
+        "model": dataclasses.asdict(model_config), **optimizer_settings,
+        "task": task, "seed": seed, "data": data})
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=repr))
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def settings_diff(old: dict, new: dict) -> list[str]:
+    """'key: old -> new' for every flattened key of `old` whose value differs in `new`."""
+    old, new = _flatten(old), _flatten(new)
+    return [f"{k}: {old[k]!r} -> {new.get(k, '(unset)')!r}" for k in sorted(old)
+            if old[k] != new.get(k, "(unset)")]
+
+
+def _check_settings(step_dir: Path, meta: dict, fingerprint: dict, allow: bool) -> None:
+    # Checkpoints written before fingerprints existed still carry seed and task.
+    old = meta.get("fingerprint") or {"seed": meta.get("seed"),
+                                      "task": meta.get("mixture_or_task_name")}
+    differences = settings_diff(old, fingerprint)
+    if not differences:
+        return
+    listed = "; ".join(differences)
+    if not allow:
+        raise CheckpointError(f"{step_dir} was written with other settings ({listed}): "
+                              f"resuming would mix two runs; use another MODEL_DIR, restore "
+                              f"those settings, or set train.allow_changed_settings = True")
+    print(f"warning: resuming {step_dir} under changed settings ({listed}), as "
+          f"allow_changed_settings asks", file=sys.stderr, flush=True)
 
 
 def _as_step(step: int, target):
@@ -176,11 +410,19 @@ def restore_params(path: str | os.PathLike, target):
                               + (f" ({hint})" if hint else "")) from e
 
 
-def _paths(tree) -> set[str]:
-    """'a/b/c' for every leaf of a nested-dict tree."""
+def _leaves(tree, prefix: str = "") -> dict[str, Any]:
+    """'a/b/c' -> leaf for every leaf of a nested-dict tree."""
     if not isinstance(tree, dict):
-        return {""}
-    return {f"{key}/{rest}".rstrip("/") for key, sub in tree.items() for rest in _paths(sub)}
+        return {prefix: tree}
+    out = {}
+    for key, sub in tree.items():
+        out.update(_leaves(sub, f"{prefix}/{key}" if prefix else str(key)))
+    return out
+
+
+def _shape(leaf) -> Optional[tuple]:
+    shape = getattr(leaf, "shape", None)
+    return None if shape is None else tuple(shape)
 
 
 def _structure_hint(directory: Path, target) -> str:
@@ -194,11 +436,20 @@ def _structure_hint(directory: Path, target) -> str:
         stored = ocp.StandardCheckpointer().metadata(directory).item_metadata.tree
     except Exception:  # noqa: BLE001 (a hint must never hide the original error)
         return ""
-    on_disk, wanted = _paths(stored), _paths(target)
+    stored_leaves, wanted_leaves = _leaves(stored), _leaves(target)
+    on_disk, wanted = set(stored_leaves), set(wanted_leaves)
     extra, missing = sorted(on_disk - wanted), sorted(wanted - on_disk)
-    if not extra and not missing:
+    reshaped = sorted(p for p in on_disk & wanted
+                      if _shape(stored_leaves[p]) != _shape(wanted_leaves[p]))
+    if not extra and not missing and not reshaped:
         return ""
     notes = []
+    if reshaped:
+        p = reshaped[0]
+        notes.append(f"the checkpoint was written for another model preset: {len(reshaped)} "
+                     f"parameters differ in shape, e.g. {p}: {_shape(stored_leaves[p])} in "
+                     f"the checkpoint vs {_shape(wanted_leaves[p])} in the model (use the "
+                     f"gin_configs/models/*.gin the checkpoint was trained with)")
     scanned = lambda paths: any(p.startswith("layers/") for p in paths)
     unrolled = lambda paths: any(p.startswith("blocks_") for p in paths)
     if scanned(on_disk) and unrolled(wanted):

@@ -67,8 +67,13 @@ def task_vocab_size(name: str) -> int:
 def feature_lengths(name: str, sequence_length: int,
                     inputs_length: Optional[int] = None) -> dict[str, int]:
     """Task feature lengths: {"inputs": ..., "targets": ...} for prefix-LM tasks (inputs get
-    `inputs_length`, default half), {"targets": L} for targets-only tasks."""
+    `inputs_length`, default half), {"targets": L} for targets-only tasks, and the evaluator
+    tasks' own split (`evaluator.tasks.feature_lengths`)."""
     task = get_task(name)
+    from mathft_jax.evaluator import tasks as evaluator_tasks
+    evaluator = evaluator_tasks.feature_lengths(name, sequence_length, inputs_length)
+    if evaluator is not None:
+        return evaluator
     if "inputs" in task.output_features:
         inputs_length = inputs_length or sequence_length // 2
         return {"inputs": inputs_length, "targets": sequence_length - inputs_length}
@@ -83,16 +88,30 @@ def _local_batch_size(batch_size: int) -> int:
     return batch_size // count
 
 
+def feature_converter(name: str, pack: bool) -> seqio.FeatureConverter:
+    """The prefix-LM converter, or for pair tasks (features `chosen` / `rejected`) the one
+    that keeps each pair in one row (`evaluator.pairs`)."""
+    from mathft_jax.evaluator.pairs import PAIR_FEATURES, PairFeatureConverter
+    if set(PAIR_FEATURES) <= set(get_task(name).output_features):
+        return PairFeatureConverter()
+    return seqio.DecoderFeatureConverter(pack=pack)
+
+
 def _dataset(name, lengths, split, shuffle, num_epochs, seed, pack):
-    converter = seqio.DecoderFeatureConverter(pack=pack)
+    converter = feature_converter(name, pack)
     shard = seqio.ShardInfo(index=jax.process_index(), num_shards=jax.process_count())
     try:
         return seqio.get_dataset(name, lengths, converter, dataset_split=split, shuffle=shuffle,
                                  num_epochs=num_epochs, shard_info=shard, seed=seed,
                                  verbose=False)
+    except ConfigError:
+        raise
     except ValueError as e:
-        if "split" in str(e).lower():
+        if split not in seqio.get_mixture_or_task(name).splits:
             raise ConfigError(f"task {name!r} has no split {split!r}") from None
+        if "no records" in str(e):  # e.g. an empty JSONL file behind the split
+            raise ConfigError(f"task {name!r}, split {split!r}: {str(e).splitlines()[0]}"
+                              ) from None
         raise
 
 

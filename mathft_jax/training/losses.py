@@ -29,20 +29,9 @@ import jax
 import jax.numpy as jnp
 
 from mathft_jax.models import Decoder, ModelConfig
+from mathft_jax.models.logprobs import picked_logits_and_lse, token_log_probs  # noqa: F401 (re-export)
 
 LossFn = Callable[[Any, Mapping[str, jax.Array], jax.Array], tuple[jax.Array, dict]]
-
-
-def token_log_probs(logits: jax.Array, targets: jax.Array) -> jax.Array:
-    """log p(target) per position: [B, T, V] logits, [B, T] ids -> float32 [B, T].
-
-    Computed as logit[target] - logsumexp(logits), without materialising a second [B, T, V]
-    array of log-probabilities.
-    """
-    logits = logits.astype(jnp.float32)
-    target_logits = jnp.take_along_axis(logits, targets[..., None].astype(jnp.int32),
-                                        axis=-1)[..., 0]
-    return target_logits - jax.nn.logsumexp(logits, axis=-1)
 
 
 def model_logits(model: Decoder, params, batch: Mapping[str, jax.Array]) -> jax.Array:
@@ -52,17 +41,19 @@ def model_logits(model: Decoder, params, batch: Mapping[str, jax.Array]) -> jax.
 
 
 @gin.configurable
-def make_sft_loss(model_config: ModelConfig, z_loss: float = 0.0) -> LossFn:
+def make_sft_loss(model_config: ModelConfig, task: Any = None, z_loss: float = 0.0) -> LossFn:
     """Next-token cross-entropy on the tokens with `decoder_loss_weights` > 0.
 
     Args:
       model_config: the decoder to build.
+      task: the SeqIO task or mixture trained on (unused: every target token is scored).
       z_loss: weight of a `logsumexp(logits)^2` penalty (PaLM-style; 0 disables it).
 
     Returns:
       loss_fn(params, batch, rng) -> (loss_sum, metrics) with metrics `denominator`
       (number of target tokens), `loss_sum`, `accuracy_sum` (argmax == target).
     """
+    del task
     model = Decoder(model_config)
 
     def loss_fn(params, batch, rng):
@@ -70,8 +61,7 @@ def make_sft_loss(model_config: ModelConfig, z_loss: float = 0.0) -> LossFn:
         logits = model_logits(model, params, batch)
         targets = batch["decoder_target_tokens"]
         weights = batch["decoder_loss_weights"].astype(jnp.float32)
-        lse = jax.nn.logsumexp(logits, axis=-1)
-        target_logits = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+        target_logits, lse = picked_logits_and_lse(logits, targets)
         nll = lse - target_logits
         if z_loss:
             nll = nll + z_loss * jnp.square(lse)

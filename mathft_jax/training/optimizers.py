@@ -11,7 +11,8 @@ Example gin:
 
 from __future__ import annotations
 
-from typing import Optional
+import dataclasses
+from typing import Any, Optional
 
 import gin
 import jax
@@ -102,3 +103,36 @@ def make_optimizer(schedule: optax.Schedule, name: str = "adamw", weight_decay: 
     else:
         raise ValueError(f"unknown optimizer {name!r} (expected 'adamw' or 'adafactor')")
     return optax.chain(*parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltOptimizer:
+    """An optimizer, its schedule, and the settings they were built with (what a checkpoint
+    fingerprints, so that a resume under another learning rate is refused)."""
+
+    optimizer: optax.GradientTransformation
+    schedule: optax.Schedule
+    settings: dict[str, Any]
+
+    def train_loop_args(self) -> dict[str, Any]:
+        """The `optimizer`, `schedule` and `optimizer_settings` arguments of `train_loop`."""
+        return {"optimizer": self.optimizer, "schedule": self.schedule,
+                "optimizer_settings": self.settings}
+
+
+def build_optimizer(total_steps: int, schedule: Optional[dict[str, Any]] = None,
+                    optimizer: Optional[dict[str, Any]] = None) -> BuiltOptimizer:
+    """`make_optimizer(make_schedule(total_steps, **schedule), **optimizer)`, with the
+    effective arguments (gin bindings, then the explicit ones) recorded.
+
+    Example (a stage with its own learning rate; everything else from gin or the defaults):
+        built = build_optimizer(100, schedule={"peak_value": 1e-4, "warmup_steps": 10})
+        built.settings["schedule"]["peak_value"] == 1e-4
+    """
+    from mathft_jax.gin_utils import configured_arguments
+    schedule_args = {**configured_arguments(make_schedule), **(schedule or {})}
+    optimizer_args = {**configured_arguments(make_optimizer), **(optimizer or {})}
+    built_schedule = make_schedule(total_steps, **schedule_args)
+    return BuiltOptimizer(make_optimizer(built_schedule, **optimizer_args), built_schedule,
+                          {"schedule": {**schedule_args, "total_steps": total_steps},
+                           "optimizer": optimizer_args})

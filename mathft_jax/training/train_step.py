@@ -11,14 +11,12 @@ so every microbatch is spread over all the devices that hold the batch and no ro
 
 from __future__ import annotations
 
-import contextlib
 from typing import Callable, Mapping, Optional
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh
 
 from mathft_jax import partitioning
 from mathft_jax.training.losses import LossFn
@@ -105,13 +103,11 @@ def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation, me
     Gradients are `sum over microbatches of d(loss_sum)` divided by the total denominator,
     i.e. exactly the gradient of the big batch's mean loss.
     """
-    batch_shardings = {k: NamedSharding(mesh, P(partitioning.BATCH_AXES, *([None] * (n - 1))))
-                       for k, n in batch_ndims.items()}
-    replicated = NamedSharding(mesh, P())
+    batch_shardings = {k: partitioning.batch_sharding(mesh, n) for k, n in batch_ndims.items()}
+    replicated = partitioning.replicated(mesh)
 
     def constrain(x):
-        return jax.lax.with_sharding_constraint(
-            x, NamedSharding(mesh, P(partitioning.BATCH_AXES, *([None] * (x.ndim - 1)))))
+        return partitioning.constrain_batch(x, mesh)
 
     def step(state: TrainState, batch, rng):
         rng = jax.random.fold_in(rng, state.step)
@@ -132,36 +128,28 @@ def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation, me
                      out_shardings=(state_shardings, replicated), donate_argnums=(0,))
 
     def run(state, batch, rng):
-        with mesh_context(mesh, rules):
+        with partitioning.mesh_context(mesh, rules):
             return jitted(state, batch, rng)
 
     run.jitted = jitted  # exposed for lowering / cost analysis in benchmarks
     return run
 
 
-@contextlib.contextmanager
-def mesh_context(mesh: Mesh, rules=partitioning.DEFAULT_RULES):
-    """Makes the mesh and logical rules visible to the model's activation constraints."""
-    with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
-        yield
-
-
 def make_eval_step(loss_fn: LossFn, mesh: Mesh, params_shardings,
                    batch_ndims: Mapping[str, int], rules=partitioning.DEFAULT_RULES):
     """`eval_step(params, batch) -> summed metrics` (add them over batches, then
     `summarize_metrics`)."""
-    batch_shardings = {k: NamedSharding(mesh, P(partitioning.BATCH_AXES, *([None] * (n - 1))))
-                       for k, n in batch_ndims.items()}
+    batch_shardings = {k: partitioning.batch_sharding(mesh, n) for k, n in batch_ndims.items()}
 
     def step(params, batch):
         _, metrics = loss_fn(params, batch, jax.random.key(0))
         return metrics
 
     jitted = jax.jit(step, in_shardings=(params_shardings, batch_shardings),
-                     out_shardings=NamedSharding(mesh, P()))
+                     out_shardings=partitioning.replicated(mesh))
 
     def run(params, batch):
-        with mesh_context(mesh, rules):
+        with partitioning.mesh_context(mesh, rules):
             return jitted(params, batch)
 
     return run

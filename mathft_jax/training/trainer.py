@@ -6,7 +6,10 @@ fine-tuning) call it with their own `loss_fn_factory` and `init_checkpoint`.
 
 Resume rules, checked in this order:
   1. MODEL_DIR/checkpoints has a finalized step: restore params, optimizer state, step and the
-     input position from it (a restarted or preempted job continues exactly).
+     input position from it (a restarted or preempted job continues exactly). A damaged
+     newest step is set aside for the previous one; a step written under other settings is
+     refused unless `allow_changed_settings` (see `checkpoints.RunCheckpoints.restore_latest`).
+     The run owns MODEL_DIR while it trains (`run_lock`): a second run on it is refused.
   2. `init_checkpoint` is set: restore params only from it (another run's MODEL_DIR, a step
      folder or a params export), fresh optimizer state, step 0.
   3. Otherwise initialise from `seed`.
@@ -27,15 +30,19 @@ from typing import Callable, Optional, Sequence
 
 import jax
 import numpy as np
+import optax
+import seqio
 
-from mathft_jax import partitioning
+from mathft_jax import partitioning, preflight
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
-from mathft_jax.training import checkpoints, data, optimizers, train_state, train_step
+from mathft_jax.training import checkpoints, data, train_state, train_step
 from mathft_jax.training.losses import LossFn, make_sft_loss
 from mathft_jax.training.metrics import MetricsLogger
 
 StepCallback = Callable[[int, train_state.TrainState], None]
+# (model_config, task or mixture) -> loss_fn; the task gives e.g. the evaluator's label ids.
+LossFnFactory = Callable[[ModelConfig, seqio.Task | seqio.Mixture], LossFn]
 
 
 @dataclasses.dataclass
@@ -95,16 +102,20 @@ def _has_split(task, split: str) -> bool:
 
 
 def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_name: str,
-               train_steps: int, batch_size: int = 8, sequence_length: int = 512,
+               train_steps: int, optimizer: optax.GradientTransformation,
+               schedule: Optional[optax.Schedule] = None,
+               optimizer_settings: Optional[dict] = None, batch_size: int = 8,
+               sequence_length: int = 512,
                inputs_length: Optional[int] = None, pack: bool = True,
                num_microbatches: int = 1, seed: int = 0,
                mesh_shape: Sequence[int] = (-1, 1, 1),
                rules=partitioning.DEFAULT_RULES,
-               loss_fn_factory: Callable[[ModelConfig], LossFn] = make_sft_loss,
+               loss_fn_factory: LossFnFactory = make_sft_loss,
                init_checkpoint: Optional[str] = None,
                log_every: int = 10, eval_every: int = 0, eval_steps: Optional[int] = None,
                eval_split: str = "validation", checkpoint_every: int = 1000,
                keep_checkpoints: int = 3, async_checkpoints: bool = True,
+               allow_changed_settings: bool = False,
                step_callbacks: Sequence[StepCallback] = ()) -> TrainResult:
     """Trains `model_config` on a SeqIO task or mixture; see the module docstring.
 
@@ -114,6 +125,11 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       mixture_or_task_name: registered SeqIO task or mixture (the `tasks` package is
         imported first when it exists).
       train_steps: total optimizer steps of the run (a resumed run stops at the same step).
+      optimizer: the optax transformation (e.g. `optimizers.make_optimizer(schedule)`); the
+        caller builds it, so each stage of a multi-stage run sets its own.
+      schedule: its learning-rate schedule, only to report `learning_rate`.
+      optimizer_settings: what they were built with, fingerprinted in checkpoints (use
+        `optimizers.build_optimizer(...).train_loop_args()` for all three).
       batch_size: global batch size in sequences (split over processes and devices).
       sequence_length: decoder length of a (packed) row.
       inputs_length: for prefix-LM tasks, the task length of `inputs` (default half).
@@ -122,7 +138,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       seed: parameter init, data shuffling and per-step rngs.
       mesh_shape: (data, fsdp, tensor) sizes, one of them may be -1 (fill).
       rules: logical axis rules (partitioning.DEFAULT_RULES).
-      loss_fn_factory: model_config -> loss_fn(params, batch, rng) -> (loss_sum, metrics).
+      loss_fn_factory: (model_config, task) -> loss_fn(params, batch, rng) ->
+        (loss_sum, metrics); see training/losses.py and evaluator/losses.py.
       init_checkpoint: params-only starting point when MODEL_DIR has no checkpoint yet.
       log_every: steps between progress lines / TensorBoard train scalars.
       eval_every: steps between evaluations on `eval_split` (0: never; always at the end if
@@ -132,12 +149,18 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       checkpoint_every: steps between checkpoints (a final one is always written).
       keep_checkpoints: how many recent checkpoints to keep.
       async_checkpoints: write checkpoints in the background.
+      allow_changed_settings: resume MODEL_DIR's checkpoint even when it was written under
+        other settings (`checkpoints.run_fingerprint`); the differences are printed.
       step_callbacks: called as fn(step, state) after every step (monitoring, tests).
     """
     # Installed first: a SIGTERM during start-up is honoured after the first step.
     with _PreemptionFlag() as preemption:
-        if train_steps < 0:
-            raise ConfigError(f"train_steps must be >= 0, got {train_steps}")
+        preflight.check_train(
+            train_steps=train_steps, batch_size=batch_size, sequence_length=sequence_length,
+            num_microbatches=num_microbatches, inputs_length=inputs_length,
+            log_every=log_every, eval_every=eval_every, eval_steps=eval_steps,
+            checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
+            init_checkpoint=init_checkpoint, model_dir=model_dir)
         model_path = check_model_dir(model_dir)
         task = data.get_task(mixture_or_task_name)
         vocab = data.task_vocab_size(mixture_or_task_name)
@@ -152,24 +175,22 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
             raise ConfigError(f"batch_size {batch_size} must be divisible by data x fsdp "
                               f"({shards}) x num_microbatches ({num_microbatches})")
 
-        schedule = optimizers.make_schedule(train_steps)
-        optimizer = optimizers.make_optimizer(schedule)
         abstract, shardings = train_state.state_shardings(model_config, optimizer, mesh, rules)
         target = train_state.with_shardings(abstract, shardings)
 
         ckpt = checkpoints.RunCheckpoints(model_path, save_every=checkpoint_every,
                                           keep=keep_checkpoints, async_save=async_checkpoints)
-        latest = ckpt.latest_step()
-        if latest is not None:
-            state, saved = ckpt.restore(latest, target)
-            if saved.get("seed") != seed:
-                ckpt.close()
-                raise ConfigError(f"{ckpt.directory}/{latest} was trained with seed "
-                                  f"{saved.get('seed')}, but seed={seed}: resuming would change "
-                                  f"the data order")
+        fingerprint = checkpoints.run_fingerprint(
+            model_config=model_config, task=mixture_or_task_name, seed=seed,
+            optimizer_settings=optimizer_settings or {}, data={"batch_size": batch_size, "pack": pack,
+                                           "sequence_length": sequence_length,
+                                           "inputs_length": inputs_length})
+        restored = ckpt.restore_latest(target, fingerprint, allow_changed_settings)
+        if restored is not None:
+            state, saved = restored
             batches_consumed = int(saved["batches_consumed"])
-            print(f"resuming from {ckpt.directory}/{latest} (input position {batches_consumed} "
-                  f"batches)", flush=True)
+            print(f"resuming from {ckpt.directory}/{saved['step']} (input position "
+                  f"{batches_consumed} batches)", flush=True)
         elif init_checkpoint:
             params = checkpoints.restore_params(init_checkpoint, target.params)
             state = train_state.state_from_params(params, optimizer, shardings)
@@ -180,7 +201,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                                                  jax.random.key(seed), shardings)
             batches_consumed = 0
 
-        loss_fn = loss_fn_factory(model_config)
+        loss_fn = loss_fn_factory(model_config, task)
         batches = data.train_batches(mixture_or_task_name, lengths, batch_size, seed=seed,
                                      start_batch=batches_consumed, pack=pack)
         first = next(batches, None)
@@ -211,7 +232,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
 
         def meta():
             return {"batches_consumed": batches_consumed, "seed": seed,
-                    "mixture_or_task_name": mixture_or_task_name}
+                    "mixture_or_task_name": mixture_or_task_name, "fingerprint": fingerprint}
 
         logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length)
         rng = jax.random.key(seed + 1)

@@ -11,7 +11,7 @@ from mathft_jax.data.answers import last_boxed_content
     (r"$\boxed{\{1, 2\}}$", r"\{1, 2\}"),           # escaped braces are not grouping
     (r"$\boxed{\left( 3, \frac{\pi}{2} \right)}$", r"\left( 3, \frac{\pi}{2} \right)"),
     (r"$\boxed 5$.", "5"),
-    (r"$\boxed{3}$ and then $\boxed{4", "3"),        # unclosed last box: previous one
+    (r"$\boxed{3}$ and then $\boxed{4", None),       # unclosed last box: cut off, no answer
     ("no box here", None),
     (r"$\boxed{}$", ""),
     (r"\boxedtext{3}", None),                        # a longer command is not a box

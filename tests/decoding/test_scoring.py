@@ -27,15 +27,19 @@ def test_scores_match_per_example_forward(tiny):
     assert out.total[2] == 0.0
 
 
-def test_label_word_probs(tiny):
+@pytest.mark.parametrize("positive,negative", [([11], [12]), ([9, 11], [9, 12])])
+def test_label_word_probs(tiny, positive, negative):
+    """One pass reads both words; a shared first token cancels in S (products of the words'
+    token probabilities, computed naively, give the same S)."""
     cfg, params = tiny
-    s = label_word_probs(params, cfg, PROMPTS, positive=[11], negative=[12, 13])
+    s = label_word_probs(params, cfg, PROMPTS, positive=positive, negative=negative)
     for i, p in enumerate(PROMPTS):
-        lp_pos = sum(_naive_logprob(cfg, params, p, [11]))
-        lp_neg = sum(_naive_logprob(cfg, params, p, [12, 13]))
+        lp_pos = sum(_naive_logprob(cfg, params, p, positive))
+        lp_neg = sum(_naive_logprob(cfg, params, p, negative))
         expect = np.exp(lp_pos) / (np.exp(lp_pos) + np.exp(lp_neg))
         np.testing.assert_allclose(s.score[i], expect, rtol=1e-4)
-        np.testing.assert_allclose(s.positive_logprob[i], lp_pos, atol=1e-5)
+        last_pos = _naive_logprob(cfg, params, p + positive[:-1], positive[-1:])[0]
+        np.testing.assert_allclose(s.positive_logprob[i], last_pos, atol=1e-5)
 
 
 def test_errors(tiny):
@@ -46,3 +50,5 @@ def test_errors(tiny):
         score_continuations(params, cfg, [[]], [[2]])
     with pytest.raises(ValueError, match="label words"):
         label_word_probs(params, cfg, [[1]], [], [2])
+    with pytest.raises(ValueError, match="one final token"):
+        label_word_probs(params, cfg, [[1]], [11], [12, 13])

@@ -9,7 +9,8 @@ CASES = [
     (r"\boxed{\{1,2\}}", r"\{1,2\}"),
     (r"\boxed{\begin{pmatrix}1\\2\end{pmatrix}}", r"\begin{pmatrix}1\\2\end{pmatrix}"),
     (r"\fbox{7}", "7"),
-    (r"\boxed{1} and \fbox{3}", "3"),
+    (r"\boxed{1} and \fbox{3}", "1,3"),
+    (r"\boxed{1}. Then we see that \boxed{3}", "3"),
     (r"\boxed 5$", "5"),
     (r"\boxed{ x = 3 }", "x = 3"),
     (r"\boxed{}", None),
@@ -18,6 +19,28 @@ CASES = [
     ("The answer is $7$.", "7"),
     ("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", r"\frac{3}{4}"),
     ("the answer is 12\nmore text", "12"),
+    # rule 1: JSON-escaped text
+    (r"so \\boxed{\\frac{1}{2}}", r"\frac{1}{2}"),
+    # rule 2: adjacent boxes form one list; `or` separates alternative forms; prose splits
+    (r"$\boxed{35 cm} + \boxed{4}$", "35 cm,4"),
+    (r"$\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}$", "(2, 2),(6, 2)"),
+    (r"$\boxed{1.5}$ or $\boxed{\frac32}$", r"\frac32"),
+    (r"\boxed{004}. So \boxed{004} it is. **Final Answer** \boxed{004}", "004"),
+    (r"\boxed{1} papers and \boxed{2} bins", "2"),
+    # rule 3: cues
+    (r"Answer \[ 9 \]", "9"), (r"Answer $$ 9 $$", "9"), (r"Answer \( (9+1) \)", "(9+1)"),
+    ("Final Answer: 42", "42"), ("So the answer is: 17 apples.", "17"),
+    ("Thus $x <= 2$ is our answer.", "x <= 2"),
+    # rule 4: the last math span, joined with spans listed before it
+    (r"We get $x=3$ and then $y = 4$.", "y = 4"), (r"So $x=3$ and $y = 4$.", "x=3,y = 4"),
+    (r"First $a$, so we compute things. Hence $\frac{1}{2}$ works.", r"\frac{1}{2}"),
+    (r"$1$ and $2$ and $3$", "1,2,3"),
+    # rule 5: a short answer is the whole text
+    ("10 square units", "10 square units"), ("1 1/2", "1 1/2"), ("-2,1", "-2,1"),
+    ("1000,99", "1000.99"), ("0,111", "0.111"),
+    # rule 6: the last number of prose
+    ("the number is not 10 which is 1,000.99 euros", "1000.99"),
+    ("Soucis : 2,74 $ a..", "2.74"), ("AZYUK2A", None),
     ("no answer here", None),
     ("", None),
     (None, None),

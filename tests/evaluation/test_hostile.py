@@ -1,8 +1,12 @@
-"""Hostile model output: every case must finish within its bound and never be EQUAL."""
+"""Hostile model output: bounded by the grader's own time budget, never evaluated, never EQUAL.
+
+The bound lives in the grader (`Grader(timeout_s=...)` per check, `SymbolicWorker(timeout_s=)`
+per comparison); these tests assert the verdicts and the worker's time-out accounting, not
+wall-clock times.
+"""
 
 import os
 import threading
-import time
 
 import pytest
 
@@ -10,10 +14,6 @@ from mathft_jax.evaluation import extract_answer
 from mathft_jax.evaluation.equivalence import Grader, check_equiv
 from mathft_jax.evaluation.symbolic import SymbolicWorker
 from mathft_jax.evaluation.verdict import Verdict
-
-# Per-comparison timeout (2 s) plus killing the child; its restart is lazy (next call)
-# and excluded from the bound.
-BOUND_S = 4.0
 
 HOSTILE = [
     "9^{9^{9^{9}}}",
@@ -33,23 +33,40 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("pred", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_answer_is_bounded(grader, pred):
-    grader.worker.compare("x", "x")  # A killed worker restarts lazily: not part of the bound.
-    start = time.monotonic()
-    verdict = check_equiv("7", pred, grader)
-    elapsed = time.monotonic() - start
-    assert verdict is not Verdict.EQUAL
-    assert elapsed < BOUND_S, elapsed
+def test_hostile_answer_is_not_equal(grader, pred):
+    assert check_equiv("7", pred, grader) is not Verdict.EQUAL
     assert not os.path.exists("/tmp/mathft_pwned")
 
 
-@pytest.mark.parametrize("text", [
-    r"\boxed{", r"\boxed{" * 10_000, "{" * 10_000 + r"\boxed{1}" + "}" * 10_000,
-    "a" * 100_000 + r"\boxed{5}", r"\fbox{" + "x" * 100_000])
-def test_hostile_extraction_is_fast(text):
-    start = time.monotonic()
-    extract_answer(text)
-    assert time.monotonic() - start < 1.0
+def test_per_check_budget_bounds_a_structure_of_slow_items(worker):
+    # Ten items that each need the worker: with a budget of ~0 s no comparison may start, so
+    # the verdict is UNKNOWN without a single time-out of the worker.
+    grader = Grader(worker, timeout_s=0.0)
+    slow = ",".join(f"(x+y+z+w)^{{{30 + i}}}" for i in range(10))
+    before = worker.num_timeouts
+    assert grader.check(",".join(["1"] * 10), slow) is not Verdict.EQUAL
+    assert grader.check(r"\sqrt{2}", r"\frac{2}{\sqrt{2}}") is Verdict.UNKNOWN
+    assert grader.num_symbolic_calls == 0 and worker.num_timeouts == before
+
+
+def test_unknown_is_not_cached(worker):
+    grader = Grader(worker, timeout_s=0.0)
+    assert grader.check(r"\sqrt{2}", r"\frac{2}{\sqrt{2}}") is Verdict.UNKNOWN
+    grader.timeout_s = 15.0
+    assert grader.check(r"\sqrt{2}", r"\frac{2}{\sqrt{2}}") is Verdict.EQUAL
+
+
+@pytest.mark.parametrize("text,expected", [
+    (r"\boxed{", None),
+    (r"\boxed{" * 10_000, None),
+    ("{" * 10_000 + r"\boxed{1}" + "}" * 10_000, "1"),
+    ("a" * 100_000 + r"\boxed{5}", "5"),
+    (r"\fbox{" + "x" * 100_000, None),
+    ("$" * 50_000, None),
+    ("answer is " * 20_000, None),
+])
+def test_hostile_extraction(text, expected):
+    assert extract_answer(text) == expected
 
 
 def test_timeout_kills_and_recovers_off_main_thread():
@@ -62,9 +79,7 @@ def test_timeout_kills_and_recovers_off_main_thread():
     def run():
         worker.compare("x", "x")
         worker.timeout_s = 0.001
-        start = time.monotonic()
         results["hostile"] = grader.check("7", r"(x+y+z+w)^{30}+\sqrt{8}")
-        results["elapsed"] = time.monotonic() - start
         worker.timeout_s = 5.0
         results["after"] = grader.check(r"\sqrt{8}", r"2\sqrt{2}")
 
@@ -73,6 +88,5 @@ def test_timeout_kills_and_recovers_off_main_thread():
     thread.join(60)
     worker.close()
     assert results["hostile"] is Verdict.UNKNOWN
-    assert results["elapsed"] < 2.0
     assert results["after"] is Verdict.EQUAL
-    assert worker.num_timeouts == 1
+    assert worker.num_timeouts == 1 and worker.num_restarts == 2

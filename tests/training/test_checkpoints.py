@@ -1,3 +1,5 @@
+import os
+
 import jax
 import numpy as np
 import pytest
@@ -85,3 +87,83 @@ def test_restore_into_the_other_layer_layout_names_scan_layers(tmp_path):
     with pytest.raises(checkpoints.CheckpointError,
                        match=r"set ModelConfig.scan_layers = True.*blocks_0/"):
         checkpoints.restore_params(tmp_path / "scanned", target)
+
+
+FINGERPRINT = {"seed": 0, "task": "t", "schedule": {"peak_value": 1e-3, "total_steps": 10}}
+
+
+def _saved_steps(directory, state, steps=(2, 4)):
+    ckpt = checkpoints.RunCheckpoints(directory, save_every=1, keep=5, async_save=False)
+    for step in steps:
+        ckpt.save(state.replace(step=np.int32(step)),
+                  {"batches_consumed": step, "seed": 0, "fingerprint": FINGERPRINT}, force=True)
+    ckpt.close()
+
+
+def _truncate_arrays(step_dir):
+    for f in (step_dir / "params").rglob("*"):
+        if f.is_file() and f.parent.name == "d":
+            os.truncate(f, 10)
+
+
+def _truncate_meta(step_dir):
+    os.truncate(step_dir / "meta" / "metadata", 20)
+
+
+@pytest.mark.parametrize("damage, reason", [(_truncate_arrays, "OUT_OF_RANGE"),
+                                            (_truncate_meta, "Unterminated string")])
+def test_a_damaged_newest_step_is_set_aside_and_the_previous_one_restored(
+        tmp_path, setup, capfd, damage, reason):
+    state, target = setup
+    _saved_steps(tmp_path, state)
+    damage(tmp_path / "checkpoints" / "4")
+    ckpt = checkpoints.RunCheckpoints(tmp_path, save_every=1)
+    restored, meta = ckpt.restore_latest(target, FINGERPRINT)
+    assert meta["step"] == 2 and int(restored.step) == 2
+    assert _equal(restored.params, state.params)
+    assert ckpt.all_steps() == [2]
+    ckpt.close()
+    err = capfd.readouterr().err
+    assert f"checkpoint step 4 in {tmp_path / 'checkpoints'} is broken" in err
+    assert reason in err and f"moved it to {tmp_path / 'broken_checkpoints' / '4'}" in err
+    assert (tmp_path / "broken_checkpoints" / "4" / "params").is_dir()  # kept, not deleted
+
+
+def test_resume_under_other_settings_is_refused_naming_them_unless_allowed(tmp_path, setup,
+                                                                            capfd):
+    state, target = setup
+    _saved_steps(tmp_path, state, steps=(2,))
+    other = {**FINGERPRINT, "seed": 1, "schedule": {"peak_value": 3e-3, "total_steps": 10}}
+    ckpt = checkpoints.RunCheckpoints(tmp_path)
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=r"other settings \(schedule.peak_value: 0.001 -> 0.003; "
+                             r"seed: 0 -> 1\).*allow_changed_settings"):
+        ckpt.restore_latest(target, other)
+    # The refusal released the folder and set nothing aside.
+    ckpt = checkpoints.RunCheckpoints(tmp_path)
+    restored, meta = ckpt.restore_latest(target, other, allow_changed_settings=True)
+    ckpt.close()
+    assert meta["step"] == 2 and not (tmp_path / "broken_checkpoints").exists()
+    assert "resuming" in capfd.readouterr().err
+
+
+def test_restore_into_another_preset_says_the_presets_differ(tmp_path):
+    import dataclasses
+
+    import flax.linen as nn
+    import jax.numpy as jnp
+
+    from mathft_jax.models import Decoder
+
+    def init(cfg):
+        return nn.meta.unbox(Decoder(cfg).init(jax.random.key(0),
+                                               jnp.zeros((1, 4), jnp.int32))["params"])
+
+    checkpoints.export_params(tmp_path / "tiny", init(TINY))
+    wider = dataclasses.replace(TINY, embed_dim=96)
+    target = jax.tree_util.tree_map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding), init(wider))
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=r"written for another model preset: \d+ parameters differ in "
+                             r"shape, e.g. .*\(256, 64\) in the checkpoint vs \(256, 96\)"):
+        checkpoints.restore_params(tmp_path / "tiny", target)

@@ -100,3 +100,13 @@ def test_vocab_and_task_errors(tmp_path):
         tiny_run.run(str(tmp_path), 1, model_config=small)
     with pytest.raises(ConfigError, match="unknown SeqIO task .*did you mean"):
         tiny_run.run(str(tmp_path), 1, mixture_or_task_name=tiny_task.TASK_NAME + "x")
+
+
+def test_resume_under_a_changed_schedule_is_refused_then_allowed(tmp_path, reference):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(reference.model_dir, run)
+    with pytest.raises(ConfigError, match=r"other settings \(schedule.total_steps: 6 -> 8\)"):
+        tiny_run.run(str(run), STEPS + 2)
+    result = tiny_run.run(str(run), STEPS + 2, allow_changed_settings=True)
+    assert result.step == STEPS + 2

@@ -12,26 +12,26 @@ import argparse
 import os
 import signal
 
-import gin
-
 from mathft_jax.models import ModelConfig
-from mathft_jax.training import trainer
+from mathft_jax.training import optimizers, trainer
 from tests.training import tiny_task
 
 CONFIG = ModelConfig(vocab_size=320, num_layers=2, embed_dim=64, mlp_dim=128, num_heads=4,
                      num_kv_heads=2, head_dim=16, max_seq_len=64)
 
 
-def bind_fast_optimizer(peak: float = 3e-3) -> None:
-    gin.bind_parameter("make_schedule.peak_value", peak)
-    gin.bind_parameter("make_schedule.warmup_steps", 2)
-    gin.bind_parameter("make_schedule.decay", "cosine")
+def fast_optimizer(train_steps: int, peak: float = 3e-3) -> dict:
+    """The `optimizer`, `schedule` and `optimizer_settings` arguments of train_loop for tiny
+    runs."""
+    return optimizers.build_optimizer(
+        train_steps, schedule={"peak_value": peak, "warmup_steps": 2, "decay": "cosine"}
+    ).train_loop_args()
 
 
 def run(model_dir: str, train_steps: int, **kwargs) -> trainer.TrainResult:
-    bind_fast_optimizer()
     options = dict(model_config=CONFIG, model_dir=model_dir,
                    mixture_or_task_name=tiny_task.TASK_NAME, train_steps=train_steps,
+                   **fast_optimizer(train_steps),
                    batch_size=4, sequence_length=64, log_every=1000, checkpoint_every=2,
                    keep_checkpoints=2)
     options.update(kwargs)

@@ -1,0 +1,111 @@
+"""Evaluator training examples from graded candidates: a balanced set per problem.
+
+From candidates sampled on the TRAINING problems (graded against their gold answers by the
+same grader as evaluation), each problem contributes:
+
+* classification examples: k correct and k incorrect solutions, k = min(#correct, #incorrect,
+  max_per_problem // 2), so every problem is balanced;
+* pairs: the same k correct and k incorrect solutions zipped into k (chosen, rejected) pairs.
+
+Identical texts (after stripping white space) are kept once. The solutions kept are a seeded
+random choice per problem (`seed`, problem id), not the first ones sampled.
+
+One-sided problems, whose samples are all correct or all incorrect, carry no contrast. Rule
+`one_sided`: "skip" (default) leaves them out, so the label balance stays 50/50 and the
+evaluator cannot learn "easy problem => correct"; "keep" adds up to max_per_problem // 2
+classification examples of their one label (no pairs). Either way they are counted.
+
+Example:
+    examples, summary = build_examples(rows, max_per_problem=10)
+    summary == {"problems": 32, "contrastive": 20, "all_correct": 3, "all_incorrect": 9,
+                "no_gold": 0, "duplicates": 41, "classification": 168, "positive": 84,
+                "pairs": 84}
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Mapping, Sequence
+
+from mathft_jax import formats
+from mathft_jax.evaluation.problems import grade_problems
+
+ONE_SIDED_RULES = ("skip", "keep")
+
+
+def build_examples(rows: Sequence[Mapping], max_per_problem: int = 10, one_sided: str = "skip",
+                   seed: int = 0) -> tuple[list[dict], dict[str, int]]:
+    """Evaluator examples (`formats` rows, both kinds) and a summary of what was kept."""
+    if max_per_problem < 2:
+        raise ValueError(f"max_per_problem must be >= 2, got {max_per_problem}")
+    if one_sided not in ONE_SIDED_RULES:
+        raise ValueError(f"one_sided must be one of {ONE_SIDED_RULES}, got {one_sided!r}")
+    sampled = [r for r in rows if r["decoding"] == "sample"]
+    problems, _ = grade_problems(sampled, {}, None)
+    texts = _texts_by_problem(sampled)
+    summary = dict.fromkeys(("problems", "contrastive", "all_correct", "all_incorrect",
+                             "no_gold", "duplicates", "classification", "positive", "pairs"), 0)
+    summary["problems"] = len(texts)
+    summary["no_gold"] = len(texts) - len(problems)
+    examples: list[dict] = []
+    for p in problems:
+        correct, incorrect, duplicates = _split_unique(p, texts[p.problem_id])
+        summary["duplicates"] += duplicates
+        rng = random.Random(f"{seed}/{p.problem_id}")
+        rng.shuffle(correct)
+        rng.shuffle(incorrect)
+        statement = texts[p.problem_id]["problem"]
+        if correct and incorrect:
+            summary["contrastive"] += 1
+            k = min(len(correct), len(incorrect), max_per_problem // 2)
+            chosen, rejected = correct[:k], incorrect[:k]
+        else:
+            summary["all_correct" if correct else "all_incorrect"] += 1
+            if one_sided == "skip":
+                continue
+            chosen, rejected = correct[:max_per_problem // 2], incorrect[:max_per_problem // 2]
+        examples += [formats.classification_example(p.problem_id, statement, s, True)
+                     for s in chosen]
+        examples += [formats.classification_example(p.problem_id, statement, s, False)
+                     for s in rejected]
+        if chosen and rejected:
+            examples += [formats.pair_example(p.problem_id, statement, c, r)
+                         for c, r in zip(chosen, rejected)]
+    summary["classification"] = sum(e["kind"] == "classification" for e in examples)
+    summary["positive"] = sum(e["kind"] == "classification" and e["label"] for e in examples)
+    summary["pairs"] = sum(e["kind"] == "pair" for e in examples)
+    return examples, summary
+
+
+def _texts_by_problem(rows: Sequence[Mapping]) -> dict[str, dict]:
+    """problem_id -> {"problem": statement, "texts": texts by sample_index order}."""
+    out: dict[str, dict] = {}
+    for r in sorted(rows, key=lambda r: (r["problem_id"], r["sample_index"])):
+        entry = out.setdefault(r["problem_id"], {"problem": r.get("problem") or "", "texts": []})
+        entry["texts"].append(r["text"])
+    return out
+
+
+def _split_unique(problem, entry: dict) -> tuple[list[str], list[str], int]:
+    """(unique correct texts, unique incorrect texts, number of duplicates dropped)."""
+    seen: set[str] = set()
+    correct, incorrect, duplicates = [], [], 0
+    for text, label in zip(entry["texts"], problem.labels):
+        key = text.strip()
+        if key in seen or not key:
+            duplicates += bool(key)
+            continue
+        seen.add(key)
+        ok = label is not None and problem.cluster_correct.get(label, False)
+        (correct if ok else incorrect).append(text)
+    return correct, incorrect, duplicates
+
+
+def format_summary(summary: Mapping[str, int]) -> str:
+    """One line for the console, e.g. 'evaluator data: 32 problems (20 contrastive, ...'."""
+    return (f"evaluator data: {summary['problems']} problems ({summary['contrastive']} with "
+            f"correct and incorrect samples, {summary['all_correct']} all correct, "
+            f"{summary['all_incorrect']} all incorrect, {summary['no_gold']} without gold); "
+            f"{summary['duplicates']} duplicate texts dropped; "
+            f"{summary['classification']} classification examples "
+            f"({summary['positive']} correct), {summary['pairs']} pairs")

@@ -1,0 +1,220 @@
+"""Evaluator SeqIO tasks registered from a candidates file by gin alone.
+
+    MIXTURE_OR_TASK_NAME = @register_evaluator_task()
+    register_evaluator_task.name = 'synthetic_evaluator_pairs'
+    register_evaluator_task.candidates_file = %EVALUATOR_CANDIDATES  # sampled on TRAIN problems
+    register_evaluator_task.kind = 'pair'                             # or 'classification'
+    register_evaluator_task.like_task = 'synthetic_sft'               # shares its vocabulary
+
+The candidates are graded and turned into balanced examples (`examples.build_examples`) on
+first use; the examples are also written next to the candidates
+(`<candidates>.<name>.examples.jsonl`, `formats` schema) and the summary is printed.
+
+kind "classification": `inputs` = the evaluator prompt (`prompts.EVALUATOR_TEMPLATE` or
+`template`) + the label words' shared prefix, `targets` = [the label word's token] (no EOS).
+Long prompts lose their front (the problem's start), so the prompt always ends where the label
+is read. kind "pair": features `chosen` / `rejected`, each a prompt + prefix, converted into
+one row by `pairs.PairFeatureConverter` (the trainer picks it for tasks with these features).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Mapping, Optional
+
+import gin
+import seqio
+import tensorflow as tf
+
+from mathft_jax import formats
+from mathft_jax.atomic_files import atomic_write_bytes
+from mathft_jax.data import prompts, sources
+from mathft_jax.evaluator import examples as examples_lib
+from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
+from mathft_jax.evaluator.pairs import PAIR_FEATURES
+from mathft_jax.gin_utils import ConfigError
+
+KINDS = ("classification", "pair")
+_SPLITS = ("train",)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluatorTaskInfo:
+    kind: str
+    template: str
+    positive: str
+    negative: str
+    vocabulary: seqio.Vocabulary
+
+    def label_words(self) -> LabelWords:
+        return resolve_label_words(self.vocabulary, self.positive, self.negative)
+
+    def prompt(self, problem: str, solution: str) -> str:
+        return self.template.format(problem=problem.strip(), solution=solution.strip())
+
+
+_REGISTERED: dict[str, tuple[tuple, EvaluatorTaskInfo]] = {}
+
+
+def evaluator_info(name: str) -> Optional[EvaluatorTaskInfo]:
+    """The evaluator settings of a registered evaluator task (None for other tasks)."""
+    entry = _REGISTERED.get(name)
+    return entry[1] if entry else None
+
+
+def evaluator_info_of(task_or_mixture) -> EvaluatorTaskInfo:
+    """The evaluator settings of a task, or of the evaluator tasks of a mixture (which must
+    agree); ConfigError when there is none."""
+    tasks = getattr(task_or_mixture, "tasks", None) or [task_or_mixture]
+    infos = [i for i in (evaluator_info(t.name) for t in tasks) if i is not None]
+    if not infos:
+        raise ConfigError(f"{task_or_mixture.name!r} has no evaluator task (register one with "
+                          "register_evaluator_task); the evaluator losses need its label words")
+    words = {(i.positive, i.negative, i.template) for i in infos}
+    if len(words) > 1:
+        raise ConfigError(f"{task_or_mixture.name!r} mixes evaluator tasks with different label "
+                          f"words or templates: {sorted(words)}")
+    return infos[0]
+
+
+@gin.configurable(module="mathft_jax.evaluator")
+def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin.REQUIRED,
+                            kind: str = "classification", like_task: str = gin.REQUIRED, *,
+                            template: str = prompts.EVALUATOR_TEMPLATE,
+                            positive: str = prompts.EVALUATOR_LABELS[0],
+                            negative: str = prompts.EVALUATOR_LABELS[1],
+                            max_per_problem: int = 10, one_sided: str = "skip",
+                            seed: int = 0) -> str:
+    """Registers an evaluator task over `candidates_file`; returns its name.
+
+    Args:
+      name: the task name.
+      candidates_file: candidates JSONL sampled on the generator's TRAINING problems.
+      kind: "classification" or "pair".
+      like_task: the generation task whose vocabulary the model uses.
+      template: the evaluator prompt, with {problem} and {solution}.
+      positive, negative: the label words (see `label_words`).
+      max_per_problem, one_sided, seed: see `examples.build_examples`.
+    """
+    for value, label in ((name, "name"), (candidates_file, "candidates_file"),
+                         (like_task, "like_task")):
+        if value is gin.REQUIRED or not value:
+            raise ConfigError(f"register_evaluator_task needs {label} (bind "
+                              f"mathft_jax.evaluator.register_evaluator_task.{label} in gin)")
+    if kind not in KINDS:
+        raise ConfigError(f"register_evaluator_task.kind must be one of {KINDS}, got {kind!r}")
+    from mathft_jax.training.data import get_task  # imports the `tasks` registrations
+    vocabulary = get_task(like_task).output_features["targets"].vocabulary
+    info = EvaluatorTaskInfo(kind, template, positive, negative, vocabulary)
+    key = (candidates_file, kind, like_task, template, positive, negative, max_per_problem,
+           one_sided, seed)
+    if name in _REGISTERED and _REGISTERED[name][0] == key and name in seqio.TaskRegistry.names():
+        return name
+    info.label_words()  # reject unusable label words now, not at the first step
+    build = dict(max_per_problem=max_per_problem, one_sided=one_sided, seed=seed)
+
+    def records_fn(split: str) -> list[dict[str, str]]:
+        del split  # train only
+        return _records(name, candidates_file, info, build)
+
+    if name in seqio.TaskRegistry.names():
+        seqio.TaskRegistry.remove(name)
+    features = _output_features(kind, vocabulary)
+    seqio.TaskRegistry.add(
+        name, source=sources.RecordsDataSource(records_fn, _SPLITS),
+        preprocessors=[seqio.preprocessors.tokenize, _with_label_tokens(info)],
+        output_features=features)
+    _REGISTERED[name] = (key, info)
+    return name
+
+
+def _output_features(kind: str, vocabulary) -> dict[str, seqio.Feature]:
+    names = ("inputs", "targets") if kind == "classification" else PAIR_FEATURES
+    return {k: seqio.Feature(vocabulary=vocabulary, add_eos=False, required=True)
+            for k in names}
+
+
+def _records(name: str, candidates_file: str, info: EvaluatorTaskInfo,
+             build: Mapping) -> list[dict[str, str]]:
+    if not os.path.exists(candidates_file):
+        raise ConfigError(f"evaluator task {name!r}: candidates file {candidates_file} does not "
+                          "exist (sample the training problems with infer first)")
+    rows, _ = formats.read_candidates(candidates_file)
+    examples, summary = examples_lib.build_examples(rows, **build)
+    print(f"{name}: {examples_lib.format_summary(summary)}", flush=True)
+    atomic_write_bytes(f"{candidates_file}.{name}.examples.jsonl", formats.to_jsonl(examples))
+    kind = "classification" if info.kind == "classification" else "pair"
+    chosen = [e for e in examples if e["kind"] == kind]
+    if not chosen:
+        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no {kind} "
+                          f"examples ({examples_lib.format_summary(summary)})")
+    if kind == "classification":
+        return [{"problem_id": e["problem_id"], "inputs": info.prompt(e["problem"], e["solution"]),
+                 "targets": "", "label": "1" if e["label"] else "0"} for e in chosen]
+    return [{"problem_id": e["problem_id"], "chosen": info.prompt(e["problem"], e["chosen"]),
+             "rejected": info.prompt(e["problem"], e["rejected"])} for e in chosen]
+
+
+def _with_label_tokens(info: EvaluatorTaskInfo):
+    """Preprocessor: prompt tokens (front-trimmed to the feature length) + the label prefix;
+    for classification, targets = [label token]."""
+    def preprocess(dataset: tf.data.Dataset, sequence_length: Optional[Mapping[str, int]] = None
+                   ) -> tf.data.Dataset:
+        words = info.label_words()
+        prefix = tf.constant(words.prefix, tf.int32) if words.prefix else tf.zeros([0], tf.int32)
+        names = ("inputs",) if info.kind == "classification" else PAIR_FEATURES
+
+        def add(ex):
+            ex = dict(ex)
+            for k in names:
+                tokens = tf.cast(ex[k], tf.int32)
+                if sequence_length and sequence_length.get(k):
+                    tokens = tokens[-(int(sequence_length[k]) - len(words.prefix)):]
+                ex[k] = tf.concat([tokens, prefix], 0)
+            if info.kind == "classification":
+                ex["targets"] = tf.where(tf.equal(ex["label"], "1"), [words.positive],
+                                         [words.negative])
+            return ex
+
+        return dataset.map(add, num_parallel_calls=tf.data.AUTOTUNE)
+    return preprocess
+
+
+def feature_lengths(name: str, sequence_length: int, inputs_length: Optional[int]
+                    ) -> Optional[dict[str, int]]:
+    """Task lengths for an evaluator task (None for other tasks): pairs split the row in two
+    halves; classification gives the prompt all but the one label slot."""
+    info = evaluator_info(name)
+    if info is None:
+        return None
+    if info.kind == "pair":
+        return {"chosen": sequence_length // 2, "rejected": sequence_length - sequence_length // 2}
+    inputs = inputs_length or sequence_length - 1
+    return {"inputs": inputs, "targets": sequence_length - inputs}
+
+
+@gin.configurable(module="mathft_jax.evaluator")
+def register_joint_mixture(name: str = gin.REQUIRED, generation_task: str = gin.REQUIRED,
+                           evaluator_task: str = gin.REQUIRED, generation_rate: float = 1.0,
+                           evaluator_rate: float = 1.0) -> str:
+    """Registers the "generation and evaluation" mixture trained in one stage (the baseline of
+    the sequential schedule); returns its name.
+
+    With the SFT loss, the evaluator rows (a classification task) are trained by the
+    full-vocabulary cross-entropy of their label token, the generation rows as usual.
+    Rates are seqio's sampling rates (proportional, per task).
+    """
+    for value, label in ((name, "name"), (generation_task, "generation_task"),
+                         (evaluator_task, "evaluator_task")):
+        if value is gin.REQUIRED or not value:
+            raise ConfigError(f"register_joint_mixture needs {label}")
+    info = evaluator_info(evaluator_task)
+    if info is None or info.kind != "classification":
+        raise ConfigError(f"register_joint_mixture: {evaluator_task!r} is not a classification "
+                          "evaluator task (register_evaluator_task with kind='classification')")
+    if name in seqio.MixtureRegistry.names():
+        seqio.MixtureRegistry.remove(name)
+    seqio.MixtureRegistry.add(name, [(generation_task, generation_rate),
+                                     (evaluator_task, evaluator_rate)])
+    return name

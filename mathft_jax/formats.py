@@ -1,0 +1,225 @@
+"""Versioned schemas of the files between stages, each with its writer and reader side by side.
+
+Every file is JSON Lines, one object a line, each with a `"version"` field; readers accept
+only the versions listed here and name `file:line` for anything else.
+
+candidates (infer -> evaluate, score, evaluator data), version 1:
+    {"version": 1, "problem_id": str, "sample_index": int, "decoding": "greedy" | "sample",
+     "text": str, "logprob": float, "num_tokens": int, "finish_reason": "eos" | "length",
+     "checkpoint": str, "sampling": {...}, "gold_answer": str | null, "level": str,
+     "subject": str, "problem": str}
+  Only problem_id, sample_index, decoding and text are required by readers; `problem` (the
+  problem statement, for the evaluator prompt) is written since the evaluator existed.
+
+scores (score -> evaluate), version 1:
+    {"version": 1, "problem_id": str, "sample_index": int, "score": float in [0, 1],
+     "positive_logprob": float, "negative_logprob": float, "evaluator": str}
+  `evaluator` fingerprints the checkpoint and prompt settings that produced the score.
+
+evaluator examples (evaluator data -> evaluator SeqIO tasks), version 1:
+    {"version": 1, "kind": "classification", "problem_id": str, "problem": str,
+     "solution": str, "label": bool}
+    {"version": 1, "kind": "pair", "problem_id": str, "problem": str,
+     "chosen": str, "rejected": str}          (chosen is correct, rejected is not)
+
+A malformed line raises `RecordError("<file>:<line>: <why>")`, or, with
+`skip_malformed=True`, is skipped and counted in the returned `Counts`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Iterable, Iterator, Mapping, Optional
+
+from mathft_jax.gin_utils import ConfigError
+
+CANDIDATES_VERSION = 1
+SCORES_VERSION = 1
+EXAMPLES_VERSION = 1
+DECODINGS = ("greedy", "sample")
+EXAMPLE_KINDS = ("classification", "pair")
+
+
+class RecordError(ConfigError, ValueError):
+    """A malformed input line; the message names the file and line (an entry point prints it
+    as one `error:` line, exit 2)."""
+
+
+@dataclasses.dataclass
+class Counts:
+    malformed: int = 0
+    duplicate: int = 0
+
+
+# ----------------------------------------------------------------------------- line reading
+
+
+def read_lines(path: str, counts: Counts, skip_malformed: bool) -> Iterator[tuple[int, dict]]:
+    """(line number, JSON object) of every non-blank line; bad JSON is raised or counted."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as e:
+                bad_line(path, lineno, f"invalid JSON ({e})", counts, skip_malformed)
+                continue
+            yield lineno, row
+
+
+def bad_line(path: str, lineno: int, why: str, counts: Counts, skip: bool) -> None:
+    if not skip:
+        raise RecordError(f"{path}:{lineno}: {why}")
+    counts.malformed += 1
+
+
+def field(row: Mapping, name: str, types: Any) -> Any:
+    """row[name] if present and of `types` (bools are not numbers), else ValueError."""
+    if name not in row:
+        raise ValueError(f"missing field {name!r}")
+    value = row[name]
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise ValueError(f"field {name!r} has type bool")
+    if not isinstance(value, types):
+        raise ValueError(f"field {name!r} has type {type(value).__name__}")
+    return value
+
+
+def check_version(row: Mapping, supported: int) -> None:
+    version = row.get("version")
+    if version != supported:
+        raise ValueError(f"unsupported version {version!r} (this library reads version "
+                         f"{supported})")
+
+
+def to_jsonl(rows: Iterable[Mapping]) -> bytes:
+    """UTF-8 JSON Lines of `rows` (non-ASCII kept as is)."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+
+# ----------------------------------------------------------------------------- candidates
+
+
+def candidate_row(*, problem_id: str, sample_index: int, decoding: str, text: str,
+                  logprob: float, num_tokens: int, finish_reason: str, checkpoint: str,
+                  sampling: Mapping, gold_answer: Optional[str], level: str, subject: str,
+                  problem: str) -> dict:
+    """One candidates line (see the module docstring)."""
+    return {"version": CANDIDATES_VERSION, "problem_id": problem_id,
+            "sample_index": sample_index, "decoding": decoding, "text": text,
+            "logprob": logprob, "num_tokens": num_tokens, "finish_reason": finish_reason,
+            "checkpoint": checkpoint, "sampling": dict(sampling), "gold_answer": gold_answer,
+            "level": level, "subject": subject, "problem": problem}
+
+
+def read_candidates(path: str, skip_malformed: bool = False) -> tuple[list[dict], Counts]:
+    """Validated candidate rows (first occurrence of a (problem, decoding, index) kept)."""
+    counts, rows, seen = Counts(), [], set()
+    for lineno, row in read_lines(path, counts, skip_malformed):
+        try:
+            check_version(row, CANDIDATES_VERSION)
+            field(row, "problem_id", str)
+            index = field(row, "sample_index", int)
+            decoding = field(row, "decoding", str)
+            field(row, "text", str)
+            if decoding not in DECODINGS:
+                raise ValueError(f"decoding must be 'greedy' or 'sample', got {decoding!r}")
+            if index < 0:
+                raise ValueError(f"negative sample_index {index}")
+            for optional in ("gold_answer", "problem"):
+                if row.get(optional) is not None:
+                    field(row, optional, str)
+        except ValueError as e:
+            bad_line(path, lineno, str(e), counts, skip_malformed)
+            continue
+        key = (row["problem_id"], decoding, index)
+        if key in seen:
+            bad_line(path, lineno, f"duplicate sample {key}", counts, skip_malformed)
+            counts.duplicate += 1
+            counts.malformed -= 1
+            continue
+        seen.add(key)
+        rows.append(row)
+    return rows, counts
+
+
+# ----------------------------------------------------------------------------- scores
+
+
+def score_row(*, problem_id: str, sample_index: int, score: float, positive_logprob: float,
+              negative_logprob: float, evaluator: str) -> dict:
+    """One scores line (see the module docstring)."""
+    return {"version": SCORES_VERSION, "problem_id": problem_id, "sample_index": sample_index,
+            "score": score, "positive_logprob": positive_logprob,
+            "negative_logprob": negative_logprob, "evaluator": evaluator}
+
+
+def read_scores(path: str, skip_malformed: bool = False
+                ) -> tuple[dict[tuple[str, int], float], Counts]:
+    """Evaluator scores keyed by (problem_id, sample_index).
+
+    Raises RecordError when the file mixes scores of two evaluators (different
+    `evaluator` fields): their scales are not comparable.
+    """
+    counts, scores, evaluators = Counts(), {}, set()
+    for lineno, row in read_lines(path, counts, skip_malformed):
+        try:
+            check_version(row, SCORES_VERSION)
+            pid = field(row, "problem_id", str)
+            index = field(row, "sample_index", int)
+            score = float(field(row, "score", (int, float)))
+            if not (math.isfinite(score) and 0.0 <= score <= 1.0):
+                raise ValueError(f"score {score} outside [0, 1]")
+        except ValueError as e:
+            bad_line(path, lineno, str(e), counts, skip_malformed)
+            continue
+        evaluators.add(row.get("evaluator"))
+        if len(evaluators) > 1:
+            raise RecordError(f"{path}:{lineno}: scores of two evaluators in one file "
+                              f"({sorted(map(str, evaluators))})")
+        scores[(pid, index)] = score
+    return scores, counts
+
+
+# ----------------------------------------------------------------------------- evaluator examples
+
+
+def classification_example(problem_id: str, problem: str, solution: str, label: bool) -> dict:
+    return {"version": EXAMPLES_VERSION, "kind": "classification", "problem_id": problem_id,
+            "problem": problem, "solution": solution, "label": bool(label)}
+
+
+def pair_example(problem_id: str, problem: str, chosen: str, rejected: str) -> dict:
+    return {"version": EXAMPLES_VERSION, "kind": "pair", "problem_id": problem_id,
+            "problem": problem, "chosen": chosen, "rejected": rejected}
+
+
+def read_examples(path: str, kind: str) -> list[dict]:
+    """The evaluator examples of one `kind` ("classification" or "pair"); any malformed line
+    raises RecordError naming it."""
+    if kind not in EXAMPLE_KINDS:
+        raise ValueError(f"kind must be one of {EXAMPLE_KINDS}, got {kind!r}")
+    counts, out = Counts(), []
+    for lineno, row in read_lines(path, counts, skip_malformed=False):
+        try:
+            check_version(row, EXAMPLES_VERSION)
+            if field(row, "kind", str) not in EXAMPLE_KINDS:
+                raise ValueError(f"kind must be one of {EXAMPLE_KINDS}, got {row['kind']!r}")
+            field(row, "problem_id", str)
+            field(row, "problem", str)
+            if row["kind"] == "classification":
+                field(row, "solution", str)
+                field(row, "label", bool)
+            else:
+                field(row, "chosen", str)
+                field(row, "rejected", str)
+        except ValueError as e:
+            bad_line(path, lineno, str(e), counts, skip=False)
+        if row["kind"] == kind:
+            out.append(row)
+    return out

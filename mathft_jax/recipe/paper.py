@@ -1,0 +1,240 @@
+"""The paper's chain (Liu et al. 2023) as recipe stages, in miniature by default.
+
+    sft_detailed ──┬─ train_samples ─┬─ evaluator_<loss> (classification / margin / mixture)
+                   │                 └─ joint (generation + evaluation mixture, one stage)
+                   ├─ control (more generator steps, no evaluator stage)
+    sft_terse      │  evaluator_margin ── multitask (generator again, after the evaluator)
+    test_<generator> for sft_detailed, sft_terse, multitask, control, joint
+    scores_<loss>  (each evaluator on test_sft_detailed)
+    eval_<row>     (grading, clusters, votes, re-ranking; one per row of the table)
+    report         (`table.py`: the table, the paired comparisons and the three verdicts)
+
+Every stage is a call of the library's own tools (`trainer.train_loop`, `infer`, `score`,
+`evaluate`) into its own folder, so each is resumable and each output is the documented file
+of that tool.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Optional
+
+from mathft_jax.decoding.sampling import Sampling
+from mathft_jax.recipe.runner import Stage, read_manifest
+from mathft_jax.recipe.settings import RecipeSettings
+
+CANDIDATES = "candidates.jsonl"
+SCORES = "scores.jsonl"
+GENERATORS = ("sft_detailed", "sft_terse", "multitask", "control", "joint")
+
+
+def skipped(folder: str) -> Optional[str]:
+    """Why the stage in `folder` produced nothing (None when it did)."""
+    manifest = read_manifest(folder) or {}
+    return (manifest.get("outputs") or {}).get("skipped")
+
+
+def _unless_inputs_skipped(fn):
+    """A stage function that is skipped, with the reason, when one of its inputs was."""
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        for name, path in inputs.items():
+            reason = skipped(path)
+            if reason:
+                print(f"  skipped: {name} was skipped ({reason})", flush=True)
+                return {"skipped": f"{name}: {reason}"}
+        return fn(folder, inputs)
+    return run
+
+
+def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
+           init: Optional[str] = None, loss: Optional[str] = None):
+    """A stage function training `task` (a name, or a function of the inputs giving one)."""
+    @_unless_inputs_skipped
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        from mathft_jax.evaluator.losses import make_evaluator_loss
+        from mathft_jax.training import optimizers, trainer
+        from mathft_jax.training.losses import make_sft_loss
+        built = optimizers.build_optimizer(
+            steps, schedule={"peak_value": learning_rate, "decay": "cosine",
+                             "warmup_steps": min(s.warmup_steps, steps // 2),
+                             "end_value_fraction": 0.1},
+            optimizer={"weight_decay": 0.01})
+        factory = make_sft_loss
+        if loss is not None:
+            def factory(cfg, t):
+                return make_evaluator_loss(cfg, t, loss=loss)
+        result = trainer.train_loop(
+            model_config=s.model_config, model_dir=folder,
+            mixture_or_task_name=task(inputs) if callable(task) else task, train_steps=steps,
+            **built.train_loop_args(),
+            loss_fn_factory=factory, init_checkpoint=inputs[init] if init else None,
+            batch_size=s.batch_size, sequence_length=s.sequence_length, seed=s.seed,
+            checkpoint_every=max(steps // 3, 1), log_every=max(steps // 5, 1), eval_every=0)
+        if result.preempted:
+            raise SystemExit(f"{folder}: preempted at step {result.step}; rerun to continue")
+        return {"final_metrics": result.train_metrics, "steps": result.step}
+    return run
+
+
+def _evaluator_stage(s: RecipeSettings, loss: str):
+    """Trains an evaluator (see `_needs_examples`)."""
+    kind = "classification" if loss == "classification" else "pair"
+    return _needs_examples(s, kind, _train(
+        s, _evaluator_task(s, f"recipe_evaluator_{kind}", kind), s.evaluator_steps,
+        s.evaluator_learning_rate, init="sft_detailed", loss=loss))
+
+
+def _needs_examples(s: RecipeSettings, kind: str, train):
+    """`train`, or a skip (with the data summary) when the training samples hold no problem
+    with both correct and incorrect solutions: an evaluator has nothing to learn from."""
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        from mathft_jax import formats
+        from mathft_jax.evaluator import examples
+        rows, _ = formats.read_candidates(os.path.join(inputs["train_samples"], CANDIDATES))
+        found, summary = examples.build_examples(rows, seed=s.seed)
+        if not any(e["kind"] == kind for e in found):
+            reason = f"no {kind} examples: {examples.format_summary(summary)}"
+            print(f"  skipped: {reason}", flush=True)
+            return {"skipped": reason, "data": summary}
+        return {**train(folder, inputs), "data": summary}
+    return run
+
+
+def _evaluator_task(s: RecipeSettings, name: str, kind: str):
+    def task(inputs: Mapping[str, str]) -> str:
+        from mathft_jax.evaluator.tasks import register_evaluator_task
+        return register_evaluator_task(
+            name=name, candidates_file=os.path.join(inputs["train_samples"], CANDIDATES),
+            kind=kind, like_task=s.generation_task, positive=s.label_words[0],
+            negative=s.label_words[1], seed=s.seed)
+    return task
+
+
+def _joint_task(s: RecipeSettings):
+    def task(inputs: Mapping[str, str]) -> str:
+        from mathft_jax.evaluator.tasks import register_joint_mixture
+        evaluator = _evaluator_task(s, "recipe_joint_evaluator", "classification")(inputs)
+        return register_joint_mixture(name="recipe_joint", generation_task=s.generation_task,
+                                      evaluator_task=evaluator, evaluator_rate=0.25)
+    return task
+
+
+def _sample(s: RecipeSettings, generator: str, split: str, problems: int, samples: int):
+    @_unless_inputs_skipped
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        from mathft_jax.infer import infer
+        summary = infer(model_config=s.model_config, checkpoint=inputs[generator],
+                        mixture_or_task_name=s.eval_task, output_file=os.path.join(
+                            folder, CANDIDATES), split=split, greedy=True,
+                        num_samples=samples, sampling=Sampling(temperature=s.temperature),
+                        max_new_tokens=s.max_new_tokens, batch_size=s.decode_batch_size,
+                        max_problems=problems, seed=s.seed)
+        return {"generated_tokens": summary["generated_tokens"],
+                "tokens_per_second": summary["tokens_per_second"]}
+    return run
+
+
+def _score(s: RecipeSettings, evaluator: str):
+    @_unless_inputs_skipped
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        from mathft_jax.score import score
+        summary = score(model_config=s.model_config, checkpoint=inputs[evaluator],
+                        candidates_file=os.path.join(inputs["test_sft_detailed"], CANDIDATES),
+                        output_file=os.path.join(folder, SCORES), like_task=s.generation_task,
+                        positive=s.label_words[0], negative=s.label_words[1],
+                        batch_size=s.score_batch_size)
+        return {"candidates_per_second": summary["candidates_per_second"]}
+    return run
+
+
+def _evaluate(s: RecipeSettings, samples: str, scores: Optional[str] = None):
+    @_unless_inputs_skipped
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        from mathft_jax.evaluate import evaluate
+        evaluate(candidates_file=os.path.join(inputs[samples], CANDIDATES), output_dir=folder,
+                 scores_file=os.path.join(inputs[scores], SCORES) if scores else None,
+                 pass_ks=s.pass_ks, maj_ks=s.maj_ks, rerank_k=s.rerank_k,
+                 num_bootstrap=s.num_bootstrap, curve_repeats=s.curve_repeats, seed=s.seed)
+        return {"report": os.path.join(folder, "report.json")}
+    return run
+
+
+def rows(s: RecipeSettings) -> list[tuple[str, str, Optional[str]]]:
+    """The table's rows: (label, test-samples stage, scores stage or None)."""
+    out = [("SSFT detailed", "test_sft_detailed", None),
+           ("SSFT terse", "test_sft_terse", None)]
+    out += [(f"SSFT detailed + {loss} evaluator", "test_sft_detailed", f"scores_{loss}")
+            for loss in s.evaluator_losses]
+    out += [("multi-task sequential", "test_multitask", None),
+            ("extra-MLE-steps control", "test_control", None),
+            ("joint mixture", "test_joint", None)]
+    return out
+
+
+def stages(s: RecipeSettings, report_fn) -> list[Stage]:
+    """Every stage of the chain; `report_fn(folder, inputs, settings, rows)` writes the report."""
+    common = s.as_dict()
+    shared = {k: common[k] for k in ("model_config", "batch_size", "sequence_length", "seed",
+                                     "warmup_steps")}
+    decode = {k: common[k] for k in ("eval_task", "temperature", "max_new_tokens",
+                                     "decode_batch_size", "seed", "model_config")}
+    out = [
+        Stage("sft_detailed", (), {**shared, "task": s.generation_task, "steps": s.sft_steps,
+                                   "lr": s.sft_learning_rate},
+              _train(s, s.generation_task, s.sft_steps, s.sft_learning_rate)),
+        Stage("sft_terse", (), {**shared, "task": s.terse_task, "steps": s.sft_steps,
+                                "lr": s.sft_learning_rate},
+              _train(s, s.terse_task, s.sft_steps, s.sft_learning_rate)),
+        Stage("train_samples", ("sft_detailed",),
+              {**decode, "problems": s.train_problems, "samples": s.train_samples},
+              _sample(s, "sft_detailed", "train", s.train_problems, s.train_samples)),
+    ]
+    evaluator_losses = tuple(dict.fromkeys(s.evaluator_losses + ("margin",)))
+    for loss in evaluator_losses:
+        out.append(Stage(
+            f"evaluator_{loss}", ("train_samples", "sft_detailed"),
+            {**shared, "loss": loss, "steps": s.evaluator_steps,
+             "lr": s.evaluator_learning_rate, "task": s.generation_task,
+             "label_words": list(s.label_words)},
+            _evaluator_stage(s, loss)))
+    second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
+              "lr": s.second_generator_learning_rate}
+    joint_steps = s.sft_steps + s.evaluator_steps + s.second_generator_steps
+    out += [
+        Stage("multitask", ("evaluator_margin",), second,
+              _train(s, s.generation_task, s.second_generator_steps,
+                     s.second_generator_learning_rate, init="evaluator_margin")),
+        Stage("control", ("sft_detailed",), second,
+              _train(s, s.generation_task, s.second_generator_steps,
+                     s.second_generator_learning_rate, init="sft_detailed")),
+        Stage("joint", ("train_samples",), {**shared, "task": "joint", "steps": joint_steps,
+                                            "lr": s.sft_learning_rate},
+              _needs_examples(s, "classification",
+                              _train(s, _joint_task(s), joint_steps, s.sft_learning_rate))),
+    ]
+    for generator in GENERATORS:
+        out.append(Stage(f"test_{generator}", (generator,),
+                         {**decode, "problems": s.test_problems, "samples": s.test_samples},
+                         _sample(s, generator, "test", s.test_problems, s.test_samples)))
+    for loss in s.evaluator_losses:
+        out.append(Stage(f"scores_{loss}", (f"evaluator_{loss}", "test_sft_detailed"),
+                         {"batch_size": s.score_batch_size, "label_words": list(s.label_words)},
+                         _score(s, f"evaluator_{loss}")))
+    evaluation = {k: common[k] for k in ("pass_ks", "maj_ks", "rerank_k", "num_bootstrap",
+                                         "curve_repeats", "seed")}
+    eval_stages = []
+    for label, samples, scores in rows(s):
+        name = "eval_" + (scores or samples)
+        if name in eval_stages:
+            continue
+        eval_stages.append(name)
+        out.append(Stage(name, (samples,) + ((scores,) if scores else ()), evaluation,
+                         _evaluate(s, samples, scores)))
+    inputs = tuple(dict.fromkeys([st.name for st in out if st.name.startswith(("test_", "scores_",
+                                                                               "eval_"))]
+                                 + ["sft_detailed", "sft_terse", "train_samples"]
+                                 + [f"evaluator_{l}" for l in evaluator_losses]
+                                 + ["multitask", "control", "joint"]))
+    out.append(Stage("report", inputs, evaluation,
+                     lambda folder, ins: report_fn(folder, ins, s, rows(s))))
+    return out

@@ -1,0 +1,120 @@
+"""Stages with manifests: a small dependency graph whose finished stages are skipped.
+
+A stage has a name, the names of the stages it reads, its settings (JSON-able) and a function
+that writes its outputs into its own folder `<run_dir>/<name>/`. Its fingerprint hashes its
+settings and the fingerprints of its inputs, so changing one stage's settings changes its
+fingerprint and those of everything downstream, and nothing else.
+
+    <run_dir>/<name>/manifest.json   {"version": 1, "stage": name, "fingerprint": "...",
+                                      "settings": {...}, "inputs": {...}, "complete": bool,
+                                      "seconds": float | null, "outputs": {...}}
+
+Written atomically at start (complete: false) and at the end (complete: true). On a rerun:
+  * complete with the same fingerprint -> skipped;
+  * incomplete with the same fingerprint (the job was killed in this stage) -> the stage runs
+    again in the same folder, where its tools resume (trainer checkpoints, infer/score progress);
+  * any other fingerprint -> the folder is cleared and the stage starts over.
+
+Example:
+    stages = [Stage("sft", (), {"steps": 300}, train_fn), Stage("samples", ("sft",), {...}, infer_fn)]
+    run_stages(stages, "runs/recipe")   # prints one line per stage start and end
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+from mathft_jax.atomic_files import atomic_write_json
+from mathft_jax.gin_utils import ConfigError
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+# fn(stage folder, {input name: input folder}) -> outputs (JSON-able) for the manifest.
+StageFn = Callable[[str, Mapping[str, str]], Mapping[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    name: str
+    inputs: tuple[str, ...]
+    settings: Mapping[str, Any]
+    run: StageFn
+
+
+def fingerprint(settings: Mapping[str, Any], input_fingerprints: Mapping[str, str]) -> str:
+    blob = json.dumps({"settings": settings, "inputs": dict(sorted(input_fingerprints.items()))},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def read_manifest(folder: str) -> dict | None:
+    path = os.path.join(folder, MANIFEST)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        manifest = json.load(f)
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise ConfigError(f"{path}: unsupported manifest version {manifest.get('version')!r}")
+    return manifest
+
+
+def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None] = print
+               ) -> dict[str, dict]:
+    """Runs `stages` (in an order where inputs come first); returns every manifest."""
+    by_name = {s.name: s for s in stages}
+    manifests: dict[str, dict] = {}
+    for number, stage in enumerate(_ordered(stages, by_name), 1):
+        folder = os.path.join(run_dir, stage.name)
+        inputs = {name: manifests[name]["fingerprint"] for name in stage.inputs}
+        print_ = f"[{number}/{len(stages)}] {stage.name}"
+        fp = fingerprint(stage.settings, inputs)
+        old = read_manifest(folder)
+        if old and old["fingerprint"] == fp and old["complete"]:
+            log(f"{print_}: done, skipped")
+            manifests[stage.name] = old
+            continue
+        if old and old["fingerprint"] != fp:
+            log(f"{print_}: settings or inputs changed; starting it over")
+            shutil.rmtree(folder)
+        elif old:
+            log(f"{print_}: continuing an interrupted run")
+        manifest = {"version": MANIFEST_VERSION, "stage": stage.name, "fingerprint": fp,
+                    "settings": dict(stage.settings), "inputs": inputs, "complete": False,
+                    "seconds": None, "outputs": {}}
+        atomic_write_json(os.path.join(folder, MANIFEST), manifest)
+        log(f"{print_}: started")
+        start = time.time()
+        outputs = stage.run(folder, {n: os.path.join(run_dir, n) for n in stage.inputs})
+        manifest.update(complete=True, seconds=round(time.time() - start, 1),
+                        outputs=dict(outputs or {}))
+        atomic_write_json(os.path.join(folder, MANIFEST), manifest)
+        log(f"{print_}: finished in {manifest['seconds']:.1f} s")
+        manifests[stage.name] = manifest
+    return manifests
+
+
+def _ordered(stages: Sequence[Stage], by_name: Mapping[str, Stage]) -> list[Stage]:
+    """Stages in dependency order (stable: the given order where it is free)."""
+    order, state = [], {}
+
+    def visit(stage: Stage, path: tuple[str, ...]) -> None:
+        if state.get(stage.name) == "done":
+            return
+        if stage.name in path:
+            raise ConfigError(f"stage cycle: {' -> '.join(path + (stage.name,))}")
+        for name in stage.inputs:
+            if name not in by_name:
+                raise ConfigError(f"stage {stage.name!r} reads {name!r}, which is not a stage")
+            visit(by_name[name], path + (stage.name,))
+        state[stage.name] = "done"
+        order.append(stage)
+
+    for stage in stages:
+        visit(stage, ())
+    return order

@@ -1,0 +1,70 @@
+"""The recipe's settings: one gin-configurable dataclass (`gin_configs/recipe/*.gin`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import gin
+
+from mathft_jax.models import ModelConfig
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class RecipeSettings:
+    """Everything the paper's chain needs; see `paper.py` for where each setting is used.
+
+    Attributes:
+      model_config: the decoder trained in every stage.
+      generation_task / terse_task: SSFT tasks with detailed / terse solutions.
+      eval_task: the task decoded for candidates (its `train` split for evaluator data, its
+        `test` split for the table).
+      sft_steps, sft_learning_rate, warmup_steps: the SSFT stages.
+      evaluator_steps, evaluator_learning_rate: the evaluator stages (from the detailed SSFT
+        model); evaluator_losses: which of "classification", "margin", "mixture" to train.
+      second_generator_steps, second_generator_learning_rate: the generator stage after the
+        evaluator (multi-task) and of its control (after SSFT, no evaluator stage).
+      train_problems, train_samples: evaluator data: samples per training problem.
+      test_problems, test_samples, temperature, max_new_tokens: the table's decoding.
+      batch_size, sequence_length: training batches.
+      decode_batch_size, score_batch_size: prompts per decoding / scoring call.
+      pass_ks, maj_ks, rerank_k, num_bootstrap, curve_repeats: evaluation.
+      label_words: the evaluator's (positive, negative) label words.
+      seed: every stage's seed.
+    """
+
+    model_config: ModelConfig
+    generation_task: str = "synthetic_sft"
+    terse_task: str = "synthetic_sft_terse"
+    eval_task: str = "synthetic_eval"
+    sft_steps: int = 300
+    sft_learning_rate: float = 1e-3
+    warmup_steps: int = 30
+    evaluator_steps: int = 100
+    evaluator_learning_rate: float = 1e-4
+    evaluator_losses: tuple[str, ...] = ("classification", "margin", "mixture")
+    second_generator_steps: int = 100
+    second_generator_learning_rate: float = 3e-4
+    train_problems: int = 200
+    train_samples: int = 8
+    test_problems: int = 100
+    test_samples: int = 16
+    temperature: float = 0.9
+    max_new_tokens: int = 256
+    batch_size: int = 8
+    sequence_length: int = 256
+    decode_batch_size: int = 8
+    score_batch_size: int = 16
+    pass_ks: tuple[int, ...] = (1, 4, 16)
+    maj_ks: tuple[int, ...] = (4,)
+    rerank_k: int = 8
+    num_bootstrap: int = 1000
+    curve_repeats: int = 8
+    label_words: tuple[str, str] = (" correct", " incorrect")
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["model_config"] = dataclasses.asdict(self.model_config)
+        return out

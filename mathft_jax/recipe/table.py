@@ -1,0 +1,185 @@
+"""The recipe's report: the paper's table in miniature, paired comparisons, three verdicts.
+
+Rows (`paper.rows`) x columns: Greedy (Pass@1), pass@1 (sampled), Maj1@N, MajK@N, Pass@N,
+RR.All, RR.TopK, W.RR, W.RR.MajK, evaluator AUC. Each cell is the mean over test problems with
+a percentile-bootstrap 95% interval over problems; the numbers are recomputed here from the
+candidates and scores files (`evaluation.problems`), the same way `evaluate` computes them.
+
+Verdicts compare two rows on the SAME problems: the per-problem difference of one metric, its
+mean and a bootstrap 95% interval. "holds" when the interval is above 0, "does not hold" when
+it is below 0, "inconclusive" when it contains 0.
+
+  1. Solution granularity: SSFT on detailed solutions vs on terse ones, Maj1@N.
+  2. Solution-cluster re-ranking: RR.TopK with the margin evaluator (the paper's best) vs
+     Maj1@N of the same samples.
+  3. Multi-task sequential fine-tuning: greedy Pass@1 of the multi-task model vs its
+     extra-MLE-steps control.
+
+report.json (version 1): {"version", "settings", "columns", "rows": [{"label", "cells":
+{column: {"mean", "ci95"}}, "evaluator_auc"}], "verdicts": [{"finding", "metric", "a", "b",
+"difference", "ci95", "problems", "verdict"}], "stages": {name: {"seconds", ...}}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from mathft_jax import formats
+from mathft_jax.atomic_files import atomic_write_json, atomic_write_text
+from mathft_jax.evaluation import plots
+from mathft_jax.evaluation.problems import grade_problems
+from mathft_jax.evaluation.report import bootstrap_ci
+from mathft_jax.recipe.paper import skipped
+from mathft_jax.recipe.runner import read_manifest
+
+REPORT_VERSION = 1
+
+
+def columns(settings) -> list[str]:
+    k = settings.rerank_k
+    maj = [f"Maj{m}@N" for m in settings.maj_ks if m > 1][:1]
+    return (["Greedy", "pass@1", "Maj1@N"] + maj + ["Pass@N", "RR.All", f"RR.Top{k}", "W.RR",
+                                                   f"W.RR.Maj{k}"])
+
+
+def per_problem(candidates_file: str, scores_file: str | None, settings) -> dict[str, dict]:
+    """problem_id -> {metric: 0/1 or pass@k value} for one row."""
+    rows, _ = formats.read_candidates(candidates_file)
+    scores = formats.read_scores(scores_file)[0] if scores_file else None
+    problems, _ = grade_problems(rows, {}, scores)
+    return {p.problem_id: p.metrics(pass_ks=settings.pass_ks, maj_ks=settings.maj_ks,
+                                    rerank_k=settings.rerank_k) for p in problems}
+
+
+def cell(values: Sequence[float], settings) -> dict:
+    lo, hi = bootstrap_ci(values, settings.num_bootstrap, settings.seed)
+    return {"mean": float(np.mean(values)), "ci95": [lo, hi], "n": len(values)}
+
+
+def paired(a: Mapping[str, dict], b: Mapping[str, dict], metric: str, settings) -> dict:
+    common = sorted(set(a) & set(b))
+    diff = [a[p][metric] - b[p][metric] for p in common if metric in a[p] and metric in b[p]]
+    if not diff:
+        return {"difference": None, "ci95": [None, None], "problems": 0,
+                "verdict": "inconclusive"}
+    lo, hi = bootstrap_ci(diff, settings.num_bootstrap, settings.seed)
+    verdict = "holds" if lo > 0 else "does not hold" if hi < 0 else "inconclusive"
+    return {"difference": float(np.mean(diff)), "ci95": [lo, hi], "problems": len(diff),
+            "verdict": verdict}
+
+
+def build(inputs: Mapping[str, str], settings, rows) -> dict:
+    cols = columns(settings)
+    values, table = {}, []
+    for label, samples, scores in rows:
+        evaluation = inputs["eval_" + (scores or samples)]
+        if skipped(evaluation):
+            table.append({"label": label, "cells": {}, "evaluator_auc": None,
+                          "skipped": skipped(evaluation)})
+            continue
+        values[label] = per_problem(
+            os.path.join(inputs[samples], "candidates.jsonl"),
+            os.path.join(inputs[scores], "scores.jsonl") if scores else None, settings)
+        cells = {c: cell([m[c] for m in values[label].values() if c in m], settings)
+                 for c in cols if any(c in m for m in values[label].values())}
+        report_json = os.path.join(evaluation, "report.json")
+        with open(report_json) as f:
+            auc = json.load(f).get("evaluator_auc")
+        table.append({"label": label, "cells": cells, "evaluator_auc": auc,
+                      "curves_from": report_json})
+    return {"version": REPORT_VERSION, "settings": settings.as_dict(), "columns": cols,
+            "rows": table, "verdicts": verdicts(values, rows, settings),
+            "stages": {name: _stage_summary(folder) for name, folder in inputs.items()}}
+
+
+def verdicts(values: Mapping[str, Mapping], rows, settings) -> list[dict]:
+    labels = [label for label, _, _ in rows]
+    k = settings.rerank_k
+    reranked = next((l for l in labels if "margin evaluator" in l),
+                    next((l for l in labels if "evaluator" in l), None))
+    out = [{"finding": "1. fine-grained (detailed) solutions fine-tune better than terse ones",
+            "metric": "Maj1@N", "a": "SSFT detailed", "b": "SSFT terse"}]
+    if reranked:
+        out.append({"finding": "2. re-ranking answer clusters with the evaluator beats "
+                               "majority voting", "metric": f"RR.Top{k} vs Maj1@N",
+                    "a": reranked, "b": "SSFT detailed"})
+    out.append({"finding": "3. multi-task sequential fine-tuning improves the generator over "
+                           "extra MLE steps", "metric": "Greedy", "a": "multi-task sequential",
+                "b": "extra-MLE-steps control"})
+    for v in out:
+        missing = [r for r in (v["a"], v["b"]) if r not in values]
+        if missing:
+            v.update(difference=None, ci95=[None, None], problems=0, verdict="inconclusive",
+                     why=f"no results for {', '.join(missing)} (skipped stage)")
+            continue
+        if v["metric"].startswith("RR."):
+            a = {p: {"m": m.get(f"RR.Top{k}", np.nan)} for p, m in values[v["a"]].items()}
+            b = {p: {"m": m["Maj1@N"]} for p, m in values[v["b"]].items() if "Maj1@N" in m}
+            v.update(paired(a, b, "m", settings))
+        else:
+            v.update(paired(values[v["a"]], values[v["b"]], v["metric"], settings))
+    return out
+
+
+def _stage_summary(folder: str) -> dict:
+    manifest = read_manifest(folder) or {}
+    return {"seconds": manifest.get("seconds"), **{
+        k: v for k, v in (manifest.get("outputs") or {}).items()
+        if k in ("tokens_per_second", "generated_tokens", "candidates_per_second", "steps")}}
+
+
+def markdown(report: dict) -> str:
+    cols = report["columns"]
+    lines = ["# Recipe report", "", "| row | " + " | ".join(cols) + " | evaluator AUC |",
+             "|---|" + "---:|" * (len(cols) + 1)]
+    for row in report["rows"]:
+        cells = [_pct(row["cells"].get(c)) for c in cols]
+        auc = row["evaluator_auc"]
+        cells.append("–" if not auc else f"{auc['auc']:.2f} [{auc['ci95'][0]:.2f}, "
+                                         f"{auc['ci95'][1]:.2f}]")
+        lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
+    for row in report["rows"]:
+        if row.get("skipped"):
+            lines.append(f"\n{row['label']}: not run ({row['skipped']}).")
+    lines += ["", "Cells: percent of test problems, [bootstrap 95% interval over problems].", "",
+              "## Verdicts", ""]
+    for v in report["verdicts"]:
+        d = v["difference"]
+        numbers = (v.get("why", "no paired problems") if d is None else
+                   f"{v['a']} − {v['b']} on {v['metric']}: {100 * d:+.1f} points "
+                   f"[{100 * v['ci95'][0]:+.1f}, {100 * v['ci95'][1]:+.1f}] over "
+                   f"{v['problems']} problems")
+        lines.append(f"- **{v['finding']}: {v['verdict']}** ({numbers})")
+    lines += ["", "## Stages", "", "| stage | seconds | tokens/s | candidates/s |",
+              "|---|---:|---:|---:|"]
+    for name, st in report["stages"].items():
+        lines.append(f"| {name} | {st.get('seconds')} | {st.get('tokens_per_second', '')} | "
+                     f"{st.get('candidates_per_second', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(c) -> str:
+    if not c:
+        return "–"
+    return f"{100 * c['mean']:.1f} [{100 * c['ci95'][0]:.1f}, {100 * c['ci95'][1]:.1f}]"
+
+
+def write(folder: str, inputs: Mapping[str, str], settings, rows) -> dict:
+    """The report stage: report.json, report.md and one accuracy-vs-N plot per scored row."""
+    report = build(inputs, settings, rows)
+    atomic_write_json(os.path.join(folder, "report.json"), report)
+    atomic_write_text(os.path.join(folder, "report.md"), markdown(report))
+    for row in report["rows"]:
+        if row.get("skipped"):
+            continue
+        with open(row["curves_from"]) as f:
+            curves = json.load(f)["accuracy_vs_n"]
+        name = row["label"].replace(" ", "_").replace("+", "plus")
+        plots.plot_accuracy_vs_n(curves, os.path.join(folder, f"accuracy_vs_n_{name}.png"),
+                                 title=row["label"])
+    print(markdown(report), flush=True)
+    return {"report": os.path.join(folder, "report.md")}

@@ -1,0 +1,170 @@
+"""Scores every sampled candidate of a candidates file with a trained evaluator.
+
+    python -m mathft_jax.score --gin_file=gin_configs/models/small.gin \
+        --gin_file=gin_configs/runs/score.gin --gin.CHECKPOINT="'runs/evaluator'" \
+        --gin.CANDIDATES_FILE="'runs/x/candidates.jsonl'" --gin.OUTPUT_FILE="'runs/x/scores.jsonl'" \
+        --gin.LIKE_TASK="'synthetic_sft'"
+
+Writes the scores JSONL of `mathft_jax.formats` that `python -m mathft_jax.evaluate` reads
+(`SCORES_FILE`): S = p(positive) / (p(positive) + p(negative)) of the evaluator prompt
+(`prompts.EVALUATOR_TEMPLATE`) for each sampled row, in the candidates file's problem order.
+Greedy rows are not scored (the re-ranking metrics use the samples).
+
+Batched and compiled (`decoding.label_word_probs`: one pass per candidate), sharded over the
+mesh's batch axes, resumable like infer (`resumable_jsonl`: kill and rerun gives the same
+file), with a tqdm bar. The settings (checkpoint, prompt, label words) are recorded; a rerun
+with another evaluator into the same file is refused, and every row carries the `evaluator`
+fingerprint so that `formats.read_scores` refuses files that mix two.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from typing import Iterator, Optional
+
+import gin
+from tqdm import tqdm
+
+from mathft_jax import distributed, formats, partitioning
+from mathft_jax.data import prompts
+from mathft_jax.decoding.scoring import label_word_probs
+from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
+from mathft_jax.gin_utils import ConfigError
+from mathft_jax.models import ModelConfig
+from mathft_jax.params_source import load_params
+from mathft_jax.resumable_jsonl import ResumableJsonl
+
+
+class ScoreError(ConfigError):
+    """A user-facing problem with the inputs or settings (one `error:` line, exit 2)."""
+
+
+@gin.configurable
+def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQUIRED,
+          candidates_file: str = gin.REQUIRED, output_file: str = gin.REQUIRED,
+          like_task: str = gin.REQUIRED, template: str = prompts.EVALUATOR_TEMPLATE,
+          positive: str = prompts.EVALUATOR_LABELS[0],
+          negative: str = prompts.EVALUATOR_LABELS[1], batch_size: int = 16,
+          chunk_problems: int = 8, max_prompt_length: Optional[int] = None,
+          overwrite: bool = False, max_chunks: Optional[int] = None,
+          show_progress: bool = True) -> dict:
+    """Writes evaluator scores for the sampled rows of `candidates_file`.
+
+    Args:
+      model_config: the evaluator's ModelConfig.
+      checkpoint: the evaluator run's MODEL_DIR (or anything `params_source` loads).
+      candidates_file: candidates JSONL with `problem` statements (written by infer).
+      output_file: the scores JSONL.
+      like_task: a task whose vocabulary the evaluator uses (e.g. 'synthetic_sft').
+      template, positive, negative: the evaluator prompt and label words (as in training).
+      batch_size: candidates per compiled call.
+      chunk_problems: problems per appended chunk (the unit of resuming).
+      max_prompt_length: keep the last tokens of longer prompts (default: the model's
+        max_seq_len).
+      overwrite: start over even if output_file exists.
+      max_chunks: stop after this many chunks in this call (tests, time-sliced jobs).
+      show_progress: a tqdm bar.
+
+    Returns:
+      A summary (rows scored in this call and in total, seconds, candidates/s).
+    """
+    distributed.maybe_initialize()
+    for value, name in ((batch_size, "batch_size"), (chunk_problems, "chunk_problems")):
+        if value < 1:
+            raise ScoreError(f"score.{name} must be >= 1, got {value}")
+    if not os.path.exists(candidates_file):
+        raise ScoreError(f"candidates file {candidates_file} does not exist")
+    rows, _ = formats.read_candidates(candidates_file)
+    groups = _problems(rows, candidates_file)
+    from mathft_jax.training.data import get_task  # imports the `tasks` registrations
+    vocab = get_task(like_task).output_features["targets"].vocabulary
+    words = resolve_label_words(vocab, positive, negative)
+    limit = (max_prompt_length or model_config.max_seq_len) - len(words.prefix)
+    settings = {"checkpoint": checkpoint, "candidates_file": os.path.abspath(candidates_file),
+                "like_task": like_task, "template": template, "positive": positive,
+                "negative": negative, "max_prompt_length": limit,
+                "model_config": dataclasses.asdict(model_config)}
+    fingerprint = f"{checkpoint}#{_digest(settings)}"
+    mesh = partitioning.make_mesh()
+    params = load_params(model_config, checkpoint, mesh).params
+    out = ResumableJsonl.open(output_file, settings, overwrite)
+    bar = tqdm(total=len(groups), initial=out.problems_done, unit="problem",
+               disable=not show_progress, dynamic_ncols=True)
+    start, scored = time.time(), 0
+    for number, chunk in enumerate(_chunks(groups, out.problems_done, chunk_problems)):
+        if max_chunks is not None and number >= max_chunks:
+            break
+        candidates = [r for group in chunk for r in group]
+        texts = [template.format(problem=r["problem"].strip(), solution=r["text"].strip())
+                 for r in candidates]
+        prompts_ = [vocab.encode(t)[-limit:] for t in texts]
+        result = _score_batches(params, model_config, prompts_, words, batch_size, vocab, mesh)
+        out.append((formats.score_row(problem_id=r["problem_id"],
+                                      sample_index=r["sample_index"], score=float(s),
+                                      positive_logprob=float(lp), negative_logprob=float(ln),
+                                      evaluator=fingerprint)
+                    for r, (s, lp, ln) in zip(candidates, result)), problems=len(chunk))
+        scored += len(candidates)
+        bar.update(len(chunk))
+    else:
+        out.mark_complete()
+    bar.close()
+    elapsed = time.time() - start
+    summary = {"rows_scored": scored, "rows_total": out.progress["rows"],
+               "problems_total": out.problems_done, "complete": out.complete,
+               "seconds": round(elapsed, 3),
+               "candidates_per_second": round(scored / elapsed, 1) if elapsed > 0 else None,
+               "output_file": output_file, "evaluator": fingerprint}
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
+def _problems(rows: list[dict], path: str) -> list[list[dict]]:
+    """Sampled rows grouped by problem, in first-appearance order."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["decoding"] == "sample":
+            groups.setdefault(r["problem_id"], []).append(r)
+    missing = sorted(pid for pid, g in groups.items() if not g[0].get("problem"))
+    if missing:
+        raise ScoreError(f"{path}: {len(missing)} problems have no 'problem' statement (e.g. "
+                         f"{missing[0]}); re-run infer with this version to write it")
+    if not groups:
+        raise ScoreError(f"{path}: no sampled rows to score")
+    return list(groups.values())
+
+
+def _chunks(groups: list[list[dict]], skip: int, size: int) -> Iterator[list[list[dict]]]:
+    for i in range(skip, len(groups), size):
+        yield groups[i:i + size]
+
+
+def _score_batches(params, model_config: ModelConfig, prompt_tokens: list[list[int]],
+                   words: LabelWords, batch_size: int, vocab, mesh) -> list[tuple]:
+    """(score, positive log-prob, negative log-prob) per prompt, batch_size at a time; the
+    last batch is padded with copies so that every call has the same batch size."""
+    out = []
+    positive, negative = list(words.prefix) + [words.positive], list(words.prefix) + [
+        words.negative]
+    for i in range(0, len(prompt_tokens), batch_size):
+        batch = prompt_tokens[i:i + batch_size]
+        padded = batch + [batch[-1]] * (batch_size - len(batch))
+        s = label_word_probs(params, model_config, padded, positive, negative,
+                             pad_id=vocab.pad_id, mesh=mesh,
+                             logical_axis_rules=partitioning.DEFAULT_RULES)
+        out += list(zip(s.score, s.positive_logprob, s.negative_logprob))[:len(batch)]
+    return out
+
+
+def _digest(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+
+if __name__ == "__main__":
+    # score.gin binds the short name `score` and does not import this module.
+    from mathft_jax import gin_utils
+    gin_utils.run_main(score)

@@ -1,0 +1,44 @@
+"""ROC AUC and its problem-level bootstrap interval."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from mathft_jax.evaluation.ranking import auc, auc_with_ci
+
+
+def _pairwise_auc(scores, labels):
+    pairs = [(p, n) for p, n in itertools.product(
+        [s for s, y in zip(scores, labels) if y], [s for s, y in zip(scores, labels) if not y])]
+    return sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in pairs) / len(pairs)
+
+
+def test_docstring_example_and_extremes():
+    assert auc([0.9, 0.2, 0.6, 0.6], [True, False, True, False]) == 0.875
+    assert auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+    assert auc([0.1, 0.8, 0.9], [True, False, False]) == 0.0
+    assert np.isnan(auc([0.3, 0.4], [True, True]))
+
+
+def test_matches_the_pairwise_definition_with_ties():
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        scores = rng.integers(0, 5, 12) / 4.0  # many ties
+        labels = rng.random(12) < 0.5
+        if labels.all() or not labels.any():
+            continue
+        assert auc(scores, labels) == pytest.approx(_pairwise_auc(scores, labels))
+
+
+def test_interval_resamples_problems_and_brackets_the_estimate():
+    rng = np.random.default_rng(1)
+    groups = np.repeat([f"p{i}" for i in range(40)], 6)
+    labels = rng.random(len(groups)) < 0.4
+    scores = labels * 0.3 + rng.random(len(groups))
+    out = auc_with_ci(scores, labels, groups, num_bootstrap=300)
+    assert out["ci95"][0] < out["auc"] < out["ci95"][1]
+    assert 0.5 < out["ci95"][0]  # a real signal: the interval excludes chance
+    assert out["problems"] == 40 and out["candidates"] == 240
+    noise = auc_with_ci(rng.random(len(groups)), labels, groups, num_bootstrap=300)
+    assert noise["ci95"][0] < 0.5 < noise["ci95"][1]

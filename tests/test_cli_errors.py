@@ -1,0 +1,149 @@
+"""Every entry point (train, infer, evaluate, export), run as a user would, answers bad input,
+bad configuration and a failing machine with one `error:` line naming the file or setting and
+the cause: exit 2 for input/configuration, 3 for the environment (disk full)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import signal
+
+import pytest
+
+from tests import cli
+
+TRAIN = ["--gin_file=gin_configs/models/tiny.gin", "--gin_file=gin_configs/runs/sft.gin"]
+INFER = ["--gin_file=gin_configs/models/tiny.gin", "--gin_file=gin_configs/runs/infer.gin",
+         "--gin.CHECKPOINT='random_init'", "--gin.MIXTURE_OR_TASK_NAME='no_task_needed'"]
+EVALUATE = ["--gin_file=gin_configs/runs/evaluate.gin"]
+TINY_TRAIN_GIN = """
+import tests.training.tiny_task
+MIXTURE_OR_TASK_NAME = 'mathft_test_tiny_sft'
+VOCAB_SIZE = 320
+SEQUENCE_LENGTH = 64
+BATCH_SIZE = 4
+train.checkpoint_every = 2
+train.eval_every = 0
+"""
+
+
+def _gsm8k_train(tmp_path, train_lines):
+    (tmp_path / "train.jsonl").write_text("".join(line + "\n" for line in train_lines))
+    return cli.run("train", "--gin_file=gin_configs/experiments/gsm8k_jsonl_sft.gin",
+                   f"--gin.GSM8K_TRAIN='{tmp_path / 'train.jsonl'}'", "--gin.GSM8K_TEST=None",
+                   f"--gin.MODEL_DIR='{tmp_path / 'run'}'", "--gin.TRAIN_STEPS=1")
+
+
+# ------------------------------------------------------------------------ config typos
+
+
+def test_misspelled_macro_on_the_command_line_is_named_with_a_suggestion(tmp_path):
+    line = cli.one_error_line(cli.run("infer", *INFER, f"--gin.OUTPUT_FILE='{tmp_path}/c.jsonl'",
+                                      "--gin.NUM_SAMPLE=7"))
+    assert "NUM_SAMPLE (set on the command line) is not read by anything" in line
+    assert "did you mean NUM_SAMPLES?" in line
+    line = cli.one_error_line(cli.run("evaluate", *EVALUATE, "--gin.PASS_K=(1,)",
+                                      f"--gin.CANDIDATES_FILE='{tmp_path}/c.jsonl'",
+                                      f"--gin.OUTPUT_DIR='{tmp_path}/out'"))
+    assert "did you mean PASS_KS?" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_misspelled_macro_in_a_user_gin_file_is_named(tmp_path):
+    user = tmp_path / "mine.gin"
+    user.write_text("LEARNING_RAT = 3e-4\n")
+    line = cli.one_error_line(cli.run("train", *TRAIN, f"--gin_file={user}",
+                                      f"--gin.MODEL_DIR='{tmp_path}/run'",
+                                      "--gin.MIXTURE_OR_TASK_NAME='x'", "--gin.TRAIN_STEPS=1"))
+    assert f"LEARNING_RAT (set in {user})" in line and "did you mean LEARNING_RATE?" in line
+
+
+# ------------------------------------------------------------------- invalid settings
+
+
+def test_invalid_sizes_fail_before_any_file_is_created(tmp_path):
+    out = tmp_path / "sub" / "c.jsonl"
+    line = cli.one_error_line(cli.run("infer", *INFER, f"--gin.OUTPUT_FILE='{out}'",
+                                      "--gin.NUM_SAMPLES=-2", "--gin.MAX_NEW_TOKENS=0"))
+    assert "infer.num_samples must be >= 0, got -2" in line
+    assert "infer.max_new_tokens must be >= 1, got 0" in line
+    assert not (tmp_path / "sub").exists()  # no output, no .progress holding the bad value
+    line = cli.one_error_line(cli.run("train", *TRAIN, f"--gin.MODEL_DIR='{tmp_path}/run'",
+                                      "--gin.MIXTURE_OR_TASK_NAME='x'", "--gin.TRAIN_STEPS=1",
+                                      "--gin.BATCH_SIZE=0", "--gin.SEQUENCE_LENGTH=-5"))
+    assert "train.batch_size must be >= 1, got 0" in line
+    assert "train.sequence_length must be >= 2, got -5" in line
+    assert not (tmp_path / "run").exists()
+
+
+# --------------------------------------------------------------- files and directories
+
+
+def test_evaluate_names_missing_inputs_and_an_output_dir_under_a_file(tmp_path):
+    (tmp_path / "plain").write_text("x")
+    line = cli.one_error_line(cli.run(
+        "evaluate", *EVALUATE, f"--gin.CANDIDATES_FILE='{tmp_path}/missing.jsonl'",
+        f"--gin.OUTPUT_DIR='{tmp_path}/plain/out'"))
+    assert f"evaluate.candidates_file {tmp_path}/missing.jsonl: no such file" in line
+    assert f"evaluate.output_dir {tmp_path}/plain/out: {tmp_path}/plain is a file" in line
+
+
+def test_evaluate_malformed_record_and_unmatched_scores(tmp_path):
+    row = {"version": 1, "problem_id": "p1", "sample_index": 0, "decoding": "sample",
+           "text": r"\boxed{1}", "gold_answer": "1"}
+    (tmp_path / "c.jsonl").write_text(json.dumps(row) + "\n{oops\n")
+    flags = [f"--gin.CANDIDATES_FILE='{tmp_path}/c.jsonl'", f"--gin.OUTPUT_DIR='{tmp_path}/o'"]
+    line = cli.one_error_line(cli.run("evaluate", *EVALUATE, *flags))
+    assert f"{tmp_path}/c.jsonl:2: invalid JSON" in line
+    (tmp_path / "c.jsonl").write_text(json.dumps(row) + "\n")
+    (tmp_path / "s.jsonl").write_text(json.dumps(
+        {"version": 1, "problem_id": "other", "sample_index": 0, "score": 0.5}) + "\n")
+    line = cli.one_error_line(cli.run("evaluate", *EVALUATE, *flags,
+                                      f"--gin.SCORES_FILE='{tmp_path}/s.jsonl'"))
+    assert f"{tmp_path}/s.jsonl: its scores match none of the 1 sampled candidates" in line
+    assert not (tmp_path / "o" / "report.json").exists()
+
+
+def test_infer_and_export_name_an_output_under_a_regular_file(tmp_path):
+    (tmp_path / "plain").write_text("x")
+    line = cli.one_error_line(cli.run("infer", *INFER,
+                                      f"--gin.OUTPUT_FILE='{tmp_path}/plain/c.jsonl'"))
+    assert f"infer.output_file {tmp_path}/plain/c.jsonl: {tmp_path}/plain is a file" in line
+    line = cli.one_error_line(cli.run(
+        "export", "--gin_file=gin_configs/runs/export.gin", "--gin.PRETRAINED=None",
+        f"--gin.CHECKPOINT='{tmp_path}/no_run'", f"--gin.OUTPUT_DIR='{tmp_path}/plain/x'"))
+    assert f"export.output_dir {tmp_path}/plain/x: {tmp_path}/plain is a file" in line
+    assert f"export.checkpoint {tmp_path}/no_run: no such file or directory" in line
+
+
+# ------------------------------------------------------------------- training data
+
+
+def test_train_malformed_record_and_empty_file_name_the_file(tmp_path):
+    good = json.dumps({"question": "1+1?", "answer": "1+1=2\n#### 2"})
+    line = cli.one_error_line(_gsm8k_train(tmp_path, [good, "{broken"]))
+    assert f"{tmp_path}/train.jsonl:2: bad JSON" in line
+    line = cli.one_error_line(_gsm8k_train(tmp_path, []))
+    assert f"{tmp_path}/train.jsonl: no records" in line and "no split" not in line
+
+
+# --------------------------------------------------------------------- environment
+
+
+@pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE"), reason="needs RLIMIT_FSIZE")
+def test_a_full_disk_during_a_checkpoint_save_is_one_line_and_exit_3(tmp_path):
+    """Files may not grow past 40 kB (RLIMIT_FSIZE, with SIGXFSZ ignored): the first
+    checkpoint's array files fail to write, as on a full disk."""
+    (tmp_path / "tiny.gin").write_text(TINY_TRAIN_GIN)
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    proc = cli.run("train", *TRAIN, f"--gin_file={tmp_path / 'tiny.gin'}",
+                   f"--gin.MODEL_DIR='{tmp_path}/run'", "--gin.TRAIN_STEPS=2",
+                   preexec_fn=small_files)
+    line = cli.one_error_line(proc, status=3)
+    assert f"cannot write step 2 to {tmp_path}/run/checkpoints" in line
+    assert "File too large" in line
+    assert len(proc.stderr.splitlines()) < 40, proc.stderr[-3000:]

@@ -29,7 +29,7 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8", "pytest-xdist", "pytest-timeout"],
+    "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis>=6.100"],
     # Optional grader back-end, compared against ours in benchmarks/grading.py.
     "mathverify": ["math-verify==0.9.0"],
     # Gemma 3 270M weights: Gemma Terms of Use, not an OSI licence, so never a hard dependency.

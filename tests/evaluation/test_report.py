@@ -1,5 +1,7 @@
 import json
+import math
 
+import numpy as np
 import pytest
 
 from mathft_jax.evaluation import plots, report
@@ -12,6 +14,27 @@ def test_bootstrap_ci_contains_mean_and_is_deterministic():
     assert lo < 0.5 < hi
     assert (lo, hi) == report.bootstrap_ci(values, 500, seed=3)
     assert report.bootstrap_ci([1, 1, 1]) == (1.0, 1.0)
+
+
+def test_bootstrap_ci_has_the_normal_width():
+    # 100 values of 0 and 1: the mean's standard error is 0.05, so the 95% interval is about
+    # 0.5 +/- 1.96 * 0.05 = [0.402, 0.598] (a 99% one would be 0.5 +/- 0.129).
+    lo, hi = report.bootstrap_ci([0, 1] * 50, num_bootstrap=4000, seed=0)
+    half = 1.96 * math.sqrt(0.25 / 100)
+    assert lo == pytest.approx(0.5 - half, abs=0.015)
+    assert hi == pytest.approx(0.5 + half, abs=0.015)
+
+
+def test_bootstrap_ci_resamples_all_n_items():
+    # n = 20 values, one of them 1: a resampled mean is Binomial(20, 1/20) / 20, whose 97.5%
+    # quantile is 3/20 (resampling 19 items, or leaving one out, gives another grid).
+    n = 20
+    cdf = np.cumsum([math.comb(n, j) * (1 / n) ** j * (1 - 1 / n) ** (n - j)
+                     for j in range(n + 1)])
+    upper = int(np.searchsorted(cdf, 0.975))
+    assert cdf[upper - 1] < 0.97 and cdf[upper] > 0.98  # far from the cut: no interpolation
+    lo, hi = report.bootstrap_ci([0] * (n - 1) + [1], num_bootstrap=4000, seed=0)
+    assert (lo, hi) == (0.0, pytest.approx(upper / n))
 
 
 def test_group_summaries_and_markdown(tmp_path):

@@ -134,3 +134,13 @@ def test_maj1_is_one_of_the_maj_k_clusters(labels, data):
     correct = {cid: data.draw(st.booleans()) for cid in order}
     m = metrics.problem_metrics(labels, correct, maj_ks=(k,))
     assert m["Maj1@N"] <= m.get(f"Maj{k}@N", m["Maj1@N"]) <= m["Pass@N"]
+
+
+def test_problem_metrics_defaults_and_errors():
+    m = metrics.problem_metrics([0, 1], {0: True}, [0.2, 0.9])  # cluster 1 has no verdict
+    assert set(m) == {"pass@1", "Pass@N", "Maj1@N", "RR.All", "RR.Top8", "W.RR", "W.RR.Maj8"}
+    assert m["RR.All"] == 0.0 and m["pass@1"] == 0.5  # a cluster without a verdict is wrong
+    with pytest.raises(ValueError, match="^problem_metrics needs at least one sample$"):
+        metrics.problem_metrics([], {})
+    with pytest.raises(ValueError, match="^1 scores for 2 samples$"):
+        metrics.problem_metrics([0, 0], {0: True}, [0.5])

@@ -37,6 +37,8 @@ EXTRAS_REQUIRE = {
     "gguf": ["gguf==0.19.0"],
     "tpu": ["jax[tpu]==0.10.2"],
     "gpu": ["jax[cuda12]==0.10.2"],
+    # On-demand mutation testing of the grading and metrics code: launch/mutation.sh.
+    "mutation": ["mutmut==3.8.1"],
 }
 
 setuptools.setup(

@@ -38,7 +38,7 @@ rm -rf "$WORK" && mkdir -p "$WORK"
   for t in tests/evaluation/test_metrics.py tests/evaluation/test_selection.py \
            tests/evaluation/test_clustering.py tests/evaluation/test_report.py \
            tests/evaluation/test_answer_extraction.py tests/evaluation/test_equivalence.py \
-           tests/evaluation/test_doctests.py tests/training/test_losses.py tests/test_evaluate.py; do
+           tests/test_doctests.py tests/training/test_losses.py tests/test_evaluate.py; do
     [ -f "$WORK/$t" ] && echo "    $t"
   done
   echo "pytest_add_cli_args ="

@@ -45,6 +45,9 @@ rm -rf "$WORK" && mkdir -p "$WORK"
   echo "    -p"
   echo "    no:xdist"
   echo "    -x"
+  # Mutants run in processes forked from a server that has imported the tests but never run
+  # JAX: forking a process whose JAX runtime has started threads can deadlock.
+  echo "process_isolation = forkserver"
   [ -z "${MUTATION_DEBUG:-}" ] || echo "debug = true"
 } > "$WORK/setup.cfg"
 
@@ -64,10 +67,11 @@ fi
 "$PYTHON" - <<'PY'
 import json
 stats = json.load(open("mutants/mutmut-cicd-stats.json"))
-killed = stats["killed"] + stats.get("timeout", 0) + stats.get("segfault", 0)
-print(f"mutants: {stats['total']}, killed {killed}, survived {stats['survived']}, "
-      f"no tests {stats['no_tests']}, skipped {stats['skipped']}, "
-      f"score {100 * killed / max(1, killed + stats['survived'] + stats['no_tests']):.1f}%")
+killed = stats["killed"] + stats["timeout"] + stats["segfault"]
+print(f"mutants: {stats['total']}, killed {killed} (of which by timeout {stats['timeout']}), "
+      f"survived {stats['survived']}, no tests {stats['no_tests']}, "
+      f"suspicious {stats['suspicious']}, skipped {stats['skipped']}, "
+      f"raw score {100 * killed / max(1, killed + stats['survived'] + stats['no_tests']):.1f}%")
 PY
 echo "surviving mutants (inspect one with: cd $WORK && $MUTMUT show NAME):"
 "$MUTMUT" results | grep -v ": not checked" || true

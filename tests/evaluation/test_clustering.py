@@ -4,22 +4,7 @@ import pytest
 
 from mathft_jax.evaluation.clustering import cluster_labels
 from mathft_jax.evaluation.verdict import Verdict
-
-
-class ScriptedGrader:
-    """Normal form = the answer itself; check_normal answers from a symmetric table
-    (NOT_EQUAL for pairs not listed) and records every comparison."""
-
-    def __init__(self, table: dict[tuple[str, str], Verdict]):
-        self.table = {**table, **{(b, a): v for (a, b), v in table.items()}}
-        self.calls: list[tuple[str, str]] = []
-
-    def normal_form(self, answer: str) -> str:
-        return answer
-
-    def check_normal(self, a: str, b: str) -> Verdict:
-        self.calls.append((a, b))
-        return Verdict.EQUAL if a == b else self.table.get((a, b), Verdict.NOT_EQUAL)
+from tests.evaluation.conftest import ScriptedGrader
 
 
 def test_unknown_never_merges():

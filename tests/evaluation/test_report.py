@@ -25,6 +25,22 @@ def test_bootstrap_ci_has_the_normal_width():
     assert hi == pytest.approx(0.5 + half, abs=0.015)
 
 
+def test_bootstrap_ci_cuts_at_2_5_and_97_5_percent():
+    # 400 normal values: the bootstrap means are close to normal with sd = se, so each end
+    # lies 1.96 se from the mean (measured 1.92 to 1.99 over seeds; 3.5% would be 1.81).
+    values = np.random.default_rng(1).standard_normal(400)
+    se = values.std() / math.sqrt(len(values))
+    lo, hi = report.bootstrap_ci(values, num_bootstrap=20000, seed=0)
+    assert (values.mean() - lo) / se == pytest.approx(1.96, abs=0.07)
+    assert (hi - values.mean()) / se == pytest.approx(1.96, abs=0.07)
+
+
+def test_bootstrap_ci_defaults_and_empty_input():
+    values = [0, 1, 1, 0, 1]
+    assert report.bootstrap_ci(values) == report.bootstrap_ci(values, 1000, 0)
+    assert all(math.isnan(x) for x in report.bootstrap_ci([]))
+
+
 def test_bootstrap_ci_resamples_all_n_items():
     # n = 20 values, one of them 1: a resampled mean is Binomial(20, 1/20) / 20, whose 97.5%
     # quantile is 3/20 (resampling 19 items, or leaving one out, gives another grid).
@@ -63,3 +79,46 @@ def test_accuracy_vs_n_known_values():
     assert curves["Pass@N"][2] == 1.0
     assert plots.sample_sizes(64) == [1, 2, 4, 8, 16, 32, 64]
     assert plots.sample_sizes(5) == [1, 2, 4, 5]
+
+
+def test_summaries_are_reproducible():
+    per_problem = [{"m": float(i % 3 == 0)} for i in range(30)]
+    first = report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"],
+                                   num_bootstrap=50)
+    assert first == report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"],
+                                           num_bootstrap=50)
+    assert first["overall"]["all"] == report.summarize(per_problem, ["m"], 50, 0)
+    assert first["level"]["L"] == report.summarize(per_problem, ["m"], 50, 0)
+
+
+def test_markdown_layout():
+    rep = {"version": 1, "counts": {"problems": 2, "malformed": 0}, "metrics": ["A", "B", "C"],
+           "groups": {
+               "overall": {"all": {"n": 2, "A": {"mean": 0.5, "ci95": [0.0, 1.0], "n": 2},
+                                   "B": {"mean": 1.0, "ci95": [1.0, 1.0], "n": 1}}},
+               "level": {"L1": {"n": 1, "A": {"mean": 0.25, "ci95": [0.125, 0.5], "n": 1}}},
+               "subject": {"S": {"n": 2, "A": {"mean": 0.5, "ci95": [0.0, 1.0], "n": 2}}}}}
+    assert report.markdown(rep) == """# Evaluation report
+
+Counts: problems 2, malformed 0
+
+## Overall
+
+| group | problems | A | B |
+|---|---:|---:|---:|
+| all | 2 | 50.0 [0.0, 100.0] | 100.0 [100.0, 100.0] |
+
+## By level
+
+| group | problems | A | B |
+|---|---:|---:|---:|
+| L1 | 1 | 25.0 [12.5, 50.0] | – |
+
+## By subject
+
+| group | problems | A | B |
+|---|---:|---:|---:|
+| S | 2 | 50.0 [0.0, 100.0] | – |
+
+Cells: accuracy in percent, [bootstrap 95% interval over problems].
+"""

@@ -63,7 +63,10 @@ def test_group_summaries_and_markdown(tmp_path):
     rep = {"version": 1, "counts": {"problems": 3}, "metrics": ["Maj1@N", "Greedy"],
            "groups": groups}
     json_path, md_path = report.write_report(rep, str(tmp_path))
-    assert json.loads(open(json_path).read())["version"] == 1
+    assert (json_path, md_path) == (str(tmp_path / "report.json"), str(tmp_path / "report.md"))
+    text = (tmp_path / "report.json").read_text()
+    assert text.startswith('{\n "version": 1,\n "counts"') and text.endswith("}\n")
+    assert json.loads(text) == rep
     md = open(md_path).read()
     assert "| L2 | 2 | 50.0 [" in md
 
@@ -84,11 +87,13 @@ def test_accuracy_vs_n_known_values():
 def test_summaries_are_reproducible():
     per_problem = [{"m": float(i % 3 == 0)} for i in range(30)]
     first = report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"],
-                                   num_bootstrap=50)
+                                   num_bootstrap=50, seed=5)
     assert first == report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"],
-                                           num_bootstrap=50)
-    assert first["overall"]["all"] == report.summarize(per_problem, ["m"], 50, 0)
-    assert first["level"]["L"] == report.summarize(per_problem, ["m"], 50, 0)
+                                           num_bootstrap=50, seed=5)
+    summary = report.summarize(per_problem, ["m"], 50, 5)
+    assert first["overall"]["all"] == first["level"]["L"] == summary
+    assert summary["m"]["ci95"] == list(report.bootstrap_ci([p["m"] for p in per_problem],
+                                                            50, 5))
 
 
 def test_markdown_layout():

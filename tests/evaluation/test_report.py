@@ -36,9 +36,10 @@ def test_bootstrap_ci_cuts_at_2_5_and_97_5_percent():
 
 
 def test_bootstrap_ci_defaults_and_empty_input():
-    values = [0, 1, 1, 0, 1]
+    values = [0.1, 0.7, 0.3, 0.9, 0.45, 0.2, 0.05]
     assert report.bootstrap_ci(values) == report.bootstrap_ci(values, 1000, 0)
     assert all(math.isnan(x) for x in report.bootstrap_ci([]))
+    assert report.bootstrap_ci([0.5]) == (0.5, 0.5)
 
 
 def test_bootstrap_ci_resamples_all_n_items():

@@ -29,7 +29,7 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8", "pytest-xdist", "pytest-timeout"],
+    "test": ["pytest>=8", "pytest-xdist", "pytest-timeout", "hypothesis>=6.100"],
     # Optional grader back-end, compared against ours in benchmarks/grading.py.
     "mathverify": ["math-verify==0.9.0"],
     # Gemma 3 270M weights: Gemma Terms of Use, not an OSI licence, so never a hard dependency.
@@ -41,6 +41,8 @@ EXTRAS_REQUIRE = {
     "hf": ["transformers==5.23.0", "torch>=2.6"],
     "tpu": ["jax[tpu]==0.10.2"],
     "gpu": ["jax[cuda12]==0.10.2"],
+    # On-demand mutation testing of the grading and metrics code: launch/mutation.sh.
+    "mutation": ["mutmut==3.8.1"],
 }
 
 setuptools.setup(

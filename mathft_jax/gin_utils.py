@@ -67,7 +67,7 @@ def parse_flags(argv: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
 
     Example:
         >>> parse_flags(["--gin_file=a.gin", "--gin.X=1", "--gin_search_paths=d1,d2"])
-        (['a.gin'], ['X=1'], ['d1', 'd2'])
+        (['a.gin'], ['X = 1'], ['d1', 'd2'])
     """
     files, bindings, search = [], [], []
     for arg in argv:

@@ -34,7 +34,15 @@ REPORT_VERSION = 1
 
 def bootstrap_ci(values: Sequence[float], num_bootstrap: int = 1000, seed: int = 0
                  ) -> tuple[float, float]:
-    """Percentile bootstrap 95% interval of the mean."""
+    """Percentile bootstrap 95% interval of the mean (NaNs for no values).
+
+    Example:
+        >>> bootstrap_ci([1.0] * 10)
+        (1.0, 1.0)
+        >>> lo, hi = bootstrap_ci([0.0, 1.0] * 50)   # mean 0.5, standard error 0.05
+        >>> round(lo, 2), round(hi, 2)
+        (0.4, 0.6)
+    """
     x = np.asarray(values, dtype=np.float64)
     if len(x) == 0:
         return (float("nan"), float("nan"))

@@ -14,9 +14,13 @@ cluster id (or None when no sample has an answer). Tie-breaking is deterministic
 * W.RR: the cluster with the largest sum of member scores; ties -> larger, then earlier;
 * W.RR.MajK: W.RR restricted to the K first clusters in size order.
 
-Example (labels [0, 0, 1, 2], scores [.1, .2, .9, .3]):
-    Maj1 -> 0 (size 2); RR.All -> 1 (score .9); RR.Top2 -> cluster 1 (top-2 are 0 and 1,
-    best scores .2 vs .9); W.RR -> 1 (sums .3, .9, .3).
+Example: Maj1 -> 0 (size 2); RR.All -> 1 (score .9); RR.Top2 -> 1 (the top-2 clusters are 0
+and 1, best scores .2 vs .9); W.RR -> 1 (sums .3, .9, .3):
+    >>> labels, scores = [0, 0, 1, 2], [.1, .2, .9, .3]
+    >>> majority(labels), rr_all(labels, scores), rr_top_k(labels, scores, 2)
+    (0, 1, 1)
+    >>> weighted_vote(labels, scores), weighted_vote(labels, scores, k=1)
+    (1, 0)
 """
 
 from __future__ import annotations

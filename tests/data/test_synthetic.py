@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from mathft_jax import evaluation
 from mathft_jax.data import synthetic
 from mathft_jax.data.answers import last_boxed_content
 
@@ -72,7 +73,6 @@ def test_tex_num():
 
 
 def test_gold_answers_graded_correct_by_project_checker(problems):
-    evaluation = pytest.importorskip("mathft_jax.evaluation")
     for p in problems:
         assert evaluation.is_equiv(p.answer, evaluation.extract_answer(p.solution)), p
         assert evaluation.is_equiv(p.answer, evaluation.extract_answer(p.solution_terse)), p
@@ -82,7 +82,6 @@ def test_gold_answers_graded_correct_by_project_checker(problems):
 
 def test_equivalent_forms_are_accepted():
     """Gold answers really need equivalence: other spellings of them grade as equal."""
-    evaluation = pytest.importorskip("mathft_jax.evaluation")
     pairs = [(r"-\frac{7}{3}", r"\frac{-14}{6}"), (r"2\sqrt{3}", r"\sqrt{12}"),
              (r"(\frac{1}{2}, -3)", "(0.5,-3)"), (r"[-2, 8]", r"[-2,8]")]
     for gold, other in pairs:

@@ -2,6 +2,28 @@ import pytest
 
 from mathft_jax.evaluation.equivalence import Grader
 from mathft_jax.evaluation.symbolic import SymbolicWorker
+from mathft_jax.evaluation.verdict import Verdict
+
+
+class ScriptedGrader:
+    """A `Grader` stand-in: normal form = the answer itself; comparisons answer from a
+    symmetric table (NOT_EQUAL for pairs not listed) and are recorded in `calls`."""
+
+    def __init__(self, table: dict[tuple[str, str], Verdict]):
+        self.table = {**table, **{(b, a): v for (a, b), v in table.items()}}
+        self.calls: list[tuple[str, str]] = []
+
+    def normal_form(self, answer: str) -> str:
+        return answer
+
+    def check_normal(self, a: str, b: str) -> Verdict:
+        self.calls.append((a, b))
+        return Verdict.EQUAL if a == b else self.table.get((a, b), Verdict.NOT_EQUAL)
+
+    def check(self, gold: str | None, pred: str | None) -> Verdict:
+        if gold is None or pred is None:
+            return Verdict.NOT_EQUAL
+        return self.check_normal(gold, pred)
 
 
 @pytest.fixture(scope="session")

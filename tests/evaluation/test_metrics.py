@@ -1,6 +1,8 @@
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mathft_jax.evaluation import metrics, selection
 from mathft_jax.evaluation.clustering import cluster_labels
@@ -15,6 +17,42 @@ def test_pass_at_k_hand_values():
         1 - math.comb(61, 8) / math.comb(64, 8))
     with pytest.raises(ValueError):
         metrics.pass_at_k(3, 1, 4)
+
+
+@pytest.mark.parametrize("n", range(1, 13))
+def test_pass_at_k_is_the_combinatorial_formula_for_every_small_case(n):
+    # Includes k == n and n - c == k, the boundaries of the closed-form shortcut.
+    for c in range(n + 1):
+        for k in range(1, n + 1):
+            want = 1 - math.comb(n - c, k) / math.comb(n, k)  # comb is 0 when k > n - c
+            assert metrics.pass_at_k(n, c, k) == pytest.approx(want, abs=1e-12), (n, c, k)
+
+
+@pytest.mark.parametrize("n,c,k", [(0, 0, 1), (3, 0, 0), (3, 1, 4), (3, 4, 1), (3, -1, 1)])
+def test_pass_at_k_rejects_impossible_arguments(n, c, k):
+    with pytest.raises(ValueError, match="pass_at_k needs"):
+        metrics.pass_at_k(n, c, k)
+
+
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(
+    st.just(n), st.integers(0, n), st.integers(1, n))))
+def test_pass_at_k_is_monotone_in_k_and_c(case):
+    n, c, k = case
+    p = metrics.pass_at_k(n, c, k)
+    assert 0.0 <= p <= 1.0
+    if k < n:
+        assert metrics.pass_at_k(n, c, k + 1) >= p - 1e-12
+    if c < n:
+        assert metrics.pass_at_k(n, c + 1, k) >= p - 1e-12
+    assert metrics.pass_at_k(n, c, 1) == pytest.approx(c / n)
+    assert metrics.pass_at_k(n, c, n) == float(c > 0)
+
+
+def test_pass_at_k_is_reported_for_k_equal_to_n():
+    m = metrics.problem_metrics([0, 1, 1, None], {0: True, 1: False}, pass_ks=(1, 4, 5))
+    assert m["pass@4"] == 1.0 and "pass@5" not in m
+    m = metrics.problem_metrics([1, 1, None], {0: True, 1: False}, pass_ks=(3,))
+    assert m["pass@3"] == 0.0  # no correct sample: pass@N is 0, never 1
 
 
 def test_problem_metrics_hand_example():
@@ -62,3 +100,47 @@ def test_clustering_symbolic_calls_only_between_representatives(grader):
     assert set(labels) == {0, 1}
     # Three distinct normal forms: sqrt8 vs 2sqrt2 (symbolic), 3 vs sqrt8 (symbolic).
     assert grader.num_symbolic_calls == 2
+
+
+def test_the_kth_cluster_can_win_rr_top_k_and_weighted_maj_k():
+    # Sizes 3, 2, 1: clusters 0, 1, 2 in size order; only cluster 1 (the 2nd) is correct.
+    labels = [0, 0, 0, 1, 1, 2]
+    correct = {0: False, 1: True, 2: False}
+    scores = [0.1, 0.1, 0.1, 0.8, 0.7, 0.99]  # cluster 2 scores best but is outside the top 2
+    m = metrics.problem_metrics(labels, correct, scores, maj_ks=(2,), rerank_k=2)
+    assert m["RR.Top2"] == 1.0 and m["W.RR.Maj2"] == 1.0 and m["Maj2@N"] == 1.0
+    assert m["RR.All"] == 0.0 and m["Maj1@N"] == 0.0
+    m = metrics.problem_metrics(labels, correct, scores, maj_ks=(3,), rerank_k=1)
+    assert m["RR.Top1"] == 0.0 and m["W.RR.Maj1"] == 0.0
+
+
+def test_maj_k_counts_exactly_k_clusters():
+    labels = [0, 0, 0, 1, 1, 2, 3]  # size order 0, 1, 2, 3; only the 3rd is correct
+    correct = {0: False, 1: False, 2: True, 3: False}
+    m = metrics.problem_metrics(labels, correct, maj_ks=(2, 3))
+    assert m["Maj2@N"] == 0.0 and m["Maj3@N"] == 1.0
+
+
+labels_st = st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=1, max_size=12)
+
+
+@given(labels_st, st.data())
+def test_maj1_is_one_of_the_maj_k_clusters(labels, data):
+    k = data.draw(st.integers(1, 6))
+    order = selection.clusters_by_size(labels)
+    assert sorted(order) == sorted({x for x in labels if x is not None})
+    if order:
+        assert selection.majority(labels) in order[:k]
+    correct = {cid: data.draw(st.booleans()) for cid in order}
+    m = metrics.problem_metrics(labels, correct, maj_ks=(k,))
+    assert m["Maj1@N"] <= m.get(f"Maj{k}@N", m["Maj1@N"]) <= m["Pass@N"]
+
+
+def test_problem_metrics_defaults_and_errors():
+    m = metrics.problem_metrics([0, 1], {0: True}, [0.2, 0.9])  # cluster 1 has no verdict
+    assert set(m) == {"pass@1", "Pass@N", "Maj1@N", "RR.All", "RR.Top8", "W.RR", "W.RR.Maj8"}
+    assert m["RR.All"] == 0.0 and m["pass@1"] == 0.5  # a cluster without a verdict is wrong
+    with pytest.raises(ValueError, match="^problem_metrics needs at least one sample$"):
+        metrics.problem_metrics([], {})
+    with pytest.raises(ValueError, match="^1 scores for 2 samples$"):
+        metrics.problem_metrics([0, 0], {0: True}, [0.5])

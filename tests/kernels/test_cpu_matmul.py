@@ -9,9 +9,12 @@ from mathft_jax.kernels import cpu_matmul
 from mathft_jax.kernels.native_build import cpu_flags, find_compiler
 from mathft_jax.models import Decoder, ModelConfig
 
+# Without AVX-512F the kernels never build (an optional skip); anywhere else a skip means the
+# build broke or no compiler was found, which CI turns into a failure.
 needs_kernels = pytest.mark.skipif(
     not cpu_matmul.kernels_enabled(),
-    reason=f"CPU kernels not built here: {cpu_matmul.describe()}")
+    reason=("optional: " if "avx512f" not in cpu_flags() else "")
+    + f"CPU kernels not built here: {cpu_matmul.describe()}")
 
 
 def _hlo(fn, *args) -> str:
@@ -24,8 +27,10 @@ def _random(rng, shape, scale=1.0):
 
 def test_kernels_build_on_a_machine_that_can_run_them():
     """Guards the skips below: on an AVX-512 x86 CPU with a compiler, the build must work."""
-    if "avx512f" not in cpu_flags() or find_compiler() is None:
-        pytest.skip("not an AVX-512 machine with a C++ compiler")
+    if "avx512f" not in cpu_flags():
+        pytest.skip("optional: not an AVX-512 machine")
+    if find_compiler() is None:
+        pytest.skip("no C++ compiler on this machine")
     assert cpu_matmul.kernels_enabled(), cpu_matmul.describe()
 
 

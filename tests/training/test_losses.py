@@ -43,3 +43,12 @@ def test_packed_rows_equal_separate_rows():
     packed["decoder_segment_ids"] = np.array([[1] * 6 + [2] * 5 + [0]], np.int32)
     sep = loss_fn(params, a, jax.random.key(0))[0] + loss_fn(params, b, jax.random.key(0))[0]
     np.testing.assert_allclose(loss_fn(params, packed, jax.random.key(0))[0], sep, rtol=1e-5)
+
+
+def test_token_log_probs_of_bfloat16_logits_are_float32():
+    logits = (jax.random.normal(jax.random.key(0), (2, 5, 300)) * 8).astype(jnp.bfloat16)
+    targets = jax.random.randint(jax.random.key(1), (2, 5), 0, 300)
+    got = losses.token_log_probs(logits, targets)
+    want = losses.token_log_probs(logits.astype(jnp.float32), targets)
+    assert got.dtype == jnp.float32
+    np.testing.assert_array_equal(got, want)  # the sum runs in float32, not in bfloat16

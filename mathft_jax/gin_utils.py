@@ -134,7 +134,7 @@ class _Placeholders(config_parser.ParserDelegate):
 
 
 def macros_set_in(text: str) -> list[str]:
-    """Names of the macros a gin text sets itself (`NAME = value`; includes not followed).
+    r"""Names of the macros a gin text sets itself (`NAME = value`; includes not followed).
 
     Example:
         >>> macros_set_in("NUM_SAMPLES = 4\ninfer.seed = %SEED")
@@ -200,8 +200,7 @@ def configured_arguments(fn: Callable[..., Any]) -> dict[str, Any]:
     """The keyword arguments a gin-configured call of `fn` gets: defaults, then bindings.
 
     Example (with `make_schedule.peak_value = %LEARNING_RATE` and `LEARNING_RATE = 1e-4`):
-        >>> configured_arguments(make_schedule)["peak_value"]
-        0.0001
+        configured_arguments(make_schedule)["peak_value"]   # -> 0.0001
     """
     selector = f"{fn.__module__}.{fn.__name__}"
     out = {}

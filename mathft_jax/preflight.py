@@ -5,11 +5,11 @@ as one ConfigError (one `error:` line, exit status 2), so nothing is loaded, cre
 recorded (e.g. in infer's `.progress`) for a run that cannot be right.
 
 Example:
-    >>> check_infer(num_samples=-2, max_new_tokens=0, greedy=True, batch_size=8)
+    >>> check_infer(num_samples=0, max_new_tokens=0, greedy=True, batch_size=-8)
     Traceback (most recent call last):
     ...
-    mathft_jax.gin_utils.ConfigError: infer.num_samples must be >= 0, got -2; \
-infer.max_new_tokens must be >= 1, got 0
+    mathft_jax.gin_utils.ConfigError: infer.max_new_tokens must be >= 1, got 0; \
+infer.batch_size must be >= 1, got -8
 
 The module imports only the standard library and gin_utils, so `python -m mathft_jax.train`
 checks its settings before TensorFlow and Orbax load.

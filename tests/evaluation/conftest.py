@@ -7,7 +7,10 @@ from mathft_jax.evaluation.verdict import Verdict
 
 class ScriptedGrader:
     """A `Grader` stand-in: normal form = the answer itself; comparisons answer from a
-    symmetric table (NOT_EQUAL for pairs not listed) and are recorded in `calls`."""
+    symmetric table (NOT_EQUAL for pairs not listed) and are recorded in `calls`. No decimal
+    tolerance, so clustering visits answers in plain first-appearance order."""
+
+    decimal_min_digits = None
 
     def __init__(self, table: dict[tuple[str, str], Verdict]):
         self.table = {**table, **{(b, a): v for (a, b), v in table.items()}}

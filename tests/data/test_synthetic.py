@@ -86,3 +86,38 @@ def test_equivalent_forms_are_accepted():
              (r"(\frac{1}{2}, -3)", "(0.5,-3)"), (r"[-2, 8]", r"[-2,8]")]
     for gold, other in pairs:
         assert evaluation.is_equiv(gold, other), (gold, other)
+
+
+INTEGER_OP = re.compile(r"\$(-?\d+) (\+|-|\\cdot) (\(-\d+\)|\d+) = (-?\d+)\$")
+
+
+def _evaluate(x: str, op: str, y: str) -> int:
+    a, b = int(x), int(y.strip("()"))
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
+def test_detailed_shows_each_operation_terse_skips_them(problems):
+    """Finding 1's contrast: one step per operation (each right) vs the equations only."""
+    with_ops = 0
+    for p in problems:
+        ops = INTEGER_OP.findall(p.solution)
+        with_ops += bool(ops)
+        for x, op, y, result in ops:
+            assert _evaluate(x, op, y) == int(result), (p.solution, x, op, y, result)
+        assert not INTEGER_OP.findall(p.solution_terse), p.solution_terse
+        assert len(p.solution_terse) < len(p.solution) / 2
+    assert with_ops > 0.95 * len(problems)
+
+
+def test_corruption_is_one_wrong_operation(problems):
+    """The corrupted solution's first differing sentence is an operation with a wrong result."""
+    for p in problems:
+        for good, bad in zip(p.solution.split(". "), p.corrupted_solution.split(". ")):
+            if good != bad:
+                break
+        wrong = [(x, op, y, r) for x, op, y, r in INTEGER_OP.findall(bad)
+                 if _evaluate(x, op, y) != int(r)]
+        claimed = [r for *_, r in INTEGER_OP.findall(bad)]
+        if claimed:  # integer operations: the slip is visible as a wrong result
+            assert len(wrong) == 1 and 1 <= abs(
+                _evaluate(*wrong[0][:3]) - int(wrong[0][3])) <= 2, (good, bad)

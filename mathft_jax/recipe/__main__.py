@@ -7,25 +7,46 @@ stage start and end, tqdm bars inside stages, and at the end the table and where
 from __future__ import annotations
 
 import os
+from typing import Optional, Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import gin  # noqa: E402
 
 from mathft_jax import gin_utils  # noqa: E402
-from mathft_jax.recipe import paper, runner, settings as settings_lib, table  # noqa: E402
+from mathft_jax.recipe import paper, runner, seeds as seeds_lib, settings as settings_lib  # noqa: E402,E501
+from mathft_jax.recipe import table  # noqa: E402
 
 
 @gin.configurable
-def recipe(run_dir: str = gin.REQUIRED,
-           settings: settings_lib.RecipeSettings = gin.REQUIRED) -> dict:
-    """Runs the paper's chain into `run_dir`; returns the stages' manifests."""
+def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = gin.REQUIRED,
+           seeds: Optional[Sequence[int]] = None) -> dict:
+    """Runs the paper's chain into `run_dir`; returns the stages' manifests.
+
+    With `seeds` (e.g. `--gin.recipe.seeds="(0, 1, 2)"`), runs it once per seed into
+    `run_dir/seed_<k>/` and aggregates them into `run_dir/report/aggregate.md` (`seeds.py`);
+    returns {seed: manifests}.
+    """
     from mathft_jax import distributed
     distributed.maybe_initialize()
-    manifests = runner.run_stages(paper.stages(settings, table.write), run_dir)
-    print(f"report: {os.path.join(run_dir, 'report', 'report.md')} (and report.json, PNG "
-          f"plots); every stage's outputs are in {run_dir}/<stage>/", flush=True)
-    return manifests
+    if not seeds:
+        manifests = runner.run_stages(paper.stages(settings, table.write), run_dir)
+        print(f"report: {os.path.join(run_dir, 'report', 'report.md')} (and report.json, PNG "
+              f"plots); every stage's outputs are in {run_dir}/<stage>/", flush=True)
+        return manifests
+    if len(set(seeds)) != len(seeds):
+        raise gin_utils.ConfigError(f"recipe.seeds has repeats: {tuple(seeds)}")
+    out, inputs = {}, {}
+    for k in seeds:
+        print(f"== seed {k} -> {seeds_lib.seed_dir(run_dir, k)}", flush=True)
+        stages = paper.stages(seeds_lib.seed_settings(settings, k), table.write)
+        out[k] = runner.run_stages(stages, seeds_lib.seed_dir(run_dir, k))
+        inputs[k] = {st.name: os.path.join(seeds_lib.seed_dir(run_dir, k), st.name)
+                     for st in stages}
+    path = seeds_lib.write(run_dir, seeds, settings, paper.rows, inputs)
+    print(f"report over seeds {tuple(seeds)}: {path} (and aggregate.json); each seed's own "
+          f"report is in {run_dir}/seed_<k>/report/", flush=True)
+    return out
 
 
 if __name__ == "__main__":

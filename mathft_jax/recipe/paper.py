@@ -1,7 +1,8 @@
 """The paper's chain (Liu et al. 2023) as recipe stages, in miniature by default.
 
     sft_detailed ──┬─ train_samples ─┬─ evaluator_<loss> (classification / margin / mixture)
-                   │                 └─ joint (generation + evaluation mixture, one stage)
+                   │                 └─ joint (generation + evaluation mixture from SSFT, as
+                   │                           many steps as evaluator + second generator)
                    ├─ control (more generator steps, no evaluator stage)
     sft_terse      │  evaluator_margin ── multitask (generator again, after the evaluator)
     test_<generator> for sft_detailed, sft_terse, multitask, control, joint
@@ -178,13 +179,14 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                                      "warmup_steps")}
     decode = {k: common[k] for k in ("eval_task", "temperature", "max_new_tokens",
                                      "decode_batch_size", "seed", "model_config")}
+    terse_steps = s.sft_steps if s.terse_steps is None else s.terse_steps
     out = [
         Stage("sft_detailed", (), {**shared, "task": s.generation_task, "steps": s.sft_steps,
                                    "lr": s.sft_learning_rate},
               _train(s, s.generation_task, s.sft_steps, s.sft_learning_rate)),
-        Stage("sft_terse", (), {**shared, "task": s.terse_task, "steps": s.sft_steps,
+        Stage("sft_terse", (), {**shared, "task": s.terse_task, "steps": terse_steps,
                                 "lr": s.sft_learning_rate},
-              _train(s, s.terse_task, s.sft_steps, s.sft_learning_rate)),
+              _train(s, s.terse_task, terse_steps, s.sft_learning_rate)),
         Stage("train_samples", ("sft_detailed",),
               {**decode, "problems": s.train_problems, "samples": s.train_samples},
               _sample(s, "sft_detailed", "train", s.train_problems, s.train_samples)),
@@ -199,7 +201,9 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
             _evaluator_stage(s, loss)))
     second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
               "lr": s.second_generator_learning_rate}
-    joint_steps = s.sft_steps + s.evaluator_steps + s.second_generator_steps
+    # The joint mixture starts where the sequential chain does (the detailed SSFT model) and
+    # trains as long as its evaluator + generator stages together, on both tasks at once.
+    joint_steps = s.evaluator_steps + s.second_generator_steps
     out += [
         Stage("multitask", ("evaluator_margin",), second,
               _train(s, s.generation_task, s.second_generator_steps,
@@ -207,10 +211,12 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
         Stage("control", ("sft_detailed",), second,
               _train(s, s.generation_task, s.second_generator_steps,
                      s.second_generator_learning_rate, init="sft_detailed")),
-        Stage("joint", ("train_samples",), {**shared, "task": "joint", "steps": joint_steps,
-                                            "lr": s.sft_learning_rate},
+        Stage("joint", ("train_samples", "sft_detailed"),
+              {**shared, "task": "joint", "steps": joint_steps,
+               "lr": s.second_generator_learning_rate},
               _needs_examples(s, "classification",
-                              _train(s, _joint_task(s), joint_steps, s.sft_learning_rate))),
+                              _train(s, _joint_task(s), joint_steps,
+                                     s.second_generator_learning_rate, init="sft_detailed"))),
     ]
     for generator in GENERATORS:
         out.append(Stage(f"test_{generator}", (generator,),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Optional
 
 import gin
 
@@ -21,6 +21,10 @@ class RecipeSettings:
       eval_task: the task decoded for candidates (its `train` split for evaluator data, its
         `test` split for the table).
       sft_steps, sft_learning_rate, warmup_steps: the SSFT stages.
+      terse_steps: steps of the terse SSFT stage (None: `sft_steps`). Batches are packed, so
+        equal steps give the terse model more problems than the detailed one; to compare the
+        two on the same problems (as the paper compares solution sources for one problem
+        set), scale by the token ratio of the two styles.
       evaluator_steps, evaluator_learning_rate: the evaluator stages (from the detailed SSFT
         model); evaluator_losses: which of "classification", "margin", "mixture" to train.
       second_generator_steps, second_generator_learning_rate: the generator stage after the
@@ -39,6 +43,7 @@ class RecipeSettings:
     terse_task: str = "synthetic_sft_terse"
     eval_task: str = "synthetic_eval"
     sft_steps: int = 300
+    terse_steps: Optional[int] = None
     sft_learning_rate: float = 1e-3
     warmup_steps: int = 30
     evaluator_steps: int = 100

@@ -72,18 +72,26 @@ def paired(a: Mapping[str, dict], b: Mapping[str, dict], metric: str, settings) 
             "verdict": verdict}
 
 
+def row_values(inputs: Mapping[str, str], settings, rows) -> dict[str, dict[str, dict]]:
+    """label -> problem_id -> {metric: value} for every row whose stages ran."""
+    values = {}
+    for label, samples, scores in rows:
+        if not skipped(inputs["eval_" + (scores or samples)]):
+            values[label] = per_problem(
+                os.path.join(inputs[samples], "candidates.jsonl"),
+                os.path.join(inputs[scores], "scores.jsonl") if scores else None, settings)
+    return values
+
+
 def build(inputs: Mapping[str, str], settings, rows) -> dict:
     cols = columns(settings)
-    values, table = {}, []
+    values, table = row_values(inputs, settings, rows), []
     for label, samples, scores in rows:
         evaluation = inputs["eval_" + (scores or samples)]
-        if skipped(evaluation):
+        if label not in values:
             table.append({"label": label, "cells": {}, "evaluator_auc": None,
                           "skipped": skipped(evaluation)})
             continue
-        values[label] = per_problem(
-            os.path.join(inputs[samples], "candidates.jsonl"),
-            os.path.join(inputs[scores], "scores.jsonl") if scores else None, settings)
         cells = {c: cell([m[c] for m in values[label].values() if c in m], settings)
                  for c in cols if any(c in m for m in values[label].values())}
         report_json = os.path.join(evaluation, "report.json")

@@ -480,28 +480,32 @@ def _solve_or_none(family: _Family, params: dict, slip: _Slip) -> _Worked | None
         return None
 
 
+def _corrupt(family: _Family, params: dict, answer: str, operations: int,
+             rng: random.Random) -> _Worked | None:
+    """The solution with one slip at a random operation that changes the final answer (None
+    when 20 tries do not: e.g. `4x = 3x`, where any slip in the coefficient still gives 0)."""
+    for _ in range(20):
+        slip = _Slip(rng.randrange(operations), rng.choice([-2, -1, 1, 2]))
+        cand = _solve_or_none(family, params, slip)
+        if cand is not None and cand.answer != answer:
+            return cand
+    return None
+
+
 def generate_problem(seed: int, split: str, index: int,
                      levels: Sequence[int] = LEVELS) -> SyntheticProblem:
     """Problem `index` of `split`; a pure function of its arguments."""
     rng = random.Random(f"mathft-synthetic/v{GENERATOR_VERSION}/{seed}/{split}/{index}")
     level = rng.choice(list(levels))
     family = rng.choice(FAMILIES)
-    counter = _Slip()
-    worked = None
-    while worked is None or counter.count == 0:  # a problem needs an operation to get wrong
+    while True:  # resample until the problem has an operation whose slip changes the answer
         params = family.sample(rng, level)
         counter = _Slip()
         worked = _solve_or_none(family, params, counter)
-    # One slip at a random arithmetic operation; retry until the final answer changes.
-    corrupted = None
-    for _ in range(20):
-        slip = _Slip(rng.randrange(counter.count), rng.choice([-2, -1, 1, 2]))
-        cand = _solve_or_none(family, params, slip)
-        if cand is not None and cand.answer != worked.answer:
-            corrupted = cand
-            break
-    if corrupted is None:  # practically unreachable; keep the record well-formed anyway
-        raise RuntimeError(f"could not corrupt synthetic problem {seed}/{split}/{index}")
+        if worked is not None and counter.count:
+            corrupted = _corrupt(family, params, worked.answer, counter.count, rng)
+            if corrupted is not None:
+                break
     return SyntheticProblem(
         problem_id=f"synthetic/{split}/{index:06d}", problem=worked.problem,
         solution=" ".join(worked.detailed), solution_terse=" ".join(worked.terse),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import random
+from typing import Optional
 
 import gin
 
@@ -31,19 +32,23 @@ from mathft_jax.data import task_factory
 def synthetic_task_options(num_train: int = 20000, num_validation: int = 500,
                            num_test: int = 500, seed: int = 0,
                            corruption_rate: float = 0.25,
-                           levels: tuple[int, ...] = synthetic.LEVELS) -> dict:
+                           levels: tuple[int, ...] = synthetic.LEVELS,
+                           families: Optional[tuple[str, ...]] = None) -> dict:
     """Gin-bindable sizes of the synthetic tasks, read when a task is first used.
 
     `levels` picks the difficulty levels drawn (uniformly); e.g. (1, 2) for an easier
-    benchmark that a small model learns in fewer steps.
+    benchmark that a small model learns in fewer steps. `families` picks the subjects drawn
+    (uniformly; None for all six), e.g. `('Linear Equations', 'Fractions')`.
     """
     if not 0.0 <= corruption_rate <= 1.0:
         raise ValueError(f"corruption_rate must be in [0, 1], got {corruption_rate}")
     levels = tuple(levels)
     if not levels or not set(levels) <= set(synthetic.LEVELS):
         raise ValueError(f"levels must be a non-empty subset of {synthetic.LEVELS}, got {levels}")
+    families = None if families is None else tuple(families)
+    synthetic.select_families(families)  # raises on an unknown subject
     return dict(num_train=num_train, num_validation=num_validation, num_test=num_test,
-                seed=seed, corruption_rate=corruption_rate, levels=levels)
+                seed=seed, corruption_rate=corruption_rate, levels=levels, families=families)
 
 
 def _is_corrupted(problem_id: str, seed: int, rate: float) -> bool:
@@ -56,7 +61,8 @@ def synthetic_records(split: str, style: str = "detailed", corrupt: bool = False
     opts = synthetic_task_options()
     num = opts[f"num_{split}"]
     problems = synthetic.generate_split(split, num, opts["seed"], opts["num_test"],
-                                        opts["levels"], opts["num_validation"])
+                                        opts["levels"], opts["num_validation"],
+                                        opts["families"])
     out = []
     for p in problems:
         solution = p.solution if style == "detailed" else p.solution_terse

@@ -492,12 +492,27 @@ def _corrupt(family: _Family, params: dict, answer: str, operations: int,
     return None
 
 
-def generate_problem(seed: int, split: str, index: int,
-                     levels: Sequence[int] = LEVELS) -> SyntheticProblem:
-    """Problem `index` of `split`; a pure function of its arguments."""
+def select_families(subjects: Sequence[str] | None = None) -> tuple[_Family, ...]:
+    """The families named by `subjects` (their `subject` strings), all of them for None."""
+    if subjects is None:
+        return FAMILIES
+    known = {f.subject: f for f in FAMILIES}
+    unknown = [s for s in subjects if s not in known]
+    if unknown or not subjects:
+        raise ValueError(f"families must be a non-empty subset of {sorted(known)}, got "
+                         f"{tuple(subjects)}")
+    return tuple(f for f in FAMILIES if f.subject in subjects)
+
+
+def generate_problem(seed: int, split: str, index: int, levels: Sequence[int] = LEVELS,
+                     families: Sequence[str] | None = None) -> SyntheticProblem:
+    """Problem `index` of `split`; a pure function of its arguments.
+
+    `families` restricts the subjects drawn (None: all six, in `FAMILIES` order).
+    """
     rng = random.Random(f"mathft-synthetic/v{GENERATOR_VERSION}/{seed}/{split}/{index}")
     level = rng.choice(list(levels))
-    family = rng.choice(FAMILIES)
+    family = rng.choice(select_families(families))
     while True:  # resample until the problem has an operation whose slip changes the answer
         params = family.sample(rng, level)
         counter = _Slip()
@@ -515,8 +530,8 @@ def generate_problem(seed: int, split: str, index: int,
 
 @functools.lru_cache(maxsize=16)
 def generate_split(split: str, num_examples: int, seed: int = 0, test_size: int = 500,
-                   levels: tuple[int, ...] = LEVELS, validation_size: int = 0
-                   ) -> tuple[SyntheticProblem, ...]:
+                   levels: tuple[int, ...] = LEVELS, validation_size: int = 0,
+                   families: tuple[str, ...] | None = None) -> tuple[SyntheticProblem, ...]:
     """`num_examples` problems of `split` ("train", "validation" or "test").
 
     Splits are disjoint by problem text: "validation" skips problems equal to one of the first
@@ -526,15 +541,17 @@ def generate_split(split: str, num_examples: int, seed: int = 0, test_size: int 
     if num_examples < 0:
         raise ValueError(f"num_examples must be >= 0, got {num_examples}")
     if split == "test":
-        return tuple(generate_problem(seed, "test", i, levels) for i in range(num_examples))
-    banned = {p.problem for p in generate_split("test", test_size, seed, test_size, levels)}
+        return tuple(generate_problem(seed, "test", i, levels, families)
+                     for i in range(num_examples))
+    banned = {p.problem for p in generate_split("test", test_size, seed, test_size, levels,
+                                                families=families)}
     if split == "train" and validation_size:
         banned |= {p.problem for p in generate_split("validation", validation_size, seed,
-                                                     test_size, levels)}
+                                                     test_size, levels, families=families)}
     out: list[SyntheticProblem] = []
     index = 0
     while len(out) < num_examples:
-        p = generate_problem(seed, split, index, levels)
+        p = generate_problem(seed, split, index, levels, families)
         if p.problem not in banned:
             out.append(p)
         index += 1

@@ -121,3 +121,14 @@ def test_corruption_is_one_wrong_operation(problems):
         if claimed:  # integer operations: the slip is visible as a wrong result
             assert len(wrong) == 1 and 1 <= abs(
                 _evaluate(*wrong[0][:3]) - int(wrong[0][3])) <= 2, (good, bad)
+
+
+def test_families_argument_restricts_subjects_and_keeps_the_full_set_unchanged():
+    two = ("Linear Equations", "Radicals")
+    picked = synthetic.generate_split("test", 60, seed=0, families=two)
+    assert {p.subject for p in picked} == set(two)
+    every = synthetic.generate_split("test", 20, seed=0)
+    assert synthetic.generate_split("test", 20, seed=0,
+                                    families=tuple(f.subject for f in synthetic.FAMILIES)) == every
+    with pytest.raises(ValueError, match="Geometry"):
+        synthetic.generate_split("test", 5, families=("Geometry",))

@@ -41,6 +41,11 @@ EXTRAS_REQUIRE = {
     "hf": ["transformers==5.23.0", "torch>=2.6"],
     "tpu": ["jax[tpu]==0.10.2"],
     "gpu": ["jax[cuda12]==0.10.2"],
+    # The JAX post-training peer compared against ours in benchmarks/peers.py (adds ~45
+    # packages, TensorFlow among them; jax/flax stay at the pins above). Install it into a
+    # separate virtual environment. MaxText 0.2.5 is not listed: it needs Python >= 3.12 and
+    # jax >= 0.11.1 / flax >= 0.12.9.
+    "peers": ["google-tunix==0.1.7"],
     # On-demand mutation testing of the grading and metrics code: launch/mutation.sh.
     "mutation": ["mutmut==3.8.1"],
 }

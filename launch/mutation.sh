@@ -47,6 +47,11 @@ rm -rf "$WORK" && mkdir -p "$WORK"
   # Mutants run in processes forked from a server that has imported the tests but never run
   # JAX: forking a process whose JAX runtime has started threads can deadlock.
   echo "process_isolation = forkserver"
+  # A mutant's time limit is 15 x (its tests' measured time + this constant). The measured
+  # times leave out the session fixtures, and every mutant starts its own symbolic worker (a
+  # fresh Python that imports SymPy, ~15 s on a loaded machine): with the default 1 s an
+  # unchanged grader "timed out", which counted as killed.
+  echo "timeout_constant = 5"
   [ -z "${MUTATION_DEBUG:-}" ] || echo "debug = true"
 } > "$WORK/setup.cfg"
 

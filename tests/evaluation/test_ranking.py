@@ -42,3 +42,13 @@ def test_interval_resamples_problems_and_brackets_the_estimate():
     assert out["problems"] == 40 and out["candidates"] == 240
     noise = auc_with_ci(rng.random(len(groups)), labels, groups, num_bootstrap=300)
     assert noise["ci95"][0] < 0.5 < noise["ci95"][1]
+
+
+def test_interval_is_reproducible_from_its_seed():
+    rng = np.random.default_rng(2)
+    groups = np.repeat([f"p{i}" for i in range(10)], 4)
+    labels = rng.random(len(groups)) < 0.5
+    scores = rng.random(len(groups))
+    first = auc_with_ci(scores, labels, groups, num_bootstrap=50, seed=3)
+    assert auc_with_ci(scores, labels, groups, num_bootstrap=50, seed=3) == first
+    assert auc_with_ci(scores, labels, groups, num_bootstrap=50, seed=4) != first

@@ -76,6 +76,14 @@ print(f"mutants: {stats['total']}, killed {killed} (of which by timeout {stats['
       f"survived {stats['survived']}, no tests {stats['no_tests']}, "
       f"suspicious {stats['suspicious']}, skipped {stats['skipped']}, "
       f"raw score {100 * killed / max(1, killed + stats['survived'] + stats['no_tests']):.1f}%")
+# Per file, from mutmut's own records (also readable after an interrupted run).
+import collections, pathlib
+from mutmut.stats import status_by_exit_code
+for meta in sorted(pathlib.Path("mutants").rglob("*.py.meta")):
+    codes = json.loads(meta.read_text())["exit_code_by_key"].values()
+    tally = collections.Counter(status_by_exit_code[c] for c in codes)
+    print(f"  {meta.relative_to('mutants').as_posix()[:-5]}: {len(codes)} mutants, "
+          + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
 PY
 echo "surviving mutants (inspect one with: cd $WORK && $MUTMUT show NAME):"
 "$MUTMUT" results | grep -v ": not checked" || true

@@ -2,8 +2,9 @@
 
 import pytest
 
-from mathft_jax.evaluation.equivalence import check_equiv
+from mathft_jax.evaluation.equivalence import check_equiv, is_equiv
 from mathft_jax.evaluation.verdict import Verdict
+from tests.evaluation.conftest import ScriptedGrader
 
 EQUAL = True
 DIFF = False
@@ -167,3 +168,10 @@ def test_rationals_never_reach_sympy(grader):
     for a, b in [("1/2", "0.5"), ("3", "4"), (r"\frac{6}{8}", "0.75"), ("1,000", "1000")]:
         check_equiv(a, b, grader)
     assert grader.num_symbolic_calls == 0
+
+
+def test_is_equiv_asks_the_given_grader_and_only_equal_is_true():
+    grader = ScriptedGrader({("a", "b"): Verdict.EQUAL, ("a", "c"): Verdict.UNKNOWN})
+    assert is_equiv("a", "b", grader) and is_equiv("b", "a", grader)
+    assert grader.calls == [("a", "b"), ("b", "a")]
+    assert not is_equiv("a", "c", grader) and not is_equiv("a", "d", grader)

@@ -42,3 +42,31 @@ def test_interval_resamples_problems_and_brackets_the_estimate():
     assert out["problems"] == 40 and out["candidates"] == 240
     noise = auc_with_ci(rng.random(len(groups)), labels, groups, num_bootstrap=300)
     assert noise["ci95"][0] < 0.5 < noise["ci95"][1]
+
+
+def test_interval_is_reproducible_from_its_seed():
+    rng = np.random.default_rng(2)
+    groups = np.repeat([f"p{i}" for i in range(10)], 4)
+    labels = rng.random(len(groups)) < 0.5
+    scores = rng.random(len(groups))
+    first = auc_with_ci(scores, labels, groups, num_bootstrap=50, seed=3)
+    assert auc_with_ci(scores, labels, groups, num_bootstrap=50, seed=3) == first
+    assert auc_with_ci(scores, labels, groups, num_bootstrap=50, seed=4) != first
+
+
+def test_interval_is_the_2_5_and_97_5_percentiles_of_problem_resamples():
+    rng = np.random.default_rng(6)
+    groups = np.repeat(np.arange(30), 4)
+    labels = rng.random(120) < 0.5
+    scores = labels * 0.2 + rng.random(120)
+    out = auc_with_ci(scores, labels, groups, num_bootstrap=200, seed=5)
+    rng, draws = np.random.default_rng(5), []
+    for _ in range(200):
+        pick = np.concatenate([np.arange(4 * i, 4 * i + 4) for i in rng.integers(0, 30, 30)])
+        draws.append(auc(scores[pick], labels[pick]))
+    assert out["ci95"] == pytest.approx(list(np.percentile(draws, [2.5, 97.5])), rel=1e-12)
+
+
+def test_interval_without_both_classes_is_nan():
+    out = auc_with_ci([0.1, 0.2], [True, True], ["a", "b"], num_bootstrap=10)
+    assert np.isnan(out["auc"]) and all(np.isnan(out["ci95"]))

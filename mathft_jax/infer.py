@@ -53,7 +53,7 @@ from mathft_jax.decoding.sampling import Greedy, Sampling, SamplingRule
 from mathft_jax.decoding.stop_strings import cut_at_stop
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
-from mathft_jax.params_source import load_params
+from mathft_jax.params_source import load_params, resolve_bos
 from mathft_jax.resumable_jsonl import ResumableJsonl
 
 
@@ -129,7 +129,7 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
                          f"{model_config.vocab_size} (ModelConfig.vocab_size)")
     mesh = partitioning.make_mesh()
     loaded = load_params(model_config, checkpoint, mesh)
-    bos_id = _resolve_bos(prepend_bos, bos_id, loaded.bos_id, vocab)
+    bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "infer")
     if bos_id is not None:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
     out = ResumableJsonl.open(output_file, settings, overwrite)
@@ -164,18 +164,6 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         out.mark_complete()
     bar.close()
     return _summary(out, written, decoder, time.time() - start, max_prompt_length)
-
-
-def _resolve_bos(prepend_bos: bool, bos_id: Optional[int], pretrained_bos: Optional[int],
-                 vocab: seqio.Vocabulary) -> Optional[int]:
-    if not prepend_bos:
-        return None
-    if bos_id is None:
-        bos_id = pretrained_bos if pretrained_bos is not None else vocab.bos_id
-    if bos_id is None or bos_id < 0:
-        raise InferError("infer.prepend_bos = True but neither the checkpoint nor the "
-                         "vocabulary has a BOS id: bind infer.bos_id")
-    return bos_id
 
 
 def _passes(greedy: bool, num_samples: int, sampling: SamplingRule, seed: int,

@@ -81,3 +81,17 @@ def _load_pretrained(model_config: ModelConfig, name: str, boxed, shardings) -> 
         raise ParamsSourceError(f"{label}: its parameter tree (shapes/dtypes) does not match "
                                 "model_config's")
     return LoadedParams(jax.device_put(loaded.params, shardings), loaded.bos_id)
+
+
+def resolve_bos(prepend_bos: bool, bos_id: Optional[int], loaded: LoadedParams, vocab,
+                owner: str) -> Optional[int]:
+    """The id to put before every prompt: None unless `prepend_bos`; else `bos_id`, by default
+    the pretrained model's, else the vocabulary's (`owner` names the caller in the error)."""
+    if not prepend_bos:
+        return None
+    if bos_id is None:
+        bos_id = loaded.bos_id if loaded.bos_id is not None else vocab.bos_id
+    if bos_id is None or bos_id < 0:
+        raise ParamsSourceError(f"{owner}.prepend_bos = True but neither the checkpoint nor "
+                                f"the vocabulary has a BOS id: bind {owner}.bos_id")
+    return bos_id

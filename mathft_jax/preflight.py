@@ -138,7 +138,8 @@ def check_train(*, train_steps: int, batch_size: int, sequence_length: int,
     if isinstance(inputs_length, int) and isinstance(sequence_length, int):
         c.that(inputs_length < sequence_length, f"train.inputs_length ({inputs_length}) must "
                                                 f"be < sequence_length ({sequence_length})")
-    c.existing(optional=True, init_checkpoint=init_checkpoint)
+    if not (init_checkpoint or "").startswith("pretrained:"):  # loaded by params_source
+        c.existing(optional=True, init_checkpoint=init_checkpoint)
     if model_dir is not None:
         c.creatable_dir(model_dir=model_dir)
     c.raise_any()

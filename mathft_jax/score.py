@@ -35,7 +35,7 @@ from mathft_jax.decoding.scoring import label_word_probs
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
-from mathft_jax.params_source import load_params
+from mathft_jax.params_source import load_params, resolve_bos
 from mathft_jax.resumable_jsonl import ResumableJsonl
 
 
@@ -51,7 +51,8 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
           negative: str = prompts.EVALUATOR_LABELS[1], batch_size: int = 16,
           chunk_problems: int = 8, max_prompt_length: Optional[int] = None,
           overwrite: bool = False, max_chunks: Optional[int] = None,
-          show_progress: bool = True) -> dict:
+          show_progress: bool = True, prepend_bos: bool = False,
+          bos_id: Optional[int] = None) -> dict:
     """Writes evaluator scores for the sampled rows of `candidates_file`.
 
     Args:
@@ -68,6 +69,9 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       overwrite: start over even if output_file exists.
       max_chunks: stop after this many chunks in this call (tests, time-sliced jobs).
       show_progress: a tqdm bar.
+      prepend_bos: put a BOS id before every prompt (pretrained Gemma needs it).
+      bos_id: the BOS id for `prepend_bos`; default: the pretrained model's, else the
+        vocabulary's (an error when neither has one).
 
     Returns:
       A summary (rows scored in this call and in total, seconds, candidates/s).
@@ -88,9 +92,14 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
                 "like_task": like_task, "template": template, "positive": positive,
                 "negative": negative, "max_prompt_length": limit,
                 "model_config": dataclasses.asdict(model_config)}
-    fingerprint = f"{checkpoint}#{_digest(settings)}"
     mesh = partitioning.make_mesh()
-    params = load_params(model_config, checkpoint, mesh).params
+    loaded = load_params(model_config, checkpoint, mesh)
+    params = loaded.params
+    bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "score")
+    head = [] if bos_id is None else [bos_id]
+    if head:  # recorded only when set, so older files still resume
+        settings["bos_id"] = bos_id
+    fingerprint = f"{checkpoint}#{_digest(settings)}"
     out = ResumableJsonl.open(output_file, settings, overwrite)
     bar = tqdm(total=len(groups), initial=out.problems_done, unit="problem",
                disable=not show_progress, dynamic_ncols=True)
@@ -101,7 +110,7 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         candidates = [r for group in chunk for r in group]
         texts = [template.format(problem=r["problem"].strip(), solution=r["text"].strip())
                  for r in candidates]
-        prompts_ = [vocab.encode(t)[-limit:] for t in texts]
+        prompts_ = [head + vocab.encode(t)[len(head) - limit:] for t in texts]
         result = _score_batches(params, model_config, prompts_, words, batch_size, vocab, mesh)
         out.append((formats.score_row(problem_id=r["problem_id"],
                                       sample_index=r["sample_index"], score=float(s),

@@ -3,6 +3,7 @@
 | task          | inputs                  | targets            | splits       |
 |---------------|-------------------------|--------------------|--------------|
 | math_sft      | "Problem:...Solution:\n" | reference solution | train, test |
+| math_sft_bos  | BOS, then the same      | reference solution | train, test  |
 | math_eval     | same prompt             | reference solution | train, test  |
 | math_fewshot  | 4 worked exemplars + it | reference solution | train, test  |
 
@@ -56,6 +57,9 @@ VOCAB = task_factory.MATH_VOCABULARY
 
 task_factory.register_records_task(
     "math_sft", functools.partial(math_records, prompt_style="sft"), SPLITS, VOCAB)
+# For pretrained models that need BOS (Gemma); decoding adds its own (`infer.prepend_bos`).
+task_factory.register_records_task(
+    "math_sft_bos", functools.partial(math_records, prompt_style="sft"), SPLITS, VOCAB, bos=True)
 task_factory.register_records_task(
     "math_eval", functools.partial(math_records, prompt_style="sft", require_answer=True),
     SPLITS, VOCAB)

@@ -232,7 +232,6 @@ def test_pretrained_checkpoint_loads_params_and_prepends_bos(reference, tmp_path
 
 def test_pretrained_checkpoint_errors(tmp_path, monkeypatch):
     import dataclasses
-    from mathft_jax.infer import InferError
     from mathft_jax.params_source import ParamsSourceError
     _fake_pretrained(monkeypatch, config=dataclasses.replace(MODEL, num_layers=2))
     with pytest.raises(ParamsSourceError, match="num_layers: 1 \\(gin\\) vs 2"):
@@ -240,5 +239,5 @@ def test_pretrained_checkpoint_errors(tmp_path, monkeypatch):
     with pytest.raises(ParamsSourceError, match="needs a model name"):
         _infer(tmp_path / "b.jsonl", checkpoint="pretrained:")
     # The byte vocabulary has no BOS and random_init none either.
-    with pytest.raises(InferError, match="bind infer.bos_id"):
+    with pytest.raises(ParamsSourceError, match="bind infer.bos_id"):
         _infer(tmp_path / "c.jsonl", prepend_bos=True)

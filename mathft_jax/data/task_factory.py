@@ -96,8 +96,31 @@ def keep_prompt_end(dataset: tf.data.Dataset,
     return dataset.map(_trim, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def prepend_bos(dataset: tf.data.Dataset, output_features: Mapping[str, seqio.Feature],
+                sequence_length: Optional[Mapping[str, int]] = None) -> tf.data.Dataset:
+    """Puts the vocabulary's BOS id first in `inputs` (pretrained Gemma needs it), keeping the
+    prompt within `sequence_length["inputs"]` by cutting its front."""
+    bos = output_features["inputs"].vocabulary.bos_id
+    if bos is None or bos < 0:
+        raise ConfigError("a BOS task's vocabulary has no BOS id (bind "
+                          "mathft_jax.data.math_vocabulary to a pretrained model's)")
+    n = int(sequence_length["inputs"]) - 1 if sequence_length and sequence_length.get(
+        "inputs") else None
+
+    def _prepend(ex):
+        ex = dict(ex)
+        body = ex["inputs"] if n is None else ex["inputs"][-n:] if n > 0 else ex["inputs"][:0]
+        ex["inputs"] = tf.concat([tf.constant([bos], body.dtype), body], axis=0)
+        return ex
+
+    return dataset.map(_prepend, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 PREPROCESSORS = (seqio.preprocessors.tokenize, keep_prompt_end,
                  seqio.preprocessors.append_eos_after_trim)
+# The same with BOS first in every prompt (after the prompt is cut to length).
+BOS_PREPROCESSORS = (seqio.preprocessors.tokenize, keep_prompt_end, prepend_bos,
+                     seqio.preprocessors.append_eos_after_trim)
 
 
 def example(problem_id: str, prompt: str, solution: str, answer: str, level: str = "",
@@ -118,17 +141,19 @@ def format_prompt(problem: str, style: str) -> str:
 
 def register_records_task(name: str, records_fn: sources.RecordsFn, splits: Sequence[str],
                           vocabulary: seqio.Vocabulary, *, replace: bool = False,
-                          metric_fns: Sequence[Callable] = ()) -> seqio.Task:
+                          metric_fns: Sequence[Callable] = (), bos: bool = False) -> seqio.Task:
     """Registers a task over `records_fn(split) -> [example(...), ...]` (read lazily).
 
     Args:
       replace: re-register when `name` exists (otherwise seqio raises on a duplicate).
+      bos: put the vocabulary's BOS id first in every prompt (`prepend_bos`).
     """
     if replace and name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(name)
     return seqio.TaskRegistry.add(
         name, source=sources.RecordsDataSource(records_fn, splits),
-        preprocessors=list(PREPROCESSORS), output_features=output_features(vocabulary),
+        preprocessors=list(BOS_PREPROCESSORS if bos else PREPROCESSORS),
+        output_features=output_features(vocabulary),
         metric_fns=list(metric_fns))
 
 

@@ -68,13 +68,22 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
             model_config=s.model_config, model_dir=folder,
             mixture_or_task_name=task(inputs) if callable(task) else task, train_steps=steps,
             **built.train_loop_args(),
-            loss_fn_factory=factory, init_checkpoint=inputs[init] if init else None,
+            # Only the SSFT stages have no input model: they start from `init_checkpoint`.
+            loss_fn_factory=factory,
+            init_checkpoint=inputs[init] if init else s.init_checkpoint,
             batch_size=s.batch_size, sequence_length=s.sequence_length, seed=s.seed,
             checkpoint_every=max(steps // 3, 1), log_every=max(steps // 5, 1), eval_every=0)
         if result.preempted:
             raise SystemExit(f"{folder}: preempted at step {result.step}; rerun to continue")
         return {"final_metrics": result.train_metrics, "steps": result.step}
     return run
+
+
+def _no_terse_task(folder: str, inputs: Mapping[str, str]) -> dict:
+    """The terse SSFT stage when `terse_task` is None (a dataset with one solution style)."""
+    reason = "no terse task (terse_task = None)"
+    print(f"  skipped: {reason}", flush=True)
+    return {"skipped": reason}
 
 
 def _evaluator_stage(s: RecipeSettings, loss: str):
@@ -129,7 +138,7 @@ def _sample(s: RecipeSettings, generator: str, split: str, problems: int, sample
                             folder, CANDIDATES), split=split, greedy=True,
                         num_samples=samples, sampling=Sampling(temperature=s.temperature),
                         max_new_tokens=s.max_new_tokens, batch_size=s.decode_batch_size,
-                        max_problems=problems, seed=s.seed)
+                        max_problems=problems, seed=s.seed, prepend_bos=s.prepend_bos)
         return {"generated_tokens": summary["generated_tokens"],
                 "tokens_per_second": summary["tokens_per_second"]}
     return run
@@ -143,7 +152,7 @@ def _score(s: RecipeSettings, evaluator: str):
                         candidates_file=os.path.join(inputs["test_sft_detailed"], CANDIDATES),
                         output_file=os.path.join(folder, SCORES), like_task=s.generation_task,
                         positive=s.label_words[0], negative=s.label_words[1],
-                        batch_size=s.score_batch_size)
+                        batch_size=s.score_batch_size, prepend_bos=s.prepend_bos)
         return {"candidates_per_second": summary["candidates_per_second"]}
     return run
 
@@ -180,13 +189,18 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     decode = {k: common[k] for k in ("eval_task", "temperature", "max_new_tokens",
                                      "decode_batch_size", "seed", "model_config")}
     terse_steps = s.sft_steps if s.terse_steps is None else s.terse_steps
+    # Keys only when not at their defaults, so the synthetic recipe's fingerprints stay put.
+    start = {"init_checkpoint": s.init_checkpoint} if s.init_checkpoint else {}
+    bos = {"prepend_bos": True} if s.prepend_bos else {}
+    decode.update(bos)
     out = [
         Stage("sft_detailed", (), {**shared, "task": s.generation_task, "steps": s.sft_steps,
-                                   "lr": s.sft_learning_rate},
+                                   "lr": s.sft_learning_rate, **start},
               _train(s, s.generation_task, s.sft_steps, s.sft_learning_rate)),
         Stage("sft_terse", (), {**shared, "task": s.terse_task, "steps": terse_steps,
-                                "lr": s.sft_learning_rate},
-              _train(s, s.terse_task, terse_steps, s.sft_learning_rate)),
+                                "lr": s.sft_learning_rate, **start},
+              _train(s, s.terse_task, terse_steps, s.sft_learning_rate)
+              if s.terse_task else _no_terse_task),
         Stage("train_samples", ("sft_detailed",),
               {**decode, "problems": s.train_problems, "samples": s.train_samples},
               _sample(s, "sft_detailed", "train", s.train_problems, s.train_samples)),
@@ -224,7 +238,8 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                          _sample(s, generator, "test", s.test_problems, s.test_samples)))
     for loss in s.evaluator_losses:
         out.append(Stage(f"scores_{loss}", (f"evaluator_{loss}", "test_sft_detailed"),
-                         {"batch_size": s.score_batch_size, "label_words": list(s.label_words)},
+                         {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
+                          **bos},
                          _score(s, f"evaluator_{loss}")))
     evaluation = {k: common[k] for k in ("pass_ks", "maj_ks", "rerank_k", "num_bootstrap",
                                          "curve_repeats", "seed")}

@@ -17,7 +17,8 @@ class RecipeSettings:
 
     Attributes:
       model_config: the decoder trained in every stage.
-      generation_task / terse_task: SSFT tasks with detailed / terse solutions.
+      generation_task / terse_task: SSFT tasks with detailed / terse solutions (terse_task
+        None: no terse stage, its row says so; for data with one solution style).
       eval_task: the task decoded for candidates (its `train` split for evaluator data, its
         `test` split for the table).
       sft_steps, sft_learning_rate, warmup_steps: the SSFT stages.
@@ -36,11 +37,15 @@ class RecipeSettings:
       pass_ks, maj_ks, rerank_k, num_bootstrap, curve_repeats: evaluation.
       label_words: the evaluator's (positive, negative) label words.
       seed: every stage's seed.
+      init_checkpoint: where the two SSFT stages start (None: random init; a checkpoint
+        path; or "pretrained:<name>", e.g. "pretrained:gemma3_270m", see `params_source`).
+      prepend_bos: put the model's BOS id before every prompt when decoding and scoring
+        (pretrained Gemma needs it; the training rows get theirs from the task).
     """
 
     model_config: ModelConfig
     generation_task: str = "synthetic_sft"
-    terse_task: str = "synthetic_sft_terse"
+    terse_task: Optional[str] = "synthetic_sft_terse"
     eval_task: str = "synthetic_eval"
     sft_steps: int = 300
     terse_steps: Optional[int] = None
@@ -68,6 +73,8 @@ class RecipeSettings:
     curve_repeats: int = 8
     label_words: tuple[str, str] = (" correct", " incorrect")
     seed: int = 0
+    init_checkpoint: Optional[str] = None
+    prepend_bos: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

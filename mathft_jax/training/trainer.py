@@ -11,7 +11,8 @@ Resume rules, checked in this order:
      refused unless `allow_changed_settings` (see `checkpoints.RunCheckpoints.restore_latest`).
      The run owns MODEL_DIR while it trains (`run_lock`): a second run on it is refused.
   2. `init_checkpoint` is set: restore params only from it (another run's MODEL_DIR, a step
-     folder or a params export), fresh optimizer state, step 0.
+     folder, a params export, or "pretrained:<name>" through `params_source`), fresh
+     optimizer state, step 0.
   3. Otherwise initialise from `seed`.
 
 SIGTERM (what a Cloud TPU maintenance event or preemption sends) makes the loop finish the
@@ -33,7 +34,7 @@ import numpy as np
 import optax
 import seqio
 
-from mathft_jax import partitioning, preflight
+from mathft_jax import params_source, partitioning, preflight
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.training import checkpoints, data, train_state, train_step
@@ -101,6 +102,14 @@ def _has_split(task, split: str) -> bool:
     return all(split in t.splits for t in tasks)
 
 
+def _init_params(model_config: ModelConfig, init_checkpoint: str, target, mesh):
+    """Params from `init_checkpoint`, laid out like `target` (ShapeDtypeStructs)."""
+    if not init_checkpoint.startswith(params_source.PRETRAINED_PREFIX):
+        return checkpoints.restore_params(init_checkpoint, target)
+    loaded = params_source.load_params(model_config, init_checkpoint, mesh).params
+    return jax.device_put(loaded, jax.tree_util.tree_map(lambda t: t.sharding, target))
+
+
 def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_name: str,
                train_steps: int, optimizer: optax.GradientTransformation,
                schedule: Optional[optax.Schedule] = None,
@@ -140,7 +149,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       rules: logical axis rules (partitioning.DEFAULT_RULES).
       loss_fn_factory: (model_config, task) -> loss_fn(params, batch, rng) ->
         (loss_sum, metrics); see training/losses.py and evaluator/losses.py.
-      init_checkpoint: params-only starting point when MODEL_DIR has no checkpoint yet.
+      init_checkpoint: params-only starting point when MODEL_DIR has no checkpoint yet (a
+        checkpoint path or "pretrained:<name>").
       log_every: steps between progress lines / TensorBoard train scalars.
       eval_every: steps between evaluations on `eval_split` (0: never; always at the end if
         the split exists and eval_every > 0).
@@ -192,7 +202,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
             print(f"resuming from {ckpt.directory}/{saved['step']} (input position "
                   f"{batches_consumed} batches)", flush=True)
         elif init_checkpoint:
-            params = checkpoints.restore_params(init_checkpoint, target.params)
+            params = _init_params(model_config, init_checkpoint, target.params, mesh)
             state = train_state.state_from_params(params, optimizer, shardings)
             batches_consumed = 0
             print(f"initialised params from {init_checkpoint}", flush=True)

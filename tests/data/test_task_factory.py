@@ -60,3 +60,30 @@ def test_register_jsonl_sft_task_idempotent_and_replaceable(tmp_path):
         tf_.register_jsonl_sft_task("tf_test_task", "")
     with pytest.raises(ValueError, match="solution_format"):
         tf_.read_solution_file(path, solution_format="latex")
+
+
+class _BosBytes(seqio.ByteVocabulary):
+    @property
+    def bos_id(self):
+        return 2
+
+
+@pytest.mark.parametrize("vocab,inputs_length,want", [
+    (_BosBytes(extra_ids=0), None, [2, 100, 101, 102]),
+    (_BosBytes(extra_ids=0), 3, [2, 101, 102]),  # the prompt's front is cut, not BOS
+])
+def test_prepend_bos(vocab, inputs_length, want):
+    import tensorflow as tf
+    ds = tf.data.Dataset.from_tensors({"inputs": tf.constant([100, 101, 102], tf.int32)})
+    features = {"inputs": seqio.Feature(vocab)}
+    lengths = {"inputs": inputs_length} if inputs_length else None
+    out = list(tf_.prepend_bos(ds, features, lengths).as_numpy_iterator())
+    assert out[0]["inputs"].tolist() == want
+
+
+def test_prepend_bos_needs_a_bos_id():
+    import tensorflow as tf
+    ds = tf.data.Dataset.from_tensors({"inputs": tf.constant([100], tf.int32)})
+    from mathft_jax.gin_utils import ConfigError
+    with pytest.raises(ConfigError, match="no BOS id"):
+        tf_.prepend_bos(ds, {"inputs": seqio.Feature(seqio.ByteVocabulary(extra_ids=0))})

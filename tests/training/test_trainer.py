@@ -94,6 +94,23 @@ def test_init_checkpoint_restores_params_only(tmp_path, reference):
     assert _params_equal(result.state.params, reference.state.params)
 
 
+def test_init_checkpoint_pretrained_goes_through_params_source(tmp_path, monkeypatch):
+    import flax.linen as nn
+    import jax.numpy as jnp
+    from mathft_jax.models import Decoder, pretrained
+    params = nn.unbox(Decoder(tiny_run.CONFIG).init(
+        jax.random.key(5), jnp.zeros((1, 8), jnp.int32))["params"])
+    monkeypatch.setattr(pretrained, "load_pretrained", lambda name, **kw: pretrained.Pretrained(
+        config=tiny_run.CONFIG, params=params, vocabulary=None, bos_id=2, source=name))
+    result = tiny_run.run(str(tmp_path / "run"), 0, init_checkpoint="pretrained:fake")
+    assert result.step == 0
+    assert _params_equal(result.state.params, params)
+    # Not a checkpoint path: a wrong model name is params_source's error, not a missing file.
+    from mathft_jax.params_source import ParamsSourceError
+    with pytest.raises(ParamsSourceError, match="needs a model name"):
+        tiny_run.run(str(tmp_path / "other"), 0, init_checkpoint="pretrained:")
+
+
 def test_vocab_and_task_errors(tmp_path):
     small = tiny_run.CONFIG.__class__(vocab_size=100)
     with pytest.raises(ConfigError, match="vocab_size 100 is smaller"):

@@ -12,8 +12,9 @@ the writers only log (on real GCS, TensorFlow writes `gs://` event files itself)
 
 from __future__ import annotations
 
-import functools
 import json
+import os
+import signal
 import sys
 
 import numpy as np
@@ -27,8 +28,23 @@ from mathft_jax.training import checkpoints
 from tests.test_infer import SETTINGS, TASK
 from tests.training import tiny_run
 
-metric_writers.create_default_writer = functools.partial(
-    metric_writers.create_default_writer, just_logging=True)
+_create_writer = metric_writers.create_default_writer
+
+
+def _logging_writer(logdir, **kw):
+    return _create_writer(logdir, **{**kw, "just_logging": True})
+
+
+metric_writers.create_default_writer = _logging_writer
+
+
+def _preempt_at(step: int):
+    """A step callback that sends SIGTERM, as a TPU preemption does: the loop saves, stops."""
+    def callback(at, state):
+        del state
+        if at == step:
+            os.kill(os.getpid(), signal.SIGTERM)
+    return callback
 
 
 def _infer(output_file: str, checkpoint: str, **kw) -> dict:
@@ -38,7 +54,7 @@ def _infer(output_file: str, checkpoint: str, **kw) -> dict:
 
 def main(bucket: str, local_dir: str) -> dict:
     run = f"{bucket}/run"
-    first = tiny_run.run(run, 2, checkpoint_every=2)
+    first = tiny_run.run(run, 4, checkpoint_every=2, step_callbacks=[_preempt_at(2)])
     resumed = tiny_run.run(run, 4, checkpoint_every=2)
     steps = sorted(int(p.name) for p in epath.Path(run, "checkpoints").iterdir()
                    if p.name.isdigit())
@@ -51,7 +67,8 @@ def main(bucket: str, local_dir: str) -> dict:
     _, exported = safetensors_io.load_safetensors(f"{bucket}/export/hf")
     restored = checkpoints.restore_params(f"{bucket}/export/params", None)
     return {
-        "first_step": first.step, "resumed_step": resumed.step, "checkpoint_steps": steps,
+        "first_step": first.step, "preempted": first.preempted, "resumed_step": resumed.step,
+        "resumed_history_steps": [h["step"] for h in resumed.history], "checkpoint_steps": steps,
         "lock": epath.Path(run, "run.lock").read_text(),
         "infer_partial": part["problems_total"], "infer_complete": done["complete"],
         "candidates_equal_local": epath.Path(cands).read_bytes()

@@ -24,10 +24,10 @@ pytestmark = pytest.mark.skipif(
     reason="optional: the gcs extra (gcp-storage-emulator, gcsfs) is not installed")
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+def _wait_for_port(port: int, proc: subprocess.Popen, log, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert proc.poll() is None, log.read_text()[-2000:]
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
             return
@@ -37,14 +37,16 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float = 60) -> 
 
 
 @pytest.fixture(scope="module")
-def emulator():
+def emulator(tmp_path_factory):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gcp_storage_emulator", "start", "--host",
-                             "127.0.0.1", "--port", str(port), "--in-memory",
-                             "--default-bucket", BUCKET],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tmp_path_factory.mktemp("gcs_emulator") / "requests.log"  # a pipe would fill up
+    with open(log, "w") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.gcs_emulator", "start", "--host",
+                                 "127.0.0.1", "--port", str(port), "--in-memory",
+                                 "--default-bucket", BUCKET],
+                                cwd=REPO, stdout=log_file, stderr=subprocess.STDOUT)
     try:
-        _wait_for_port(port, proc)
+        _wait_for_port(port, proc, log)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -65,7 +67,7 @@ def result(emulator, tmp_path_factory):
 
 
 def test_train_and_resume_on_gcs(result):
-    assert (result["first_step"], result["resumed_step"]) == (2, 4)
+    assert (result["first_step"], result["preempted"], result["resumed_step"]) == (2, True, 4)
     assert result["checkpoint_steps"] == [2, 4]
     assert result["lock"] == ""  # released cleanly, as an object
     assert {"run", "out", "export"} <= set(result["bucket_listing"])

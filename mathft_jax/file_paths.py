@@ -26,6 +26,8 @@ Example:
 from __future__ import annotations
 
 import os
+import posixpath
+import shutil
 from typing import Union
 
 from etils import epath
@@ -44,3 +46,24 @@ def as_path(path: PathLike) -> epath.Path:
         return epath.Path(os.path.abspath(os.fspath(path)))
     return epath.Path(path)
 
+
+
+def move_tree(src: PathLike, dst: PathLike) -> None:
+    """Moves the folder `src` to `dst` (whose parent may not exist yet).
+
+    Locally `shutil.move` (a rename on one file system). An object store has no rename and no
+    real folders, so every object under `src` is copied (streamed) to the same place under
+    `dst`, then `src` is deleted: a reader in between sees both copies, never a partial `src`.
+    """
+    src, dst = as_path(src), as_path(dst)
+    if is_local(src) and is_local(dst):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(os.fspath(src), os.fspath(dst))
+        return
+    top = None  # walk's own spelling of `src` (fsspec drops the "gs://")
+    for folder, _, files in src.walk():  # epath refuses rglob on gs://
+        top = os.fspath(folder) if top is None else top
+        for name in files:
+            relative = posixpath.relpath(posixpath.join(os.fspath(folder), name), top)
+            (src / relative).copy(dst / relative)
+    src.rmtree()

@@ -22,6 +22,7 @@ from clu import metric_writers
 from etils import epath
 
 from mathft_jax import export as export_lib
+from mathft_jax import file_paths
 from mathft_jax.infer import infer
 from mathft_jax.models import safetensors_io
 from mathft_jax.training import checkpoints
@@ -47,6 +48,20 @@ def _preempt_at(step: int):
     return callback
 
 
+def _move_tree_check(folder: str) -> dict:
+    """`file_paths.move_tree` (how a broken checkpoint step is set aside) on the bucket."""
+    src = epath.Path(folder, "src")
+    (src / "a").mkdir(parents=True, exist_ok=True)
+    (src / "a" / "b.txt").write_text("b")
+    (src / "c.txt").write_text("c")
+    file_paths.move_tree(src, f"{folder}/aside/4")
+    dst = epath.Path(folder, "aside", "4")
+    return {"src_exists": src.exists(),
+            "files": sorted(f"{os.path.basename(d)}/{f}" for d, _, files in dst.walk()
+                            for f in files),
+            "b": (dst / "a" / "b.txt").read_text()}
+
+
 def _infer(output_file: str, checkpoint: str, **kw) -> dict:
     settings = {**SETTINGS, "model_config": tiny_run.CONFIG, "mixture_or_task_name": TASK}
     return infer(output_file=output_file, **{**settings, "checkpoint": checkpoint, **kw})
@@ -66,7 +81,9 @@ def main(bucket: str, local_dir: str) -> dict:
                                  model_config=tiny_run.CONFIG)
     _, exported = safetensors_io.load_safetensors(f"{bucket}/export/hf")
     restored = checkpoints.restore_params(f"{bucket}/export/params", None)
+    moved = _move_tree_check(f"{bucket}/move")
     return {
+        "moved": moved,
         "first_step": first.step, "preempted": first.preempted, "resumed_step": resumed.step,
         "resumed_history_steps": [h["step"] for h in resumed.history], "checkpoint_steps": steps,
         "lock": epath.Path(run, "run.lock").read_text(),

@@ -82,3 +82,8 @@ def test_infer_resumes_on_gcs_into_the_local_file(result):
 def test_export_to_gcs(result):
     assert result["export_files"] == ["params", "hf/model.safetensors", "hf/config.json"]
     assert result["export_matches_orbax"]
+
+
+def test_move_tree_on_gcs(result):
+    """How a broken checkpoint step is set aside: copy every object, then delete."""
+    assert result["moved"] == {"src_exists": False, "files": ["4/c.txt", "a/b.txt"], "b": "b"}

@@ -48,7 +48,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import sys
 from typing import Any, Iterator, Optional
 
@@ -238,11 +237,7 @@ class RunCheckpoints:
         while aside.exists():
             aside, suffix = self.model_dir / BROKEN_SUBDIR / f"{step}.{suffix}", suffix + 1
         if jax.process_index() == 0:
-            aside.parent.mkdir(exist_ok=True)
-            if file_paths.is_local(aside):
-                shutil.move(str(self.directory / str(step)), str(aside))
-            else:  # an object store's "move" is epath's copy-then-delete
-                (self.directory / str(step)).rename(aside)
+            file_paths.move_tree(self.directory / str(step), aside)
         self._manager.reload()
         print(f"warning: checkpoint step {step} in {self.directory} is broken ("
               f"{_damage_line(error)}); moved it to {aside} and trying the previous step",

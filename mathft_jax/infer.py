@@ -25,6 +25,13 @@ uninterrupted one: each sample's key is derived from the problem's index in the 
 `decoding.decode_loop`), and chunks are batched identically. A rerun with different settings
 fails and names them (delete the files or pass `overwrite=True`).
 
+Multi-host (`distributed`): every host reads the same problems and walks the same chunks;
+within a chunk, batch k is decoded by host k mod process_count on its own devices (each host
+holds a full copy of the params: a model must fit one host's devices), and the rows are
+gathered to the primary host, which alone writes the file and its progress. Because a batch
+has the same prompts and keys wherever it runs, the file is the one a single host writes
+(byte for byte, on the same kind of device; `tests/test_distributed_infer.py`).
+
 Checkpoints: see `params_source` ("random_init", "pretrained:<name>", a run directory or a
 params export).
 
@@ -127,12 +134,12 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     if vocab.vocab_size > model_config.vocab_size:
         raise InferError(f"the task's vocabulary has {vocab.vocab_size} ids but the model only "
                          f"{model_config.vocab_size} (ModelConfig.vocab_size)")
-    mesh = partitioning.make_mesh()
+    mesh = partitioning.make_mesh(devices=jax.local_devices())  # one per host, see above
     loaded = load_params(model_config, checkpoint, mesh)
     bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "infer")
     if bos_id is not None:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
-    out = ResumableJsonl.open(output_file, settings, overwrite)
+    out, problems_done = _open_output(output_file, settings, overwrite)
     decoder = _ChunkDecoder(
         params=loaded.params, model_config=model_config, vocab=vocab, checkpoint=checkpoint,
         passes=_passes(greedy, num_samples, sampling, seed, max_new_tokens, stop_strings,
@@ -144,26 +151,50 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
                        stop_sequences=[vocab.encode(s) for s in stop_strings if s], mesh=mesh,
                        logical_axis_rules=partitioning.DEFAULT_RULES))
 
-    bar = tqdm(total=total, initial=out.problems_done, unit="problem",
-               disable=not show_progress, dynamic_ncols=True)
+    bar = tqdm(total=total, initial=problems_done, unit="problem",
+               disable=not show_progress or out is None, dynamic_ncols=True)
     start = time.time()
     written = {"problems": 0, "rows": 0}
     stopped_early = False
-    for chunks, chunk in enumerate(_chunks(problems, out.problems_done, chunk_problems)):
+    for chunks, chunk in enumerate(_chunks(problems, problems_done, chunk_problems)):
         if max_chunks is not None and chunks >= max_chunks:
             stopped_early = True
             break
         rows = decoder.decode(chunk)
-        out.append(rows, problems=len(chunk))
         written["problems"] += len(chunk)
         written["rows"] += len(rows)
         bar.update(len(chunk))
-        bar.set_postfix(tok_s=f"{decoder.tokens / max(time.time() - start, 1e-9):.0f}",
-                        rows=out.progress["rows"])
+        if out is not None:
+            out.append(rows, problems=len(chunk))
+            bar.set_postfix(tok_s=f"{decoder.tokens / max(time.time() - start, 1e-9):.0f}",
+                            rows=out.progress["rows"])
+    bar.close()
+    if out is None:  # another host writes the file
+        return {"problems_written": written["problems"], "rows_written": written["rows"],
+                "generated_tokens": decoder.tokens, "complete": not stopped_early,
+                "output_file": output_file, "written_here": False}
     if not stopped_early:
         out.mark_complete()
-    bar.close()
     return _summary(out, written, decoder, time.time() - start, max_prompt_length)
+
+
+def _open_output(output_file: str, settings: dict, overwrite: bool
+                 ) -> tuple[Optional[ResumableJsonl], int]:
+    """The primary host's output (None elsewhere) and, on every host, the problems done.
+
+    A primary that cannot open the file (different settings, damage) raises its error; the
+    other hosts learn of it through the broadcast instead of waiting for rows forever.
+    """
+    out, done = None, -1
+    try:
+        if distributed.is_primary_host():
+            out = ResumableJsonl.open(output_file, settings, overwrite)
+            done = out.problems_done
+    finally:
+        done = distributed.broadcast_int(done)
+    if done < 0:
+        raise InferError(f"the primary host could not open {output_file} (see its error)")
+    return out, done
 
 
 def _passes(greedy: bool, num_samples: int, sampling: SamplingRule, seed: int,
@@ -213,9 +244,15 @@ class _ChunkDecoder:
     truncated: int = 0
 
     def decode(self, chunk: list[Problem]) -> list[dict]:
-        per_problem: dict[int, list[dict]] = {p.index: [] for p in chunk}
-        for start in range(0, len(chunk), self.batch_size):
+        """The chunk's rows in problem order, on the primary host; this host decodes batches
+        number k with k mod process_count == process_index (see the module docstring)."""
+        hosts, me = jax.process_count(), jax.process_index()
+        per_problem: dict[int, list[dict]] = {}
+        for number, start in enumerate(range(0, len(chunk), self.batch_size)):
+            if number % hosts != me:
+                continue
             batch = chunk[start:start + self.batch_size]
+            per_problem.update({p.index: [] for p in batch})
             prompts, ids = self._prompts(batch)
             for decoding, rule, n, rule_settings in self.passes:
                 out = generate(self.params, self.model_config, prompts, num_decodes=n,
@@ -224,6 +261,10 @@ class _ChunkDecoder:
                     per_problem[problem.index].extend(
                         self._row(problem, out, b, s, decoding, rule_settings)
                         for s in range(n))
+        if hosts > 1:
+            per_problem = _gather_rows(per_problem)
+            if not distributed.is_primary_host():
+                return [row for rows in per_problem.values() for row in rows]
         return [row for p in chunk for row in per_problem[p.index]]
 
     def _prompts(self, batch: list[Problem]) -> tuple[list[list[int]], list[int]]:
@@ -256,6 +297,14 @@ class _ChunkDecoder:
             checkpoint=self.checkpoint, sampling=rule_settings,
             gold_answer=problem.gold_answer, level=problem.level, subject=problem.subject,
             problem=problem.problem)
+
+
+def _gather_rows(per_problem: dict[int, list[dict]]) -> dict[int, list[dict]]:
+    """Every host's rows by problem index (JSON keeps the floats exact: repr round-trips)."""
+    gathered: dict[int, list[dict]] = {}
+    for data in distributed.gather_bytes(json.dumps(list(per_problem.items())).encode()):
+        gathered.update((index, rows) for index, rows in json.loads(data))
+    return gathered
 
 
 def _summary(out: ResumableJsonl, written: dict, decoder: _ChunkDecoder, elapsed: float,

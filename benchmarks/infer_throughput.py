@@ -21,12 +21,10 @@ stop_tokens / vocab per step, so lengths are roughly geometric, capped at
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import jax
-import numpy as np
 
 import tasks  # noqa: F401  (registers synthetic_eval)
 from decode_throughput import best_time, load_preset
@@ -72,7 +70,6 @@ def main() -> None:
               overwrite=True)
     with tempfile.TemporaryDirectory() as tmp:
         summaries = [infer(output_file=str(Path(tmp) / f"c{i}.jsonl"), **kw) for i in range(2)]
-        lengths = [json.loads(line)["num_tokens"] for line in open(Path(tmp) / "c1.jsonl")]
     tokens = summaries[-1]["generated_tokens"]
     rows = summaries[-1]["rows_written"]
 
@@ -99,8 +96,7 @@ def main() -> None:
           f"batch={args.batch_size} problems ({args.batch_size * n} rows) "
           f"max_new_tokens={big} stop tokens={len(stops)} (synthetic lengths) "
           f"devices={jax.devices()[0].platform}x{jax.device_count()}")
-    print(f"rows {rows}, generated tokens {tokens}, mean {tokens / rows:.1f} per row; "
-          f"num_tokens mean {np.mean(lengths):.1f}, max {max(lengths)}")
+    print(f"rows {rows}, generated tokens {tokens}, mean {tokens / rows:.1f} per row")
     print(f"infer end to end: {first:.1f} tokens/s (first call, compiles), "
           f"{second:.1f} tokens/s (second call, {summaries[-1]['seconds']:.1f} s)")
     print(f"decode loop steady state at {len(prompts) * n} rows: {steady:.1f} tokens/s")

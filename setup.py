@@ -39,6 +39,9 @@ EXTRAS_REQUIRE = {
     # benchmarks/hf_roundtrip.py). PyPI's torch wheel pulls CUDA libraries; a CPU-only wheel
     # (torch==X+cpu) installed first satisfies this pin just as well.
     "hf": ["transformers==5.23.0", "torch>=2.6"],
+    # gs:// paths through fsspec (EPATH_USE_TF=0; the client that honours
+    # STORAGE_EMULATOR_HOST) and the local GCS emulator of tests/test_gcs.py.
+    "gcs": ["gcsfs==2026.8.2", "gcp-storage-emulator==2026.7.19"],
     "tpu": ["jax[tpu]==0.10.2"],
     "gpu": ["jax[cuda12]==0.10.2"],
     # On-demand mutation testing of the grading and metrics code: launch/mutation.sh.

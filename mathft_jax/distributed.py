@@ -13,8 +13,10 @@ does depends on the environment, so the same command runs on a laptop and on a p
                               pinned JAX); `MATHFT_CPU_COLLECTIVES=mpi` picks MPI.
     neither                   nothing happens: one process, its local devices.
 
-Shared outputs (a report, an export) are written by `is_primary_host()` only; Orbax
-checkpoints are written collectively by every host.
+Shared outputs (a report, an export, a candidates file) are written by `is_primary_host()`
+only; Orbax checkpoints are written collectively by every host. `gather_bytes` and
+`broadcast_int` move small host-side results between hosts (multi-host `infer` gathers its
+rows with them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import os
 
 import jax
+import numpy as np
 
 _initialized = False
 
@@ -61,3 +64,27 @@ def maybe_initialize(force: bool = False) -> None:
 def is_primary_host() -> bool:
     """True on the one host that writes shared outputs (reports, exports)."""
     return jax.process_index() == 0
+
+
+def broadcast_int(value: int) -> int:
+    """The primary host's `value`, on every host (a no-op with one process)."""
+    if jax.process_count() == 1:
+        return value
+    from jax.experimental import multihost_utils
+    return int(multihost_utils.broadcast_one_to_all(np.int64(value)))
+
+
+def gather_bytes(data: bytes) -> list[bytes]:
+    """Every host's `data`, in process order, on every host (`[data]` with one process).
+
+    Example (2 hosts): host 0 passes b"ab", host 1 b"c"; both get [b"ab", b"c"]. The bytes
+    travel as one uint8 array per host, padded to the longest.
+    """
+    if jax.process_count() == 1:
+        return [data]
+    from jax.experimental import multihost_utils
+    sizes = multihost_utils.process_allgather(np.int64(len(data)))
+    padded = np.zeros(int(sizes.max()), np.uint8)
+    padded[:len(data)] = np.frombuffer(data, np.uint8)
+    gathered = multihost_utils.process_allgather(padded)
+    return [gathered[i, :int(n)].tobytes() for i, n in enumerate(sizes)]

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
-from pathlib import Path
 from typing import Optional, Sequence
 
 import gin
@@ -36,8 +34,8 @@ import numpy as np
 from flax.linen import meta
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from mathft_jax import distributed, preflight
-from mathft_jax.atomic_files import atomic_write_json
+from mathft_jax import distributed, file_paths, preflight
+from mathft_jax.atomic_files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import Decoder, safetensors_io
 from mathft_jax.models.config import ModelConfig
@@ -107,7 +105,7 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
         jnp.dtype(dtype)
     except TypeError:
         raise ConfigError(f"export.dtype {dtype!r} is not a dtype name") from None
-    out = Path(output_dir)
+    out = file_paths.as_path(output_dir)
     vocab_file, bos_id, licence = None, None, None
     if pretrained is not None:
         loaded = load_pretrained(pretrained)
@@ -140,10 +138,11 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
                                           extra_config=extra)
         written += ["hf/model.safetensors", "hf/config.json"]
         if vocab_file and os.path.isfile(vocab_file):
-            shutil.copyfile(vocab_file, out / "hf" / "tokenizer.model")
+            atomic_write_bytes(out / "hf" / "tokenizer.model",
+                               file_paths.as_path(vocab_file).read_bytes())
             written.append("hf/tokenizer.model")
     if licence:
-        (out / "NOTICE.txt").write_text(licence + "\n")
+        atomic_write_text(out / "NOTICE.txt", licence + "\n")
         written.append("NOTICE.txt")
     manifest = {"version": EXPORT_VERSION, "source": str(source), "dtype": dtype,
                 "formats": list(formats), "files": written, "bos_id": bos_id,

@@ -33,6 +33,7 @@ import json
 import math
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
+from mathft_jax import file_paths
 from mathft_jax.gin_utils import ConfigError
 
 CANDIDATES_VERSION = 1
@@ -58,7 +59,7 @@ class Counts:
 
 def read_lines(path: str, counts: Counts, skip_malformed: bool) -> Iterator[tuple[int, dict]]:
     """(line number, JSON object) of every non-blank line; bad JSON is raised or counted."""
-    with open(path, encoding="utf-8") as f:
+    with file_paths.as_path(path).open("r", encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue

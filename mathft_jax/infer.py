@@ -32,6 +32,15 @@ split. (Log-probs can differ in the last float32 bits when XLA's matmuls round d
 for another row layout; on the tiny test models they are identical.) A rerun with different
 settings fails and names them (delete the files or pass `overwrite=True`).
 
+Multi-host (`distributed`): every host reads the same problems and walks the same chunks;
+host h runs the continuous decoder over the problems with index mod process_count == h, on
+its own devices (each host holds a full copy of the params: a model must fit one host's
+devices), and each chunk's rows are gathered to every host; the primary alone writes the
+file and its progress. Because a row's tokens depend only on (seed, problem index, sample
+index) and the run's prompt bucket, not on its slot or neighbours, the file is the one a
+single host writes (byte for byte, on the same kind of device;
+`tests/test_distributed_infer.py`).
+
 Checkpoints: see `params_source` ("random_init", "pretrained:<name>", a run directory or a
 params export).
 
@@ -135,18 +144,18 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     if vocab.vocab_size > model_config.vocab_size:
         raise InferError(f"the task's vocabulary has {vocab.vocab_size} ids but the model only "
                          f"{model_config.vocab_size} (ModelConfig.vocab_size)")
-    mesh = partitioning.make_mesh()
+    mesh = partitioning.make_mesh(devices=jax.local_devices())  # one per host, see above
     loaded = load_params(model_config, checkpoint, mesh)
     bos_id = _resolve_bos(prepend_bos, bos_id, loaded.bos_id, vocab)
     if bos_id is not None:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
-    out = ResumableJsonl.open(output_file, settings, overwrite)
+    out, problems_done = _open_output(output_file, settings, overwrite)
     passes = _passes(greedy, num_samples, sampling, seed, max_new_tokens, stop_strings, bos_id)
     prompts = _Prompts(bos_id, max_prompt_length)
     problems = [(p, prompts.of(p)) for p in problems]
     # One bucket for the whole run (skipped problems included): a row's numbers depend on it.
     bucket = bucket_length(max((len(prompt) for _, prompt in problems), default=1))
-    problems = [(p, prompt) for p, prompt in problems if p.index >= out.problems_done]
+    problems = [(p, prompt) for p, prompt in problems if p.index >= problems_done]
     group = sum(n for _, _, n, _ in passes)
     decoder = _StreamDecoder(
         vocab=vocab, checkpoint=checkpoint, passes=passes, stop_strings=tuple(stop_strings),
@@ -158,8 +167,8 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
             stop_sequences=[vocab.encode(s) for s in stop_strings if s], mesh=mesh,
             logical_axis_rules=partitioning.DEFAULT_RULES))
 
-    bar = tqdm(total=total, initial=out.problems_done, unit="problem",
-               disable=not show_progress, dynamic_ncols=True)
+    bar = tqdm(total=total, initial=problems_done, unit="problem",
+               disable=not show_progress or out is None, dynamic_ncols=True)
     start = time.time()
     written = {"problems": 0, "rows": 0}
     stopped_early = False
@@ -169,16 +178,40 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
             stopped_early = True
             chunks.close()
             break
-        out.append(rows, problems=len(chunk))
         written["problems"] += len(chunk)
         written["rows"] += len(rows)
         bar.update(len(chunk))
-        bar.set_postfix(tok_s=f"{decoder.tokens / max(time.time() - start, 1e-9):.0f}",
-                        rows=out.progress["rows"])
+        if out is not None:
+            out.append(rows, problems=len(chunk))
+            bar.set_postfix(tok_s=f"{decoder.tokens / max(time.time() - start, 1e-9):.0f}",
+                            rows=out.progress["rows"])
+    bar.close()
+    if out is None:  # another host writes the file
+        return {"problems_written": written["problems"], "rows_written": written["rows"],
+                "generated_tokens": decoder.tokens, "complete": not stopped_early,
+                "output_file": output_file, "written_here": False}
     if not stopped_early:
         out.mark_complete()
-    bar.close()
     return _summary(out, written, decoder, time.time() - start, max_prompt_length)
+
+
+def _open_output(output_file: str, settings: dict, overwrite: bool
+                 ) -> tuple[Optional[ResumableJsonl], int]:
+    """The primary host's output (None elsewhere) and, on every host, the problems done.
+
+    A primary that cannot open the file (different settings, damage) raises its error; the
+    other hosts learn of it through the broadcast instead of waiting for rows forever.
+    """
+    out, done = None, -1
+    try:
+        if distributed.is_primary_host():
+            out = ResumableJsonl.open(output_file, settings, overwrite)
+            done = out.problems_done
+    finally:
+        done = distributed.broadcast_int(done)
+    if done < 0:
+        raise InferError(f"the primary host could not open {output_file} (see its error)")
+    return out, done
 
 
 def _resolve_bos(prepend_bos: bool, bos_id: Optional[int], pretrained_bos: Optional[int],
@@ -247,22 +280,42 @@ class _StreamDecoder:
 
     def chunks(self, problems: list[tuple[Problem, tuple[int, ...]]], size: int
                ) -> Iterator[tuple[list[Problem], list[dict]]]:
-        """(chunk of `size` problems, their rows in file order), as soon as a chunk is done."""
+        """(chunk of `size` problems, their rows in file order), as soon as a chunk is done.
+
+        With several hosts, this host decodes the problems whose index is its process index
+        mod process_count, and each chunk's rows are gathered from all hosts (every host
+        walks the same chunks, so the collective calls line up).
+        """
+        hosts, me = jax.process_count(), jax.process_index()
+        mine = [(p, prompt) for p, prompt in problems if p.index % hosts == me]
         requests = (Request(prompt, p.index, s, rule.is_greedy, (p.index, k, s))
-                    for p, prompt in problems
+                    for p, prompt in mine
                     for k, (_, rule, n, _) in enumerate(self.passes) for s in range(n))
         rows_per_problem = sum(n for _, _, n, _ in self.passes)
         by_index = {p.index: p for p, _ in problems}
-        done: dict[int, dict] = {}
         order = [p.index for p, _ in problems]
+        pending = [order[i:i + size] for i in range(0, len(order), size)]
+        done: dict[int, dict] = {}
+
+        def ready(chunk: list[int]) -> bool:
+            return all(len(done.get(i, ())) == rows_per_problem
+                       for i in chunk if i % hosts == me)
+
+        def finished_chunks() -> Iterator[tuple[list[Problem], list[dict]]]:
+            while pending and ready(pending[0]):
+                chunk = pending.pop(0)
+                rows = {i: [row for _, row in sorted(done.pop(i).items())]
+                        for i in chunk if i % hosts == me}
+                if hosts > 1:
+                    rows = _gather_rows(rows)
+                yield [by_index[i] for i in chunk], [row for i in chunk for row in rows[i]]
+
+        yield from finished_chunks()  # chunks with none of this host's problems
         for finished in self.engine.run(requests):
             index, k, s = finished.request.tag
             done.setdefault(index, {})[k, s] = self._row(by_index[index], finished, k)
-            while order and all(len(done.get(i, ())) == rows_per_problem
-                                for i in order[:size]):
-                chunk, order = order[:size], order[size:]
-                yield ([by_index[i] for i in chunk],
-                       [row for i in chunk for _, row in sorted(done.pop(i).items())])
+            yield from finished_chunks()
+        assert not pending, "the decoder ended before every chunk was done"
 
     def _row(self, problem: Problem, finished: Finished, k: int) -> dict:
         decoding, _, _, rule_settings = self.passes[k]
@@ -278,6 +331,14 @@ class _StreamDecoder:
             checkpoint=self.checkpoint, sampling=rule_settings,
             gold_answer=problem.gold_answer, level=problem.level, subject=problem.subject,
             problem=problem.problem)
+
+
+def _gather_rows(per_problem: dict[int, list[dict]]) -> dict[int, list[dict]]:
+    """Every host's rows by problem index (JSON keeps the floats exact: repr round-trips)."""
+    gathered: dict[int, list[dict]] = {}
+    for data in distributed.gather_bytes(json.dumps(list(per_problem.items())).encode()):
+        gathered.update((index, rows) for index, rows in json.loads(data))
+    return gathered
 
 
 def _summary(out: ResumableJsonl, written: dict, decoder: "_StreamDecoder", elapsed: float,

@@ -18,9 +18,11 @@ checks its settings before TensorFlow and Orbax load.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from etils import epath
+
+from mathft_jax import file_paths
 from mathft_jax.gin_utils import ConfigError
 
 
@@ -60,28 +62,30 @@ class Checks:
         for name, path in paths.items():
             if path is None and optional:
                 continue
-            self.that(path is not None and os.path.exists(path),
+            self.that(path is not None and file_paths.as_path(path).exists(),
                       f"{self.owner}.{name} {path}: no such file or directory")
         return self
 
     def creatable_dir(self, **paths: str) -> "Checks":
         """Each path must be a folder or creatable as one (checked without creating it)."""
         for name, path in paths.items():
-            self._creatable(name, Path(path), True)
+            self._creatable(name, file_paths.as_path(path), True)
         return self
 
     def creatable_file(self, **paths: str) -> "Checks":
         for name, path in paths.items():
-            self._creatable(name, Path(path), False)
+            self._creatable(name, file_paths.as_path(path), False)
         return self
 
-    def _creatable(self, name: str, path: Path, is_dir: bool) -> None:
+    def _creatable(self, name: str, path: epath.Path, is_dir: bool) -> None:
         label = f"{self.owner}.{name} {path}"
         if path.exists():
             if is_dir != path.is_dir():
                 self.problems.append(f"{label}: is a {'folder' if path.is_dir() else 'file'}, "
                                      f"expected a {'folder' if is_dir else 'file'}")
             return
+        if not file_paths.is_local(path):
+            return  # object stores have no folders to own; the first write finds the bucket
         parent = path.absolute().parent
         while not parent.exists():
             parent = parent.parent

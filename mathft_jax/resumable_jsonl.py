@@ -12,6 +12,12 @@ continues after `problems_done`; with different settings it fails and names them
 `overwrite`. A job that batches its chunks the same way therefore writes exactly the file of
 an uninterrupted run.
 
+Object stores (`gs://...`, see `file_paths`) cannot append to an object, so there every
+`append` rewrites the whole object (the finished part, kept in memory, plus the new chunk) in
+one upload, and only then replaces the progress object. A kill between the two leaves an
+object longer than `bytes`, which reopening cuts back exactly as on a local disk. The cost is
+re-uploading the file once per chunk: fine for candidates and scores files (megabytes).
+
 Example:
     out = ResumableJsonl.open("c.jsonl", settings={"seed": 0}, overwrite=False)
     for chunk in chunks[out.problems_done:]:
@@ -27,6 +33,7 @@ import os
 from typing import Iterable, Mapping
 
 from mathft_jax.atomic_files import atomic_write_json
+from mathft_jax.file_paths import as_path, is_local
 from mathft_jax.formats import to_jsonl
 from mathft_jax.gin_utils import ConfigError
 
@@ -40,9 +47,11 @@ class ResumeError(ConfigError):
 class ResumableJsonl:
     """See the module docstring; create with `ResumableJsonl.open`."""
 
-    def __init__(self, path: str, progress: dict):
+    def __init__(self, path: str, progress: dict, finished: bytes = b""):
         self.path = path
         self.progress = progress
+        # Object stores only: the finished part, rewritten with each append.
+        self._finished = None if is_local(path) else finished
 
     @property
     def progress_file(self) -> str:
@@ -59,33 +68,39 @@ class ResumableJsonl:
     @classmethod
     def open(cls, path: str, settings: Mapping, overwrite: bool) -> "ResumableJsonl":
         """Starts `path` afresh, or continues it after truncating an unfinished tail."""
+        path = os.fspath(path)
         progress_file = path + ".progress"
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        if overwrite or (not os.path.exists(progress_file) and not os.path.exists(path)):
+        as_path(path).parent.mkdir(parents=True, exist_ok=True)
+        if overwrite or (not as_path(progress_file).exists() and not as_path(path).exists()):
             fresh = {"version": PROGRESS_VERSION, "problems_done": 0, "rows": 0, "bytes": 0,
                      "complete": False, "settings": dict(settings)}
-            with open(path, "wb"):
-                pass
+            as_path(path).write_bytes(b"")
             out = cls(path, fresh)
             out._save()
             return out
-        if not os.path.exists(progress_file):
+        if not as_path(progress_file).exists():
             raise ResumeError(f"{path} exists but has no {progress_file}: it was not written "
                               "by this tool or the marker was removed; delete it or set "
                               "overwrite = True")
         progress = _read_progress(progress_file)
         _check_settings(path, progress.get("settings", {}), settings)
-        _truncate_to(path, progress["bytes"], progress_file)
-        return cls(path, progress)
+        if is_local(path):
+            _truncate_to(path, progress["bytes"], progress_file)
+            return cls(path, progress)
+        return cls(path, progress, _finished_part(path, progress["bytes"], progress_file))
 
     def append(self, rows: Iterable[Mapping], problems: int) -> None:
         """Appends `rows` (the complete output of `problems` more units), durably."""
         rows = list(rows)
         data = to_jsonl(rows)
-        with open(self.path, "ab") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        if self._finished is None:
+            with open(self.path, "ab") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        else:
+            self._finished += data
+            as_path(self.path).write_bytes(self._finished)
         self.progress = dict(self.progress,
                              problems_done=self.progress["problems_done"] + problems,
                              rows=self.progress["rows"] + len(rows),
@@ -101,11 +116,10 @@ class ResumableJsonl:
 
 
 def _read_progress(progress_file: str) -> dict:
-    with open(progress_file) as f:
-        try:
-            progress = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ResumeError(f"{progress_file}: not valid JSON ({e})") from None
+    try:
+        progress = json.loads(as_path(progress_file).read_text())
+    except json.JSONDecodeError as e:
+        raise ResumeError(f"{progress_file}: not valid JSON ({e})") from None
     if progress.get("version") != PROGRESS_VERSION:
         raise ResumeError(f"{progress_file}: unsupported version {progress.get('version')!r}")
     return progress
@@ -120,12 +134,27 @@ def _check_settings(path: str, old: Mapping, new: Mapping) -> None:
             + "); delete it or set overwrite = True")
 
 
-def _truncate_to(path: str, finished: int, progress_file: str) -> None:
-    size = os.path.getsize(path) if os.path.exists(path) else -1
+def _check_size(path: str, size: int, finished: int, progress_file: str) -> None:
     if size < finished:
         raise ResumeError(f"{path} has {size} bytes but {progress_file} records {finished} "
                           "finished bytes: the file was damaged")
     if size > finished:
         logging.warning("%s: dropping %d bytes of an unfinished chunk", path, size - finished)
+
+
+def _truncate_to(path: str, finished: int, progress_file: str) -> None:
+    size = os.path.getsize(path) if os.path.exists(path) else -1
+    _check_size(path, size, finished, progress_file)
+    if size > finished:
         with open(path, "r+b") as f:
             f.truncate(finished)
+
+
+def _finished_part(path: str, finished: int, progress_file: str) -> bytes:
+    """An object's first `finished` bytes; the object is rewritten when it is longer."""
+    data = as_path(path).read_bytes() if as_path(path).exists() else None
+    _check_size(path, -1 if data is None else len(data), finished, progress_file)
+    if len(data) > finished:
+        data = data[:finished]
+        as_path(path).write_bytes(data)
+    return data

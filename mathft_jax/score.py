@@ -29,7 +29,7 @@ from typing import Iterator, Optional
 import gin
 from tqdm import tqdm
 
-from mathft_jax import distributed, formats, partitioning
+from mathft_jax import distributed, file_paths, formats, partitioning
 from mathft_jax.data import prompts
 from mathft_jax.decoding.scoring import label_word_probs
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
@@ -76,7 +76,7 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     for value, name in ((batch_size, "batch_size"), (chunk_problems, "chunk_problems")):
         if value < 1:
             raise ScoreError(f"score.{name} must be >= 1, got {value}")
-    if not os.path.exists(candidates_file):
+    if not file_paths.as_path(candidates_file).exists():
         raise ScoreError(f"candidates file {candidates_file} does not exist")
     rows, _ = formats.read_candidates(candidates_file)
     groups = _problems(rows, candidates_file)
@@ -84,7 +84,7 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     vocab = get_task(like_task).output_features["targets"].vocabulary
     words = resolve_label_words(vocab, positive, negative)
     limit = (max_prompt_length or model_config.max_seq_len) - len(words.prefix)
-    settings = {"checkpoint": checkpoint, "candidates_file": os.path.abspath(candidates_file),
+    settings = {"checkpoint": checkpoint, "candidates_file": os.fspath(file_paths.as_path(candidates_file)),
                 "like_task": like_task, "template": template, "positive": positive,
                 "negative": negative, "max_prompt_length": limit,
                 "model_config": dataclasses.asdict(model_config)}

@@ -28,6 +28,7 @@ from typing import Callable, Optional, Sequence
 import gin
 
 from mathft_jax.atomic_files import atomic_write_json
+from mathft_jax.file_paths import as_path
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.training import optimizers
 from mathft_jax.training.losses import make_sft_loss
@@ -112,10 +113,9 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
 
 def _finished(stage_dir: str, expected: dict) -> bool:
     path = os.path.join(stage_dir, STAGE_FILE)
-    if not os.path.exists(path):
+    if not as_path(path).exists():
         return False
-    with open(path) as f:
-        done = json.load(f)
+    done = json.loads(as_path(path).read_text())
     changed = sorted(k for k in expected if done.get(k) != expected[k])
     if changed:
         raise ConfigError(f"{stage_dir} finished with other settings ("

@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import gin
+from etils import epath
 
 from mathft_jax.data import answers
+from mathft_jax.file_paths import as_path
 from mathft_jax.data import records as records_lib
 
 SPLIT_CONFIGS = ("paper", "original")
@@ -73,7 +75,7 @@ def _make_problem(problem_id: str, obj: dict[str, Any]) -> MathProblem:
 
 
 @gin.configurable(module="mathft_jax.data")
-def math_data_dir(path: str | None = None) -> Path:
+def math_data_dir(path: str | None = None) -> epath.Path:
     """Where MATH lives: `path`, else $MATHFT_MATH_DIR, else `<repo>/../shared/data/math`.
 
     Raises:
@@ -81,20 +83,20 @@ def math_data_dir(path: str | None = None) -> Path:
     """
     candidates = [path, os.environ.get(ENV_MATH_DIR), _REPO_ROOT.parent / "shared/data/math"]
     for cand in candidates:
-        if cand and Path(cand).is_dir():
-            return Path(cand)
+        if cand and as_path(cand).is_dir():
+            return as_path(cand)
     raise FileNotFoundError(
         "MATH data not found; set the gin binding mathft_jax.data.math_data_dir.path or the "
         f"environment variable {ENV_MATH_DIR} (looked at: {[str(c) for c in candidates if c]})")
 
 
-def detect_layout(data_dir: str | os.PathLike) -> tuple[str, Path]:
+def detect_layout(data_dir: str | os.PathLike) -> tuple[str, epath.Path]:
     """Returns ("jsonl" | "archive", root) for a MATH directory.
 
     Raises:
       FileNotFoundError: when `data_dir` holds neither layout.
     """
-    data_dir = Path(data_dir)
+    data_dir = as_path(data_dir)
     if (data_dir / "train.jsonl").is_file() and (data_dir / "test.jsonl").is_file():
         return "jsonl", data_dir
     for root in (data_dir, data_dir / "MATH"):
@@ -113,7 +115,7 @@ def read_math_jsonl(path: str | os.PathLike, on_error: str = "raise"
     return [_make_problem(r["unique_id"], r) for r in rows], report
 
 
-def _archive_sort_key(path: Path) -> tuple[str, int, str]:
+def _archive_sort_key(path: epath.Path) -> tuple[str, int, str]:
     return (path.parent.name, int(path.stem) if path.stem.isdigit() else -1, path.name)
 
 
@@ -124,7 +126,7 @@ def read_math_archive(root: str | os.PathLike, split: str, on_error: str = "rais
     A malformed file is reported as `path:1:` (each file is one record).
     """
     records_lib.check_on_error(on_error)
-    root = Path(root)
+    root = as_path(root)
     split_dir = root / split
     if not split_dir.is_dir():
         raise FileNotFoundError(f"{split_dir} does not exist")
@@ -159,7 +161,7 @@ def read_math500_ids(path: str | os.PathLike) -> list[str]:
     """Reads the MATH500 id list (one `unique_id` a line), rejecting duplicates."""
     ids = []
     seen = set()
-    with open(path, encoding="utf-8") as f:
+    with as_path(path).open("r", encoding="utf-8") as f:
         for line_no, line in enumerate(f, start=1):
             pid = line.strip()
             if not pid:
@@ -193,13 +195,13 @@ def load_math(data_dir: str | os.PathLike | None = None, split_config: str = "pa
         raise ValueError(f"split_config must be one of {SPLIT_CONFIGS}, got {split_config!r}")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    data_dir = math_data_dir(data_dir) if data_dir is None else Path(data_dir)
+    data_dir = math_data_dir(data_dir) if data_dir is None else as_path(data_dir)
     if split_config == "original":
         return read_original_split(data_dir, split, on_error)
     _, root = detect_layout(data_dir)
     ids_path = root / MATH500_IDS_FILE
     if not ids_path.is_file():
-        ids_path = Path(data_dir) / MATH500_IDS_FILE
+        ids_path = as_path(data_dir) / MATH500_IDS_FILE
     math500 = read_math500_ids(ids_path)
     test, report = read_original_split(data_dir, "test", on_error)
     by_id = {p.problem_id: p for p in test}

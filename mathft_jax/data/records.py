@@ -21,6 +21,7 @@ import os
 from typing import Any, Iterable, Mapping
 
 from mathft_jax.atomic_files import atomic_write
+from mathft_jax.file_paths import as_path
 from mathft_jax.gin_utils import ConfigError
 
 OnError = str  # "raise" | "skip"
@@ -132,7 +133,7 @@ def read_jsonl(path: str | os.PathLike, *, required: Mapping[str, Any] | None = 
     required, optional = required or {}, optional or {}
     report = ReadReport(source=str(path))
     records = []
-    with open(path, "rb") as f:
+    with as_path(path).open("rb") as f:
         for line_no, raw in enumerate(f, start=1):
             try:
                 try:

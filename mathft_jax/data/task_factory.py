@@ -40,6 +40,7 @@ from mathft_jax.data import prompts
 from mathft_jax.data import records as records_lib
 from mathft_jax.data import sources
 from mathft_jax.data import vocab as vocab_lib
+from mathft_jax.file_paths import as_path
 from mathft_jax.gin_utils import ConfigError
 
 PASSTHROUGH_FEATURES = ("problem_id", "answer", "level", "subject", "problem")
@@ -177,7 +178,7 @@ def read_solution_file(path: str, *, problem_field: str = "problem",
     records_lib.check_on_error(on_error)
     report = records_lib.ReadReport(source=str(path))
     out = []
-    with open(path, "rb") as f:
+    with as_path(path).open("rb") as f:
         for line_no, raw in enumerate(f, start=1):
             try:
                 if not raw.strip():

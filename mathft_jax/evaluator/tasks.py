@@ -20,7 +20,6 @@ one row by `pairs.PairFeatureConverter` (the trainer picks it for tasks with the
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Mapping, Optional
 
 import gin
@@ -29,6 +28,7 @@ import tensorflow as tf
 
 from mathft_jax import formats
 from mathft_jax.atomic_files import atomic_write_bytes
+from mathft_jax.file_paths import as_path
 from mathft_jax.data import prompts, sources
 from mathft_jax.evaluator import examples as examples_lib
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
@@ -137,7 +137,7 @@ def _output_features(kind: str, vocabulary) -> dict[str, seqio.Feature]:
 
 def _records(name: str, candidates_file: str, info: EvaluatorTaskInfo,
              build: Mapping) -> list[dict[str, str]]:
-    if not os.path.exists(candidates_file):
+    if not as_path(candidates_file).exists():
         raise ConfigError(f"evaluator task {name!r}: candidates file {candidates_file} does not "
                           "exist (sample the training problems with infer first)")
     rows, _ = formats.read_candidates(candidates_file)

@@ -29,14 +29,15 @@ Example:
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import numpy as np
+from etils import epath
 
+from mathft_jax import file_paths
 from mathft_jax.atomic_files import atomic_write
 from mathft_jax.models import gguf_import
 from mathft_jax.models.config import ModelConfig
@@ -225,7 +226,7 @@ def hf_tensors(config: ModelConfig, params: Mapping, dtype: Any = None) -> dict[
 
 def export_safetensors(config: ModelConfig, params: Mapping, out_dir: str | os.PathLike,
                        dtype: Any = None, extra_config: Optional[Mapping[str, Any]] = None
-                       ) -> Path:
+                       ) -> epath.Path:
     """Writes `out_dir/model.safetensors` and `out_dir/config.json` (both atomically).
 
     Args:
@@ -239,7 +240,7 @@ def export_safetensors(config: ModelConfig, params: Mapping, out_dir: str | os.P
     """
     from safetensors.numpy import save_file
 
-    out_dir = Path(out_dir)
+    out_dir = file_paths.as_path(out_dir)
     tensors = hf_tensors(config, params, dtype)
     dtype_name = str(next(iter(tensors.values())).dtype)
     hf = hf_config(config)
@@ -260,16 +261,17 @@ def _asdict(config: ModelConfig) -> dict:
 
 def read_tensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Every tensor of a .safetensors file, or of all such files in a directory."""
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load, load_file
 
-    path = Path(path)
-    files = sorted(glob.glob(str(path / "*.safetensors"))) if path.is_dir() else [str(path)]
+    path = file_paths.as_path(path)
+    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
     if not files:
         raise FileNotFoundError(f"no *.safetensors files in {path}")
     tensors: dict[str, np.ndarray] = {}
     for f in files:
         try:
-            part = load_file(f)
+            part = (load_file(os.fspath(f)) if file_paths.is_local(f)  # mmap locally
+                    else load(f.read_bytes()))
         except Exception as e:  # safetensors raises its own SafetensorError
             raise SafetensorsError(f"{f}: not a readable safetensors file ({e})") from e
         dup = set(part) & set(tensors)
@@ -295,7 +297,7 @@ def load_safetensors(path: str | os.PathLike, dtype: Any = np.float32,
       FileNotFoundError: no config.json or no safetensors file.
       SafetensorsError: unsupported model type, or a missing / misshapen tensor (named).
     """
-    path = Path(path)
+    path = file_paths.as_path(path)
     config_path = path / "config.json"
     if not config_path.is_file():
         raise FileNotFoundError(f"{config_path} not found (a Hugging Face checkpoint directory "

@@ -48,15 +48,14 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import sys
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import jax
 import orbax.checkpoint as ocp
+from etils import epath
 
-from mathft_jax import gin_utils
+from mathft_jax import file_paths, gin_utils
 from mathft_jax.gin_utils import ConfigError, EnvironmentFailure
 from mathft_jax.training import run_lock
 from mathft_jax.training.train_state import TrainState
@@ -128,7 +127,7 @@ class RunCheckpoints:
 
     def __init__(self, model_dir: str | os.PathLike, *, save_every: int = 1000, keep: int = 3,
                  async_save: bool = True):
-        self.model_dir = Path(model_dir).absolute()
+        self.model_dir = file_paths.as_path(model_dir)
         self.directory = self.model_dir / CHECKPOINT_SUBDIR
         options = ocp.CheckpointManagerOptions(
             save_interval_steps=max(int(save_every), 1),
@@ -238,8 +237,7 @@ class RunCheckpoints:
         while aside.exists():
             aside, suffix = self.model_dir / BROKEN_SUBDIR / f"{step}.{suffix}", suffix + 1
         if jax.process_index() == 0:
-            aside.parent.mkdir(exist_ok=True)
-            shutil.move(str(self.directory / str(step)), str(aside))
+            file_paths.move_tree(self.directory / str(step), aside)
         self._manager.reload()
         print(f"warning: checkpoint step {step} in {self.directory} is broken ("
               f"{_damage_line(error)}); moved it to {aside} and trying the previous step",
@@ -341,7 +339,7 @@ def settings_diff(old: dict, new: dict) -> list[str]:
             if old[k] != new.get(k, "(unset)")]
 
 
-def _check_settings(step_dir: Path, meta: dict, fingerprint: dict, allow: bool) -> None:
+def _check_settings(step_dir: epath.Path, meta: dict, fingerprint: dict, allow: bool) -> None:
     # Checkpoints written before fingerprints existed still carry seed and task.
     old = meta.get("fingerprint") or {"seed": meta.get("seed"),
                                       "task": meta.get("mixture_or_task_name")}
@@ -368,11 +366,11 @@ def _as_step(step: int, target):
 def export_params(path: str | os.PathLike, params) -> None:
     """Writes a params-only checkpoint (a StandardSave folder) at `path`."""
     checkpointer = ocp.StandardCheckpointer()
-    checkpointer.save(Path(path).absolute(), params)
+    checkpointer.save(file_paths.as_path(path), params)
     checkpointer.wait_until_finished()
 
 
-def _params_dir(path: Path) -> Path:
+def _params_dir(path: epath.Path) -> epath.Path:
     """Finds the params item under a run dir, a checkpoints dir, a step dir or an export."""
     candidates = [path]
     for base in (path / CHECKPOINT_SUBDIR, path):
@@ -400,7 +398,7 @@ def restore_params(path: str | os.PathLike, target):
         folder written by `export_params`.
       target: the params tree as `jax.ShapeDtypeStruct`s with shardings.
     """
-    directory = _params_dir(Path(path).absolute())
+    directory = _params_dir(file_paths.as_path(path))
     try:
         return ocp.StandardCheckpointer().restore(directory, target)
     except (FileNotFoundError, ValueError, KeyError) as e:
@@ -425,7 +423,7 @@ def _shape(leaf) -> Optional[tuple]:
     return None if shape is None else tuple(shape)
 
 
-def _structure_hint(directory: Path, target) -> str:
+def _structure_hint(directory: epath.Path, target) -> str:
     """Names how the checkpoint's parameter tree differs from the model's, when it does.
 
     Example: "the checkpoint has scanned layers ('layers/...') and the model unrolled ones

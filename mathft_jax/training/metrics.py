@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Mapping, Optional, TextIO
 
 import jax
 import numpy as np
 from clu import metric_writers
+
+from mathft_jax import file_paths
 
 
 class MetricsLogger:
@@ -34,13 +35,13 @@ class MetricsLogger:
         logger.close()
     """
 
-    def __init__(self, model_dir: str | Path, total_steps: int, tokens_per_step: int,
+    def __init__(self, model_dir: file_paths.PathLike, total_steps: int, tokens_per_step: int,
                  stream: TextIO = sys.stdout):
         lead = jax.process_index() == 0
         self._train = metric_writers.create_default_writer(
-            str(Path(model_dir) / "train"), just_logging=not lead, asynchronous=True)
+            str(file_paths.as_path(model_dir) / "train"), just_logging=not lead, asynchronous=True)
         self._eval = metric_writers.create_default_writer(
-            str(Path(model_dir) / "eval"), just_logging=not lead, asynchronous=True)
+            str(file_paths.as_path(model_dir) / "eval"), just_logging=not lead, asynchronous=True)
         self._total = total_steps
         self._tokens_per_step = tokens_per_step
         self._stream = stream

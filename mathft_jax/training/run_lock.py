@@ -17,6 +17,10 @@ Guarantees by storage:
   * a bucket mounted with gcsfuse or similar (object stores): flock is local to each machine,
     so two runs on *different* machines writing the same bucket folder are NOT excluded; run
     one job per MODEL_DIR there (what one multi-host job does: only process 0 takes the lock).
+  * an object-store URI (`gs://...`, `file_paths`): there is no lock at all, only the owner
+    record. `run.lock` is written as one object; a new run that finds content cannot tell a
+    live owner from a dead one, so it warns naming the owner and takes the run over. The same
+    rule as gcsfuse applies: one job per MODEL_DIR.
 """
 
 from __future__ import annotations
@@ -28,9 +32,9 @@ import json
 import os
 import socket
 import sys
-from pathlib import Path
 from typing import Optional
 
+from mathft_jax import file_paths
 from mathft_jax.gin_utils import ConfigError
 
 LOCK_FILE = "run.lock"
@@ -50,10 +54,16 @@ class RunLock:
     """
 
     def __init__(self, directory: str | os.PathLike):
-        self.path = Path(directory).absolute() / LOCK_FILE
+        self.path = file_paths.as_path(directory) / LOCK_FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.stale_owner: Optional[dict] = None
-        self._fd: Optional[int] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd: Optional[int] = None
+        self._remote = not file_paths.is_local(self.path)
+        if self._remote:
+            self._take_over(_read(self.path))
+            self.path.write_text(json.dumps(_owner()))
+            return
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -64,17 +74,24 @@ class RunLock:
             raise RunInUseError(f"{self.path.parent} is in use by another run "
                                 f"({_describe(_read(self.path))}): wait for it to finish, "
                                 f"stop it, or choose another MODEL_DIR") from None
-        self.stale_owner = _read(self.path)
-        if self.stale_owner is not None:
+        self._take_over(_read(self.path))
+        _write(self._fd, _owner())
+
+    def _take_over(self, owner: Optional[dict]) -> None:
+        self.stale_owner = owner
+        if owner is not None:
+            state = ("it may still be running (an object store has no locks)" if self._remote
+                     else "it is gone")
             print(f"warning: {self.path} was left by a run that did not finish "
-                  f"({_describe(self.stale_owner)}); it is gone, taking the run over",
+                  f"({_describe(owner)}); {state}, taking the run over",
                   file=sys.stderr, flush=True)
-        _write(self._fd, {"pid": os.getpid(), "host": socket.gethostname(),
-                          "started": datetime.datetime.now(datetime.timezone.utc)
-                          .strftime("%Y-%m-%dT%H:%M:%SZ")})
 
     def release(self) -> None:
         """Empties the file (a clean end) and unlocks; safe to call twice."""
+        if self._remote:
+            self.path.write_text("")
+            self._remote = False
+            return
         if self._fd is None:
             return
         try:
@@ -85,7 +102,13 @@ class RunLock:
             self._fd = None
 
 
-def _read(path: Path) -> Optional[dict]:
+def _owner() -> dict:
+    return {"pid": os.getpid(), "host": socket.gethostname(),
+            "started": datetime.datetime.now(datetime.timezone.utc)
+            .strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _read(path) -> Optional[dict]:
     try:
         text = path.read_text()
     except OSError:

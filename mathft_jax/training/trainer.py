@@ -25,15 +25,16 @@ import os
 import signal
 import tempfile
 import threading
-from pathlib import Path
+import uuid
 from typing import Callable, Optional, Sequence
 
 import jax
 import numpy as np
 import optax
 import seqio
+from etils import epath
 
-from mathft_jax import partitioning, preflight
+from mathft_jax import file_paths, partitioning, preflight
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.training import checkpoints, data, train_state, train_step
@@ -57,13 +58,22 @@ class TrainResult:
     history: list[dict[str, float]]  # every logged train_metrics, with its "step"
 
 
-def check_model_dir(model_dir: str | os.PathLike) -> Path:
-    """Creates MODEL_DIR and proves it writable, or raises a one-line ConfigError."""
-    path = Path(model_dir).absolute()
+def check_model_dir(model_dir: str | os.PathLike) -> epath.Path:
+    """Creates MODEL_DIR and proves it writable, or raises a one-line ConfigError.
+
+    MODEL_DIR may be local or a `gs://` URI (`file_paths`); on an object store the probe is
+    a small object, written and deleted.
+    """
+    path = file_paths.as_path(model_dir)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write_test_"):
-            pass
+        if file_paths.is_local(path):
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".write_test_"):
+                pass
+        else:
+            probe = path / f".write_test_{uuid.uuid4().hex}"
+            probe.write_bytes(b"")
+            probe.unlink()
     except OSError as e:
         raise ConfigError(f"MODEL_DIR {path} is not writable: "
                           f"{e.strerror or type(e).__name__}") from None

@@ -1,0 +1,64 @@
+"""Multi-host infer: two JAX processes on 127.0.0.1 (CPU, gloo) split every chunk's problems
+between them, and the primary writes a candidates file byte-identical to one process's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jax
+import pytest
+
+from mathft_jax import partitioning
+from mathft_jax.params_source import load_params
+from mathft_jax.training import checkpoints
+from tests.test_distributed import REPO, TIMEOUT_S, _env, _free_port
+from tests.test_infer import MODEL, NUM_PROBLEMS
+
+
+def _run(envs: list[dict], output_file, checkpoint) -> list[dict]:
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.infer_worker", str(output_file),
+                               str(checkpoint)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for env in envs]
+    try:
+        outs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    return [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("infer2")
+    ckpt = tmp / "params"  # a real checkpoint, so each host restores it with Orbax
+    mesh = partitioning.make_mesh(devices=jax.local_devices()[:1])
+    checkpoints.export_params(ckpt, load_params(MODEL, "random_init", mesh).params)
+    single = _run([_env()], tmp / "one.jsonl", ckpt)[0]
+    address = f"127.0.0.1:{_free_port()}"
+    two = _run([_env(MATHFT_COORDINATOR=address, MATHFT_NUM_PROCESSES="2",
+                     MATHFT_PROCESS_ID=str(i)) for i in range(2)], tmp / "two.jsonl", ckpt)
+    return tmp, single, two
+
+
+def test_two_process_candidates_are_byte_identical(runs):
+    tmp, single, _ = runs
+    one, two = (tmp / "one.jsonl").read_bytes(), (tmp / "two.jsonl").read_bytes()
+    assert single["complete"] and single["rows_total"] == NUM_PROBLEMS * 4
+    assert len(one.splitlines()) == NUM_PROBLEMS * 4
+    assert two == one
+    progress = [json.loads((tmp / f"{n}.jsonl.progress").read_text()) for n in ("one", "two")]
+    assert progress[1] == progress[0] and progress[1]["complete"]
+
+
+def test_both_hosts_decode_and_only_the_primary_writes(runs):
+    _, _, two = runs
+    primary, other = two
+    assert primary["rows_total"] == NUM_PROBLEMS * 4 and primary["complete"]
+    assert other["written_here"] is False and "rows_total" not in other
+    # each host decoded the problems of its parity (and received all rows)
+    assert primary["generated_tokens"] > 0 and other["generated_tokens"] > 0

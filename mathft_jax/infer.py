@@ -19,18 +19,27 @@ The candidates schema is `mathft_jax.formats` (candidates, version 1):
 * `gold_answer` is the task's `answer` field (null when absent or empty); `problem` its bare
   problem statement.
 
+Batching: continuous (`decoding.continuous`). `batch_size` problems' rows (greedy + N
+samples each) decode together, and as rows finish, the next problems' rows take their place,
+across chunk boundaries; every prompt is padded to one bucket for the whole run (its longest
+prompt's). A row's tokens depend only on (seed, problem index, sample index): not on its
+batch, its slot or `batch_size`.
+
 Resuming: the output is a `resumable_jsonl.ResumableJsonl` with one chunk of problems
-(`chunk_problems`) per append, so a killed and resumed run writes exactly the file of an
-uninterrupted one: each sample's key is derived from the problem's index in the split (see
-`decoding.decode_loop`), and chunks are batched identically. A rerun with different settings
-fails and names them (delete the files or pass `overwrite=True`).
+(`chunk_problems`, in dataset order) per append, so a killed and resumed run writes the
+tokens of an uninterrupted one: each sample's key is derived from the problem's index in the
+split. (Log-probs can differ in the last float32 bits when XLA's matmuls round differently
+for another row layout; on the tiny test models they are identical.) A rerun with different
+settings fails and names them (delete the files or pass `overwrite=True`).
 
 Multi-host (`distributed`): every host reads the same problems and walks the same chunks;
-within a chunk, batch k is decoded by host k mod process_count on its own devices (each host
-holds a full copy of the params: a model must fit one host's devices), and the rows are
-gathered to the primary host, which alone writes the file and its progress. Because a batch
-has the same prompts and keys wherever it runs, the file is the one a single host writes
-(byte for byte, on the same kind of device; `tests/test_distributed_infer.py`).
+host h runs the continuous decoder over the problems with index mod process_count == h, on
+its own devices (each host holds a full copy of the params: a model must fit one host's
+devices), and each chunk's rows are gathered to every host; the primary alone writes the
+file and its progress. Because a row's tokens depend only on (seed, problem index, sample
+index) and the run's prompt bucket, not on its slot or neighbours, the file is the one a
+single host writes (byte for byte, on the same kind of device;
+`tests/test_distributed_infer.py`).
 
 Checkpoints: see `params_source` ("random_init", "pretrained:<name>", a run directory or a
 params export).
@@ -55,7 +64,8 @@ from tqdm import tqdm
 
 from mathft_jax import distributed, formats, partitioning, preflight
 from mathft_jax.data.task_problems import Problem, read_problems
-from mathft_jax.decoding.decode_loop import generate
+from mathft_jax.decoding.continuous import ContinuousDecoder, Finished, Request
+from mathft_jax.decoding.decode_loop import bucket_length
 from mathft_jax.decoding.sampling import Greedy, Sampling, SamplingRule
 from mathft_jax.decoding.stop_strings import cut_at_stop
 from mathft_jax.gin_utils import ConfigError
@@ -95,8 +105,8 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       num_samples: N sampled rows per problem (0 for none).
       sampling: the rule for sampled rows (`Sampling(...)`).
       max_new_tokens: the longest solution, in tokens.
-      batch_size: prompts per compiled decode call (a call decodes batch_size x N rows when
-        sampling).
+      batch_size: problems decoded at a time: the decode loop runs batch_size x (greedy + N)
+        rows, refilled as they finish (continuous batching).
       chunk_problems: problems per appended chunk (default: batch_size); the unit of resuming.
       max_problems: decode only the first problems of the split.
       seed: sampling seed (sample n of problem i uses fold_in(fold_in(key(seed), i), n)).
@@ -140,27 +150,34 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     if bos_id is not None:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
     out, problems_done = _open_output(output_file, settings, overwrite)
-    decoder = _ChunkDecoder(
-        params=loaded.params, model_config=model_config, vocab=vocab, checkpoint=checkpoint,
-        passes=_passes(greedy, num_samples, sampling, seed, max_new_tokens, stop_strings,
-                       bos_id),
-        batch_size=batch_size, bos_id=bos_id, max_prompt_length=max_prompt_length,
-        stop_strings=tuple(stop_strings), rng=jax.random.PRNGKey(seed),
-        decode_kw=dict(max_new_tokens=max_new_tokens, eos_id=vocab.eos_id,
-                       pad_id=vocab.pad_id,
-                       stop_sequences=[vocab.encode(s) for s in stop_strings if s], mesh=mesh,
-                       logical_axis_rules=partitioning.DEFAULT_RULES))
+    passes = _passes(greedy, num_samples, sampling, seed, max_new_tokens, stop_strings, bos_id)
+    prompts = _Prompts(bos_id, max_prompt_length)
+    problems = [(p, prompts.of(p)) for p in problems]
+    # One bucket for the whole run (skipped problems included): a row's numbers depend on it.
+    bucket = bucket_length(max((len(prompt) for _, prompt in problems), default=1))
+    problems = [(p, prompt) for p, prompt in problems if p.index >= problems_done]
+    group = sum(n for _, _, n, _ in passes)
+    decoder = _StreamDecoder(
+        vocab=vocab, checkpoint=checkpoint, passes=passes, stop_strings=tuple(stop_strings),
+        prompts=prompts, engine=ContinuousDecoder(
+            params=loaded.params, config=model_config, rows=batch_size * group,
+            group_rows=group, prompt_bucket=bucket, max_new_tokens=max_new_tokens,
+            sampling=sampling if num_samples else Greedy(), eos_id=vocab.eos_id,
+            rng=jax.random.PRNGKey(seed), pad_id=vocab.pad_id,
+            stop_sequences=[vocab.encode(s) for s in stop_strings if s], mesh=mesh,
+            logical_axis_rules=partitioning.DEFAULT_RULES))
 
     bar = tqdm(total=total, initial=problems_done, unit="problem",
                disable=not show_progress or out is None, dynamic_ncols=True)
     start = time.time()
     written = {"problems": 0, "rows": 0}
     stopped_early = False
-    for chunks, chunk in enumerate(_chunks(problems, problems_done, chunk_problems)):
-        if max_chunks is not None and chunks >= max_chunks:
+    chunks = decoder.chunks(problems, chunk_problems)
+    for count, (chunk, rows) in enumerate(chunks):
+        if max_chunks is not None and count >= max_chunks:
             stopped_early = True
+            chunks.close()
             break
-        rows = decoder.decode(chunk)
         written["problems"] += len(chunk)
         written["rows"] += len(rows)
         bar.update(len(chunk))
@@ -211,85 +228,90 @@ def _passes(greedy: bool, num_samples: int, sampling: SamplingRule, seed: int,
     return passes
 
 
-def _chunks(problems: Iterator[Problem], skip: int, size: int) -> Iterator[list[Problem]]:
-    """Lists of `size` problems (the last may be shorter), after the first `skip`."""
-    chunk: list[Problem] = []
-    for problem in problems:
-        if problem.index < skip:
-            continue
-        chunk.append(problem)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+@dataclasses.dataclass
+class _Prompts:
+    """A problem's prompt as decoded: cut to max_prompt_length, BOS added; counts cut ones."""
+
+    bos_id: Optional[int]
+    max_prompt_length: Optional[int]
+    truncated: int = 0
+
+    def of(self, problem: Problem) -> tuple[int, ...]:
+        prompt = problem.prompt
+        if self.max_prompt_length:
+            limit = self.max_prompt_length - (self.bos_id is not None)
+            self.truncated += len(prompt) > limit
+            prompt = prompt[max(len(prompt) - limit, 0):]
+        if self.bos_id is not None:
+            prompt = [self.bos_id] + list(prompt)
+        if len(prompt) == 0:
+            raise InferError(f"empty prompt for problem {problem.problem_id}")
+        return tuple(int(t) for t in prompt)
 
 
 @dataclasses.dataclass
-class _ChunkDecoder:
-    """Decodes chunks of problems into candidate rows, counting tokens and cut prompts."""
+class _StreamDecoder:
+    """Decodes problems into candidate rows with continuous batching, handing them back in
+    chunks of consecutive problems (dataset order); counts generated tokens."""
 
-    params: Any
-    model_config: ModelConfig
     vocab: seqio.Vocabulary
     checkpoint: str
     passes: list
-    batch_size: int
-    bos_id: Optional[int]
-    max_prompt_length: Optional[int]
     stop_strings: tuple[str, ...]
-    rng: jax.Array
-    decode_kw: dict
+    prompts: _Prompts
+    engine: ContinuousDecoder
     tokens: int = 0
-    truncated: int = 0
 
-    def decode(self, chunk: list[Problem]) -> list[dict]:
-        """The chunk's rows in problem order, on the primary host; this host decodes batches
-        number k with k mod process_count == process_index (see the module docstring)."""
+    @property
+    def truncated(self) -> int:
+        return self.prompts.truncated
+
+    def chunks(self, problems: list[tuple[Problem, tuple[int, ...]]], size: int
+               ) -> Iterator[tuple[list[Problem], list[dict]]]:
+        """(chunk of `size` problems, their rows in file order), as soon as a chunk is done.
+
+        With several hosts, this host decodes the problems whose index is its process index
+        mod process_count, and each chunk's rows are gathered from all hosts (every host
+        walks the same chunks, so the collective calls line up).
+        """
         hosts, me = jax.process_count(), jax.process_index()
-        per_problem: dict[int, list[dict]] = {}
-        for number, start in enumerate(range(0, len(chunk), self.batch_size)):
-            if number % hosts != me:
-                continue
-            batch = chunk[start:start + self.batch_size]
-            per_problem.update({p.index: [] for p in batch})
-            prompts, ids = self._prompts(batch)
-            for decoding, rule, n, rule_settings in self.passes:
-                out = generate(self.params, self.model_config, prompts, num_decodes=n,
-                               sampling=rule, rng=self.rng, row_ids=ids, **self.decode_kw)
-                for b, problem in enumerate(batch):
-                    per_problem[problem.index].extend(
-                        self._row(problem, out, b, s, decoding, rule_settings)
-                        for s in range(n))
-        if hosts > 1:
-            per_problem = _gather_rows(per_problem)
-            if not distributed.is_primary_host():
-                return [row for rows in per_problem.values() for row in rows]
-        return [row for p in chunk for row in per_problem[p.index]]
+        mine = [(p, prompt) for p, prompt in problems if p.index % hosts == me]
+        requests = (Request(prompt, p.index, s, rule.is_greedy, (p.index, k, s))
+                    for p, prompt in mine
+                    for k, (_, rule, n, _) in enumerate(self.passes) for s in range(n))
+        rows_per_problem = sum(n for _, _, n, _ in self.passes)
+        by_index = {p.index: p for p, _ in problems}
+        order = [p.index for p, _ in problems]
+        pending = [order[i:i + size] for i in range(0, len(order), size)]
+        done: dict[int, dict] = {}
 
-    def _prompts(self, batch: list[Problem]) -> tuple[list[list[int]], list[int]]:
-        """The batch's prompts (cut, BOS added), padded to batch_size with copies of the last
-        so that every call has the same shape; and the rows' seeding ids."""
-        prompts = [p.prompt for p in batch]
-        if self.max_prompt_length:
-            limit = self.max_prompt_length - (self.bos_id is not None)
-            self.truncated += sum(len(p) > limit for p in prompts)
-            prompts = [p[max(len(p) - limit, 0):] for p in prompts]
-        if self.bos_id is not None:
-            prompts = [[self.bos_id] + p for p in prompts]
-        if any(len(p) == 0 for p in prompts):
-            raise InferError(f"empty prompts for problems "
-                             f"{[p.problem_id for p in batch if not p.prompt]}")
-        pad = self.batch_size - len(prompts)
-        return (prompts + [prompts[-1]] * pad,
-                [p.index for p in batch] + [batch[-1].index] * pad)
+        def ready(chunk: list[int]) -> bool:
+            return all(len(done.get(i, ())) == rows_per_problem
+                       for i in chunk if i % hosts == me)
 
-    def _row(self, problem: Problem, out, b: int, s: int, decoding: str,
-             rule_settings: dict) -> dict:
-        length = int(out.lengths[b, s])
+        def finished_chunks() -> Iterator[tuple[list[Problem], list[dict]]]:
+            while pending and ready(pending[0]):
+                chunk = pending.pop(0)
+                rows = {i: [row for _, row in sorted(done.pop(i).items())]
+                        for i in chunk if i % hosts == me}
+                if hosts > 1:
+                    rows = _gather_rows(rows)
+                yield [by_index[i] for i in chunk], [row for i in chunk for row in rows[i]]
+
+        yield from finished_chunks()  # chunks with none of this host's problems
+        for finished in self.engine.run(requests):
+            index, k, s = finished.request.tag
+            done.setdefault(index, {})[k, s] = self._row(by_index[index], finished, k)
+            yield from finished_chunks()
+        assert not pending, "the decoder ended before every chunk was done"
+
+    def _row(self, problem: Problem, finished: Finished, k: int) -> dict:
+        decoding, _, _, rule_settings = self.passes[k]
+        length = len(finished.tokens)
         text, logprob, num_tokens, reason = cut_at_stop(
-            out.tokens[b, s, :length].tolist(), out.logprobs[b, s],
-            int(out.finish_reasons[b, s]), self.vocab, self.vocab.eos_id, self.stop_strings)
+            finished.tokens.tolist(), finished.logprobs, finished.finish_reason, self.vocab,
+            self.vocab.eos_id, self.stop_strings)
+        s = finished.request.sample_index
         self.tokens += length
         return formats.candidate_row(
             problem_id=problem.problem_id, sample_index=s, decoding=decoding, text=text,
@@ -307,7 +329,7 @@ def _gather_rows(per_problem: dict[int, list[dict]]) -> dict[int, list[dict]]:
     return gathered
 
 
-def _summary(out: ResumableJsonl, written: dict, decoder: _ChunkDecoder, elapsed: float,
+def _summary(out: ResumableJsonl, written: dict, decoder: "_StreamDecoder", elapsed: float,
              max_prompt_length: Optional[int]) -> dict[str, Any]:
     if decoder.truncated:
         logging.warning("%d prompts were longer than max_prompt_length=%d and were cut from "

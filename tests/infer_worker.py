@@ -3,8 +3,8 @@
 
     python -m tests.infer_worker OUTPUT_FILE CHECKPOINT
 
-Decodes `tests/test_infer.py`'s tiny task with its settings (2 prompts a batch, 2 batches a
-chunk, so each of two hosts decodes one batch of every chunk) and prints the summary as the
+Decodes `tests/test_infer.py`'s tiny task with its settings (4 problems a chunk; with two
+hosts each decodes the problems whose index has its parity) and prints the summary as the
 last line.
 """
 

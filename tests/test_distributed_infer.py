@@ -1,4 +1,4 @@
-"""Multi-host infer: two JAX processes on 127.0.0.1 (CPU, gloo) split every chunk's batches
+"""Multi-host infer: two JAX processes on 127.0.0.1 (CPU, gloo) split every chunk's problems
 between them, and the primary writes a candidates file byte-identical to one process's."""
 
 from __future__ import annotations
@@ -60,5 +60,5 @@ def test_both_hosts_decode_and_only_the_primary_writes(runs):
     primary, other = two
     assert primary["rows_total"] == NUM_PROBLEMS * 4 and primary["complete"]
     assert other["written_here"] is False and "rows_total" not in other
-    # 2 batches a chunk: each host decoded half the prompts (and received all rows)
+    # each host decoded the problems of its parity (and received all rows)
     assert primary["generated_tokens"] > 0 and other["generated_tokens"] > 0

@@ -148,8 +148,10 @@ class Attention(nn.Module):
           mask: [B, T, S] boolean mask of this layer (S = T without a cache, else cache size).
           rope: this layer's RoPE base, or its (sin, cos) from `rope_sin_cos`.
           cache: None, or {"k": [B, S, G, K], "v": [B, S, G, K]} of this layer.
-          cache_index: slot where `x`'s keys are written (the same for every row). The Python
-            int 0 starts a fresh cache (a prefill): the cache's earlier contents are not read.
+          cache_index: slot where `x`'s keys are written (the same for every row), or [B]
+            slots, one per row, for one-token steps (continuous batching, where rows are at
+            different steps). The Python int 0 starts a fresh cache (a prefill): the cache's
+            earlier contents are not read.
           window: this layer's attention window when known statically (an int); it only
             narrows the keys a prefill reads, the mask is what applies it.
 
@@ -251,6 +253,8 @@ def _write_cache(cache, key, value, cache_index):
     A prefill (`cache_index` 0) longer than the buffer is a ring buffer's
     (`transformer.init_layered_cache(ring_windows=True)`): see `ring_fill`.
     """
+    if jnp.ndim(cache_index) == 1:
+        return _write_cache_rows(cache, key, value, cache_index)
     slots = cache["k"].shape[1]
     key, value = ring_fill(key, slots), ring_fill(value, slots)
     k = jax.lax.dynamic_update_slice(cache["k"], key.astype(cache["k"].dtype),
@@ -263,6 +267,16 @@ def _write_cache(cache, key, value, cache_index):
         cache["v"], value.astype(cache["v"].dtype), (0, cache_index, 0, 0))}
 
 
+def _write_cache_rows(cache, key, value, slots):
+    """The cache with one new key/value per row b written at its own slot `slots[b]`."""
+    rows = jnp.arange(key.shape[0])
+    k = cache["k"].at[rows, slots].set(key[:, 0].astype(cache["k"].dtype))
+    if "v_t" in cache:
+        return {"k": k, "v_t": cache["v_t"].at[rows, :, :, slots].set(
+            value[:, 0].astype(cache["v_t"].dtype))}
+    return {"k": k, "v": cache["v"].at[rows, slots].set(value[:, 0].astype(cache["v"].dtype))}
+
+
 def _cached_attention(q, key, value, mask, cache, cache_index, dtype):
     """Attention of `q` over the cache plus the new keys, and the cache with them written.
 
@@ -272,6 +286,7 @@ def _cached_attention(q, key, value, mask, cache, cache_index, dtype):
     copied each layer's cache several times per decode step); this way the update happens in
     place in a decode loop. The T slots being written are masked out of the old-cache part.
 
+    `cache_index` is a scalar slot, or [B] slots (one per row) when T = 1.
     Shapes: q [B, T, G, R, K], key/value [B, T, G, K], mask [B, T, S] (over the cache slots,
     with the new keys' positions already in place), cache {"k": [B, S, G, K], and "v":
     [B, S, G, K] or "v_t": [B, G, K, S]} (values stored transposed: the layout XLA CPU's
@@ -283,9 +298,14 @@ def _cached_attention(q, key, value, mask, cache, cache_index, dtype):
     old_k = cache["k"].astype(dtype)
     old_v = (cache["v_t"] if transposed else cache["v"]).astype(dtype)
     slots = jnp.arange(s)
-    fresh = (slots >= cache_index) & (slots < cache_index + t)  # [S]: overwritten now
-    old_mask = mask & ~fresh[None, None, :]
-    new_mask = jax.lax.dynamic_slice_in_dim(mask, cache_index, t, axis=2)  # [B, T, T]
+    if jnp.ndim(cache_index) == 1:  # one slot per row, one-token steps
+        fresh = slots[None, :] == cache_index[:, None]  # [B, S]: overwritten now
+        old_mask = mask & ~fresh[:, None, :]
+        new_mask = jnp.take_along_axis(mask, cache_index[:, None, None], axis=2)  # [B, 1, 1]
+    else:
+        fresh = (slots >= cache_index) & (slots < cache_index + t)  # [S]: overwritten now
+        old_mask = mask & ~fresh[None, None, :]
+        new_mask = jax.lax.dynamic_slice_in_dim(mask, cache_index, t, axis=2)  # [B, T, T]
     old_logits = jnp.einsum("btgrk,bsgk->bgrts", q, old_k).astype(jnp.float32)
     new_logits = jnp.einsum("btgrk,bsgk->bgrts", q, key).astype(jnp.float32)
     old_logits = jnp.where(old_mask[:, None, None], old_logits, MASK_VALUE)

@@ -298,7 +298,8 @@ def decode_forward(config: ModelConfig, params, layer_params: list, tokens: jax.
       layer_params: `split_layer_params(config, params)`.
       tokens, positions: [B, T] ids and positions (negative for padding).
       cache: a layered cache (`init_layered_cache`).
-      cache_index: the cache slot of `tokens[:, 0]`.
+      cache_index: the cache slot of `tokens[:, 0]`; or [B] slots, one per row, for
+        one-token steps on a cache without ring buffers (rows at different steps).
       last_only: logits of the last position only.
       vocab_major: logits of the last position only, as [V, B] (see `Decoder.logits`).
 
@@ -309,9 +310,17 @@ def decode_forward(config: ModelConfig, params, layer_params: list, tokens: jax.
     model = Decoder(config)
     variables = {"params": nn.meta.unbox(params)}
     positions = positions.astype(jnp.int32)
-    key_positions = jax.lax.dynamic_update_slice(cache["positions"], positions, (0, cache_index))
-    base_mask, distance = attention_mask(positions, key_positions)
     ring = _ring_length(cache)
+    if jnp.ndim(cache_index) == 1:
+        if tokens.shape[1] != 1 or ring is not None:
+            raise ValueError("per-row cache slots take one-token steps on a cache without "
+                             f"ring buffers, got {tokens.shape[1]} tokens, ring {ring}")
+        key_positions = cache["positions"].at[jnp.arange(tokens.shape[0]), cache_index].set(
+            positions[:, 0])
+    else:
+        key_positions = jax.lax.dynamic_update_slice(cache["positions"], positions,
+                                                     (0, cache_index))
+    base_mask, distance = attention_mask(positions, key_positions)
     prefill = isinstance(cache_index, int) and cache_index == 0
     if ring is not None:
         t = tokens.shape[1]

@@ -22,6 +22,23 @@ REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 600
 
 
+def run_workers(module: str, args: list[str], envs: list[dict]) -> list[dict]:
+    """Starts `python -m module *args` once per env (one process per host), waits for all
+    (killing the rest on a timeout), and returns each one's last stdout line as JSON."""
+    procs = [subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for env in envs]
+    try:
+        outs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (_, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    return [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -35,18 +52,7 @@ def _env(**extra) -> dict:
 
 
 def _run(envs: list[dict], args: list[str]) -> list[dict]:
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.multiprocess_worker", *args],
-                              cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for env in envs]
-    try:
-        outs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for p, (_, err) in zip(procs, outs):
-        assert p.returncode == 0, err[-3000:]
-    return [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    return run_workers("tests.multiprocess_worker", list(args), envs)
 
 
 @pytest.fixture(scope="module")

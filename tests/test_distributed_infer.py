@@ -4,8 +4,6 @@ between them, and the primary writes a candidates file byte-identical to one pro
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import jax
 import pytest
@@ -13,23 +11,12 @@ import pytest
 from mathft_jax import partitioning
 from mathft_jax.params_source import load_params
 from mathft_jax.training import checkpoints
-from tests.test_distributed import REPO, TIMEOUT_S, _env, _free_port
+from tests.test_distributed import _env, _free_port, run_workers
 from tests.test_infer import MODEL, NUM_PROBLEMS
 
 
 def _run(envs: list[dict], output_file, checkpoint) -> list[dict]:
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.infer_worker", str(output_file),
-                               str(checkpoint)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for env in envs]
-    try:
-        outs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for p, (_, err) in zip(procs, outs):
-        assert p.returncode == 0, err[-3000:]
-    return [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    return run_workers("tests.infer_worker", [str(output_file), str(checkpoint)], envs)
 
 
 @pytest.fixture(scope="module")

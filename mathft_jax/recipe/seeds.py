@@ -109,7 +109,7 @@ def markdown(report: dict) -> str:
              "| row | " + " | ".join(cols) + " | evaluator AUC |",
              "|---|" + "---:|" * (len(cols) + 1)]
     for row in report["rows"]:
-        cells = [_pct(row["cells"].get(c)) for c in cols]
+        cells = [table.pct(row["cells"].get(c)) for c in cols]
         auc = row["evaluator_auc"]
         cells.append("–" if not auc else f"{auc['mean']:.2f} [{auc['ci95'][0]:.2f}, "
                                          f"{auc['ci95'][1]:.2f}]")
@@ -128,12 +128,6 @@ def markdown(report: dict) -> str:
         lines.append(f"- **{v['finding']}: {v['verdict']}** ({numbers}; {per_seed}; held "
                      f"alone in {v['seeds_holding']} of {n} seeds)")
     return "\n".join(lines) + "\n"
-
-
-def _pct(c) -> str:
-    if not c:
-        return "–"
-    return f"{100 * c['mean']:.1f} [{100 * c['ci95'][0]:.1f}, {100 * c['ci95'][1]:.1f}]"
 
 
 def write(run_dir: str, seeds: Sequence[int], settings: RecipeSettings, rows_fn,

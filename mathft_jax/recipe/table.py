@@ -145,7 +145,7 @@ def markdown(report: dict) -> str:
     lines = ["# Recipe report", "", "| row | " + " | ".join(cols) + " | evaluator AUC |",
              "|---|" + "---:|" * (len(cols) + 1)]
     for row in report["rows"]:
-        cells = [_pct(row["cells"].get(c)) for c in cols]
+        cells = [pct(row["cells"].get(c)) for c in cols]
         auc = row["evaluator_auc"]
         cells.append("–" if not auc else f"{auc['auc']:.2f} [{auc['ci95'][0]:.2f}, "
                                          f"{auc['ci95'][1]:.2f}]")
@@ -170,7 +170,8 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pct(c) -> str:
+def pct(c) -> str:
+    """A cell as `mean [lo, hi]` in percent, or – when empty."""
     if not c:
         return "–"
     return f"{100 * c['mean']:.1f} [{100 * c['ci95'][0]:.1f}, {100 * c['ci95'][1]:.1f}]"

@@ -1,7 +1,8 @@
 """Multi-host start-up: every entry point calls `maybe_initialize()` before touching devices.
 
-All four entry points (`train`, `infer`, `evaluate`, `export`) call it first thing. What it
-does depends on the environment, so the same command runs on a laptop and on a pod slice:
+Every entry point (`train`, `infer`, `score`, `evaluate`, `export`, the recipe) calls it
+first thing. What it does depends on the environment, so the same command runs on a laptop
+and on a pod slice:
 
     MATHFT_MULTIHOST=1        (set by `launch/tpu_run.sh`) `jax.distributed.initialize()` with
                               no arguments: on Cloud TPU it reads the coordinator, host count
@@ -14,13 +15,14 @@ does depends on the environment, so the same command runs on a laptop and on a p
     neither                   nothing happens: one process, its local devices.
 
 Shared outputs (a report, an export, a candidates file) are written by `is_primary_host()`
-only; Orbax checkpoints are written collectively by every host. `gather_bytes` and
-`broadcast_int` move small host-side results between hosts (multi-host `infer` gathers its
-rows with them).
+only; Orbax checkpoints are written collectively by every host. `gather_bytes`,
+`gather_json` and `broadcast_int` move small host-side results between hosts (multi-host
+`infer` and `score` gather their rows with them).
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 import jax
@@ -88,3 +90,13 @@ def gather_bytes(data: bytes) -> list[bytes]:
     padded[:len(data)] = np.frombuffer(data, np.uint8)
     gathered = multihost_utils.process_allgather(padded)
     return [gathered[i, :int(n)].tobytes() for i, n in enumerate(sizes)]
+
+
+def gather_json(value) -> list:
+    """Every host's JSON-serialisable `value`, in process order, on every host.
+
+    Floats survive exactly (JSON writes their shortest round-tripping repr); dict keys come
+    back as strings, as JSON has it. Example (2 hosts): host 0 passes [[3, 0.5]], host 1
+    [[4, 0.25]]; both get [[[3, 0.5]], [[4, 0.25]]].
+    """
+    return [json.loads(data) for data in gather_bytes(json.dumps(value).encode())]

@@ -149,7 +149,7 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "infer")
     if bos_id is not None:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
-    out, problems_done = _open_output(output_file, settings, overwrite)
+    out, problems_done = ResumableJsonl.open_on_primary(output_file, settings, overwrite)
     passes = _passes(greedy, num_samples, sampling, seed, max_new_tokens, stop_strings, bos_id)
     prompts = _Prompts(bos_id, max_prompt_length)
     problems = [(p, prompts.of(p)) for p in problems]
@@ -193,25 +193,6 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     if not stopped_early:
         out.mark_complete()
     return _summary(out, written, decoder, time.time() - start, max_prompt_length)
-
-
-def _open_output(output_file: str, settings: dict, overwrite: bool
-                 ) -> tuple[Optional[ResumableJsonl], int]:
-    """The primary host's output (None elsewhere) and, on every host, the problems done.
-
-    A primary that cannot open the file (different settings, damage) raises its error; the
-    other hosts learn of it through the broadcast instead of waiting for rows forever.
-    """
-    out, done = None, -1
-    try:
-        if distributed.is_primary_host():
-            out = ResumableJsonl.open(output_file, settings, overwrite)
-            done = out.problems_done
-    finally:
-        done = distributed.broadcast_int(done)
-    if done < 0:
-        raise InferError(f"the primary host could not open {output_file} (see its error)")
-    return out, done
 
 
 def _passes(greedy: bool, num_samples: int, sampling: SamplingRule, seed: int,
@@ -295,7 +276,8 @@ class _StreamDecoder:
                 rows = {i: [row for _, row in sorted(done.pop(i).items())]
                         for i in chunk if i % hosts == me}
                 if hosts > 1:
-                    rows = _gather_rows(rows)
+                    rows = {int(i): r for part in distributed.gather_json(list(rows.items()))
+                            for i, r in part}
                 yield [by_index[i] for i in chunk], [row for i in chunk for row in rows[i]]
 
         yield from finished_chunks()  # chunks with none of this host's problems
@@ -319,14 +301,6 @@ class _StreamDecoder:
             checkpoint=self.checkpoint, sampling=rule_settings,
             gold_answer=problem.gold_answer, level=problem.level, subject=problem.subject,
             problem=problem.problem)
-
-
-def _gather_rows(per_problem: dict[int, list[dict]]) -> dict[int, list[dict]]:
-    """Every host's rows by problem index (JSON keeps the floats exact: repr round-trips)."""
-    gathered: dict[int, list[dict]] = {}
-    for data in distributed.gather_bytes(json.dumps(list(per_problem.items())).encode()):
-        gathered.update((index, rows) for index, rows in json.loads(data))
-    return gathered
 
 
 def _summary(out: ResumableJsonl, written: dict, decoder: "_StreamDecoder", elapsed: float,

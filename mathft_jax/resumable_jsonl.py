@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Optional
 
 from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.file_paths import as_path, is_local
@@ -106,6 +106,28 @@ class ResumableJsonl:
                              rows=self.progress["rows"] + len(rows),
                              bytes=self.progress["bytes"] + len(data))
         self._save()
+
+    @classmethod
+    def open_on_primary(cls, path: str, settings: Mapping, overwrite: bool
+                        ) -> tuple[Optional["ResumableJsonl"], int]:
+        """Multi-host `open`: the primary host's output (None on the others) and, on every
+        host, the problems already done.
+
+        A primary that cannot open the file (other settings, damage) raises its own error; the
+        other hosts learn of it through the broadcast and raise `ResumeError` instead of
+        waiting for rows forever. With one process this is `open` plus its `problems_done`.
+        """
+        from mathft_jax import distributed  # imports JAX: only where a job runs on devices
+        out, done = None, -1
+        try:
+            if distributed.is_primary_host():
+                out = cls.open(path, settings, overwrite)
+                done = out.problems_done
+        finally:
+            done = distributed.broadcast_int(done)
+        if done < 0:
+            raise ResumeError(f"the primary host could not open {path} (see its error)")
+        return out, done
 
     def mark_complete(self) -> None:
         self.progress = dict(self.progress, complete=True)

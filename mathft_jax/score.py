@@ -10,9 +10,12 @@ Writes the scores JSONL of `mathft_jax.formats` that `python -m mathft_jax.evalu
 (`prompts.EVALUATOR_TEMPLATE`) for each sampled row, in the candidates file's problem order.
 Greedy rows are not scored (the re-ranking metrics use the samples).
 
-Batched and compiled (`decoding.label_word_probs`: one pass per candidate), sharded over the
-mesh's batch axes, resumable like infer (`resumable_jsonl`: kill and rerun gives the same
-file), with a tqdm bar. The settings (checkpoint, prompt, label words) are recorded; a rerun
+Batched and compiled (`decoding.label_word_probs`: one pass per candidate, every prompt
+left-padded to the run's longest), sharded over the batch axes of each host's devices,
+multi-host like infer (host h scores the problems i with i mod hosts == h, every chunk's
+scores are gathered, the primary alone writes: the file is byte for byte a single host's;
+`tests/test_distributed_infer.py`), resumable like infer (`resumable_jsonl`: kill and rerun
+gives the same file), with a tqdm bar. The settings (checkpoint, prompt, label words) are recorded; a rerun
 with another evaluator into the same file is refused, and every row carries the `evaluator`
 fingerprint so that `formats.read_scores` refuses files that mix two.
 """
@@ -24,9 +27,10 @@ import hashlib
 import json
 import os
 import time
-from typing import Iterator, Optional
+from typing import Optional
 
 import gin
+import jax
 from tqdm import tqdm
 
 from mathft_jax import distributed, file_paths, formats, partitioning
@@ -92,42 +96,57 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
                 "like_task": like_task, "template": template, "positive": positive,
                 "negative": negative, "max_prompt_length": limit,
                 "model_config": dataclasses.asdict(model_config)}
-    mesh = partitioning.make_mesh()
+    mesh = partitioning.make_mesh(devices=jax.local_devices())  # one per host, as in infer
     loaded = load_params(model_config, checkpoint, mesh)
-    params = loaded.params
     bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "score")
     head = [] if bos_id is None else [bos_id]
     if head:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
     fingerprint = f"{checkpoint}#{_digest(settings)}"
-    out = ResumableJsonl.open(output_file, settings, overwrite)
-    bar = tqdm(total=len(groups), initial=out.problems_done, unit="problem",
-               disable=not show_progress, dynamic_ncols=True)
+    out, done = ResumableJsonl.open_on_primary(output_file, settings, overwrite)
+    prompts_ = [[head + vocab.encode(template.format(
+        problem=r["problem"].strip(), solution=r["text"].strip()))[len(head) - limit:]
+        for r in group] for group in groups]
+    # One padded length for the whole run: a score must not depend on which candidates share
+    # its batch (resuming, other hosts), and one shape compiles once.
+    length = max(len(p) for group in prompts_ for p in group) + len(words.prefix)
+    hosts, me = jax.process_count(), jax.process_index()
+    bar = tqdm(total=len(groups), initial=done, unit="problem",
+               disable=not show_progress or out is None, dynamic_ncols=True)
     start, scored = time.time(), 0
-    for number, chunk in enumerate(_chunks(groups, out.problems_done, chunk_problems)):
+    for number, first in enumerate(range(done, len(groups), chunk_problems)):
         if max_chunks is not None and number >= max_chunks:
             break
-        candidates = [r for group in chunk for r in group]
-        texts = [template.format(problem=r["problem"].strip(), solution=r["text"].strip())
-                 for r in candidates]
-        prompts_ = [head + vocab.encode(t)[len(head) - limit:] for t in texts]
-        result = _score_batches(params, model_config, prompts_, words, batch_size, vocab, mesh)
-        out.append((formats.score_row(problem_id=r["problem_id"],
-                                      sample_index=r["sample_index"], score=float(s),
-                                      positive_logprob=float(lp), negative_logprob=float(ln),
-                                      evaluator=fingerprint)
-                    for r, (s, lp, ln) in zip(candidates, result)), problems=len(chunk))
-        scored += len(candidates)
+        chunk = range(first, min(first + chunk_problems, len(groups)))
+        # Host h scores the chunk's problems i with i % hosts == h; all hosts get all scores.
+        mine = [i for i in chunk if i % hosts == me]
+        result = iter(_score_batches(loaded.params, model_config, [p for i in mine for p in prompts_[i]],
+                                     words, batch_size, vocab, mesh, length))
+        by_problem = {i: [next(result) for _ in groups[i]] for i in mine}
+        if hosts > 1:
+            by_problem = {int(i): r for part in distributed.gather_json(list(by_problem.items()))
+                          for i, r in part}
+        if out is not None:
+            out.append((formats.score_row(problem_id=r["problem_id"],
+                                          sample_index=r["sample_index"], score=float(s),
+                                          positive_logprob=float(lp), negative_logprob=float(ln),
+                                          evaluator=fingerprint)
+                        for i in chunk for r, (s, lp, ln) in zip(groups[i], by_problem[i])),
+                       problems=len(chunk))
+        scored += sum(len(groups[i]) for i in chunk)
         bar.update(len(chunk))
     else:
-        out.mark_complete()
+        if out is not None:
+            out.mark_complete()
     bar.close()
     elapsed = time.time() - start
-    summary = {"rows_scored": scored, "rows_total": out.progress["rows"],
-               "problems_total": out.problems_done, "complete": out.complete,
-               "seconds": round(elapsed, 3),
+    summary = {"rows_scored": scored, "seconds": round(elapsed, 3),
                "candidates_per_second": round(scored / elapsed, 1) if elapsed > 0 else None,
                "output_file": output_file, "evaluator": fingerprint}
+    if out is None:  # another host writes the file
+        return {**summary, "written_here": False}
+    summary.update(rows_total=out.progress["rows"], problems_total=out.problems_done,
+                   complete=out.complete)
     print(json.dumps(summary), flush=True)
     return summary
 
@@ -147,13 +166,9 @@ def _problems(rows: list[dict], path: str) -> list[list[dict]]:
     return list(groups.values())
 
 
-def _chunks(groups: list[list[dict]], skip: int, size: int) -> Iterator[list[list[dict]]]:
-    for i in range(skip, len(groups), size):
-        yield groups[i:i + size]
-
-
 def _score_batches(params, model_config: ModelConfig, prompt_tokens: list[list[int]],
-                   words: LabelWords, batch_size: int, vocab, mesh) -> list[tuple]:
+                   words: LabelWords, batch_size: int, vocab, mesh, padded_length: int
+                   ) -> list[tuple]:
     """(score, positive log-prob, negative log-prob) per prompt, batch_size at a time; the
     last batch is padded with copies so that every call has the same batch size."""
     out = []
@@ -163,9 +178,10 @@ def _score_batches(params, model_config: ModelConfig, prompt_tokens: list[list[i
         batch = prompt_tokens[i:i + batch_size]
         padded = batch + [batch[-1]] * (batch_size - len(batch))
         s = label_word_probs(params, model_config, padded, positive, negative,
-                             pad_id=vocab.pad_id, mesh=mesh,
+                             pad_id=vocab.pad_id, padded_length=padded_length, mesh=mesh,
                              logical_axis_rules=partitioning.DEFAULT_RULES)
-        out += list(zip(s.score, s.positive_logprob, s.negative_logprob))[:len(batch)]
+        out += [(float(a), float(p), float(n)) for a, p, n in zip(
+            s.score, s.positive_logprob, s.negative_logprob)][:len(batch)]
     return out
 
 

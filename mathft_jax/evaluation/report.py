@@ -16,7 +16,9 @@ report.json schema (version 1):
                 "level": {"Level 1": {...}}, "subject": {"Algebra": {...}}},
      "accuracy_vs_n": {"n": [1, 2, ...], "<metric>": [float, ...]},
      "evaluator_auc": {"auc": float, "ci95": [lo, hi], "candidates": int, "correct": int,
-                       "problems": int}}          (only with a scores file; see ranking.py)
+                       "problems": int, "within_problem": {"auc": float, "ci95": [lo, hi],
+                                                           "problems": int}}}
+                                  (only with a scores file; see ranking.py)
 """
 
 from __future__ import annotations
@@ -112,6 +114,11 @@ def markdown(report: dict) -> str:
                       f"{a['auc']:.3f} [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}] over "
                       f"{a['candidates']} candidates ({a['correct']} correct) of "
                       f"{a['problems']} problems."]
+        w = a.get("within_problem")
+        if w:
+            lines.append(f"Within problems (what re-ranking can use): {w['auc']:.3f} "
+                         f"[{w['ci95'][0]:.3f}, {w['ci95'][1]:.3f}], the mean AUC of the "
+                         f"{w['problems']} problems with correct and incorrect samples.")
     return "\n".join(lines) + "\n"
 
 

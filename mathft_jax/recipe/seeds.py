@@ -18,7 +18,8 @@ Example (values of one row and column, three seeds):
     [0.27, 0.37]
 
 aggregate.json (version 1): {"version", "seeds", "columns", "rows": [{"label", "cells":
-{column: {"mean", "ci95", "per_seed"}}, "evaluator_auc": {"mean", "ci95", "per_seed"} | null}],
+{column: {"mean", "ci95", "per_seed"}}, "evaluator_auc": {"mean", "ci95", "per_seed"} | null,
+"within_problem_auc": (the same) | null}],
 "verdicts": [{"finding", "metric", "a", "b", "difference", "ci95", "problems", "verdict",
 "per_seed": [{"seed", "difference", "verdict"}], "seeds_holding"}]}
 """
@@ -88,10 +89,9 @@ def build(seed_reports: Mapping[int, dict], seed_values: Mapping[int, Mapping],
         seed_rows = [seed_reports[k]["rows"][i] for k in seeds]
         cells = {c: across_seeds([r["cells"][c]["mean"] for r in seed_rows])
                  for c in cols if all(c in r["cells"] for r in seed_rows)}
-        aucs = [r["evaluator_auc"]["auc"] for r in seed_rows if r.get("evaluator_auc")]
         out_rows.append({"label": label, "cells": cells,
-                         "evaluator_auc": across_seeds(aucs) if len(aucs) == len(seeds)
-                         else None})
+                         "evaluator_auc": _auc_across_seeds(seed_rows, "auc"),
+                         "within_problem_auc": _auc_across_seeds(seed_rows, "within_problem")})
     pooled = table.verdicts(average_over_seeds([seed_values[k] for k in seeds]), rows,
                             settings)
     for i, verdict in enumerate(pooled):
@@ -103,16 +103,28 @@ def build(seed_reports: Mapping[int, dict], seed_values: Mapping[int, Mapping],
             "verdicts": pooled}
 
 
+def _auc_across_seeds(seed_rows: Sequence[Mapping], key: str) -> dict | None:
+    """The pooled ("auc") or within-problem AUC of one row across seeds; None unless every
+    seed has it."""
+    values = []
+    for r in seed_rows:
+        auc = r.get("evaluator_auc") or {}
+        value = auc.get("auc") if key == "auc" else (auc.get(key) or {}).get("auc")
+        if value is not None:
+            values.append(value)
+    return across_seeds(values) if values and len(values) == len(seed_rows) else None
+
+
 def markdown(report: dict) -> str:
     cols, n = report["columns"], len(report["seeds"])
     lines = [f"# Recipe report over {n} seeds ({', '.join(map(str, report['seeds']))})", "",
-             "| row | " + " | ".join(cols) + " | evaluator AUC |",
-             "|---|" + "---:|" * (len(cols) + 1)]
+             "| row | " + " | ".join(cols) + " | evaluator AUC | AUC within problems |",
+             "|---|" + "---:|" * (len(cols) + 2)]
     for row in report["rows"]:
         cells = [table.pct(row["cells"].get(c)) for c in cols]
-        auc = row["evaluator_auc"]
-        cells.append("–" if not auc else f"{auc['mean']:.2f} [{auc['ci95'][0]:.2f}, "
-                                         f"{auc['ci95'][1]:.2f}]")
+        for auc in (row["evaluator_auc"], row.get("within_problem_auc")):
+            cells.append("–" if not auc else f"{auc['mean']:.2f} [{auc['ci95'][0]:.2f}, "
+                                             f"{auc['ci95'][1]:.2f}]")
         lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
     lines += ["", f"Cells: percent of test problems, mean over {n} seeds [95% t-interval across "
               "seeds]; each seed's own table is in seed_<k>/report/.", "", "## Verdicts", ""]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -140,21 +140,29 @@ def _stage_summary(folder: str) -> dict:
         if k in ("tokens_per_second", "generated_tokens", "candidates_per_second", "steps")}}
 
 
+def _auc_cell(auc: Optional[Mapping]) -> str:
+    if not auc:
+        return "–"
+    return f"{auc['auc']:.2f} [{auc['ci95'][0]:.2f}, {auc['ci95'][1]:.2f}]"
+
+
 def markdown(report: dict) -> str:
     cols = report["columns"]
-    lines = ["# Recipe report", "", "| row | " + " | ".join(cols) + " | evaluator AUC |",
-             "|---|" + "---:|" * (len(cols) + 1)]
+    lines = ["# Recipe report", "", "| row | " + " | ".join(cols)
+             + " | evaluator AUC | AUC within problems |", "|---|" + "---:|" * (len(cols) + 2)]
     for row in report["rows"]:
         cells = [pct(row["cells"].get(c)) for c in cols]
         auc = row["evaluator_auc"]
-        cells.append("–" if not auc else f"{auc['auc']:.2f} [{auc['ci95'][0]:.2f}, "
-                                         f"{auc['ci95'][1]:.2f}]")
+        cells.append(_auc_cell(auc))
+        cells.append(_auc_cell(auc and auc.get("within_problem")))
         lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
     for row in report["rows"]:
         if row.get("skipped"):
             lines.append(f"\n{row['label']}: not run ({row['skipped']}).")
-    lines += ["", "Cells: percent of test problems, [bootstrap 95% interval over problems].", "",
-              "## Verdicts", ""]
+    lines += ["", "Cells: percent of test problems, [bootstrap 95% interval over problems]. "
+              "Evaluator AUC: correct above incorrect samples, pooled over all test problems; "
+              "within problems: the mean AUC of the problems with both (what re-ranking can "
+              "use; `evaluation/ranking.py`).", "", "## Verdicts", ""]
     for v in report["verdicts"]:
         d = v["difference"]
         numbers = (v.get("why", "no paired problems") if d is None else

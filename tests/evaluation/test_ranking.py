@@ -1,11 +1,11 @@
-"""ROC AUC and its problem-level bootstrap interval."""
+"""ROC AUC and its problem-level bootstrap interval, pooled and within problems."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from mathft_jax.evaluation.ranking import auc, auc_with_ci
+from mathft_jax.evaluation.ranking import auc, auc_with_ci, within_problem_auc
 
 
 def _pairwise_auc(scores, labels):
@@ -70,3 +70,30 @@ def test_interval_is_the_2_5_and_97_5_percentiles_of_problem_resamples():
 def test_interval_without_both_classes_is_nan():
     out = auc_with_ci([0.1, 0.2], [True, True], ["a", "b"], num_bootstrap=10)
     assert np.isnan(out["auc"]) and all(np.isnan(out["ci95"]))
+
+
+def test_within_problem_auc_ignores_telling_easy_from_hard_problems():
+    # The module's example: problem a scored high, b low; inside each, no better than chance.
+    scores, labels = [0.9, 0.7, 0.8, 0.2, 0.3, 0.1], [True, True, False, True, False, False]
+    out = auc_with_ci(scores, labels, list("aaabbb"), num_bootstrap=20)
+    assert out["auc"] == pytest.approx(6 / 9)
+    assert out["within_problem"]["auc"] == 0.5 and out["within_problem"]["problems"] == 2
+
+
+def test_within_problem_auc_is_the_mean_over_problems_with_both_classes():
+    scores = [0.9, 0.1, 0.5, 0.2, 0.4, 0.3, 0.7, 0.6]
+    labels = [True, False, True, False, True, True, False, False]
+    groups = ["a", "a", "b", "b", "b", "c", "c", "d"]  # c: one of each; d: one-sided
+    out = within_problem_auc(scores, labels, groups, num_bootstrap=50, seed=1)
+    per = [auc(scores[:2], labels[:2]), auc(scores[2:5], labels[2:5]),
+           auc(scores[5:7], labels[5:7])]
+    assert per == [1.0, 1.0, 0.0]
+    assert out["auc"] == pytest.approx(2 / 3) and out["problems"] == 3
+    rng = np.random.default_rng(1)
+    draws = [np.mean(np.asarray(per)[rng.integers(0, 3, 3)]) for _ in range(50)]
+    assert out["ci95"] == pytest.approx(list(np.percentile(draws, [2.5, 97.5])), rel=1e-12)
+
+
+def test_within_problem_auc_without_contrastive_problems_is_nan():
+    out = within_problem_auc([0.1, 0.2, 0.3], [True, True, False], ["a", "a", "b"])
+    assert np.isnan(out["auc"]) and out["problems"] == 0 and all(np.isnan(out["ci95"]))

@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import random
+import re
 from fractions import Fraction
 from typing import Callable, Sequence
 
@@ -141,6 +142,24 @@ def _calc(x: Fraction | int, op: str, y: Fraction | int, result: Fraction | int)
     `result` is what the solution claims, which a corrupted solution gets wrong.
     """
     return f"${tex_num(x)} {op} {_operand(y)} = {tex_num(result)}$"
+
+
+# An integer operation as `_calc` writes it (the right operand in parentheses when negative).
+_INTEGER_OPERATION = re.compile(r"\$(-?\d+) (\+|-|\\cdot) \(?(-?\d+)\)? = (-?\d+)\$")
+
+
+def wrong_operations(text: str) -> int:
+    r"""How many integer operations written out in `text` (a detailed solution, or a model's
+    sample in that style) have a wrong result: the slips a verifier could catch.
+
+    >>> wrong_operations(r"$6 - 5 = 1$, then $2 \cdot (-3) = 6$ and $4 + 4 = 8$.")
+    1
+    """
+    wrong = 0
+    for a, op, b, claimed in _INTEGER_OPERATION.findall(text):
+        a, b = int(a), int(b)
+        wrong += {"+": a + b, "-": a - b}.get(op, a * b) != int(claimed)
+    return wrong
 
 
 def _quotient(num: int, den: int, result: Fraction) -> str:

@@ -123,6 +123,18 @@ def test_corruption_is_one_wrong_operation(problems):
                 _evaluate(*wrong[0][:3]) - int(wrong[0][3])) <= 2, (good, bad)
 
 
+def test_wrong_operations_counts_the_slip_of_a_corrupted_solution(problems):
+    """The library's slip counter agrees with this file's own parse of the operations."""
+    visible = 0
+    for p in problems:
+        assert synthetic.wrong_operations(p.solution) == 0
+        expected = sum(_evaluate(x, op, y) != int(r)
+                       for x, op, y, r in INTEGER_OP.findall(p.corrupted_solution))
+        assert synthetic.wrong_operations(p.corrupted_solution) == expected <= 1
+        visible += expected
+    assert visible > len(problems) / 2  # most slips hit an integer operation
+
+
 def test_families_argument_restricts_subjects_and_keeps_the_full_set_unchanged():
     two = ("Linear Equations", "Radicals")
     picked = synthetic.generate_split("test", 60, seed=0, families=two)

@@ -315,7 +315,11 @@ def compare_scoring(cfg, params, model, prompts, continuations, repeats: int) ->
     graphdef, state = nnx.split(model)
     prompt_arr = jnp.asarray(prompts, jnp.int32)
     cont_arr = jnp.asarray(continuations, jnp.int32)
-    ours_fn = lambda: score_continuations(params, cfg, prompts, continuations)
+    # Every row has the same length here: pad to exactly it, as Tunix runs it (the default
+    # bucket, 64 for 48 tokens, bounds the compiled shapes of mixed-length calls).
+    length = len(prompts[0]) + len(continuations[0])
+    ours_fn = lambda: score_continuations(params, cfg, prompts, continuations,
+                                          padded_length=length)
     theirs_fn = lambda: jax.block_until_ready(tunix_common.compute_per_token_logps(
         graphdef, state, prompt_arr, cont_arr, pad_id=0, eos_id=1))
     ours_fn()

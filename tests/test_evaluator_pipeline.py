@@ -93,6 +93,53 @@ def test_train_score_evaluate_with_real_evaluator_scores(sft):
     assert auc["candidates"] == 96 and 0 < auc["correct"] < 96
 
 
+def _cut_off_candidates(path, split: str) -> None:
+    """Per toy problem, two finished solutions (correct) and two cut off before the answer
+    (graded incorrect: no answer), as a generator's length cut-offs are: a signal a tiny
+    evaluator can learn, unlike the arithmetic itself."""
+    rows = []
+    for record in toy_task._records(split):
+        a, b = record["problem"].split(" + ")
+        c = record["answer"]
+        texts = [f"\\boxed{{{c}}}", f"{a} + {b} = {c}, so \\boxed{{{c}}}", f"{a} + {b} =",
+                 f"{a} +"]
+        rows += [formats.candidate_row(
+            problem_id=record["problem_id"], sample_index=k, decoding="sample", text=text,
+            logprob=0.0, num_tokens=0, finish_reason="eos" if k < 2 else "length",
+            checkpoint="toy", sampling={"name": "sample"}, gold_answer=c, level="",
+            subject="", problem=record["problem"]) for k, text in enumerate(texts)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_trained_evaluator_ranks_held_out_candidates_by_what_it_learned(sft, tmp_path):
+    """Evaluator data -> training -> scoring -> AUC keep their direction end to end: trained
+    on the training problems' cut-off (wrong) vs finished (right) solutions, the evaluator
+    ranks the held-out problems' finished solutions first. A label or score flipped anywhere
+    in the chain puts the AUC below 0.5."""
+    _cut_off_candidates(tmp_path / "train.jsonl", "train")
+    _cut_off_candidates(tmp_path / "test.jsonl", "test")
+    name = evaluator_tasks.register_evaluator_task(
+        name="toy_evaluator_cut_off", candidates_file=str(tmp_path / "train.jsonl"),
+        kind="classification", like_task=toy_task.TASK, positive=toy_task.LABELS[0],
+        negative=toy_task.LABELS[1])
+    _train(tmp_path / "evaluator", name, 60, 3e-3, init_checkpoint=str(sft / "sft"),
+           loss_fn_factory=lambda cfg, task: make_evaluator_loss(cfg, task, "classification"))
+    from mathft_jax.evaluate import evaluate
+    from mathft_jax.score import score
+    score(model_config=toy_task.MODEL, checkpoint=str(tmp_path / "evaluator"),
+          candidates_file=str(tmp_path / "test.jsonl"), output_file=str(tmp_path / "s.jsonl"),
+          like_task=toy_task.TASK, positive=toy_task.LABELS[0], negative=toy_task.LABELS[1],
+          batch_size=16, show_progress=False)
+    auc = evaluate(candidates_file=str(tmp_path / "test.jsonl"),
+                   output_dir=str(tmp_path / "eval"), scores_file=str(tmp_path / "s.jsonl"),
+                   pass_ks=(1,), maj_ks=(2,), rerank_k=2, num_bootstrap=200,
+                   curve_repeats=1)["evaluator_auc"]
+    within = auc["within_problem"]
+    print("held-out AUC, cut-off vs finished solutions:", auc["auc"], within)
+    assert auc["correct"] == 32 and within["problems"] == 16
+    assert within["ci95"][0] > 0.5 and auc["ci95"][0] > 0.5
+
+
 def test_score_refuses_another_evaluator_in_the_same_file(sft, tmp_path):
     from mathft_jax.gin_utils import ConfigError
     from mathft_jax.score import score

@@ -14,6 +14,7 @@ Written atomically at start (complete: false) and at the end (complete: true). O
   * incomplete with the same fingerprint (the job was killed in this stage) -> the stage runs
     again in the same folder, where its tools resume (trainer checkpoints, infer/score progress);
   * any other fingerprint -> the folder is cleared and the stage starts over.
+With several hosts, the primary alone reads and writes manifests (see `run_stages`).
 
 Example:
     stages = [Stage("sft", (), {"steps": 300}, train_fn), Stage("samples", ("sft",), {...}, infer_fn)]
@@ -66,37 +67,67 @@ def read_manifest(folder: str) -> dict | None:
 
 def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None] = print
                ) -> dict[str, dict]:
-    """Runs `stages` (in an order where inputs come first); returns every manifest."""
+    """Runs `stages` (in an order where inputs come first); returns every manifest.
+
+    Multi-host: every host runs every stage (the tools inside share the work), but only the
+    primary host reads, clears and writes the stage folders' manifests; it tells the other
+    hosts whether to run each stage, so all take the same branch and none races a deletion.
+    """
+    from mathft_jax import distributed  # imports JAX: only where the stages run
     by_name = {s.name: s for s in stages}
     manifests: dict[str, dict] = {}
+    primary = distributed.is_primary_host()
     for number, stage in enumerate(_ordered(stages, by_name), 1):
         folder = os.path.join(run_dir, stage.name)
         inputs = {name: manifests[name]["fingerprint"] for name in stage.inputs}
-        print_ = f"[{number}/{len(stages)}] {stage.name}"
-        fp = fingerprint(stage.settings, inputs)
-        old = read_manifest(folder)
-        if old and old["fingerprint"] == fp and old["complete"]:
-            log(f"{print_}: done, skipped")
-            manifests[stage.name] = old
-            continue
-        if old and old["fingerprint"] != fp:
-            log(f"{print_}: settings or inputs changed; starting it over")
-            shutil.rmtree(folder)
-        elif old:
-            log(f"{print_}: continuing an interrupted run")
-        manifest = {"version": MANIFEST_VERSION, "stage": stage.name, "fingerprint": fp,
+        label = f"[{number}/{len(stages)}] {stage.name}"
+        manifest = {"version": MANIFEST_VERSION, "stage": stage.name,
+                    "fingerprint": fingerprint(stage.settings, inputs),
                     "settings": dict(stage.settings), "inputs": inputs, "complete": False,
                     "seconds": None, "outputs": {}}
-        atomic_write_json(os.path.join(folder, MANIFEST), manifest)
-        log(f"{print_}: started")
+        decision = _ERROR
+        try:
+            if primary:
+                decision = _prepare(folder, manifest, label, log)
+        finally:
+            decision = distributed.broadcast_int(decision)
+        if decision == _ERROR:
+            raise ConfigError(f"{label}: the primary host could not prepare {folder} (see its "
+                              "error)")
+        if decision == _SKIP:
+            if not primary:
+                log(f"{label}: done, skipped")
+            manifests[stage.name] = read_manifest(folder)
+            continue
+        log(f"{label}: started")
         start = time.time()
         outputs = stage.run(folder, {n: os.path.join(run_dir, n) for n in stage.inputs})
         manifest.update(complete=True, seconds=round(time.time() - start, 1),
                         outputs=dict(outputs or {}))
-        atomic_write_json(os.path.join(folder, MANIFEST), manifest)
-        log(f"{print_}: finished in {manifest['seconds']:.1f} s")
+        if primary:
+            atomic_write_json(os.path.join(folder, MANIFEST), manifest)
+        log(f"{label}: finished in {manifest['seconds']:.1f} s")
         manifests[stage.name] = manifest
     return manifests
+
+
+_ERROR, _SKIP, _RUN = -1, 0, 1
+
+
+def _prepare(folder: str, manifest: dict, label: str, log: Callable[[str], None]) -> int:
+    """The primary host's part: _SKIP a finished stage, or clear what is stale, write the
+    started manifest and _RUN it."""
+    old = read_manifest(folder)
+    if old and old["fingerprint"] == manifest["fingerprint"] and old["complete"]:
+        log(f"{label}: done, skipped")
+        return _SKIP
+    if old and old["fingerprint"] != manifest["fingerprint"]:
+        log(f"{label}: settings or inputs changed; starting it over")
+        shutil.rmtree(folder)
+    elif old:
+        log(f"{label}: continuing an interrupted run")
+    atomic_write_json(os.path.join(folder, MANIFEST), manifest)
+    return _RUN
 
 
 def _ordered(stages: Sequence[Stage], by_name: Mapping[str, Stage]) -> list[Stage]:

@@ -149,7 +149,13 @@ def write(run_dir: str, seeds: Sequence[int], settings: RecipeSettings, rows_fn,
     Args:
       rows_fn: `paper.rows` (settings -> the table's rows).
       stage_inputs: seed -> {stage name: stage folder} of that seed's run.
+
+    Multi-host: the primary host alone reads the seeds' reports and writes the aggregate.
     """
+    from mathft_jax import distributed
+    folder = os.path.join(run_dir, "report")
+    if not distributed.is_primary_host():
+        return os.path.join(folder, "aggregate.md")
     reports, values = {}, {}
     for k in seeds:
         s = seed_settings(settings, k)
@@ -157,7 +163,6 @@ def write(run_dir: str, seeds: Sequence[int], settings: RecipeSettings, rows_fn,
             reports[k] = json.load(f)
         values[k] = table.row_values(stage_inputs[k], s, rows_fn(s))
     report = build(reports, values, settings, rows_fn(settings))
-    folder = os.path.join(run_dir, "report")
     atomic_write_json(os.path.join(folder, "aggregate.json"), report)
     text = markdown(report)
     atomic_write_text(os.path.join(folder, "aggregate.md"), text)

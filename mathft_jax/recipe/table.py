@@ -187,7 +187,10 @@ def pct(c) -> str:
 
 def write(folder: str, inputs: Mapping[str, str], settings, rows) -> dict:
     """The report stage: report.json, report.md and one accuracy-vs-N plot per scored row."""
+    from mathft_jax import distributed
     report = build(inputs, settings, rows)
+    if not distributed.is_primary_host():  # every host builds it; one writes
+        return {"report": os.path.join(folder, "report.md")}
     atomic_write_json(os.path.join(folder, "report.json"), report)
     atomic_write_text(os.path.join(folder, "report.md"), markdown(report))
     for row in report["rows"]:

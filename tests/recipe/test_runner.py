@@ -1,0 +1,109 @@
+"""The stage runner: manifests, skipping, restarting, ordering, and the multi-host protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from mathft_jax import distributed
+from mathft_jax.gin_utils import ConfigError
+from mathft_jax.recipe import runner
+from mathft_jax.recipe.runner import Stage, run_stages
+
+
+def _stages(calls: list, steps: int = 3) -> list[Stage]:
+    def fn(name):
+        def run(folder, inputs):
+            calls.append(name)
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, "out.txt"), "w") as f:
+                f.write(name)
+            return {"inputs": sorted(inputs)}
+        return run
+    # Listed out of order: "samples" reads "sft", "report" reads both.
+    return [Stage("report", ("sft", "samples"), {}, fn("report")),
+            Stage("samples", ("sft",), {"n": 8}, fn("samples")),
+            Stage("sft", (), {"steps": steps}, fn("sft"))]
+
+
+def test_runs_inputs_first_then_skips_finished_stages(tmp_path):
+    calls, lines = [], []
+    manifests = run_stages(_stages(calls), str(tmp_path), log=lines.append)
+    assert calls == ["sft", "samples", "report"]
+    assert manifests["report"]["outputs"] == {"inputs": ["samples", "sft"]}
+    assert all(m["complete"] for m in manifests.values())
+    again, lines = [], []
+    assert run_stages(_stages(again), str(tmp_path), log=lines.append) == manifests
+    assert again == [] and all(line.endswith("done, skipped") for line in lines)
+
+
+def test_changed_settings_rerun_that_stage_and_what_reads_it(tmp_path):
+    run_stages(_stages([]), str(tmp_path), log=lambda _: None)
+    (tmp_path / "sft" / "stale.txt").write_text("from the old settings")
+    calls, lines = [], []
+    run_stages(_stages(calls, steps=4), str(tmp_path), log=lines.append)
+    assert calls == ["sft", "samples", "report"]  # fingerprints flow downstream
+    assert not (tmp_path / "sft" / "stale.txt").exists()
+    assert "[1/3] sft: settings or inputs changed; starting it over" in lines
+
+
+def test_an_interrupted_stage_continues_in_its_folder(tmp_path):
+    run_stages(_stages([]), str(tmp_path), log=lambda _: None)
+    path = tmp_path / "samples" / runner.MANIFEST
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "complete": False}))
+    (tmp_path / "samples" / "partial.txt").write_text("kept")
+    calls, lines = [], []
+    run_stages(_stages(calls), str(tmp_path), log=lines.append)
+    assert calls == ["samples"]  # the report's inputs did not change: it stays
+    assert (tmp_path / "samples" / "partial.txt").exists()
+    assert "[2/3] samples: continuing an interrupted run" in lines
+
+
+def test_cycles_and_unknown_inputs_are_refused(tmp_path):
+    noop = lambda folder, inputs: {}  # noqa: E731
+    with pytest.raises(ConfigError, match="stage cycle: a -> b -> a"):
+        run_stages([Stage("a", ("b",), {}, noop), Stage("b", ("a",), {}, noop)], str(tmp_path))
+    with pytest.raises(ConfigError, match="reads 'missing'"):
+        run_stages([Stage("a", ("missing",), {}, noop)], str(tmp_path))
+
+
+def _as_second_host(monkeypatch, decisions: list[int]) -> list[int]:
+    """Makes this process host 1 of 2, receiving `decisions` from the primary in turn."""
+    sent = []
+    monkeypatch.setattr(distributed, "is_primary_host", lambda: False)
+
+    def broadcast_int(value):
+        sent.append(value)
+        return decisions.pop(0)
+    monkeypatch.setattr(distributed, "broadcast_int", broadcast_int)
+    return sent
+
+
+def test_a_second_host_follows_the_primary_and_writes_no_manifest(monkeypatch, tmp_path):
+    # The primary has finished "sft" and is about to run the other two stages.
+    run_stages(_stages([])[2:], str(tmp_path), log=lambda _: None)
+    before = (tmp_path / "sft" / runner.MANIFEST).read_bytes()
+    sent = _as_second_host(monkeypatch, [runner._SKIP, runner._RUN, runner._RUN])
+    calls, lines = [], []
+    manifests = run_stages(_stages(calls), str(tmp_path), log=lines.append)
+    assert calls == ["samples", "report"]  # the work, on this host too
+    assert sent == [runner._ERROR] * 3  # it never decides
+    assert (tmp_path / "sft" / runner.MANIFEST).read_bytes() == before
+    assert not (tmp_path / "samples" / runner.MANIFEST).exists()
+    assert manifests["sft"]["complete"] and lines[0] == "[1/3] sft: done, skipped"
+
+
+def test_a_primary_that_cannot_prepare_still_releases_the_others(monkeypatch, tmp_path):
+    (tmp_path / "sft").mkdir()
+    (tmp_path / "sft" / runner.MANIFEST).write_text(json.dumps({"version": 99}))
+    sent = []
+    monkeypatch.setattr(distributed, "broadcast_int", lambda v: sent.append(v) or v)
+    with pytest.raises(ConfigError, match="unsupported manifest version"):
+        run_stages(_stages([])[2:], str(tmp_path), log=lambda _: None)
+    assert sent == [runner._ERROR]  # the other hosts learn of it instead of waiting
+    _as_second_host(monkeypatch, [runner._ERROR])
+    with pytest.raises(ConfigError, match="primary host could not prepare"):
+        run_stages(_stages([])[2:], str(tmp_path), log=lambda _: None)

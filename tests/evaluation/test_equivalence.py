@@ -4,6 +4,7 @@ import pytest
 
 from mathft_jax.evaluation.equivalence import check_equiv, is_equiv
 from mathft_jax.evaluation.verdict import Verdict
+from tests.evaluation.case_ids import plain_id
 from tests.evaluation.conftest import ScriptedGrader
 
 EQUAL = True
@@ -145,7 +146,8 @@ def test_at_least_200_cases():
     assert sum(1 for c in CASES if c[2]) >= 50 and sum(1 for c in CASES if not c[2]) >= 50
 
 
-@pytest.mark.parametrize("gold,pred,expected", CASES, ids=[f"{i}:{c[0]}|{c[1]}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize("gold,pred,expected", CASES,
+                         ids=[plain_id(f"{i}:{c[0]}|{c[1]}") for i, c in enumerate(CASES)])
 def test_equivalence_table(patient_grader, gold, pred, expected):
     verdict = check_equiv(gold, pred, patient_grader)
     if expected:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from mathft_jax.evaluation.equivalence import check_equiv, is_equiv
+from mathft_jax.evaluation import symbolic
+from mathft_jax.evaluation.equivalence import Grader, check_equiv, is_equiv
 from mathft_jax.evaluation.verdict import Verdict
 from tests.evaluation.case_ids import plain_id
 from tests.evaluation.conftest import ScriptedGrader
@@ -177,3 +178,21 @@ def test_is_equiv_asks_the_given_grader_and_only_equal_is_true():
     assert is_equiv("a", "b", grader) and is_equiv("b", "a", grader)
     assert grader.calls == [("a", "b"), ("b", "a")]
     assert not is_equiv("a", "c", grader) and not is_equiv("a", "d", grader)
+
+
+class _InProcessWorker:
+    """The symbolic worker's comparison run in this process (no child, no time bound), so
+    that tools which trace calls in the test process (mutmut) see `symbolic.py`'s own
+    functions; the child runs exactly `_compare_in_child`."""
+
+    def compare(self, a: str, b: str, tolerance: float = 0.0,
+                timeout_s: float | None = None) -> Verdict:
+        return symbolic._compare_in_child(a, b, tolerance)
+
+
+def test_equivalence_table_with_the_comparison_in_process():
+    grader = Grader(_InProcessWorker(), timeout_s=600.0)
+    wrong = [(gold, pred) for gold, pred, expected in CASES
+             if (check_equiv(gold, pred, grader) is Verdict.EQUAL) != expected]
+    assert not wrong
+    assert grader.num_symbolic_calls > 20  # the table does reach the symbolic stage

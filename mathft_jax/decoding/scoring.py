@@ -61,12 +61,12 @@ class LabelScores:
 
 def _score(params, tokens, positions, starts, cont_lengths, *, config: ModelConfig,
            num_cont: int):
-    logits = Decoder(config).apply({"params": params}, tokens, positions)
-    target_logprobs = token_log_probs(logits[:, :-1], tokens[:, 1:])
-    # Continuation token c sits at slot start + c and is predicted from slot start + c - 1.
+    # Continuation token c sits at slot start + c and is predicted from slot start + c - 1:
+    # the output head runs on those C slots only, not on the prompt's.
     c = jnp.arange(num_cont, dtype=jnp.int32)[None, :]
-    index = jnp.clip(starts[:, None] - 1 + c, 0, target_logprobs.shape[1] - 1)
-    per_token = jnp.take_along_axis(target_logprobs, index, axis=1)
+    slots = jnp.clip(starts[:, None] - 1 + c, 0, tokens.shape[1] - 2)
+    logits = Decoder(config).apply({"params": params}, tokens, positions, logit_slots=slots)
+    per_token = token_log_probs(logits, jnp.take_along_axis(tokens, slots + 1, axis=1))
     mask = c < cont_lengths[:, None]
     per_token = jnp.where(mask, per_token, 0.0)
     return per_token.sum(axis=1), per_token, mask

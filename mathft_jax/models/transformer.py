@@ -161,7 +161,8 @@ class Decoder(nn.Module):
 
     def __call__(self, tokens: jax.Array, positions: Optional[jax.Array] = None,
                  segment_ids: Optional[jax.Array] = None, cache: Optional[Cache] = None,
-                 cache_index: Optional[jax.Array] = None, last_only: bool = False):
+                 cache_index: Optional[jax.Array] = None, last_only: bool = False,
+                 logit_slots: Optional[jax.Array] = None):
         """Runs the model.
 
         Args:
@@ -172,9 +173,12 @@ class Decoder(nn.Module):
           cache_index: int32 scalar, the cache slot of `tokens[:, 0]`.
           last_only: compute logits for the last position only ([B, 1, V]): a decode prefill
             needs nothing else, and the output head dominates for large vocabularies.
+          logit_slots: [B, C] int slots whose logits to compute ([B, C, V]), e.g. only a
+            scored continuation's; the head runs on those slots alone.
 
         Returns:
-          logits [B, T, V] float32; with a cache, (logits, updated cache).
+          logits [B, T, V] float32 ([B, 1, V] / [B, C, V] with last_only / logit_slots);
+          with a cache, (logits, updated cache).
         """
         cfg = self.config
         b, t = tokens.shape
@@ -208,7 +212,11 @@ class Decoder(nn.Module):
                 per_layer_caches.append(cache_i)
             new_caches = (None if layer_caches is None else
                           jax.tree_util.tree_map(lambda *a: jnp.stack(a), *per_layer_caches))
-        logits = self.logits(x[:, -1:] if last_only else x)
+        if last_only:
+            x = x[:, -1:]
+        elif logit_slots is not None:
+            x = jnp.take_along_axis(x, logit_slots[..., None], axis=1)
+        logits = self.logits(x)
         if cache is None:
             return logits
         return logits, {"k": new_caches["k"], "v": new_caches["v"], "positions": key_positions}

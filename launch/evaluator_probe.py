@@ -144,7 +144,7 @@ def main(argv=None) -> None:
     score(model_config=s.model_config, checkpoint=evaluator, candidates_file=test,
           output_file=scores, like_task=s.generation_task, batch_size=s.score_batch_size)
     report = evaluate(candidates_file=test, output_dir=os.path.join(args.out, "eval"),
-                      scores_file=scores, pass_ks=(1,), maj_ks=(), curve_repeats=1)
+                      scores_file=scores, pass_ks=(1,), maj_ks=(2,), curve_repeats=1)
     a = report["evaluator_auc"]
     w = a["within_problem"]
     print(f"evaluator AUC pooled {a['auc']:.3f} [{a['ci95'][0]:.3f}, {a['ci95'][1]:.3f}], "

@@ -20,8 +20,12 @@ from mathft_jax.recipe import table  # noqa: E402
 
 @gin.configurable
 def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = gin.REQUIRED,
-           seeds: Optional[Sequence[int]] = None) -> dict:
+           seeds: Optional[Sequence[int]] = None, targets: Optional[Sequence[str]] = None
+           ) -> dict:
     """Runs the paper's chain into `run_dir`; returns the stages' manifests.
+
+    With `targets` (stage names, e.g. `--gin.recipe.targets="('eval_test_sft_detailed',)"`),
+    runs only those stages and the ones they read; a later run without targets reuses them.
 
     With `seeds` (e.g. `--gin.recipe.seeds="(0, 1, 2)"`), runs it once per seed into
     `run_dir/seed_<k>/` and aggregates them into `run_dir/report/aggregate.md` (`seeds.py`);
@@ -29,6 +33,14 @@ def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = 
     """
     from mathft_jax import distributed
     distributed.maybe_initialize()
+    if targets is not None and seeds:
+        raise gin_utils.ConfigError("recipe.targets and recipe.seeds cannot be combined")
+    if targets is not None:
+        manifests = runner.run_stages(paper.stages(settings, table.write), run_dir,
+                                      targets=tuple(targets))
+        print(f"stages {sorted(manifests)} are done; their outputs are in {run_dir}/<stage>/",
+              flush=True)
+        return manifests
     if not seeds:
         manifests = runner.run_stages(paper.stages(settings, table.write), run_dir)
         print(f"report: {os.path.join(run_dir, 'report', 'report.md')} (and report.json, PNG "

@@ -65,9 +65,13 @@ def read_manifest(folder: str) -> dict | None:
     return manifest
 
 
-def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None] = print
-               ) -> dict[str, dict]:
+def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None] = print,
+               targets: Sequence[str] | None = None) -> dict[str, dict]:
     """Runs `stages` (in an order where inputs come first); returns every manifest.
+
+    With `targets`, runs only those stages and what they read (directly or not), like a build
+    tool's targets: e.g. ("eval_test_sft_detailed",) trains, samples and grades the detailed
+    SSFT model and nothing else.
 
     Multi-host: every host runs every stage (the tools inside share the work), but only the
     primary host reads, clears and writes the stage folders' manifests; it tells the other
@@ -77,10 +81,13 @@ def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None]
     by_name = {s.name: s for s in stages}
     manifests: dict[str, dict] = {}
     primary = distributed.is_primary_host()
-    for number, stage in enumerate(_ordered(stages, by_name), 1):
+    order = _ordered(stages, by_name)
+    if targets is not None:
+        order = _needed_by(order, by_name, targets)
+    for number, stage in enumerate(order, 1):
         folder = os.path.join(run_dir, stage.name)
         inputs = {name: manifests[name]["fingerprint"] for name in stage.inputs}
-        label = f"[{number}/{len(stages)}] {stage.name}"
+        label = f"[{number}/{len(order)}] {stage.name}"
         manifest = {"version": MANIFEST_VERSION, "stage": stage.name,
                     "fingerprint": fingerprint(stage.settings, inputs),
                     "settings": dict(stage.settings), "inputs": inputs, "complete": False,
@@ -149,3 +156,19 @@ def _ordered(stages: Sequence[Stage], by_name: Mapping[str, Stage]) -> list[Stag
     for stage in stages:
         visit(stage, ())
     return order
+
+
+def _needed_by(order: Sequence[Stage], by_name: Mapping[str, Stage],
+               targets: Sequence[str]) -> list[Stage]:
+    """The stages of `order` that `targets` need (themselves included), in the same order."""
+    unknown = [t for t in targets if t not in by_name]
+    if unknown or not targets:
+        raise ConfigError(f"unknown target stage(s) {unknown or list(targets)}; the stages are "
+                          f"{sorted(by_name)}")
+    needed, todo = set(), list(targets)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(by_name[name].inputs)
+    return [stage for stage in order if stage.name in needed]

@@ -70,6 +70,18 @@ def test_cycles_and_unknown_inputs_are_refused(tmp_path):
         run_stages([Stage("a", ("missing",), {}, noop)], str(tmp_path))
 
 
+def test_targets_run_only_what_they_need(tmp_path):
+    calls, lines = [], []
+    manifests = run_stages(_stages(calls), str(tmp_path), log=lines.append, targets=["samples"])
+    assert calls == ["sft", "samples"] and sorted(manifests) == ["samples", "sft"]
+    assert lines[0] == "[1/2] sft: started" and not (tmp_path / "report").exists()
+    calls = []
+    run_stages(_stages(calls), str(tmp_path), log=lambda _: None)  # the rest, later
+    assert calls == ["report"]
+    with pytest.raises(ConfigError, match=r"unknown target stage\(s\) \['sfft'\]"):
+        run_stages(_stages([]), str(tmp_path), targets=["sfft"])
+
+
 def _as_second_host(monkeypatch, decisions: list[int]) -> list[int]:
     """Makes this process host 1 of 2, receiving `decisions` from the primary in turn."""
     sent = []

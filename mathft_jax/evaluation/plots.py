@@ -64,18 +64,22 @@ def accuracy_vs_n(problems: Sequence, names: Sequence[str], repeats: int = 16, s
     return curves
 
 
-def plot_accuracy_vs_n(curves: dict[str, list[float]], path: str, title: str = "") -> None:
-    """Line plot (log2 x axis) of every curve; written atomically as PNG."""
+# Pass@N is the ceiling the other curves are read against: black and dashed; Maj1@N blue.
+CURVE_STYLES = {"Pass@N": ("k", "--"), "Maj1@N": ("tab:blue", "-")}
+
+
+def accuracy_figure(curves: dict[str, list[float]], title: str = ""):
+    """The accuracy-vs-N figure (matplotlib, Agg): one line per curve in percent, log2 x axis
+    ticked at each n; curves with no value (empty or all NaN) are left out."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
-    styles = {"Pass@N": ("k", "--"), "Maj1@N": ("tab:blue", "-")}
     for name, values in curves.items():
         if name == "n" or not values or all(np.isnan(values)):
             continue
-        color, line = styles.get(name, (None, "-"))
+        color, line = CURVE_STYLES.get(name, (None, "-"))
         ax.plot(curves["n"], [100 * v for v in values], marker="o", ms=3, label=name,
                 color=color, linestyle=line)
     ax.set_xscale("log", base=2)
@@ -88,6 +92,13 @@ def plot_accuracy_vs_n(curves: dict[str, list[float]], path: str, title: str = "
     if title:
         ax.set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_n(curves: dict[str, list[float]], path: str, title: str = "") -> None:
+    """`accuracy_figure` written atomically as PNG to `path`; the figure is closed after."""
+    fig = accuracy_figure(curves, title)  # selects the Agg backend before pyplot is used
+    import matplotlib.pyplot as plt
     try:
         atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally:

@@ -72,19 +72,6 @@ def test_group_summaries_and_markdown(tmp_path):
     assert "| L2 | 2 | 50.0 [" in md
 
 
-def test_accuracy_vs_n_known_values():
-    # One problem, 4 samples, exactly one correct (its own cluster): Pass@N at n is n/4.
-    p = GradedProblem("p", "L1", "A", "1", ["1", "2", "3", "4"], [0, 1, 2, 3],
-                      {0: True, 1: False, 2: False, 3: False}, None, None)
-    curves = plots.accuracy_vs_n([p], ["Pass@N"], repeats=4000, seed=0)
-    assert curves["n"] == [1, 2, 4]
-    assert curves["Pass@N"][0] == pytest.approx(0.25, abs=0.03)
-    assert curves["Pass@N"][1] == pytest.approx(0.5, abs=0.03)
-    assert curves["Pass@N"][2] == 1.0
-    assert plots.sample_sizes(64) == [1, 2, 4, 8, 16, 32, 64]
-    assert plots.sample_sizes(5) == [1, 2, 4, 5]
-
-
 def test_summaries_are_reproducible():
     per_problem = [{"m": float(i % 3 == 0)} for i in range(30)]
     first = report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"],

@@ -1,0 +1,116 @@
+"""Accuracy-vs-N curves (subset draws) and their figure."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from mathft_jax.evaluation import plots
+from mathft_jax.evaluation.problems import GradedProblem
+
+
+def _problem(pid: str, correct: list[bool], scores=None) -> GradedProblem:
+    """Each sample its own cluster, correct where `correct` says so."""
+    n = len(correct)
+    return GradedProblem(pid, "L1", "A", "1", [str(i) for i in range(n)], list(range(n)),
+                         dict(enumerate(correct)), scores, None)
+
+
+def test_sample_sizes_double_and_end_at_the_maximum():
+    assert plots.sample_sizes(64) == [1, 2, 4, 8, 16, 32, 64]
+    assert plots.sample_sizes(5) == [1, 2, 4, 5]
+    assert plots.sample_sizes(2) == [1, 2]
+    assert plots.sample_sizes(1) == [1]
+    assert plots.sample_sizes(0) == []
+
+
+def test_accuracy_vs_n_known_values():
+    # One problem, 4 samples, exactly one correct (its own cluster): Pass@N at n is n/4.
+    curves = plots.accuracy_vs_n([_problem("p", [True, False, False, False])], ["Pass@N"],
+                                 repeats=4000, seed=0)
+    assert curves["n"] == [1, 2, 4]
+    assert curves["Pass@N"][0] == pytest.approx(0.25, abs=0.03)
+    assert curves["Pass@N"][1] == pytest.approx(0.5, abs=0.03)
+    assert curves["Pass@N"][2] == 1.0
+
+
+def test_the_full_set_is_drawn_once_and_smaller_problems_leave_the_point():
+    # p has 2 samples (one correct), q has 4 (none correct). At n = 4 only q counts; at n = 2
+    # p's full set counts once (Pass = 1) while q's 3 draws count 0 each: 1 / 4.
+    p, q = _problem("p", [True, False]), _problem("q", [False] * 4)
+    curves = plots.accuracy_vs_n([p, q], ["Pass@N"], repeats=3, seed=0)
+    assert curves == {"n": [1, 2, 4], "Pass@N": [curves["Pass@N"][0], 0.25, 0.0]}
+    # At n = 1: p's 3 draws hit the correct sample k times (k / 6 overall), q adds 3 zeros.
+    assert curves["Pass@N"][0] * 6 == pytest.approx(round(curves["Pass@N"][0] * 6))
+
+
+def test_problems_without_samples_are_left_out():
+    greedy_only = GradedProblem("g", "L1", "A", "1", [], [], {}, None, True)
+    assert plots.accuracy_vs_n([greedy_only], ["Pass@N"]) == {"n": []}
+    curves = plots.accuracy_vs_n([greedy_only, _problem("p", [True])], ["Pass@N"])
+    assert curves == {"n": [1], "Pass@N": [1.0]}
+
+
+def test_missing_metrics_are_nan_and_the_draws_follow_the_seed():
+    problems = [_problem(f"p{i}", [i % 2 == 0, i % 3 == 0, False, True, False])
+                for i in range(6)]
+    curves = plots.accuracy_vs_n(problems, ["Maj1@N", "RR.Top2"], repeats=5, seed=7)
+    assert curves["n"] == [1, 2, 4, 5] and all(math.isnan(v) for v in curves["RR.Top2"])
+    same = plots.accuracy_vs_n(problems, ["Maj1@N", "RR.Top2"], repeats=5, seed=7)
+    other = plots.accuracy_vs_n(problems, ["Maj1@N", "RR.Top2"], repeats=5, seed=8)
+    assert same["Maj1@N"] == curves["Maj1@N"] != other["Maj1@N"]
+
+
+def test_rerank_k_reaches_the_metric():
+    # One sample per cluster, so the clusters tie on size and the earliest comes first; the
+    # evaluator prefers the correct sample 1. RR.Top1 sees cluster 0 only (wrong); RR.Top2
+    # re-ranks clusters 0 and 1 and picks 1. At n = 3 the full set is drawn once.
+    problem = _problem("p", [False, True, False], scores=[0.1, 0.9, 0.2])
+    top1 = plots.accuracy_vs_n([problem], ["RR.Top1"], repeats=1, seed=0, rerank_k=1)
+    top2 = plots.accuracy_vs_n([problem], ["RR.Top2"], repeats=1, seed=0, rerank_k=2)
+    assert (top1["RR.Top1"][-1], top2["RR.Top2"][-1]) == (0.0, 1.0)
+
+
+def test_the_figure_shows_each_curve_in_percent_on_a_log2_axis():
+    curves = {"n": [1, 2, 4], "Pass@N": [0.25, 0.5, 1.0], "Maj1@N": [0.25, 0.3, 0.4],
+              "RR.Top8": [0.2, 0.3, 0.5], "W.RR": [], "never": [math.nan] * 3}
+    fig = plots.accuracy_figure(curves, title="seed 0")
+    try:
+        assert matplotlib.get_backend().lower() == "agg"
+        ax, = fig.axes
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert list(lines) == ["Pass@N", "Maj1@N", "RR.Top8"]
+        for name, line in lines.items():
+            assert list(line.get_xdata()) == [1, 2, 4]
+            np.testing.assert_allclose(line.get_ydata(), [100 * v for v in curves[name]])
+            assert line.get_marker() == "o"
+        assert (lines["Pass@N"].get_color(), lines["Pass@N"].get_linestyle()) == ("k", "--")
+        assert lines["Maj1@N"].get_color() == "tab:blue"
+        assert lines["Maj1@N"].get_linestyle() == lines["RR.Top8"].get_linestyle() == "-"
+        assert lines["RR.Top8"].get_color() not in ("k", "tab:blue")
+        assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
+        assert list(ax.get_xticks()) == [1, 2, 4]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4"]
+        assert ax.get_xlabel() == "number of samples N" and ax.get_ylabel() == "accuracy (%)"
+        assert ax.get_title() == "seed 0"
+        legend = ax.get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == ["Pass@N", "Maj1@N", "RR.Top8"]
+    finally:
+        plt.close(fig)
+    untitled = plots.accuracy_figure({"n": [1], "Pass@N": [1.0]})
+    assert untitled.axes[0].get_title() == ""
+    plt.close(untitled)
+
+
+def test_plot_writes_a_png_and_closes_the_figure(tmp_path):
+    before = set(plt.get_fignums())
+    path = tmp_path / "sub" / "curve.png"
+    path.parent.mkdir()
+    plots.plot_accuracy_vs_n({"n": [1, 2], "Pass@N": [0.5, 1.0]}, str(path), title="t")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(plt.get_fignums()) == before
+    assert [p.name for p in path.parent.iterdir()] == ["curve.png"]  # no temporary left

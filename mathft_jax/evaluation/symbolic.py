@@ -64,7 +64,7 @@ _STARTUP_TIMEOUT_S = 120.0
 
 
 def _child_main(memory_limit_bytes: int | None) -> None:
-    """Loop of the worker process: read `[a, b, tolerance]` lines, write Verdict values."""
+    """The worker process: caps its memory, warms the parser, then `_serve`s stdin."""
     if memory_limit_bytes:
         try:
             import resource
@@ -78,14 +78,17 @@ def _child_main(memory_limit_bytes: int | None) -> None:
     from latex2sympy2_extended import latex2sympy2  # noqa: F401
     _compare_in_child("x + 1", "1 + x")  # builds the ANTLR parser: not a cost of the 1st call
     out.write("ready\n")
-    for line in sys.stdin:
+    _serve(sys.stdin, out)
+
+
+def _serve(lines, out) -> None:
+    """For each JSON line `[a, b, tolerance]` of `lines`, writes one Verdict value line."""
+    for line in lines:
         a, b, tolerance = json.loads(line)
         try:
             verdict = _compare_in_child(a, b, tolerance)
-        except MemoryError:
-            verdict = Verdict.UNKNOWN
-        except Exception:  # noqa: BLE001 — any parser/sympy failure means "cannot decide".
-            verdict = Verdict.UNKNOWN
+        except Exception:  # noqa: BLE001 — any failure (parser, sympy, MemoryError under the
+            verdict = Verdict.UNKNOWN  # child's memory cap) means "cannot decide".
         out.write(verdict.value + "\n")
 
 

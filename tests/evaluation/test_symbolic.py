@@ -1,0 +1,184 @@
+"""The symbolic worker's comparison rules and size bounds, run in this process.
+
+The worker process runs exactly these functions (`_serve` → `_compare_in_child`); the
+process protocol (time-outs, restarts, hostile input) is tested in `test_hostile.py` and
+`test_equivalence.py`. Here each rule and bound is pinned on its own, at its edges.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import pytest
+import sympy
+from sympy import Eq, Float, Integer, Pow, Rational, factorial, sqrt, symbols
+
+from mathft_jax.evaluation import symbolic
+from mathft_jax.evaluation.verdict import Verdict
+
+E, N, U = Verdict.EQUAL, Verdict.NOT_EQUAL, Verdict.UNKNOWN
+x, y = symbols("x y")
+
+
+def _pow(base: int, exp: int):
+    return Pow(Integer(base), Integer(exp), evaluate=False)
+
+
+def test_log2_bound_of_integers_powers_and_factorials():
+    assert symbolic._log2_bound(Integer(0)) == 0.0
+    assert symbolic._log2_bound(Integer(7)) == 3.0
+    assert symbolic._log2_bound(Integer(-8)) == math.log2(9)
+    assert symbolic._log2_bound(Integer(2) ** 5000) == 4096.0  # capped, never computed
+    assert symbolic._log2_bound(_pow(2, 10)) == pytest.approx(math.log2(3) * 11)
+    # An exponent of 60 bits is still multiplied out; one of 61 bits is infinite.
+    assert symbolic._log2_bound(_pow(2, 2 ** 60 - 1)) == pytest.approx(math.log2(3) * 2 ** 60)
+    assert symbolic._log2_bound(_pow(2, 2 ** 61)) == math.inf
+    assert symbolic._log2_bound(_pow(0, 2 ** 61)) == 0.0
+    assert symbolic._log2_bound(Pow(x, 2)) == 0.0
+    assert symbolic._log2_bound(factorial(Integer(5), evaluate=False)) == pytest.approx(
+        6 * math.log2(6))
+    assert symbolic._log2_bound(factorial(Integer(2 ** 20 - 1), evaluate=False)) == 2 ** 20 * 20
+    assert symbolic._log2_bound(factorial(Integer(2 ** 20), evaluate=False)) == math.inf
+    assert symbolic._log2_bound(Rational(1, 3)) == 0.0
+
+
+def test_too_big_counts_nodes_and_bounds_powers():
+    assert not symbolic._too_big("not sympy")
+    # An Add of k symbols is k + 1 nodes.
+    assert not symbolic._too_big(sympy.Add(*symbols(f"a0:{symbolic.MAX_NODES - 1}")))
+    assert symbolic._too_big(sympy.Add(*symbols(f"a0:{symbolic.MAX_NODES}")))
+    assert not symbolic._too_big(_pow(2, 12000))    # log2(3) * 12001 ~ 19,021 bits
+    assert symbolic._too_big(_pow(2, 13000))        # ~ 20,606 bits
+    assert symbolic._too_big(sympy.Add(x, _pow(2, 13000), evaluate=False))  # below the root
+    assert not symbolic._too_big(factorial(Integer(1000), evaluate=False))  # ~ 9,980 bits
+    assert symbolic._too_big(factorial(Integer(2000), evaluate=False))      # ~ 21,950 bits
+
+
+def test_numeric_zero_reads_magnitudes_below_1e_20_as_zero():
+    assert symbolic._numeric_zero(Integer(0)) is True
+    assert symbolic._numeric_zero(Float("1e-21", 30)) is True
+    assert symbolic._numeric_zero(Float("1e-20", 30)) is False
+    assert symbolic._numeric_zero(Float("1e-19", 30)) is False
+    assert symbolic._numeric_zero(Float("-1e-21", 30) * sympy.I) is True
+    assert symbolic._numeric_zero(1 + sympy.I) is False
+    for undecidable in (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, x):
+        assert symbolic._numeric_zero(undecidable) is None
+
+
+@pytest.mark.parametrize("a, b, tolerance, expected", [
+    (x + 1, 1 + x, 0.0, E),
+    (sqrt(2) / 2, 1 / sqrt(2), 0.0, E),
+    (Rational(1, 3), Float("0.3333", 30), 0.0, N),
+    (Float("0.33", 30), Rational(1, 3), 0.01, E),     # 1/3 rounded at the 2nd decimal
+    (Float("0.34", 30), Rational(1, 3), 0.01, N),
+    (Float("0.3333", 30), Rational(1, 3), 0.0001, E),
+    (sympy.I, Integer(1), 0.01, N),                    # not real: the exact test decides
+    ((x + 1) ** 2, x ** 2 + 2 * x + 1, 0.0, E),
+    (x, y, 0.0, N),                                    # distinct points per symbol
+    (x * y, y * x + x - y, 0.0, N),
+    (x - Rational(3, 7), Integer(0), 0.0, N),          # zero at the first point only
+    # 0/0 at the first point (undecided there), zero at the others: simplify proves it.
+    ((x ** 2 - Rational(9, 49)) / (x - Rational(3, 7)), x + Rational(3, 7), 0.0, E),
+    (sympy.zoo, Integer(1), 0.0, U),
+])
+def test_expr_verdict(a, b, tolerance, expected):
+    assert symbolic._expr_verdict(a, b, tolerance) is expected
+
+
+def test_expr_verdict_points_are_distinct_for_each_symbol_and_point():
+    # Zero where x = y (one shared point) or x = 3/7 (the first point): not equal elsewhere.
+    assert symbolic._expr_verdict((x - y) * (x - Rational(3, 7)), Integer(0)) is N
+    assert symbolic._expr_verdict((x - Rational(13, 4)) * (x + Rational(5, 11)), Integer(0)) is N
+
+
+@pytest.mark.parametrize("da, db, expected", [
+    (2 * x - 4, x - 2, E),
+    (-3 * x + 6, x - 2, E),
+    (x - 2, x - 3, N),
+    (x - y, 2 * x - 2 * y, E),        # needs distinct values for x and y
+    (Integer(0), x - 2, N),           # ratio 0: not a relation multiple
+    (x - 2, x - Rational(3, 7), U),   # divides by zero at the first point
+    (x - 2, x + Rational(5, 11), U),  # ... at the second
+    (x - 2, x - Rational(13, 4), U),  # ... at the third
+    ((1 + Rational(1, 10 ** 12)) * x - 2, x - 2, E),  # ratios within 1e-9 relative
+    ((1 + Rational(1, 10 ** 6)) * x - 2, x - 2, N),
+    (Integer(2), Integer(2), E),
+    (x ** 2 - 1, x - 1, N),
+])
+def test_constant_ratio(da, db, expected):
+    assert symbolic._constant_ratio(da, db) is expected
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    (Eq(x + y, 1), Eq(1 - x, y), E),          # the same equation, sides swapped
+    (Eq(2 * x, 4), Eq(x, 2), E),              # a constant multiple
+    (Eq(x, 2), Eq(x, 3), N),
+    (x > 2, 2 < x, E),
+    (x < 2, 2 > x, E),
+    (x <= 2, 2 >= x, E),
+    (x >= 2, x > 2, N),                       # strictness differs
+    (x < 2, x > 2, N),
+    (x > 2, x > 3, N),
+    (Eq(x, 2), x > 2, U),
+    (sympy.Ne(x, 2), sympy.Ne(x, 2), U),
+    (x, x, U),                                # not relations
+])
+def test_relation_verdict(a, b, expected):
+    assert symbolic._relation_verdict(a, b) is expected
+
+
+@pytest.mark.parametrize("eq, expr, expected", [
+    (Eq(y, 2 * x + 1), 2 * x + 1, E),
+    (Eq(2 * x + 1, y), 2 * x + 1, E),
+    (Eq(y, 2 * x + 1), 2 * x + 2, N),
+    (Eq(x, x ** 2), x ** 2, N),               # x is on both sides
+    (Eq(y, 3), y, N),                         # the expression uses the defined symbol
+    (Eq(2 * y, 4), Integer(2), N),            # no lone symbol
+    (x > 2, Integer(2), N),
+    (Eq(y, 1), sympy.FiniteSet(1), N),
+])
+def test_definition_verdict(eq, expr, expected):
+    assert symbolic._definition_verdict(eq, expr) is expected
+
+
+COL = r"\begin{pmatrix}1\\2\end{pmatrix}"
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ("y = 2x+1", "2x+1", E),
+    ("2x+1", "y = 2x+1", E),
+    ("y = 2x+1", "2x+3", N),
+    ("x > 2", "2 < x", E),
+    (COL, COL, E),
+    (COL, r"\begin{pmatrix}1\\3\end{pmatrix}", N),
+    (COL, r"\begin{pmatrix}1&2\end{pmatrix}", N),   # same entries, other shape
+    (COL, "1", N),
+    ("1", COL, N),
+    (r"\{1,2\}", r"\{2,1\}", E),
+    (r"\{1,2\}", r"\{1,3\}", U),
+    (r"\{1,2\}", "1", U),
+    ("2^{99999}", "2^{99999}", U),                  # over the power bound: never compared
+    ("1", "2^{99999}", U),
+])
+def test_compare_in_child_dispatch(a, b, expected):
+    assert symbolic._compare_in_child(a, b) is expected
+
+
+def test_compare_in_child_passes_the_tolerance_on():
+    assert symbolic._compare_in_child("0.33", r"\frac{1}{3}", 0.01) is E
+    assert symbolic._compare_in_child("0.33", r"\frac{1}{3}") is N
+
+
+def test_serve_answers_one_line_per_request_and_survives_failures():
+    requests = [["x+1", "1+x", 0.0], ["0.33", r"\frac{1}{3}", 0.01], ["1", "2", 0.0],
+                [r"\frac{", "1", 0.0]]  # unparseable: "cannot decide", and the loop goes on
+    out = io.StringIO()
+    symbolic._serve([json.dumps(r) + "\n" for r in requests], out)
+    assert out.getvalue() == "equal\nequal\nnot_equal\nunknown\n"
+
+
+def test_parse_reads_i_as_the_imaginary_unit_and_keeps_case():
+    assert symbolic._parse("i^2") == -1
+    assert symbolic._parse("X + x").free_symbols == {sympy.Symbol("X"), x}

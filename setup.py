@@ -22,6 +22,8 @@ INSTALL_REQUIRES = [
     # GGUF reader/writer (pure Python): GGUF import and its default-suite tests.
     "gguf==0.19.0",
     "numpy",
+    # Average ranks for the evaluator's AUC (evaluation/ranking.py); jax needs it anyway.
+    "scipy",
     "tqdm",
     "matplotlib",
     # The grader's LaTeX parser (ANTLR grammar; never evals text), run in a bounded worker.

@@ -21,36 +21,32 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
+import scipy.stats
 
 
 def auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     """ROC AUC of `scores` for binary `labels`; NaN without both classes."""
-    s = np.asarray(scores, np.float64)
     y = np.asarray(labels, bool)
-    pos, neg = s[y], s[~y]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    # Average ranks handle ties (each tie counts one half).
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s))
-    sorted_s = s[order]
-    start = 0
-    for end in range(1, len(s) + 1):
-        if end == len(s) or sorted_s[end] != sorted_s[start]:
-            ranks[order[start:end]] = (start + end + 1) / 2.0
-            start = end
-    u = ranks[y].sum() - len(pos) * (len(pos) + 1) / 2.0
-    return float(u / (len(pos) * len(neg)))
+    num_pos = int(y.sum())
+    num_neg = len(y) - num_pos
+    if num_pos == 0 or num_neg == 0:
+        return math.nan
+    # Mann-Whitney U from average ranks, so that a tie counts one half.
+    ranks = scipy.stats.rankdata(np.asarray(scores, np.float64))
+    u = ranks[y].sum() - num_pos * (num_pos + 1) / 2.0
+    return float(u / (num_pos * num_neg))
 
 
 def auc_with_ci(scores: Sequence[float], labels: Sequence[bool], groups: Sequence[str],
                 num_bootstrap: int = 1000, seed: int = 0) -> dict:
-    """{"auc", "ci95": [lo, hi], "candidates", "correct", "problems"}; the interval resamples
-    the `groups` (problem ids) with replacement; draws without both classes are skipped."""
-    s, y, g = np.asarray(scores, np.float64), np.asarray(labels, bool), np.asarray(groups)
+    """{"auc", "ci95": [lo, hi], "candidates", "correct", "problems", "within_problem"}; the
+    interval resamples the `groups` (problem ids) with replacement; draws without both
+    classes are skipped. "within_problem" is `within_problem_auc` with the same settings."""
+    s, y, g = _arrays(scores, labels, groups)
     ids = sorted(set(g.tolist()))
     members = [np.flatnonzero(g == i) for i in ids]
     rng = np.random.default_rng(seed)
@@ -69,11 +65,11 @@ def within_problem_auc(scores: Sequence[float], labels: Sequence[bool], groups: 
                        num_bootstrap: int = 1000, seed: int = 0) -> dict:
     """{"auc", "ci95", "problems"}: the mean per-problem AUC over the problems with both
     classes, and a bootstrap interval resampling those problems (NaN without any)."""
-    s, y, g = np.asarray(scores, np.float64), np.asarray(labels, bool), np.asarray(groups)
+    s, y, g = _arrays(scores, labels, groups)
     per_problem = [auc(s[g == i], y[g == i]) for i in sorted(set(g.tolist()))]
     values = np.asarray([a for a in per_problem if not np.isnan(a)])
     if len(values) == 0:
-        return {"auc": float("nan"), "ci95": [float("nan")] * 2, "problems": 0}
+        return {"auc": math.nan, "ci95": _percentile_interval([]), "problems": 0}
     rng = np.random.default_rng(seed)
     draws = [float(values[rng.integers(0, len(values), len(values))].mean())
              for _ in range(num_bootstrap)]
@@ -81,8 +77,12 @@ def within_problem_auc(scores: Sequence[float], labels: Sequence[bool], groups: 
             "problems": int(len(values))}
 
 
+def _arrays(scores, labels, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.asarray(scores, np.float64), np.asarray(labels, bool), np.asarray(groups)
+
+
 def _percentile_interval(draws: Sequence[float]) -> list[float]:
     if not len(draws):
-        return [float("nan"), float("nan")]
+        return [math.nan, math.nan]
     lo, hi = np.percentile(draws, [2.5, 97.5])
     return [float(lo), float(hi)]

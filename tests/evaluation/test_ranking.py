@@ -97,3 +97,47 @@ def test_within_problem_auc_is_the_mean_over_problems_with_both_classes():
 def test_within_problem_auc_without_contrastive_problems_is_nan():
     out = within_problem_auc([0.1, 0.2, 0.3], [True, True, False], ["a", "a", "b"])
     assert np.isnan(out["auc"]) and out["problems"] == 0 and all(np.isnan(out["ci95"]))
+
+
+def test_auc_reads_integer_labels_as_classes_and_warns_on_nothing(recwarn):
+    assert auc([0.9, 0.2, 0.6, 0.6], [1, 0, 1, 0]) == 0.875
+    assert auc([3, 1, 2], np.array([1, 0, 0])) == 1.0  # integer scores too
+    assert np.isnan(auc([0.3, 0.4], [True, True])) and np.isnan(auc([0.3], [False]))
+    assert not recwarn.list  # one class: NaN by the rule, not by dividing by zero
+
+
+def test_within_problem_auc_of_a_single_contrastive_problem():
+    out = within_problem_auc([0.9, 0.1, 0.5], [True, False, True], ["a", "a", "b"],
+                             num_bootstrap=10)
+    assert (out["auc"], out["problems"], out["ci95"]) == (1.0, 1, [1.0, 1.0])
+    empty = within_problem_auc([0.1], [True], ["a"])
+    assert len(empty["ci95"]) == 2 and np.isnan(empty["auc"])
+
+
+def test_within_problem_interval_resamples_all_problems_with_the_given_settings():
+    # Eight problems of two candidates each, their AUCs 1, 0, 1, 1, 0, 1, 0.5, 1.
+    wins = [1, 0, 1, 1, 0, 1, 0.5, 1]
+    scores, labels, groups = [], [], []
+    for i, w in enumerate(wins):
+        scores += [w, 1 - w] if w != 0.5 else [0.5, 0.5]
+        labels += [True, False]
+        groups += [f"p{i}"] * 2
+    out = within_problem_auc(scores, labels, groups, num_bootstrap=400, seed=9)
+    rng = np.random.default_rng(9)
+    draws = [np.mean(np.asarray(wins)[rng.integers(0, 8, 8)]) for _ in range(400)]
+    assert out["auc"] == pytest.approx(np.mean(wins))
+    assert out["ci95"] == pytest.approx(list(np.percentile(draws, [2.5, 97.5])), rel=1e-12)
+    pooled = auc_with_ci(scores, labels, groups, num_bootstrap=400, seed=9)
+    assert pooled["within_problem"] == out
+    assert auc_with_ci(scores, labels, groups, 7, 3)["within_problem"] == within_problem_auc(
+        scores, labels, groups, 7, 3)
+
+
+def test_documented_defaults_are_1000_resamples_and_seed_0():
+    rng = np.random.default_rng(4)
+    groups = np.repeat(np.arange(12), 3)
+    labels = rng.random(36) < 0.5
+    scores = rng.random(36)
+    assert auc_with_ci(scores, labels, groups) == auc_with_ci(scores, labels, groups, 1000, 0)
+    assert within_problem_auc(scores, labels, groups) == within_problem_auc(
+        scores, labels, groups, 1000, 0)

@@ -37,17 +37,16 @@ def cluster_labels(answers: Sequence[str | None], grader: Grader | None = None
     """Cluster id of each answer (0, 1, ... in order of first appearance), None if no answer."""
     grader = grader or default_grader()
     normals = [None if a is None else grader.normal_form(a) for a in answers]
-    first_index: dict[str, int] = {}
-    for i, normal in enumerate(normals):
-        if normal is not None:
-            first_index.setdefault(normal, i)
+    # Distinct normal forms in order of first appearance (dicts keep insertion order).
+    distinct = list(dict.fromkeys(n for n in normals if n is not None))
 
     def rounded(normal: str) -> bool:
         return normalization.decimal_tolerance(normal, grader.decimal_min_digits) is not None
 
     representatives: list[str] = []
     cluster_of: dict[str, int] = {}
-    for normal in sorted(first_index, key=lambda n: (rounded(n), first_index[n])):
+    # Exact values first (a stable sort keeps first appearance within each group).
+    for normal in sorted(distinct, key=rounded):
         for cid, rep in enumerate(representatives):
             if grader.check_normal(rep, normal) is Verdict.EQUAL:
                 cluster_of[normal] = cid

@@ -126,6 +126,6 @@ def write_report(report: dict, output_dir: str) -> tuple[str, str]:
     """Writes report.json and report.md atomically; returns their paths."""
     json_path = os.path.join(output_dir, "report.json")
     md_path = os.path.join(output_dir, "report.md")
-    atomic_write_text(json_path, json.dumps(report, indent=1, sort_keys=False) + "\n")
+    atomic_write_text(json_path, json.dumps(report, indent=1) + "\n")
     atomic_write_text(md_path, markdown(report))
     return json_path, md_path

@@ -103,19 +103,6 @@ def split_top_level(s: str, sep: str) -> list[str]:
     return parts
 
 
-def _matching_close(s: str, open_pos: int) -> int | None:
-    """Index of the bracket closing s[open_pos] counting all bracket kinds, or None."""
-    depth = 0
-    for i in range(open_pos, len(s)):
-        if s[i] in _OPEN:
-            depth += 1
-        elif s[i] in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
-
-
 def parse_structure(normal: str) -> Node:
     """Parses a normalised answer into a `Node` (see the module docstring)."""
     if not _depth_profile_ok(normal):
@@ -145,12 +132,11 @@ def _parse(s: str, budget: list[int]) -> Node:
             if items == [""]:
                 items = []
             return Unordered("set", tuple(_parse(p, budget) for p in items))
-    if s and s[0] in "([" and s[-1] in ")]":
-        close = _matching_close(s, 0)
-        if close == len(s) - 1 or (close is None and _balanced(s[1:-1])):
-            items = split_top_level(s[1:-1], ",")
-            if len(items) > 1:
-                return Seq(s[0], s[-1], tuple(_parse(p, budget) for p in items))
+    # A balanced inside means the outer brackets pair up: "(1,2)" is a tuple, "(1)+(2)" not.
+    if s and s[0] in "([" and s[-1] in ")]" and _balanced(s[1:-1]):
+        items = split_top_level(s[1:-1], ",")
+        if len(items) > 1:
+            return Seq(s[0], s[-1], tuple(_parse(p, budget) for p in items))
     items = split_top_level(s, ",")
     if len(items) > 1:
         return Unordered("list", tuple(_parse(p, budget) for p in items))

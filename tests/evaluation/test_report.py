@@ -115,3 +115,29 @@ Counts: problems 2, malformed 0
 
 Cells: accuracy in percent, [bootstrap 95% interval over problems].
 """
+
+
+def test_markdown_evaluator_auc_lines():
+    base = {"version": 1, "counts": {"problems": 2}, "metrics": ["A"],
+            "groups": {field: {"all": {"n": 2, "A": {"mean": 0.5, "ci95": [0.0, 1.0],
+                                                      "n": 2}}}
+                       for field in ("overall", "level", "subject")}}
+    auc = {"auc": 0.61234, "ci95": [0.4, 0.8], "candidates": 16, "correct": 5, "problems": 2}
+    within = {"auc": 0.55, "ci95": [0.25, 0.875], "problems": 1}
+    text = report.markdown({**base, "evaluator_auc": {**auc, "within_problem": within}})
+    assert text.endswith(
+        "Cells: accuracy in percent, [bootstrap 95% interval over problems].\n\n"
+        "Evaluator AUC (correct above incorrect sampled candidates): 0.612 [0.400, 0.800] over "
+        "16 candidates (5 correct) of 2 problems.\n"
+        "Within problems (what re-ranking can use): 0.550 [0.250, 0.875], the mean AUC of the 1 "
+        "problems with correct and incorrect samples.\n")
+    older = report.markdown({**base, "evaluator_auc": auc})  # written before within_problem
+    assert older.endswith("of 2 problems.\n") and "Within" not in older
+    assert "Evaluator AUC" not in report.markdown(base)
+
+
+def test_summaries_default_to_1000_resamples_and_seed_0():
+    per_problem = [{"m": float(i % 3 == 0)} for i in range(30)]
+    assert report.summarize(per_problem, ["m"]) == report.summarize(per_problem, ["m"], 1000, 0)
+    assert report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"]) == \
+        report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"], 1000, 0)

@@ -346,10 +346,6 @@ def decimal_tolerance(normal: str, min_digits: int | None) -> Fraction | None:
     return Fraction(1, 10 ** len(m.group(2))) * scale
 
 
-def _too_long(*parts: str) -> bool:
-    return sum(len(p) for p in parts) > _MAX_FAST_DIGITS
-
-
 @functools.lru_cache(maxsize=200_000)
 def as_rational(normal: str) -> Fraction | None:
     """The exact rational value of a normalised answer, or None if it is not a plain number.

@@ -10,6 +10,10 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sympy
@@ -182,3 +186,100 @@ def test_serve_answers_one_line_per_request_and_survives_failures():
 def test_parse_reads_i_as_the_imaginary_unit_and_keeps_case():
     assert symbolic._parse("i^2") == -1
     assert symbolic._parse("X + x").free_symbols == {sympy.Symbol("X"), x}
+
+
+class _FakeChild:
+    """A stand-in for the worker process: replies come from a real pipe (the worker reads
+    them with select), requests go to a list."""
+
+    def __init__(self, args, env, stdin, stdout, stderr, replies: bytes):
+        self.args, self.env, self.streams = args, env, (stdin, stdout, stderr)
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, replies)
+        os.close(write_fd)
+        self.stdout = os.fdopen(read_fd, "rb")
+        self.stdin = io.BytesIO()
+        self.killed = False
+
+    def poll(self):
+        return None
+
+    def kill(self):
+        self.killed = True
+
+    def wait(self, timeout=None):
+        return -9
+
+
+def _fake_popen(monkeypatch, replies: bytes) -> list:
+    started = []
+
+    def popen(args, env, stdin, stdout, stderr):
+        started.append(_FakeChild(args, env, stdin, stdout, stderr, replies))
+        return started[-1]
+    monkeypatch.setattr(symbolic.subprocess, "Popen", popen)
+    return started
+
+
+def test_the_worker_starts_this_package_with_its_memory_cap(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    started = _fake_popen(monkeypatch, b"ready\nequal\n")
+    worker = symbolic.SymbolicWorker(timeout_s=5.0, memory_limit_bytes=123)
+    assert worker.compare("1", "1") is E
+    child, = started
+    assert child.args == [sys.executable, "-m", "mathft_jax.evaluation.symbolic"]
+    root = str(Path(symbolic.__file__).resolve().parents[2])
+    assert child.env["PYTHONPATH"] == os.pathsep.join([root, "/elsewhere"])
+    assert child.env["MATHFT_SYMBOLIC_MEMORY"] == "123"
+    assert child.streams == (subprocess.PIPE, subprocess.PIPE, subprocess.DEVNULL)
+    assert json.loads(child.stdin.getvalue()) == ["1", "1", 0.0]
+    assert worker.num_restarts == 1 and worker.num_timeouts == 0
+    monkeypatch.delenv("PYTHONPATH")
+    symbolic.SymbolicWorker(memory_limit_bytes=None).compare("1", "2")
+    assert started[1].env["PYTHONPATH"] == root
+    assert started[1].env["MATHFT_SYMBOLIC_MEMORY"] == "0"
+
+
+def test_a_worker_that_never_says_ready_is_an_error(monkeypatch):
+    started = _fake_popen(monkeypatch, b"Traceback ...\n")
+    worker = symbolic.SymbolicWorker()
+    with pytest.raises(RuntimeError, match="failed to start"):
+        worker.compare("1", "2")
+    assert started[0].killed and worker.num_restarts == 0
+
+
+def test_replies_are_read_line_by_line_and_eof_or_silence_is_unknown(monkeypatch):
+    # Two replies in one chunk: each call takes one line; then end of file: UNKNOWN, and the
+    # child is killed and counted as a time-out.
+    started = _fake_popen(monkeypatch, b"ready\nequal\nnot_equal\n")
+    worker = symbolic.SymbolicWorker(timeout_s=5.0)
+    assert [worker.compare("a", "b"), worker.compare("a", "c")] == [E, N]
+    assert worker.compare("a", "d") is U
+    assert worker.num_timeouts == 1 and started[0].killed
+    assert worker.compare("a", "e") is E and len(started) == 2  # a fresh child
+
+
+def test_too_long_input_never_reaches_the_worker(monkeypatch):
+    started = _fake_popen(monkeypatch, b"ready\n")
+    worker = symbolic.SymbolicWorker()
+    long = "1" * (symbolic.MAX_SYMBOLIC_CHARS + 1)
+    assert worker.compare(long, "1") is U and worker.compare("1", long) is U
+    assert not started
+    at_limit = "1" * symbolic.MAX_SYMBOLIC_CHARS
+    started_ok = _fake_popen(monkeypatch, b"ready\nequal\n")
+    assert worker.compare(at_limit, at_limit) is E and len(started_ok) == 1
+
+
+def test_a_call_bound_tighter_than_the_worker_bound_applies(monkeypatch):
+    _fake_popen(monkeypatch, b"ready\n")  # never replies to the request
+    worker = symbolic.SymbolicWorker(timeout_s=30.0)
+    bounds = []
+    read_line = worker._read_line
+
+    def spy(timeout_s):
+        bounds.append(timeout_s)
+        return read_line(timeout_s)
+    monkeypatch.setattr(worker, "_read_line", spy)
+    worker.compare("1", "2", timeout_s=0.01)
+    worker.compare("1", "2", timeout_s=99.0)
+    assert bounds == [symbolic._STARTUP_TIMEOUT_S, 0.01, symbolic._STARTUP_TIMEOUT_S, 30.0]

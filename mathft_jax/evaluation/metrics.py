@@ -36,7 +36,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def _correct(cid: int | None, cluster_correct: Mapping[int, bool]) -> float:
-    return float(cid is not None and bool(cluster_correct.get(cid, False)))
+    return float(cid is not None and bool(cluster_correct.get(cid)))
 
 
 def problem_metrics(labels: Sequence[int | None], cluster_correct: Mapping[int, bool],
@@ -57,9 +57,8 @@ def problem_metrics(labels: Sequence[int | None], cluster_correct: Mapping[int, 
     out["Pass@N"] = float(c > 0)
     order = selection.clusters_by_size(labels)
     out["Maj1@N"] = _correct(order[0] if order else None, cluster_correct)
-    for k in maj_ks:
-        if k > 1:
-            out[f"Maj{k}@N"] = float(any(_correct(cid, cluster_correct) for cid in order[:k]))
+    for k in maj_ks:  # MajK@N with K = 1 is Maj1@N again
+        out[f"Maj{k}@N"] = float(any(_correct(cid, cluster_correct) for cid in order[:k]))
     if scores is not None:
         out["RR.All"] = _correct(selection.rr_all(labels, scores), cluster_correct)
         out[f"RR.Top{rerank_k}"] = _correct(

@@ -50,3 +50,10 @@ CASES = [
 @pytest.mark.parametrize("text,expected", CASES)
 def test_extract_answer(text, expected):
     assert extract_answer(text) == expected
+
+
+def test_a_short_answer_is_at_most_150_characters():
+    # Past 150 characters the text after the cue is prose: only its last number is taken.
+    at_limit = "x+" + "1" * 148
+    assert extract_answer(f"The answer is {at_limit}") == at_limit
+    assert extract_answer(f"The answer is {at_limit}1") == "1" * 149

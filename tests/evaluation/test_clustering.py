@@ -1,3 +1,6 @@
+"""Clustering by equivalent final answers: real grader cases, and the rules checked with a
+scripted grader (what merges, and into which cluster)."""
+
 import itertools
 
 import pytest
@@ -5,6 +8,7 @@ import pytest
 from mathft_jax.evaluation.clustering import cluster_labels
 from mathft_jax.evaluation.equivalence import Grader
 from mathft_jax.evaluation.verdict import Verdict
+from tests.evaluation.conftest import ScriptedGrader
 
 
 @pytest.mark.parametrize("answers,expected", [
@@ -41,3 +45,34 @@ def test_every_member_equals_its_representative(patient_grader):
 def test_tolerance_can_be_switched_off(patient_worker):
     grader = Grader(patient_worker, decimal_min_digits=None)
     assert cluster_labels(["0.0833333", r"\frac{1}{12}"], grader) == [0, 1]
+
+
+
+def test_unknown_never_merges():
+    grader = ScriptedGrader({("a", "b"): Verdict.UNKNOWN, ("a", "c"): Verdict.EQUAL})
+    assert cluster_labels(["a", "b", "c", "b"], grader) == [0, 1, 0, 1]
+
+
+def test_a_non_transitive_chain_joins_the_first_matching_cluster():
+    # b equals both a and c, but a and c differ: b joins a's cluster, created first.
+    grader = ScriptedGrader({("a", "b"): Verdict.EQUAL, ("b", "c"): Verdict.EQUAL})
+    assert cluster_labels(["a", "c", "b"], grader) == [0, 1, 0]
+    # Compared only with representatives: c joins b's cluster without meeting a.
+    grader = ScriptedGrader({("a", "b"): Verdict.EQUAL, ("b", "c"): Verdict.EQUAL})
+    assert cluster_labels(["b", "a", "c"], grader) == [0, 0, 0]
+    assert grader.calls == [("b", "a"), ("b", "c")]
+
+
+@pytest.mark.parametrize("answers,want", [
+    ([None, None], [None, None]),
+    (["x", None, "x"], [0, None, 0]),
+    (["p", "q", "r"], [0, 1, 2]),
+])
+def test_labels_follow_first_appearance(answers, want):
+    assert cluster_labels(answers, ScriptedGrader({})) == want
+
+
+def test_each_distinct_answer_is_compared_once_per_representative():
+    grader = ScriptedGrader({})
+    cluster_labels(["p", "q", "p", "r", "q"], grader)
+    assert grader.calls == [("p", "q"), ("p", "r"), ("q", "r")]

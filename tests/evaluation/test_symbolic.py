@@ -283,3 +283,13 @@ def test_a_call_bound_tighter_than_the_worker_bound_applies(monkeypatch):
     worker.compare("1", "2", timeout_s=0.01)
     worker.compare("1", "2", timeout_s=99.0)
     assert bounds == [symbolic._STARTUP_TIMEOUT_S, 0.01, symbolic._STARTUP_TIMEOUT_S, 30.0]
+
+
+def test_the_default_worker_is_one_per_process_and_closed_at_exit(monkeypatch):
+    registered = []
+    monkeypatch.setattr(symbolic, "_DEFAULT", None)
+    monkeypatch.setattr(symbolic.atexit, "register", registered.append)
+    worker = symbolic.default_worker()
+    assert isinstance(worker, symbolic.SymbolicWorker) and symbolic.default_worker() is worker
+    assert worker.timeout_s == symbolic.DEFAULT_TIMEOUT_S and worker._proc is None  # lazy
+    assert registered == [worker.close]

@@ -114,3 +114,16 @@ def test_plot_writes_a_png_and_closes_the_figure(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(plt.get_fignums()) == before
     assert [p.name for p in path.parent.iterdir()] == ["curve.png"]  # no temporary left
+
+
+def test_plot_passes_the_curves_and_title_to_the_figure(monkeypatch, tmp_path):
+    built = []
+
+    def figure(curves, title=""):
+        built.append((curves, title))
+        return plt.figure()
+    monkeypatch.setattr(plots, "accuracy_figure", figure)
+    curves = {"n": [1], "Pass@N": [1.0]}
+    plots.plot_accuracy_vs_n(curves, str(tmp_path / "a.png"))
+    plots.plot_accuracy_vs_n(curves, str(tmp_path / "b.png"), title="seed 1")
+    assert built == [(curves, ""), (curves, "seed 1")]

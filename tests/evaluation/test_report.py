@@ -137,7 +137,9 @@ def test_markdown_evaluator_auc_lines():
 
 
 def test_summaries_default_to_1000_resamples_and_seed_0():
-    per_problem = [{"m": float(i % 3 == 0)} for i in range(30)]
+    # Continuous values, so that another resample count or seed moves the interval.
+    per_problem = [{"m": float(v)} for v in np.random.default_rng(0).random(30)]
+    assert report.summarize(per_problem, ["m"]) != report.summarize(per_problem, ["m"], 1000, 1)
     assert report.summarize(per_problem, ["m"]) == report.summarize(per_problem, ["m"], 1000, 0)
     assert report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"]) == \
         report.group_summaries(per_problem, ["L"] * 30, ["S"] * 30, ["m"], 1000, 0)

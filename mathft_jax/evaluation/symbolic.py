@@ -58,6 +58,12 @@ MAX_NODES = 400
 MAX_POW_BITS = 20_000
 DEFAULT_TIMEOUT_S = 2.0
 _STARTUP_TIMEOUT_S = 120.0
+# Numeric evaluation: digits of working precision, and the generic rational points (as
+# (numerator, denominator)) where expressions with free symbols are evaluated; the k-th
+# symbol in name order is shifted by k * _SHIFT so that no two symbols take the same value.
+_DIGITS = 30
+_POINTS = ((3, 7), (-5, 11), (13, 4))
+_SHIFT = (1, 17)
 
 
 # ----------------------------------------------------------------------------- child side
@@ -136,10 +142,23 @@ def _too_big(expr) -> bool:
     return False
 
 
+def _numeric(expr):
+    import sympy
+    return sympy.N(expr, _DIGITS)
+
+
+def _substitutions(free_symbols) -> list[dict]:
+    """One {symbol: value} per point of `_POINTS` (see there)."""
+    import sympy
+    symbols = sorted(free_symbols, key=str)
+    shift = sympy.Rational(*_SHIFT)
+    return [{s: sympy.Rational(*p) + k * shift for k, s in enumerate(symbols)} for p in _POINTS]
+
+
 def _numeric_zero(diff) -> bool | None:
     """True/False if diff is provably ~0 / non-zero numerically, None if undecidable."""
     import sympy
-    value = sympy.N(diff, 30)
+    value = _numeric(diff)
     if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or value.free_symbols:
         return None
     magnitude = abs(complex(value))
@@ -156,25 +175,20 @@ def _expr_verdict(a, b, tolerance: float = 0.0) -> Verdict:
     diff = a - b
     if diff == 0:
         return Verdict.EQUAL
-    symbols = sorted(diff.free_symbols, key=str)
     verdict = Verdict.UNKNOWN
-    if not symbols and tolerance:
-        d, v = sympy.N(a, 30), sympy.N(b, 30)
+    if not diff.free_symbols and tolerance:
+        d, v = _numeric(a), _numeric(b)
         if d.is_real and v.is_real:
-            return Verdict.EQUAL if rounds_to(d, v, sympy.Float(tolerance, 30)) else Verdict.NOT_EQUAL
-    if not symbols:
+            equal = rounds_to(d, v, sympy.Float(tolerance, _DIGITS))
+            return Verdict.EQUAL if equal else Verdict.NOT_EQUAL
+    if not diff.free_symbols:
         zero = _numeric_zero(diff)
         if zero is not None:
             verdict = Verdict.EQUAL if zero else Verdict.NOT_EQUAL
     else:
-        points = [sympy.Rational(3, 7), sympy.Rational(-5, 11), sympy.Rational(13, 4)]
-        zeros = []
-        for p in points:
-            subs = {s: p + sympy.Rational(k, 17) for k, s in enumerate(symbols)}
-            zero = _numeric_zero(diff.xreplace(subs))
-            if zero is False:
-                return Verdict.NOT_EQUAL
-            zeros.append(zero)
+        zeros = [_numeric_zero(diff.xreplace(subs)) for subs in _substitutions(diff.free_symbols)]
+        if False in zeros:
+            return Verdict.NOT_EQUAL
         if all(z is True for z in zeros):
             verdict = Verdict.EQUAL
     if verdict is Verdict.UNKNOWN and sympy.simplify(diff) == 0:
@@ -184,19 +198,14 @@ def _expr_verdict(a, b, tolerance: float = 0.0) -> Verdict:
 
 def _constant_ratio(da, db) -> Verdict:
     """EQUAL if da/db is the same non-zero constant at three fixed points (numerically)."""
-    import sympy
-    symbols = sorted(da.free_symbols | db.free_symbols, key=str)
     ratios = []
-    for p in (sympy.Rational(3, 7), sympy.Rational(-5, 11), sympy.Rational(13, 4)):
-        subs = {s: p + sympy.Rational(k, 17) for k, s in enumerate(symbols)}
-        num, den = sympy.N(da.xreplace(subs), 30), sympy.N(db.xreplace(subs), 30)
-        if num.free_symbols or den.free_symbols or not (num.is_number and den.is_number):
-            return Verdict.UNKNOWN
-        if abs(complex(den)) < 1e-20:
+    for subs in _substitutions(da.free_symbols | db.free_symbols):
+        num, den = _numeric(da.xreplace(subs)), _numeric(db.xreplace(subs))
+        if not (num.is_number and den.is_number) or abs(complex(den)) < 1e-20:
             return Verdict.UNKNOWN
         ratios.append(complex(num) / complex(den))
     first = ratios[0]
-    if abs(first) < 1e-12:
+    if abs(first) < 1e-12:  # da vanishes: "0 = 0" is no multiple of an equation
         return Verdict.NOT_EQUAL
     same = all(abs(r - first) <= 1e-9 * abs(first) for r in ratios)
     return Verdict.EQUAL if same else Verdict.NOT_EQUAL

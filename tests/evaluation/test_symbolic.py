@@ -293,3 +293,32 @@ def test_the_default_worker_is_one_per_process_and_closed_at_exit(monkeypatch):
     assert isinstance(worker, symbolic.SymbolicWorker) and symbolic.default_worker() is worker
     assert worker.timeout_s == symbolic.DEFAULT_TIMEOUT_S and worker._proc is None  # lazy
     assert registered == [worker.close]
+
+
+def test_exact_comparison_is_the_default():
+    assert symbolic._expr_verdict(Rational(1, 3), Float("0.3", 30)) is N
+
+
+def test_the_numeric_test_decides_without_simplify(monkeypatch):
+    def simplify(expr):
+        raise AssertionError("simplify called")
+    monkeypatch.setattr(sympy, "simplify", simplify)
+    assert symbolic._expr_verdict((x + 1) ** 2, x ** 2 + 2 * x + 1) is E
+    assert symbolic._expr_verdict(x * y + y, y * (x + 1)) is E
+    assert symbolic._expr_verdict(sqrt(8), 2 * sqrt(2)) is E
+    assert symbolic._expr_verdict(x, x + 1) is N
+
+
+def test_constant_ratio_divides_down_to_1e_20():
+    # db is exactly 1e-20 at the first point: still divided by (the bound is "below 1e-20").
+    tiny = x - Rational(3, 7) + Rational(1, 10 ** 20)
+    assert symbolic._constant_ratio(tiny, tiny) is E
+    assert symbolic._constant_ratio(tiny, x - Rational(3, 7) + Rational(1, 10 ** 21)) is U
+
+
+def test_substitutions_give_each_symbol_its_own_value_at_each_point():
+    subs = symbolic._substitutions({y, x})
+    assert subs == [{x: Rational(3, 7), y: Rational(3, 7) + Rational(1, 17)},
+                    {x: Rational(-5, 11), y: Rational(-5, 11) + Rational(1, 17)},
+                    {x: Rational(13, 4), y: Rational(13, 4) + Rational(1, 17)}]
+    assert symbolic._substitutions(set()) == [{}, {}, {}]

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -60,7 +61,7 @@ def accuracy_vs_n(problems: Sequence, names: Sequence[str], repeats: int = 16, s
                         totals[name].append(m[name])
         curves["n"].append(n)
         for name in names:
-            curves[name].append(float(np.mean(totals[name])) if totals[name] else float("nan"))
+            curves[name].append(float(np.mean(totals[name])) if totals[name] else math.nan)
     return curves
 
 

@@ -36,7 +36,7 @@ def auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     if num_pos == 0 or num_neg == 0:
         return math.nan
     # Mann-Whitney U from average ranks, so that a tie counts one half.
-    ranks = scipy.stats.rankdata(np.asarray(scores, np.float64))
+    ranks = scipy.stats.rankdata(scores)
     u = ranks[y].sum() - num_pos * (num_pos + 1) / 2.0
     return float(u / (num_pos * num_neg))
 

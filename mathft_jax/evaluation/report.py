@@ -24,6 +24,7 @@ report.json schema (version 1):
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Mapping, Sequence
 
@@ -47,7 +48,7 @@ def bootstrap_ci(values: Sequence[float], num_bootstrap: int = 1000, seed: int =
     """
     x = np.asarray(values, dtype=np.float64)
     if len(x) == 0:
-        return (float("nan"), float("nan"))
+        return (math.nan, math.nan)
     rng = np.random.default_rng(seed)
     means = x[rng.integers(0, len(x), size=(num_bootstrap, len(x)))].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])

@@ -1,5 +1,6 @@
 import pytest
 
+from mathft_jax.evaluation import answer_extraction
 from mathft_jax.evaluation.answer_extraction import extract_answer
 
 CASES = [
@@ -57,3 +58,16 @@ def test_a_short_answer_is_at_most_150_characters():
     at_limit = "x+" + "1" * 148
     assert extract_answer(f"The answer is {at_limit}") == at_limit
     assert extract_answer(f"The answer is {at_limit}1") == "1" * 149
+
+
+def test_a_short_answer_has_fewer_than_three_short_words():
+    assert extract_answer("The answer is 5 ab cd") == "5 ab cd"
+    assert extract_answer("The answer is 5 ab cd ef") == "5"  # prose: its last number
+
+
+def test_empty_boxes_add_nothing_to_a_joined_answer():
+    assert extract_answer(r"\boxed{1} \quad \boxed{ }") == "1"
+    assert extract_answer(r"\boxed{ } \quad \boxed{1}") == "1"
+    assert extract_answer(r"\boxed{ }") is None
+    assert answer_extraction._join_last("a  b", [(0, 1, " "), (3, 4, "  ")],
+                                        answer_extraction._SPAN_GAP) is None

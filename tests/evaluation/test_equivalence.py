@@ -196,3 +196,24 @@ def test_equivalence_table_with_the_comparison_in_process():
              if (check_equiv(gold, pred, grader) is Verdict.EQUAL) != expected]
     assert not wrong
     assert grader.num_symbolic_calls > 20  # the table does reach the symbolic stage
+
+
+class _UndecidedAboutSqrt3(_InProcessWorker):
+    """The in-process comparison, except that anything against sqrt(3) cannot be decided."""
+
+    def compare(self, a, b, tolerance=0.0, timeout_s=None):
+        if r"\sqrt{3}" in (a, b):
+            return Verdict.UNKNOWN
+        return super().compare(a, b, tolerance, timeout_s)
+
+
+@pytest.mark.parametrize("gold, pred, expected", [
+    (r"\{1, \sqrt{2}\}", r"\{\sqrt{2}, 1\}", Verdict.EQUAL),
+    (r"\{1, 2\}", r"\{1, 3\}", Verdict.NOT_EQUAL),          # every comparison decided
+    (r"\{1, \sqrt{2}\}", r"\{1, \sqrt{3}\}", Verdict.UNKNOWN),
+    # 1 against 2 is decided (not equal), 1 against sqrt(3) is not: no match, and unknown.
+    (r"\{1, \sqrt{2}\}", r"\{2, \sqrt{3}\}", Verdict.UNKNOWN),
+    (r"\{1, 2\}", r"\{1, 2, 3\}", Verdict.NOT_EQUAL),
+])
+def test_an_unmatched_set_member_is_unknown_only_when_a_comparison_was(gold, pred, expected):
+    assert Grader(_UndecidedAboutSqrt3(), timeout_s=600.0).check(gold, pred) is expected

@@ -127,3 +127,17 @@ def test_plot_passes_the_curves_and_title_to_the_figure(monkeypatch, tmp_path):
     plots.plot_accuracy_vs_n(curves, str(tmp_path / "a.png"))
     plots.plot_accuracy_vs_n(curves, str(tmp_path / "b.png"), title="seed 1")
     assert built == [(curves, ""), (curves, "seed 1")]
+
+
+def test_documented_defaults_and_no_warning_for_a_missing_metric(recwarn):
+    problems = [_problem(f"p{i}", [i % 2 == 0, i % 3 == 0, False, True, False],
+                         scores=[0.1 * ((i + j) % 7) for j in range(5)]) for i in range(9)]
+    names = ["Maj1@N", "RR.Top8", "W.RR.Maj8", "absent"]
+    curves = plots.accuracy_vs_n(problems, names)
+    explicit = plots.accuracy_vs_n(problems, names, repeats=16, seed=0, rerank_k=8)
+    assert all(curves[k] == explicit[k] for k in ("n", "Maj1@N", "RR.Top8", "W.RR.Maj8"))
+    other = [plots.accuracy_vs_n(problems, names, **kw)["Maj1@N"]
+             for kw in ({"repeats": 17}, {"seed": 1})]
+    assert all(o != curves["Maj1@N"] for o in other)
+    assert "RR.Top8" in curves and not any(math.isnan(v) for v in curves["RR.Top8"])
+    assert all(math.isnan(v) for v in curves["absent"]) and not recwarn.list

@@ -5,7 +5,8 @@
 #   bash launch/mutation.sh                  # mathft_jax/evaluation/, training/ and evaluator/ losses
 #   bash launch/mutation.sh mathft_jax/evaluation/metrics.py ...   # only these files (globs)
 # Env: PYTHON (default: the project venv's, else python3), MUTATION_JOBS (default: CPU count),
-# MUTATION_WORK (the scratch folder, default build/mutation; one per run keeps each run's results).
+# MUTATION_WORK (the scratch folder, default build/mutation; one per run keeps each run's results),
+# MUTANTS (only these mutant names or globs, e.g. the survivors of an earlier run).
 # Works in a scratch copy (build/mutation/) of the tracked and untracked-but-not-ignored files,
 # so the work tree is never mutated. Needs the `mutation` extra (pip install '.[mutation]').
 set -euo pipefail
@@ -65,7 +66,11 @@ cd "$WORK"
 mkdir -p "$WORK/mutants"
 export PYTHONPATH="$WORK/mutants"
 echo "mutating ${TARGETS[*]} (progress: $WORK/run.log)"
-if ! "$MUTMUT" run --max-children "${MUTATION_JOBS:-$(nproc)}" > "$WORK/run.log" 2>&1; then
+# MUTANTS (optional): mutmut names or globs to run instead of every mutant, e.g.
+# "mathft_jax.evaluation.symbolic.* mathft_jax.evaluation.normalization.x_rounds_to__mutmut_*".
+read -r -a SELECTED <<< "${MUTANTS:-}"
+if ! "$MUTMUT" run --max-children "${MUTATION_JOBS:-$(nproc)}" "${SELECTED[@]}" \
+    > "$WORK/run.log" 2>&1; then
   tail -c 3000 "$WORK/run.log" >&2
   echo "error: mutmut run failed (log: $WORK/run.log; MUTATION_DEBUG=1 shows pytest's error)" >&2
   exit 1

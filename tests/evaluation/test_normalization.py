@@ -4,6 +4,7 @@ from fractions import Fraction as F
 
 import pytest
 
+from mathft_jax.evaluation import normalization
 from mathft_jax.evaluation.normalization import rounds_to
 
 
@@ -24,3 +25,25 @@ from mathft_jax.evaluation.normalization import rounds_to
 ])
 def test_rounds_to(decimal, value, ulp, expected):
     assert rounds_to(F(decimal), value, F(ulp)) is expected
+
+
+@pytest.mark.parametrize("text, interval", [
+    (r"-2\leq x\leq 7", "[-2,7]"),
+    (r"-2<x\leq 7", "(-2,7]"),
+    (r"7>x\geq -2", "[-2,7)"),                 # a falling chain reads right to left
+    (r"7\geq x>-2", "(-2,7]"),
+    (r"7>x>-2", "(-2,7)"),
+    (r"-2<x>7", r"-2<x>7"),                    # mixed directions: no interval
+    (r"7>x<9", r"7>x<9"),
+    ("a<x<7", "a<x<7"),                        # a bound with a variable
+    (r"0\leq x\leq \pi", r"[0,\pi]"),          # ... but a constant command is no variable
+    ("x>2", r"(2,\infty)"),
+    (r"x\geq 2", r"[2,\infty)"),
+    ("x<3", r"(-\infty,3)"),
+    (r"x\leq 3", r"(-\infty,3]"),
+    (r"5\geq x", r"(-\infty,5]"),
+    ("-x>-1", r"(-\infty,1)"),
+    ("y", "y"),
+])
+def test_inequalities_become_intervals(text, interval):
+    assert normalization._interval(text) == interval

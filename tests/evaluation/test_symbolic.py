@@ -165,6 +165,7 @@ COL = r"\begin{pmatrix}1\\2\end{pmatrix}"
     (r"\{1,2\}", "1", U),
     ("2^{99999}", "2^{99999}", U),                  # over the power bound: never compared
     ("1", "2^{99999}", U),
+    ("2^{99999}", "1", U),                          # each side is checked
 ])
 def test_compare_in_child_dispatch(a, b, expected):
     assert symbolic._compare_in_child(a, b) is expected

@@ -186,9 +186,12 @@ def _expr_verdict(a, b, tolerance: float = 0.0) -> Verdict:
         if zero is not None:
             verdict = Verdict.EQUAL if zero else Verdict.NOT_EQUAL
     else:
-        zeros = [_numeric_zero(diff.xreplace(subs)) for subs in _substitutions(diff.free_symbols)]
-        if False in zeros:
-            return Verdict.NOT_EQUAL
+        zeros = []
+        for subs in _substitutions(diff.free_symbols):
+            zero = _numeric_zero(diff.xreplace(subs))
+            if zero is False:  # one non-zero point decides: skip the others
+                return Verdict.NOT_EQUAL
+            zeros.append(zero)
         if all(z is True for z in zeros):
             verdict = Verdict.EQUAL
     if verdict is Verdict.UNKNOWN and sympy.simplify(diff) == 0:

@@ -19,7 +19,8 @@ TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("mathft_jax/evaluation/*.py" "mathft_jax/training/losses.py"
   "mathft_jax/evaluator/losses.py")
 
-WORK="${MUTATION_WORK:-$REPO_ROOT/build/mutation}"
+# Absolute: the script changes into it, and PYTHONPATH below must still name it.
+WORK="$(realpath -m "${MUTATION_WORK:-$REPO_ROOT/build/mutation}")"
 rm -rf "$WORK" && mkdir -p "$WORK"
 (cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard \
   | xargs -0 -I{} cp --parents {} "$WORK"/ 2>/dev/null || true)

@@ -157,15 +157,13 @@ def undouble_backslashes(text: str) -> str:
     return text
 
 
-def _strip_text_wrappers(s: str) -> tuple[str, bool]:
-    had_text = False
+def _strip_text_wrappers(s: str) -> str:
     for _ in range(10):  # Nested wrappers, innermost first; bounded.
         new = _TEXT_WRAPPER.sub(lambda m: m.group(1), s)
         if new == s:
             break
-        had_text = True
         s = new
-    return s, had_text
+    return s
 
 
 def _collapse_spaces(s: str) -> str:
@@ -260,8 +258,7 @@ def normalize_answer(answer: str) -> str:
     s = _SEPARATORS.sub(",", s).strip(" ,")
     s = re.sub(r",(?:\s*,)+", ",", s)
     s = _TRAILING_TEXT_WORDS.sub("", s).strip()
-    s, had_text = _strip_text_wrappers(s)
-    s = s.strip()
+    s = _strip_text_wrappers(s).strip()
     if len(s) > 1:
         s = _TRAILING_BARE_UNIT.sub("", s).strip()
     s = s.rstrip(".,;").strip()

@@ -47,3 +47,27 @@ def test_rounds_to(decimal, value, ulp, expected):
 ])
 def test_inequalities_become_intervals(text, interval):
     assert normalization._interval(text) == interval
+
+
+@pytest.mark.parametrize("text, normal", [
+    (r"\sin x", r"\sin x"),                    # a space between two letters stays ...
+    (r"\sin X", r"\sin X"),                    # ... upper case too (`\sinX` is another command)
+    (r"\frac{1}{2} x", r"\frac{1}{2}x"),      # ... and goes anywhere else
+    ("3,\t4", "3,4"),                          # any white space, not only the space
+    ("a\t\tb", "a b"),
+])
+def test_spaces_stay_only_between_letters(text, normal):
+    assert normalization.normalize_answer(text) == normal
+
+
+@pytest.mark.parametrize("relation", ["<", ">", r"\leq", r"\geq"])
+def test_a_chain_with_a_relation_keeps_all_its_sides(relation):
+    # `x = y = 3` names its answer last; `x = y = z < 1` is a relation, not an answer.
+    assert normalization.normalize_answer("x = y = 3") == "3"
+    assert normalization.normalize_answer(f"x = y = z {relation} 1") == f"x=y=z{relation}1"
+
+
+def test_a_name_is_not_stripped_from_a_value_that_is_an_equation():
+    # `(a,b) = (1,2) = (1,2)`: what follows the name is itself an equation, not a value.
+    assert normalization._strip_name("(a,b) = (1,2)") == "(1,2)"
+    assert normalization._strip_name("(a,b) = (1,2) = (1,2)") == "(a,b) = (1,2) = (1,2)"

@@ -13,6 +13,8 @@ import math
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -191,28 +193,37 @@ def test_parse_reads_i_as_the_imaginary_unit_and_keeps_case():
 
 class _FakeChild:
     """A stand-in for the worker process: replies come from a real pipe (the worker reads
-    them with select), requests go to a list."""
+    them with select), requests go to a list. `replies` as a list of chunks: written one by
+    one, 50 ms apart, from a thread (a reply split across reads)."""
 
-    def __init__(self, args, env, stdin, stdout, stderr, replies: bytes):
+    def __init__(self, args, env, stdin, stdout, stderr, replies: bytes | list[bytes]):
         self.args, self.env, self.streams = args, env, (stdin, stdout, stderr)
         read_fd, write_fd = os.pipe()
-        os.write(write_fd, replies)
-        os.close(write_fd)
         self.stdout = os.fdopen(read_fd, "rb")
         self.stdin = io.BytesIO()
         self.killed = False
+        self.returncode = None  # a test sets it to let the child "die"
+        chunks = [replies] if isinstance(replies, bytes) else replies
+        threading.Thread(target=self._write, args=(write_fd, chunks), daemon=True).start()
+
+    @staticmethod
+    def _write(fd: int, chunks: list[bytes]) -> None:
+        for i, chunk in enumerate(chunks):
+            time.sleep(0.05 if i else 0.0)
+            os.write(fd, chunk)
+        os.close(fd)
 
     def poll(self):
-        return None
+        return self.returncode
 
     def kill(self):
-        self.killed = True
+        self.killed, self.returncode = True, -9
 
     def wait(self, timeout=None):
-        return -9
+        return self.returncode
 
 
-def _fake_popen(monkeypatch, replies: bytes) -> list:
+def _fake_popen(monkeypatch, replies: bytes | list[bytes]) -> list:
     started = []
 
     def popen(args, env, stdin, stdout, stderr):
@@ -244,7 +255,7 @@ def test_the_worker_starts_this_package_with_its_memory_cap(monkeypatch):
 def test_a_worker_that_never_says_ready_is_an_error(monkeypatch):
     started = _fake_popen(monkeypatch, b"Traceback ...\n")
     worker = symbolic.SymbolicWorker()
-    with pytest.raises(RuntimeError, match="failed to start"):
+    with pytest.raises(RuntimeError, match="^symbolic grading worker failed to start$"):
         worker.compare("1", "2")
     assert started[0].killed and worker.num_restarts == 0
 
@@ -284,6 +295,57 @@ def test_a_call_bound_tighter_than_the_worker_bound_applies(monkeypatch):
     worker.compare("1", "2", timeout_s=0.01)
     worker.compare("1", "2", timeout_s=99.0)
     assert bounds == [symbolic._STARTUP_TIMEOUT_S, 0.01, symbolic._STARTUP_TIMEOUT_S, 30.0]
+
+
+def test_a_reply_split_across_reads_is_joined_within_a_sub_second_bound(monkeypatch):
+    _fake_popen(monkeypatch, [b"ready\neq", b"ual\nnot_", b"equal\n"])
+    worker = symbolic.SymbolicWorker(timeout_s=5.0)
+    assert worker.compare("1", "1", timeout_s=0.5) is E
+    assert worker.compare("1", "2", timeout_s=0.5) is N
+    assert worker.num_timeouts == 0
+
+
+def test_each_time_out_is_counted(monkeypatch):
+    started = _fake_popen(monkeypatch, b"ready\n")  # every child ends after saying ready
+    worker = symbolic.SymbolicWorker(timeout_s=5.0)
+    assert [worker.compare("1", "1"), worker.compare("1", "1")] == [U, U]
+    assert worker.num_timeouts == 2 and worker.num_restarts == 2
+    assert all(child.killed for child in started)
+
+
+def test_a_child_that_died_between_calls_is_replaced_and_its_pipes_closed(monkeypatch):
+    started = _fake_popen(monkeypatch, b"ready\nequal\n")
+    worker = symbolic.SymbolicWorker(timeout_s=5.0)
+    assert worker.compare("1", "1") is E
+    started[0].returncode = 1  # e.g. killed by the system between two calls
+    assert worker.compare("2", "2") is E and len(started) == 2
+    assert started[0].stdout.closed and worker.num_timeouts == 0
+
+
+def test_a_request_that_cannot_be_written_is_unknown(monkeypatch):
+    started = _fake_popen(monkeypatch, b"ready\nequal\n")
+    worker = symbolic.SymbolicWorker(timeout_s=5.0)
+    assert worker.compare("1", "1") is E
+    started[0].stdin.close()  # writing raises ValueError, as a broken pipe raises OSError
+    assert worker.compare("1", "1") is U
+    assert worker.num_timeouts == 1 and started[0].killed
+
+
+def test_a_forked_copy_leaves_its_parents_child_alone(monkeypatch):
+    # After os.fork the worker object is shared but the child process belongs to the parent:
+    # the copy starts its own and never kills the parent's, also on close().
+    started = _fake_popen(monkeypatch, b"ready\nequal\n")
+    worker = symbolic.SymbolicWorker(timeout_s=5.0)
+    assert worker.compare("1", "1") is E
+    worker._owner_pid = os.getpid() + 1  # as if this object were the fork's copy
+    assert worker.compare("1", "1") is E and len(started) == 2
+    assert not started[0].killed
+    worker.close()  # its own child now
+    assert started[1].killed and started[1].stdout.closed and worker._proc is None
+    assert worker.compare("1", "1") is E
+    worker._owner_pid = os.getpid() + 1
+    worker.close()
+    assert not started[2].killed
 
 
 def test_the_default_worker_is_one_per_process_and_closed_at_exit(monkeypatch):

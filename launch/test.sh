@@ -6,4 +6,5 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$REPO_ROOT/launch/setup_env.sh" test
 cd "$REPO_ROOT"
-exec python -m pytest "$@"
+# The slowest tests are listed at the end, so a CI log shows where the time went.
+exec python -m pytest --durations=25 "$@"

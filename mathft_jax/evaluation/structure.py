@@ -117,10 +117,10 @@ def _parse(s: str, budget: list[int]) -> Node:
     s = s.strip()
     m = _MATRIX.match(s)
     if m:
-        body = m.group(2).strip().rstrip("\\").strip()
+        # Empty rows (a trailing `\\`) are dropped; each cell strips its own spaces.
         rows = tuple(
             tuple(_parse(c, budget) for c in split_top_level(r, "&"))
-            for r in split_top_level(body, "\\\\") if r.strip())
+            for r in split_top_level(m.group(2), "\\\\") if r.strip())
         return Matrix(rows)
     union = split_top_level(s, "\\cup")
     if len(union) > 1:

@@ -103,6 +103,10 @@ CASES = [
     (r"\begin{pmatrix}\frac12\\0\end{pmatrix}", r"\begin{bmatrix}0.5\\0\end{bmatrix}", EQUAL),
     (r"\begin{pmatrix}\sqrt{8}\\1\end{pmatrix}", r"\begin{pmatrix}2\sqrt2\\1\end{pmatrix}", EQUAL),
     (r"\begin{pmatrix}1&0\\0&1\end{pmatrix}", r"\begin{pmatrix}1&0\\0&-1\end{pmatrix}", DIFF),
+    # cell by cell with the scalar rules, which a whole-matrix symbolic parse would not apply
+    (r"\begin{pmatrix}0.3333\\2\end{pmatrix}", r"\begin{pmatrix}\frac13\\2\end{pmatrix}", EQUAL),
+    (r"\begin{pmatrix}\{1,2\}\\3\end{pmatrix}", r"\begin{pmatrix}\{2,1\}\\3\end{pmatrix}", EQUAL),
+    (r"\begin{pmatrix}1\\2\\\end{pmatrix}", r"\begin{pmatrix}1\\2\end{pmatrix}", EQUAL),  # a trailing row break
     # --- text answers
     (r"\text{even}", "even", EQUAL), (r"\text{Even}", r"\text{even}", EQUAL),
     (r"\text{odd}", r"\text{even}", DIFF), (r"\text{(C)}", "C", EQUAL), ("(C)", "C", EQUAL),

@@ -1,6 +1,6 @@
 """Answer structure (evaluation/structure.py): which brackets make a set, a sequence or a list."""
 
-from mathft_jax.evaluation.structure import Scalar, Seq, Unordered, parse_structure
+from mathft_jax.evaluation.structure import Matrix, Scalar, Seq, Unordered, parse_structure
 
 
 def test_a_set_whose_items_hold_brackets():
@@ -14,3 +14,26 @@ def test_two_sets_in_a_list_are_not_one_set():
     # Starts with \{ and ends with \}, but the inside `1\},\{2` closes before it opens.
     assert parse_structure(r"\{1\},\{2\}") == Unordered(
         "list", (Unordered("set", (Scalar("1"),)), Unordered("set", (Scalar("2"),))))
+
+
+def test_an_unclosed_set_is_one_scalar():
+    # A truncated answer: `\{1,2` never closes, so it is no set (nor `{1}`).
+    assert parse_structure(r"\{1,2") == Scalar(r"\{1,2")
+    # A stray closer: a list of two items, not a set.
+    assert parse_structure(r"1,2\}") == Unordered("list", (Scalar("1"), Scalar(r"2\}")))
+
+
+def test_a_matrix_splits_into_rows_and_cells():
+    assert parse_structure(r"\begin{pmatrix}1&2\\3&4\\\end{pmatrix}") == Matrix(
+        ((Scalar("1"), Scalar("2")), (Scalar("3"), Scalar("4"))))
+
+
+def test_parsing_stops_after_200_nodes():
+    # 100 pairs are 301 nodes: the list (node 1), then each pair and its two numbers; pair k
+    # is node 3k + 2. Pair 66 is node 200, the last one parsed; later pairs stay unparsed text.
+    pairs = [f"({i},{i + 1})" for i in range(100)]
+    node = parse_structure(",".join(pairs))
+    assert isinstance(node, Unordered) and len(node.items) == 100
+    assert node.items[65] == Seq("(", ")", (Scalar("65"), Scalar("66")))
+    assert node.items[66] == Seq("(", ")", (Scalar("66"), Scalar("67")))
+    assert node.items[67:] == tuple(Scalar(p) for p in pairs[67:])

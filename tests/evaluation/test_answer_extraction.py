@@ -14,6 +14,8 @@ CASES = [
     (r"\boxed{1}. Then we see that \boxed{3}", "3"),
     (r"\boxed 5$", "5"),
     (r"\boxed{ x = 3 }", "x = 3"),
+    (r"\boxed{5.}", "5"), (r"\boxed{$5$}", "5"), (r"\boxed{$5$.}", "5"), (r"\boxed{$5.$}", "5"),
+    (r"\boxed{.5}", ".5"),
     (r"\boxed{}", None),
     (r"\boxed{5", None),
     (r"\boxed{1} then \boxed{2", None),

@@ -226,8 +226,9 @@ def _clock(s: str) -> str:
     m = _CLOCK.match(s)
     if not m or (":00" not in s[3:] and not m.group(3)):
         return s
-    hour = int(m.group(1)) % 12 + (12 if (m.group(3) or "").lower() == "p" else 0) \
-        if m.group(3) else int(m.group(1))
+    hour, meridiem = int(m.group(1)), m.group(3)
+    if meridiem:  # 12 AM is 00, 12 PM is 12
+        hour = hour % 12 + (12 if meridiem.lower() == "p" else 0)
     return f"{hour:02d}:{m.group(2)}"
 
 

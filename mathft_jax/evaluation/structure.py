@@ -80,11 +80,6 @@ def split_top_level(s: str, sep: str) -> list[str]:
     parts, depth, start, i, n, k = [], 0, 0, 0, len(s), len(sep)
     while i < n:
         ch = s[i]
-        if ch == "\\" and s.startswith(sep, i) and depth == 0:
-            parts.append(s[start:i])
-            i += k
-            start = i
-            continue
         if ch == "\\" and i + 1 < n and s[i + 1] in "{}":
             depth += 1 if s[i + 1] == "{" else -1
             i += 2

@@ -122,6 +122,8 @@ CASES = [
     ("x != 3", r"x \neq 3", EQUAL), (r"x \lt 3", "x<3", EQUAL), (r"x \gt 3", "x > 3", EQUAL),
     (r"x \leq 5", r"5 \geq x", EQUAL), ("x < 1", "-x > -1", EQUAL), ("x < -1", "-x > -1", DIFF),
     ("[-2,7]", r"-2 < x \le 7", DIFF), (r"(2,\infty)", r"x \geq 2", DIFF),
+    (r"x<1-\sqrt{2}", r"-x>-1+\sqrt{2}", EQUAL), (r"x<1+\sqrt{2}", r"-x>-1-\sqrt{2}", EQUAL),
+    ("x<-2", "-x>2", EQUAL),
     # --- several solutions, any separator
     ("2, 3", "3; 2", EQUAL), ("2, 3", r"2 \text{ and } 3", EQUAL), ("2, 3", "2 or 3", EQUAL),
     ("2, 3", r"2 \quad 3", EQUAL), ("2,3", "{3, 2}", EQUAL), ("(11,7),(7,11)", "(11,7)or(7,11)", EQUAL),

@@ -71,3 +71,29 @@ def test_a_name_is_not_stripped_from_a_value_that_is_an_equation():
     # `(a,b) = (1,2) = (1,2)`: what follows the name is itself an equation, not a value.
     assert normalization._strip_name("(a,b) = (1,2)") == "(1,2)"
     assert normalization._strip_name("(a,b) = (1,2) = (1,2)") == "(a,b) = (1,2) = (1,2)"
+
+
+@pytest.mark.parametrize("text, interval", [
+    (r"x>\pi", r"(\pi,\infty)"),              # a constant command in a one-sided bound ...
+    (r"\pi<x", r"(\pi,\infty)"),              # ... written bound first ...
+    (r"-x<-\pi", r"(\pi,\infty)"),            # ... or on a negated variable
+    ("y<x", "y<x"),                            # a variable bound: no interval
+    ("-x>2", r"(-\infty,-(2))"),              # a bound without a sign is negated whole
+])
+def test_one_sided_inequalities_become_intervals(text, interval):
+    assert normalization.normalize_answer(text) == interval
+
+
+@pytest.mark.parametrize("text, time", [
+    ("12:30 PM", "12:30"), ("12:15 AM", "00:15"), ("08:34 AM", "08:34"), ("08:34 pm", "20:34"),
+    ("7:05:00", "07:05"), ("12:00", "12:00"),
+])
+def test_clock_times_are_24_hour(text, time):
+    assert normalization.normalize_answer(text) == time
+
+
+def test_text_wrappers_are_removed_ten_levels_deep():
+    def nest(levels):
+        return "\\text{" * levels + "5" + "}" * levels
+    assert normalization._strip_text_wrappers(nest(10)) == "5"
+    assert normalization._strip_text_wrappers(nest(11)) == nest(1)

@@ -1,6 +1,6 @@
 """Answer structure (evaluation/structure.py): which brackets make a set, a sequence or a list."""
 
-from mathft_jax.evaluation.structure import Matrix, Scalar, Seq, Unordered, parse_structure
+from mathft_jax.evaluation.structure import MAX_DEPTH, Matrix, Scalar, Seq, Unordered, parse_structure
 
 
 def test_a_set_whose_items_hold_brackets():
@@ -37,3 +37,26 @@ def test_parsing_stops_after_200_nodes():
     assert node.items[65] == Seq("(", ")", (Scalar("65"), Scalar("66")))
     assert node.items[66] == Seq("(", ")", (Scalar("66"), Scalar("67")))
     assert node.items[67:] == tuple(Scalar(p) for p in pairs[67:])
+    # One node earlier in the list: pair 66 is node 201, the first left unparsed.
+    node = parse_structure(",".join(["0"] + pairs))
+    assert node.items[66] == Seq("(", ")", (Scalar("65"), Scalar("66")))
+    assert node.items[67] == Scalar(pairs[66])
+
+
+def _right_nested(depth: int) -> str:
+    return "(1," * depth + "1" + ")" * depth  # `(1,(1,1))` is depth 2
+
+
+def test_nesting_deeper_than_max_depth_is_one_scalar():
+    node = parse_structure(_right_nested(MAX_DEPTH))
+    for _ in range(MAX_DEPTH - 1):
+        assert isinstance(node, Seq)
+        node = node.items[1]
+    assert node == Seq("(", ")", (Scalar("1"), Scalar("1")))
+    assert parse_structure(_right_nested(MAX_DEPTH + 1)) == Scalar(_right_nested(MAX_DEPTH + 1))
+
+
+def test_depth_counts_open_brackets_not_all_brackets():
+    # Two siblings of depth 30: 60 brackets open in all, but never more than 31 at once.
+    twins = f"({_right_nested(30)},{_right_nested(30)})"
+    assert isinstance(parse_structure(twins), Seq)

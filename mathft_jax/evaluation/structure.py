@@ -75,15 +75,12 @@ def _depth_profile_ok(s: str) -> bool:
 def split_top_level(s: str, sep: str) -> list[str]:
     """Splits `s` on `sep` where no bracket of any kind is open.
 
-    `\\{`/`\\}` count as brackets; an escaped `\\\\` row separator is never split on `\\`.
+    `\\{`/`\\}` count as brackets (by their braces); an escaped `\\\\` row separator is never
+    split on `\\`.
     """
     parts, depth, start, i, n, k = [], 0, 0, 0, len(s), len(sep)
     while i < n:
         ch = s[i]
-        if ch == "\\" and i + 1 < n and s[i + 1] in "{}":
-            depth += 1 if s[i + 1] == "{" else -1
-            i += 2
-            continue
         if ch in _OPEN:
             depth += 1
         elif ch in _CLOSE:

@@ -60,3 +60,15 @@ def test_depth_counts_open_brackets_not_all_brackets():
     # Two siblings of depth 30: 60 brackets open in all, but never more than 31 at once.
     twins = f"({_right_nested(30)},{_right_nested(30)})"
     assert isinstance(parse_structure(twins), Seq)
+
+
+def test_an_empty_set_has_no_items():
+    assert parse_structure(r"\{\}") == Unordered("set", ())
+
+
+def test_a_tuple_may_open_with_a_tuple():
+    # `((1,2),3)`: the inside `(1,2),3` is balanced even though it starts with a bracket.
+    assert parse_structure("((1,2),3)") == Seq(
+        "(", ")", (Seq("(", ")", (Scalar("1"), Scalar("2"))), Scalar("3")))
+    assert parse_structure("[(0,1),2)") == Seq(
+        "[", ")", (Seq("(", ")", (Scalar("0"), Scalar("1"))), Scalar("2")))

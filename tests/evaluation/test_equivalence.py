@@ -1,5 +1,8 @@
 """Hand-written equivalence table: (gold, prediction, expected equal?)."""
 
+import math
+import threading
+
 import pytest
 
 from mathft_jax.evaluation import symbolic
@@ -124,6 +127,9 @@ CASES = [
     ("[-2,7]", r"-2 < x \le 7", DIFF), (r"(2,\infty)", r"x \geq 2", DIFF),
     (r"x<1-\sqrt{2}", r"-x>-1+\sqrt{2}", EQUAL), (r"x<1+\sqrt{2}", r"-x>-1-\sqrt{2}", EQUAL),
     ("x<-2", "-x>2", EQUAL),
+    # a long decimal may be a truncation of the exact value, whichever side it is on
+    ("0.6666", r"\frac23", EQUAL), (r"\frac{2}{3}", "0.6666", EQUAL), ("3.1415", r"\pi", EQUAL),
+    (r"\pi", "3.1415", EQUAL),
     # --- several solutions, any separator
     ("2, 3", "3; 2", EQUAL), ("2, 3", r"2 \text{ and } 3", EQUAL), ("2, 3", "2 or 3", EQUAL),
     ("2, 3", r"2 \quad 3", EQUAL), ("2,3", "{3, 2}", EQUAL), ("(11,7),(7,11)", "(11,7)or(7,11)", EQUAL),
@@ -223,3 +229,69 @@ class _UndecidedAboutSqrt3(_InProcessWorker):
 ])
 def test_an_unmatched_set_member_is_unknown_only_when_a_comparison_was(gold, pred, expected):
     assert Grader(_UndecidedAboutSqrt3(), timeout_s=600.0).check(gold, pred) is expected
+
+
+class _RecordingWorker(_InProcessWorker):
+    """The in-process comparison, recording each request's strings and time bound."""
+
+    def __init__(self):
+        self.calls = []
+
+    def compare(self, a, b, tolerance=0.0, timeout_s=None):
+        self.calls.append((a, b, timeout_s))
+        return super().compare(a, b, tolerance, timeout_s)
+
+
+def test_an_empty_answer_equals_nothing_and_asks_no_one():
+    worker = _RecordingWorker()
+    grader = Grader(worker)
+    assert grader.check_normal("", "5") is Verdict.NOT_EQUAL
+    assert grader.check_normal("5", "") is Verdict.NOT_EQUAL
+    assert not worker.calls
+
+
+def test_the_worker_gets_what_is_left_of_the_check_bound():
+    worker = _RecordingWorker()
+    assert Grader(worker, timeout_s=0.5).check_normal("x+1", "1+x") is Verdict.EQUAL
+    (_, _, bound), = worker.calls
+    assert 0 < bound <= 0.5
+
+
+def test_a_scalar_comparison_outside_a_check_has_no_deadline():
+    # `scalar` is public: called on its own (in any thread, before or after a check) it is
+    # bounded only by the worker's own time-out.
+    worker = _RecordingWorker()
+    grader = Grader(worker, timeout_s=5.0)
+    assert grader.scalar("x+1", "1+x") is Verdict.EQUAL
+    assert grader.check_normal("x+2", "2+x") is Verdict.EQUAL
+    assert grader.scalar("x+3", "3+x") is Verdict.EQUAL
+    results = []
+    thread = threading.Thread(target=lambda: results.append(grader.scalar("x+4", "4+x")))
+    thread.start()
+    thread.join()
+    assert results == [Verdict.EQUAL]
+    bounds = [bound for _, _, bound in worker.calls]
+    assert bounds[0] == bounds[2] == bounds[3] == math.inf and 0 < bounds[1] <= 5.0
+
+
+def test_decided_comparisons_are_cached_in_either_order_and_unknown_ones_are_not():
+    worker = _RecordingWorker()
+    grader = Grader(worker)
+    assert grader.scalar("x+1", "1+x") is Verdict.EQUAL
+    assert grader.scalar("1+x", "x+1") is Verdict.EQUAL
+    assert grader.scalar("x+1", "1+x") is Verdict.EQUAL
+    assert len(worker.calls) == 1 and grader.num_symbolic_calls == 1
+    undecided = Grader(_UndecidedAboutSqrt3())
+    for _ in range(2):
+        assert undecided.scalar(r"\sqrt{3}", "x") is Verdict.UNKNOWN
+    assert undecided.num_symbolic_calls == 2  # a time-out is worth a retry
+
+
+def test_a_word_is_compared_as_text_never_as_a_product_of_letters():
+    worker = _RecordingWorker()
+    grader = Grader(worker)
+    assert grader.scalar("even", r"e\cdot v\cdot e\cdot n") is Verdict.NOT_EQUAL
+    assert grader.scalar(r"e\cdot v\cdot e\cdot n", "even") is Verdict.NOT_EQUAL
+    assert not worker.calls
+    assert grader.scalar("infty", "x") is Verdict.NOT_EQUAL  # a LaTeX name is no word ...
+    assert len(worker.calls) == 1  # ... so sympy reads it

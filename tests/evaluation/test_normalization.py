@@ -97,3 +97,8 @@ def test_text_wrappers_are_removed_ten_levels_deep():
         return "\\text{" * levels + "5" + "}" * levels
     assert normalization._strip_text_wrappers(nest(10)) == "5"
     assert normalization._strip_text_wrappers(nest(11)) == nest(1)
+
+
+def test_a_scientific_decimal_is_allowed_its_mantissa_place_scaled():
+    assert normalization.decimal_tolerance(r"2.3148\cdot10^{-3}", 4) == F(1, 10 ** 7)
+    assert normalization.decimal_tolerance(r"2.3148\cdot10^{3}", 4) == F(1, 10)

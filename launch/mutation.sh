@@ -7,6 +7,8 @@
 # Env: PYTHON (default: the project venv's, else python3), MUTATION_JOBS (default: CPU count),
 # MUTATION_WORK (the scratch folder, default build/mutation; one per run keeps each run's results),
 # MUTANTS (only these mutant names or globs, e.g. the survivors of an earlier run).
+# Runs done in parts merge into one score for today's code with launch/mutation_merge.py, which
+# also lists what is still to run (--todo).
 # Works in a scratch copy (build/mutation/) of the tracked and untracked-but-not-ignored files,
 # so the work tree is never mutated. Needs the `mutation` extra (pip install '.[mutation]').
 set -euo pipefail

@@ -24,8 +24,6 @@ import json
 import sys
 from pathlib import Path
 
-from mutmut.stats import status_by_exit_code
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KILLED = {"killed", "timeout", "segfault"}
 
@@ -44,6 +42,12 @@ def function_sources(path: Path) -> dict[str, str]:
     return found
 
 
+def exit_status(code: int) -> str:
+    """mutmut's name for a test run's exit code ("killed", "survived", "timeout", ...)."""
+    from mutmut.stats import status_by_exit_code  # the `mutation` extra
+    return status_by_exit_code[code]
+
+
 def run_results(run: Path, relative: Path) -> tuple[dict[str, str], dict[str, str | None]]:
     """(function texts, mutant name -> status or None if not checked) of one run for one file."""
     source, meta = run / relative, run / "mutants" / f"{relative}.meta"
@@ -51,13 +55,14 @@ def run_results(run: Path, relative: Path) -> tuple[dict[str, str], dict[str, st
         return {}, {}
     codes = json.loads(meta.read_text())["exit_code_by_key"]
     return function_sources(source), {
-        name: None if code is None else status_by_exit_code[code] for name, code in codes.items()}
+        name: None if code is None else exit_status(code) for name, code in codes.items()}
 
 
-def merge(runs: list[Path], relative: Path) -> tuple[dict[str, str | None], list[str]]:
+def merge(runs: list[Path], relative: Path, root: Path = REPO_ROOT
+          ) -> tuple[dict[str, str | None], list[str]]:
     """Today's mutants of one file -> merged status; and the functions no run mutated as today."""
     module = ".".join(relative.with_suffix("").parts)
-    today = function_sources(REPO_ROOT / relative)
+    today = function_sources(root / relative)
     per_run = [run_results(run, relative) for run in runs]
     status, unseen = {}, []
     for function, text in today.items():

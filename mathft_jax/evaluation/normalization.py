@@ -372,24 +372,18 @@ def _rational_value(normal: str) -> Fraction | None:
             return Fraction(normal)
         m = _SLASH.match(normal)
         if m:
-            return Fraction(int(m.group(1)), int(m.group(2))) if int(m.group(2)) else None
+            return Fraction(int(m.group(1)), int(m.group(2)))
         m = _FRAC.match(normal)
         if m:
-            num, den = int(m.group(2)), int(m.group(3))
-            if den == 0:
-                return None
-            value = Fraction(num, den)
+            value = Fraction(int(m.group(2)), int(m.group(3)))
             return -value if m.group(1) == "-" else value
         m = _SCIENTIFIC.match(normal)
         if m:
             return Fraction(m.group(1)) * Fraction(10) ** int(m.group(2))
         m = _MIXED.match(normal)
         if m:
-            whole, num, den = int(m.group(2)), int(m.group(3)), int(m.group(4))
-            if den == 0:
-                return None
-            value = whole + Fraction(num, den)
+            value = int(m.group(2)) + Fraction(int(m.group(3)), int(m.group(4)))
             return -value if m.group(1) == "-" else value
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError):  # `1/0`, `\frac{1}{0}`
         return None
     return None

@@ -18,6 +18,7 @@ CASES = [
     (r"\boxed{.5}", ".5"),
     (r"\boxed{}", None),
     (r"\boxed{5", None),
+    (r"\boxedx", None),                      # the word, not a box
     (r"\boxed{1} then \boxed{2", None),
     ("The answer is $7$.", "7"),
     ("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", r"\frac{3}{4}"),

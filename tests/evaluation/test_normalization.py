@@ -102,3 +102,20 @@ def test_text_wrappers_are_removed_ten_levels_deep():
 def test_a_scientific_decimal_is_allowed_its_mantissa_place_scaled():
     assert normalization.decimal_tolerance(r"2.3148\cdot10^{-3}", 4) == F(1, 10 ** 7)
     assert normalization.decimal_tolerance(r"2.3148\cdot10^{3}", 4) == F(1, 10)
+
+
+@pytest.mark.parametrize("normal, value", [
+    ("-12", F(-12)), ("0.125", F(1, 8)), ("3/6", F(1, 2)), ("1/0", None),
+    (r"\frac{3}{1}", F(3)), (r"-\frac{3}{6}", F(-1, 2)), (r"\frac{1}{0}", None),
+    (r"2.5\cdot10^{3}", F(2500)), (r"2.5\cdot10^{-3}", F(1, 400)),
+    (r"2\frac{1}{2}", F(5, 2)), (r"-2\frac{1}{2}", F(-5, 2)), (r"2\frac{1}{1}", F(3)),
+    (r"2\frac{1}{0}", None), ("", None), ("x", None), (r"\sqrt{2}", None),
+])
+def test_as_rational(normal, value):
+    assert normalization.as_rational(normal) == value
+
+
+def test_as_rational_reads_at_most_200_characters():
+    at_limit = "1" * normalization._MAX_FAST_DIGITS
+    assert normalization.as_rational(at_limit) == int(at_limit)
+    assert normalization.as_rational(at_limit + "1") is None

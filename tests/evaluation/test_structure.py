@@ -1,6 +1,7 @@
 """Answer structure (evaluation/structure.py): which brackets make a set, a sequence or a list."""
 
-from mathft_jax.evaluation.structure import MAX_DEPTH, Matrix, Scalar, Seq, Unordered, parse_structure
+from mathft_jax.evaluation.structure import (
+    MAX_DEPTH, Matrix, Scalar, Seq, Unordered, _depth_profile_ok, parse_structure)
 
 
 def test_a_set_whose_items_hold_brackets():
@@ -72,3 +73,9 @@ def test_a_tuple_may_open_with_a_tuple():
         "(", ")", (Seq("(", ")", (Scalar("1"), Scalar("2"))), Scalar("3")))
     assert parse_structure("[(0,1),2)") == Seq(
         "[", ")", (Seq("(", ")", (Scalar("0"), Scalar("1"))), Scalar("2")))
+
+
+def test_a_closing_bracket_lowers_the_depth_by_one():
+    # 30 open, 1 closed: 29; then 21 more reach exactly MAX_DEPTH, 22 more pass it.
+    assert _depth_profile_ok("(" * 30 + ")" + "(" * (MAX_DEPTH - 29))
+    assert not _depth_profile_ok("(" * 30 + ")" + "(" * (MAX_DEPTH - 28))

@@ -96,7 +96,6 @@ _SIMPLE_REPLACEMENTS = (
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|°")
 _LE_GE = re.compile(r"\\(le|ge|ne)(?![a-zA-Z])")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_SPACED_THOUSANDS = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 # Named answers: `x =`, `x_1 =`, `f(x) =`, `\theta =`, `(p,q) =`, `|AB| =`, `AB =`,
 # `V_1:V_2 =`, `x \in`: removed when what follows names no variable (`x = 5` -> `5`).
 _NAME = (r"(?:[a-zA-Z](?:_\{?\w+\}?)?(?:'+)?|\\[a-zA-Z]+(?:_\{?\w+\}?)?|[A-Z]{2,3}|\|[A-Za-z]{1,3}\|"
@@ -266,15 +265,12 @@ def _normal_form(answer: str) -> str:
     s = re.sub(r",(?:\s*,)+", ",", s)
     s = _TRAILING_TEXT_WORDS.sub("", s).strip()
     s = _strip_text_wrappers(s).strip()
-    if len(s) > 1:
-        s = _TRAILING_BARE_UNIT.sub("", s).strip()
+    s = _TRAILING_BARE_UNIT.sub("", s).strip()  # needs a digit before it: `m` stays
     s = s.rstrip(".,;").strip()
     s = s.rstrip("\\").strip()
     m = _MIXED_SLASH.match(s)
     if m:
         s = f"{m.group(1)}{m.group(2)}\\frac{{{m.group(3)}}}{{{m.group(4)}}}"
-    if _SPACED_THOUSANDS.match(s):
-        s = s.replace(" ", "")
     s = _POWER_THEN_NUMBER.sub(r"\1\\cdot ", s)
     s = _strip_name(s)
     s = _FRAC_SHORT.sub(r"\\frac{\1}{\2}", s)

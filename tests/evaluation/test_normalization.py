@@ -119,3 +119,24 @@ def test_as_rational_reads_at_most_200_characters():
     at_limit = "1" * normalization._MAX_FAST_DIGITS
     assert normalization.as_rational(at_limit) == int(at_limit)
     assert normalization.as_rational(at_limit + "1") is None
+
+
+@pytest.mark.parametrize("text, normal", [
+    ("€5", "5"),
+    ("2,\n3", "2,3"),                          # a line break is white space
+    (r"10\%, 20\%", "10,20"),                  # `\%` goes whole, not leaving `\,`
+    (", 3, 4", "3,4"),                         # a leading separator
+    (r"\text{5.}", "5"),                       # a full stop inside the wrapper
+    ("2 1/3", r"2\frac{1}{3}"),                # a mixed number keeps its whole part
+    ("-1 000.25", "-1000.25"),                 # spaced thousands
+    ("m", "m"),                                # a lone letter is no unit
+])
+def test_normal_forms(text, normal):
+    assert normalization.normalize_answer(text) == normal
+
+
+def test_answers_longer_than_the_bound_are_left_as_written():
+    limit = normalization.MAX_NORMALIZE_CHARS
+    at_limit = "x = " + "1" * (limit - 4)
+    assert normalization.normalize_answer(at_limit) == "1" * (limit - 4)
+    assert normalization.normalize_answer(at_limit + "1") == at_limit + "1"

@@ -130,6 +130,14 @@ def test_as_rational_reads_at_most_200_characters():
     ("2 1/3", r"2\frac{1}{3}"),                # a mixed number keeps its whole part
     ("-1 000.25", "-1000.25"),                 # spaced thousands
     ("m", "m"),                                # a lone letter is no unit
+    (r"\frac1{72}", r"\frac{1}{72}"),          # braces for a one-digit numerator ...
+    (r"\frac{a}2", r"\frac{a}{2}"),            # ... or denominator
+    ("Yes", "yes"), ("AB", "AB"),              # words of three letters or more lose case
+    ("{5}", "{5}"), ("{1,2}", r"\{1,2\}"),     # bare braces make a set only with two items
+    ("+1, +2", "1,2"),                         # each item loses its plus sign
+    (r"1\pm\sqrt{2}", r"1+\sqrt{2},1-\sqrt{2}"), (r"\pm 3", "3,-3"),
+    (r"1\pm2\pm3", r"1\pm2\pm3"),             # two signs: left alone
+    (r"\pm 1, 2", r"\pm1,2"),                  # a list: left alone
 ])
 def test_normal_forms(text, normal):
     assert normalization.normalize_answer(text) == normal

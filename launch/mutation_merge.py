@@ -99,13 +99,13 @@ def main() -> int:
         todo += unseen + [name for name, s in status.items() if s is None or s == "survived"]
         tally = collections.Counter(
             "killed" if s in KILLED else "not run" if s is None else s for s in status.values())
-        tally["not run (function changed)"] = len(unseen)
+        tally["functions not mutated as today"] = len(unseen)
         totals.update(tally)
         rows.append((relative.name, len(status), tally))
     if args.todo:
         print(" ".join(todo))
         return 0
-    columns = ["killed", "survived", "no tests", "not run", "not run (function changed)"]
+    columns = ["killed", "survived", "no tests", "not run", "functions not mutated as today"]
     print("| module | mutants | " + " | ".join(columns) + " |")
     print("|---|" + "---:|" * (len(columns) + 1))
     for name, count, tally in rows + [("**total**", sum(r[1] for r in rows), totals)]:
@@ -113,8 +113,9 @@ def main() -> int:
     ran = totals["killed"] + totals["survived"] + totals["no tests"]
     print(f"\nkilled {totals['killed']} of {ran} mutants that ran "
           f"({100 * totals['killed'] / max(1, ran):.1f}% raw); not run: "
-          f"{totals['not run'] + totals['not run (function changed)']} "
-          "(a changed function counts as one glob)")
+          f"{totals['not run']}; functions that no run mutated in today's text: "
+          f"{totals['functions not mutated as today']} (changed since, or decorated: mutmut "
+          "skips decorated functions)")
     return 0
 
 

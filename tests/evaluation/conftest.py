@@ -1,8 +1,19 @@
 import pytest
 
+from mathft_jax.evaluation import equivalence, normalization
 from mathft_jax.evaluation.equivalence import Grader
 from mathft_jax.evaluation.symbolic import SymbolicWorker
 from mathft_jax.evaluation.verdict import Verdict
+
+
+@pytest.fixture(autouse=True)
+def _empty_grading_caches():
+    """Each test computes its own normal forms: with the process-wide caches warm, a test whose
+    answers an earlier test already normalised never runs the rules, so mutation testing
+    (which maps tests to the functions they call) would not run it against them."""
+    for cached in (normalization.normalize_answer, normalization.as_rational,
+                   equivalence._structure):
+        cached.cache_clear()
 
 
 class ScriptedGrader:

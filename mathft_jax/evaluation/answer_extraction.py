@@ -58,10 +58,10 @@ _SENTENCE = re.compile(r"^(.{1,200}?)(?:\.\s|\.$|\n|$|I hope)", re.DOTALL)
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}")
 _TEXT_ARG = re.compile(r"\\(?:text|mbox|mathrm|textbf|begin|end)\{[^{}]*\}")
 _SHORT_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,3}(?![a-zA-Z])")
-# `1000,99` and `0,111` (never `-2,1` or `3,12`, which are lists).
 _TWO_WORDS = re.compile(r"^[A-Za-z]+\s+[A-Za-z]+\s")  # `the number is 5` is a sentence
 # Math delimiters and a sentence's full stop around an answer, in any order: `$5$.`, `5.$`.
 _EDGES = re.compile(r"^[\s$]+|[\s$.]+$")
+# `1000,99` and `0,111` (never `-2,1` or `3,12`, which are lists).
 _DECIMAL_COMMA = re.compile(r"-?(?:\d{4,},\d{1,2}|0,\d+)")
 _PROSE_DECIMAL_COMMA = re.compile(r"-?(?:\d+,\d{1,2}|0,\d+)")  # `2,74` inside a sentence
 _UNIT_WORD = re.compile(r"^(?:" + "|".join(UNIT_WORDS) + r"|percent(?:age)?|square|cubic)$",

@@ -23,10 +23,18 @@ Comparison rules in the child (a, b parsed to sympy):
 * relations: equations `l1=r1`, `l2=r2` are equal when `(l1-r1)` and `(l2-r2)` differ by a
   non-zero constant factor; inequalities when they have the same strictness and the same
   `greater - smaller` side (so `x>2` equals `2<x`);
-* expressions: the difference is evaluated numerically at 30 digits (with free symbols, at
-  three fixed rational points): non-zero (|d| >= 1e-20) anywhere gives NOT_EQUAL, zero at
-  every point gives EQUAL; only when evaluation is undefined (nan, zoo, leftover symbols)
-  does `simplify(a-b) == 0` get a chance to prove EQUAL, else UNKNOWN.
+* numbers are exact: a decimal is the rational it spells (`0.1` is 1/10, never a binary
+  float), and a difference that is a rational number (`2^{-70} - 2^{-71}`,
+  `10^{30} + 1 - 10^{30}`) is decided exactly;
+* expressions: otherwise the difference is evaluated numerically at 30 digits (with free
+  symbols, at three fixed rational points) and judged RELATIVELY, never against an absolute
+  bound (which would call every pair of values below it equal, `\\pi^{-60}` and
+  `\\pi^{-61}`): sympy evaluates a difference adaptively to the digits asked, so a difference
+  it resolves to any significant digit proves NOT_EQUAL (`e^{\\pi\\sqrt{163}}` is not
+  `640320^3+744`), and one it cannot resolve counts as zero only when it is at most
+  1e-20 * max(|a|, |b|). Non-zero anywhere gives NOT_EQUAL, zero at every point gives EQUAL;
+  only when evaluation is undefined (nan, zoo, leftover symbols) does `simplify(a-b) == 0`
+  get a chance to prove EQUAL, else UNKNOWN.
   The symbol `i` is read as the imaginary unit.
 
 Example:
@@ -64,6 +72,10 @@ _STARTUP_TIMEOUT_S = 120.0
 _DIGITS = 30
 _POINTS = ((3, 7), (-5, 11), (13, 4))
 _SHIFT = (1, 17)
+# Two numbers are equal when they differ by at most this much relative to the larger one.
+_REL_TOL = "1e-20"
+# A numeric difference known to this many bits is a proof of inequality, however small.
+_RESOLVED_BITS = 30
 
 
 # ----------------------------------------------------------------------------- child side
@@ -108,7 +120,21 @@ def _parse(text: str):
         i_sym = [s for s in expr.free_symbols if getattr(s, "name", None) == "i"]
         if i_sym:
             expr = expr.xreplace({i_sym[0]: sympy.I})
+        expr = _exact_decimals(expr)
     return expr
+
+
+def _exact_decimals(expr):
+    """Replaces each decimal (a sympy Float) by the rational it spells: `0.1` -> 1/10.
+
+    The parser builds Floats from the written digits; their decimal rendering at their own
+    precision gives those digits back, whereas their binary value (0.1000000000000000055...)
+    would make `0.1x` and `\\frac{x}{10}` differ at 30 digits."""
+    import sympy
+    floats = expr.atoms(sympy.Float)
+    if not floats:
+        return expr
+    return expr.xreplace({f: sympy.Rational(str(f)) for f in floats})
 
 
 def _log2_bound(expr) -> float:
@@ -155,14 +181,55 @@ def _substitutions(free_symbols) -> list[dict]:
     return [{s: sympy.Rational(*p) + k * shift for k, s in enumerate(symbols)} for p in _POINTS]
 
 
-def _numeric_zero(diff) -> bool | None:
-    """True/False if diff is provably ~0 / non-zero numerically, None if undecidable."""
+def _exact_value(expr):
+    """The exact rational value of a constant without decimals left, or None."""
     import sympy
+    if expr.free_symbols or not expr.is_number:
+        return None
+    value = expr.doit()
+    return value if isinstance(value, sympy.Rational) else None
+
+
+def _magnitude(expr):
+    """|value| of a constant at 30 digits (a sympy Float: no underflow below 1e-308)."""
+    import sympy
+    return sympy.Abs(_numeric(expr))
+
+
+def _resolved_nonzero(value) -> bool:
+    """Whether a numeric value has a non-zero part known to `_RESOLVED_BITS` or more.
+
+    sympy evaluates a difference adaptively to the digits asked; when the difference is zero
+    it cannot get there and returns a part with no significant bit (`0.e-166`)."""
+    import sympy
+    for part in value.as_real_imag():
+        if isinstance(part, sympy.Float) and part != 0 and part._prec >= _RESOLVED_BITS:
+            return True
+    return False
+
+
+def _numeric_zero(diff, *sides) -> bool | None:
+    """Whether the constant `diff` (a difference of `sides`; default: its own terms) is zero:
+    exactly when it is a rational number; else zero when its evaluation found no significant
+    digit and it is at most `_REL_TOL` times the largest side (see the module docstring);
+    None when evaluation is undefined."""
+    import sympy
+    exact = _exact_value(diff)
+    if exact is not None:
+        return exact == 0
     value = _numeric(diff)
     if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or value.free_symbols:
         return None
-    magnitude = abs(complex(value))
-    return magnitude < 1e-20
+    magnitude = sympy.Abs(value)
+    if magnitude == 0:
+        return True
+    if _resolved_nonzero(value):
+        return False
+    scales = [_magnitude(side) for side in sides or sympy.Add.make_args(diff)]
+    if any(s.has(sympy.nan, sympy.zoo, sympy.oo) or s.free_symbols for s in scales):
+        return None
+    scale = max(scales, default=sympy.Float(0))
+    return bool(magnitude <= sympy.Float(_REL_TOL, _DIGITS) * scale)
 
 
 def _expr_verdict(a, b, tolerance: float = 0.0) -> Verdict:
@@ -182,13 +249,13 @@ def _expr_verdict(a, b, tolerance: float = 0.0) -> Verdict:
             equal = rounds_to(d, v, sympy.Float(tolerance, _DIGITS))
             return Verdict.EQUAL if equal else Verdict.NOT_EQUAL
     if not diff.free_symbols:
-        zero = _numeric_zero(diff)
+        zero = _numeric_zero(diff, a, b)
         if zero is not None:
             verdict = Verdict.EQUAL if zero else Verdict.NOT_EQUAL
     else:
         zeros = []
         for subs in _substitutions(diff.free_symbols):
-            zero = _numeric_zero(diff.xreplace(subs))
+            zero = _numeric_zero(diff.xreplace(subs), a.xreplace(subs), b.xreplace(subs))
             if zero is False:  # one non-zero point decides: skip the others
                 return Verdict.NOT_EQUAL
             zeros.append(zero)
@@ -200,18 +267,21 @@ def _expr_verdict(a, b, tolerance: float = 0.0) -> Verdict:
 
 
 def _constant_ratio(da, db) -> Verdict:
-    """EQUAL if da/db is the same non-zero constant at three fixed points (numerically)."""
+    """EQUAL if da/db is the same non-zero constant at three fixed points (exactly for
+    rational values, else by `_numeric_zero` on the ratios' differences)."""
     ratios = []
     for subs in _substitutions(da.free_symbols | db.free_symbols):
-        num, den = _numeric(da.xreplace(subs)), _numeric(db.xreplace(subs))
-        if not (num.is_number and den.is_number) or abs(complex(den)) < 1e-20:
+        num, den = da.xreplace(subs), db.xreplace(subs)
+        if not (num.is_number and den.is_number) or _numeric_zero(den) is not False:
             return Verdict.UNKNOWN
-        ratios.append(complex(num) / complex(den))
-    first = ratios[0]
-    if abs(first) < 1e-12:  # da vanishes: "0 = 0" is no multiple of an equation
-        return Verdict.NOT_EQUAL
-    same = all(abs(r - first) <= 1e-9 * abs(first) for r in ratios)
-    return Verdict.EQUAL if same else Verdict.NOT_EQUAL
+        if _numeric_zero(num) is not False:
+            return Verdict.NOT_EQUAL  # da vanishes: "0 = 0" is no multiple of an equation
+        ratios.append(num / den)
+    for ratio in ratios[1:]:
+        same = _numeric_zero(ratio - ratios[0], ratio, ratios[0])
+        if same is not True:
+            return Verdict.NOT_EQUAL if same is False else Verdict.UNKNOWN
+    return Verdict.EQUAL
 
 
 def _relation_verdict(a, b) -> Verdict:

@@ -53,8 +53,6 @@ DELIBERATE = {
 KNOWN_GAPS = {
     ('x + \\sqrt2I',
      'x + 1.414I'),
-    ('$\\frac{v_{0}}{r_{0}} \\frac{1}{\\left(1+r / r_{0}\\right)^{3 / ',
-     '$\\frac{v_0 \\cdot \\left(\\frac{r_0}{r + r_0}\\right)^{0.5}}{(r '),
     ('\\begin{cases} a+b=\\frac12 \\\\ a-b=\\sqrt3 \\end{cases}',
      '\\begin{cases} a+b=0.5\\\\ a-b=1.732\\end{cases}'),
     ('$\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}$',

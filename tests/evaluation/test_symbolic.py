@@ -62,15 +62,36 @@ def test_too_big_counts_nodes_and_bounds_powers():
     assert symbolic._too_big(factorial(Integer(2000), evaluate=False))      # ~ 21,950 bits
 
 
-def test_numeric_zero_reads_magnitudes_below_1e_20_as_zero():
+def test_numeric_zero_is_exact_for_rationals_and_relative_otherwise():
     assert symbolic._numeric_zero(Integer(0)) is True
-    assert symbolic._numeric_zero(Float("1e-21", 30)) is True
-    assert symbolic._numeric_zero(Float("1e-20", 30)) is False
-    assert symbolic._numeric_zero(Float("1e-19", 30)) is False
-    assert symbolic._numeric_zero(Float("-1e-21", 30) * sympy.I) is True
-    assert symbolic._numeric_zero(1 + sympy.I) is False
+    # Rational differences are exact, however small: no absolute floor.
+    assert symbolic._numeric_zero(Rational(1, 10 ** 40)) is False
+    assert symbolic._numeric_zero(_pow(2, -70) - _pow(2, -71)) is False
+    assert symbolic._numeric_zero(_pow(10, 30) + 1 - _pow(10, 30)) is False
+    # A difference evaluated to significant digits is non-zero, however small.
+    assert symbolic._numeric_zero(sympy.pi ** -60 - sympy.pi ** -61) is False
+    assert symbolic._numeric_zero(sympy.exp(sympy.pi * sqrt(163)) - 640320 ** 3 - 744) is False
+    assert symbolic._numeric_zero(sympy.pi * sympy.I / 10 ** 30) is False
+    # A zero that only simplification proves: evaluation finds no digit, the sides are ~1.
+    trig = sympy.sin(sympy.pi / 7) ** 2 + sympy.cos(sympy.pi / 7) ** 2 - 1
+    assert symbolic._numeric_zero(trig) is True
+    assert symbolic._numeric_zero(trig, Integer(1), Integer(1)) is True
     for undecidable in (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, x):
         assert symbolic._numeric_zero(undecidable) is None
+
+
+def test_numeric_zero_needs_the_unresolved_rest_to_be_small_relative_to_the_sides():
+    # The same unresolved "0.e-166" rest, judged against sides of 1 and of 1e-200.
+    trig = sympy.sin(sympy.pi / 7) ** 2 + sympy.cos(sympy.pi / 7) ** 2 - 1
+    assert symbolic._numeric_zero(trig, Integer(1)) is True
+    assert symbolic._numeric_zero(trig, Rational(1, 10 ** 200)) is False
+    assert symbolic._numeric_zero(trig, sympy.zoo) is None
+
+
+def test_exact_decimals_reads_a_decimal_as_the_rational_it_spells():
+    assert symbolic._parse("0.1x") == x / 10
+    assert symbolic._parse("4.12310562561766054982") == Rational("4.12310562561766054982")
+    assert symbolic._exact_decimals(x + 1) == x + 1
 
 
 @pytest.mark.parametrize("a, b, tolerance, expected", [
@@ -108,8 +129,10 @@ def test_expr_verdict_points_are_distinct_for_each_symbol_and_point():
     (x - 2, x - Rational(3, 7), U),   # divides by zero at the first point
     (x - 2, x + Rational(5, 11), U),  # ... at the second
     (x - 2, x - Rational(13, 4), U),  # ... at the third
-    ((1 + Rational(1, 10 ** 12)) * x - 2, x - 2, E),  # ratios within 1e-9 relative
-    ((1 + Rational(1, 10 ** 6)) * x - 2, x - 2, N),
+    ((1 + Rational(1, 10 ** 12)) * x - 2, x - 2, N),  # ratios compared exactly
+    ((1 + sqrt(2) / 10 ** 25) * x - 2, x - 2, N),     # ... or to their significant digits
+    (sqrt(2) * x - 2, x - sqrt(2), E),
+    (Rational(1, 2 ** 70) * (x - 2), x - 2, E),       # a tiny factor is still a factor
     (Integer(2), Integer(2), E),
     (x ** 2 - 1, x - 1, N),
 ])
@@ -372,11 +395,20 @@ def test_the_numeric_test_decides_without_simplify(monkeypatch):
     assert symbolic._expr_verdict(x, x + 1) is N
 
 
-def test_constant_ratio_divides_down_to_1e_20():
-    # db is exactly 1e-20 at the first point: still divided by (the bound is "below 1e-20").
-    tiny = x - Rational(3, 7) + Rational(1, 10 ** 20)
+def test_constant_ratio_divides_by_any_non_zero_value():
+    # db is 1e-30 at the first point: tiny, not zero.
+    tiny = x - Rational(3, 7) + Rational(1, 10 ** 30)
     assert symbolic._constant_ratio(tiny, tiny) is E
-    assert symbolic._constant_ratio(tiny, x - Rational(3, 7) + Rational(1, 10 ** 21)) is U
+    assert symbolic._constant_ratio(tiny, x - Rational(3, 7) + Rational(1, 10 ** 31)) is N
+
+
+def test_expr_verdict_keeps_tiny_and_huge_distinct_values_apart():
+    assert symbolic._expr_verdict(_pow(2, -70), _pow(2, -71)) is N
+    assert symbolic._expr_verdict(sqrt(2) / 10 ** 30, sqrt(3) / 10 ** 30) is N
+    assert symbolic._expr_verdict(x ** 2 / 10 ** 30, 2 * x ** 2 / 10 ** 30) is N
+    assert symbolic._expr_verdict(_pow(10, 30), _pow(10, 30) + 1) is N
+    assert symbolic._expr_verdict(sympy.E ** -50, sympy.E ** -51) is N
+    assert symbolic._expr_verdict(_pow(2, -70), 1 / _pow(2, 70)) is E
 
 
 def test_substitutions_give_each_symbol_its_own_value_at_each_point():

@@ -9,6 +9,9 @@ Two small frozen (hashable, gin-bindable) records cover every rule the library u
   of the remaining tokens whose renormalised probability reaches p), min-p (keep tokens whose
   probability is at least `min_p` x the most likely token's).
 
+A draw takes one uniform number per row (`inverse_cdf`), not one random number per
+vocabulary entry, so sampling costs about as much as the arg-max.
+
 Both return the chosen token and its log-probability under the *untempered, unfiltered*
 model distribution (`log_softmax(logits)`), so summed log-probs are comparable across sampling
 settings (they are the model's likelihood of the text, not the sampler's).
@@ -29,7 +32,7 @@ import gin
 import jax
 import jax.numpy as jnp
 
-from mathft_jax.decoding import blocked_topk
+from mathft_jax.decoding import blocked_topk, inverse_cdf
 
 NEG_INF = -1e30
 
@@ -151,7 +154,7 @@ class Sampling:
           (tokens [B] int32, untempered model log-probs of those tokens [B] float32).
         """
         candidates, ids = self.filtered_logits(logits, vocab_axis)
-        choice = jax.vmap(lambda k, row: jax.random.categorical(k, row))(keys, candidates)
+        choice = inverse_cdf.draw(candidates, inverse_cdf.uniforms(keys))
         tokens = jnp.take_along_axis(ids, choice[:, None], axis=-1)[:, 0]
         return tokens, blocked_topk.log_softmax_at(logits, tokens, vocab_axis)
 

@@ -11,6 +11,8 @@ from mathft_jax.decoding.continuous import TRACE_COUNTS, ContinuousDecoder, Requ
 L, EOS, P, N = 12, 5, 8, 3
 RULE = Sampling(0.9, top_p=0.95)
 KEY = jax.random.PRNGKey(3)
+# The README's promise for log-probs across batch sizes and CPUs (tokens are compared exactly).
+LOGPROB_ATOL = 1e-5
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +64,23 @@ def test_samples_equal_generate_draws(tiny, prompts):
     assert lengths[0] < L == lengths[-1], "rows of varied lengths exercise refills"
 
 
+def _assert_same_rows(got, reference):
+    """Same keys, tokens and finish reasons; log-probs within LOGPROB_ATOL (XLA CPU rounds a
+    matmul differently per batch shape and per CPU: up to 1e-6 was seen on an AMD EPYC
+    without AVX-512 between 3 and 10 rows)."""
+    assert sorted(got) == sorted(reference)
+    for key, (tokens, logprobs, reason) in reference.items():
+        assert got[key][0] == tokens and got[key][2] == reason, key
+        np.testing.assert_allclose(got[key][1], logprobs, rtol=0, atol=LOGPROB_ATOL)
+
+
 def test_rows_do_not_depend_on_batching_or_resume(tiny, prompts):
     mixed = lambda n: n == 0  # one greedy row and two sampled rows per prompt
     reference = _as_lists(_run(tiny, prompts, N, mixed))
-    assert _as_lists(_run(tiny, prompts, 10, mixed)) == reference
-    assert _as_lists(_run(tiny, prompts, 21, mixed)) == reference
+    _assert_same_rows(_as_lists(_run(tiny, prompts, 10, mixed)), reference)
+    _assert_same_rows(_as_lists(_run(tiny, prompts, 21, mixed)), reference)
     resumed = _as_lists(_run(tiny, prompts, 6, mixed, first=2))
-    assert resumed == {k: v for k, v in reference.items() if k[0] >= 2}
+    _assert_same_rows(resumed, {k: v for k, v in reference.items() if k[0] >= 2})
 
 
 def test_refills_do_not_recompile(tiny, prompts):

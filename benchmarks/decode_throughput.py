@@ -23,6 +23,8 @@ Random-init weights (throughput does not depend on them). `--sampling` decodes w
 
     python benchmarks/decode_throughput.py --preset gemma3_270m --batch_sizes 1,32 --skip_naive
     python benchmarks/decode_throughput.py --preset tiny --batch_sizes 1,8 --new_tokens 32
+    python benchmarks/decode_throughput.py --preset mini --batch_sizes 32 --skip_naive \
+        --compare_sampling          # prints `sampled/greedy <ratio>` (target >= 0.85)
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ def best_time(fn, repeats: int) -> float:
     return min(times)
 
 
+def sampled_time(params, cfg: ModelConfig, prompts: list, args) -> float:
+    """Best time of the same decode as the greedy run with `Sampling(0.9)`."""
+    def run():
+        out = generate(params, cfg, prompts, max_new_tokens=args.new_tokens,
+                       sampling=Sampling(0.9), eos_id=None, rng=jax.random.PRNGKey(0))
+        assert out.lengths.min() == args.new_tokens
+    run()
+    return best_time(run, args.repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default="small")
@@ -80,6 +92,10 @@ def main() -> None:
                              "this dtype (bfloat16 inputs, float32 accumulation)")
     parser.add_argument("--sampling", action="store_true",
                         help="Sampling(0.7, top_k=64, top_p=0.95) instead of greedy")
+    parser.add_argument("--compare_sampling", action="store_true",
+                        help="also decode with Sampling(0.9) (the main job's rule: no filter, "
+                             "a draw over the whole vocabulary) at each batch size and print "
+                             "`sampled/greedy <ratio>` of the two cached rates")
     args = parser.parse_args()
     try:
         import llama_cpp  # noqa: F401
@@ -103,7 +119,7 @@ def main() -> None:
           f"(best of {args.repeats} after a compile call)")
     print(f"{'batch':>5} {'cached tok/s':>13} {'roofline %':>10} {'steps tok/s':>12} "
           f"{'roofline %':>10} {'naive tok/s':>12} {'speed-up':>9}")
-    results = []
+    results, comparisons = [], []
     rng = np.random.default_rng(0)
     for b in (int(x) for x in args.batch_sizes.split(",")):
         prompts = rng.integers(3, cfg.vocab_size, size=(b, args.prompt_len)).tolist()
@@ -117,6 +133,9 @@ def main() -> None:
 
         cached()
         t_cached = best_time(cached, args.repeats)
+        if args.compare_sampling:
+            sampled_rate = tokens / sampled_time(params, cfg, prompts, args)
+            comparisons.append((b, tokens / t_cached, sampled_rate))
         cached(1)
         t_prefill = best_time(lambda: cached(1), args.repeats)
         peaks.append(matmul_peak(repeats=3, dtype=args.dtype))
@@ -148,6 +167,11 @@ def main() -> None:
         print(f"batch {b}: {rate:.1f} tokens/s = {percent(rate, peak):.1f}% of "
               f"the roofline (decode steps alone: {steps_rate:.1f} tokens/s = "
               f"{percent(steps_rate, peak):.1f}%)")
+    for b, greedy_rate, sampled_rate in comparisons:
+        print(f"batch {b}: greedy {greedy_rate:.1f} tokens/s, Sampling(0.9) "
+              f"{sampled_rate:.1f} tokens/s")
+        print(f"sampled/greedy {sampled_rate / greedy_rate:.2f} (preset={args.preset}, "
+              f"batch {b})")
     one = [rate for b, rate, _ in results if b == 1]
     if not have_llama:
         print("llama.cpp comparison: llama-cpp-python not installed")

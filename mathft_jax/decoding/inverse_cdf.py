@@ -37,27 +37,41 @@ def uniforms(keys: jax.Array) -> jax.Array:
     return jax.vmap(lambda key: jax.random.uniform(key, (), jnp.float32))(keys)
 
 
-def draw(logits: jax.Array, u: jax.Array) -> jax.Array:
-    """The id of each row's draw from softmax(logits) given its uniform `u`.
+def draw(logits: jax.Array, u: jax.Array, vocab_axis: int = -1, temperature: float = 1.0,
+         row_max: jax.Array | None = None) -> jax.Array:
+    """The id of each row's draw from softmax(logits / temperature) given its uniform `u`.
 
     Args:
-      logits: [B, C] float32; entries at `sampling.NEG_INF` have probability 0 and are
-        never drawn.
+      logits: [B, C] float32, or vocabulary-major [C, B] with `vocab_axis=0` (drawn without a
+        transposing copy); entries at `sampling.NEG_INF` have probability 0 and are never
+        drawn.
       u: [B] uniform numbers in [0, 1).
+      vocab_axis: the axis of the C ids.
+      temperature: divides the logits.
+      row_max: each row's maximum logit [B] when the caller has it (saves a pass).
 
     Returns:
       [B] int32 ids into the C axis.
     """
+    axis = 0 if blocked_topk._vocab_major(vocab_axis, logits.ndim) else 1
     logits = logits.astype(jnp.float32)
-    weights = jnp.exp(logits - jnp.max(logits, axis=-1, keepdims=True))  # [B, C], max 1
-    size = blocked_topk.block_size(weights.shape[-1], BLOCK)
-    if weights.shape[-1] // size < MIN_BLOCKS:
+    if row_max is None:
+        row_max = jnp.max(logits, axis=axis)
+    # max 1 per row; the shift keeps exp finite
+    weights = jnp.exp((logits - jnp.expand_dims(row_max, axis)) / temperature)
+    size = blocked_topk.block_size(weights.shape[axis], BLOCK)
+    if weights.shape[axis] // size < MIN_BLOCKS:
+        weights = weights.T if axis == 0 else weights
         return _first_above(weights, u * jnp.sum(weights, axis=-1))
-    blocks = weights.reshape(weights.shape[0], -1, size)  # [B, C / c, c]
-    block_sums = jnp.sum(blocks, axis=-1)
+    blocks, block_axis = blocked_topk._blocks(weights, size, axis == 0)
+    block_sums = jnp.sum(blocks, axis=block_axis + 1)  # [B, C / c] or [C / c, B]
+    block_sums = block_sums.T if axis == 0 else block_sums
     target = u * jnp.sum(block_sums, axis=-1)
     block = _first_above(block_sums, target)
-    inside = jnp.take_along_axis(blocks, block[:, None, None], axis=1)[:, 0]  # [B, c]
+    if axis == 0:
+        inside = blocks[block, :, jnp.arange(blocks.shape[-1])]  # [B, c]
+    else:
+        inside = jnp.take_along_axis(blocks, block[:, None, None], axis=1)[:, 0]  # [B, c]
     before = jnp.where(block > 0, jnp.take_along_axis(
         jnp.cumsum(block_sums, axis=-1), jnp.maximum(block - 1, 0)[:, None], axis=-1)[:, 0], 0.0)
     return block * size + _first_above(inside, target - before)

@@ -153,8 +153,16 @@ class Sampling:
         Returns:
           (tokens [B] int32, untempered model log-probs of those tokens [B] float32).
         """
+        u = inverse_cdf.uniforms(keys)
+        if not (self.top_k or self.top_p is not None or self.min_p is not None):
+            # No filter: draw straight from the model's logits, in their layout, and share
+            # the row maximum with the log-prob lookup.
+            axis = vocab_axis % logits.ndim
+            row_max = jnp.max(logits.astype(jnp.float32), axis=axis)
+            tokens = inverse_cdf.draw(logits, u, axis, self.temperature, row_max)
+            return tokens, blocked_topk.log_softmax_at(logits, tokens, axis, row_max)
         candidates, ids = self.filtered_logits(logits, vocab_axis)
-        choice = inverse_cdf.draw(candidates, inverse_cdf.uniforms(keys))
+        choice = inverse_cdf.draw(candidates, u)
         tokens = jnp.take_along_axis(ids, choice[:, None], axis=-1)[:, 0]
         return tokens, blocked_topk.log_softmax_at(logits, tokens, vocab_axis)
 

@@ -138,6 +138,10 @@ def test_draws_over_a_large_vocabulary_use_blocks_and_stay_exact():
     u = inverse_cdf.uniforms(jax.random.split(jax.random.PRNGKey(3), draws))
     ids = np.asarray(jax.jit(inverse_cdf.draw)(jnp.tile(jnp.asarray(logits), (draws, 1)), u))
     assert set(ids.tolist()) <= set(hot.tolist())
+    # Vocabulary-major logits [V, B] (the decode loop's layout) draw the same ids.
+    ids_t = jax.jit(lambda l, u: inverse_cdf.draw(l, u, vocab_axis=0))(
+        jnp.tile(jnp.asarray(logits)[:, None], (1, 64)), u[:64])
+    np.testing.assert_array_equal(ids_t, ids[:64])
     counts = np.array([(ids == h).sum() for h in hot])
     probs = np.exp(logits[hot].astype(np.float64))
     assert stats.chisquare(counts, counts.sum() * probs / probs.sum())[1] > 1e-3

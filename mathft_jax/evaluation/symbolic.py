@@ -31,10 +31,11 @@ Comparison rules in the child (a, b parsed to sympy):
   bound (which would call every pair of values below it equal, `\\pi^{-60}` and
   `\\pi^{-61}`): sympy evaluates a difference adaptively to the digits asked, so a difference
   it resolves to any significant digit proves NOT_EQUAL (`e^{\\pi\\sqrt{163}}` is not
-  `640320^3+744`), and one it cannot resolve counts as zero only when it is at most
-  1e-20 * max(|a|, |b|). Non-zero anywhere gives NOT_EQUAL, zero at every point gives EQUAL;
-  only when evaluation is undefined (nan, zoo, leftover symbols) does `simplify(a-b) == 0`
-  get a chance to prove EQUAL, else UNKNOWN.
+  `640320^3+744`, `2^{2^{-1000}}` is not 1), and one it cannot resolve with up to 1000
+  working digits counts as zero only when it is at most 1e-20 * max(|a|, |b|). Non-zero
+  anywhere gives NOT_EQUAL, zero at every point gives EQUAL; only when evaluation is
+  undefined (nan, zoo, leftover symbols) does `simplify(a-b) == 0` get a chance to prove
+  EQUAL, else UNKNOWN.
   The symbol `i` is read as the imaginary unit.
 
 Example:
@@ -76,6 +77,9 @@ _SHIFT = (1, 17)
 _REL_TOL = "1e-20"
 # A numeric difference known to this many bits is a proof of inequality, however small.
 _RESOLVED_BITS = 30
+# sympy raises its working precision up to this many digits to resolve a difference
+# (`2^{2^{-1000}} - 1` needs ~330); past it an unresolved difference counts as zero.
+_MAX_WORKING_DIGITS = 1000
 
 
 # ----------------------------------------------------------------------------- child side
@@ -170,7 +174,7 @@ def _too_big(expr) -> bool:
 
 def _numeric(expr):
     import sympy
-    return sympy.N(expr, _DIGITS)
+    return sympy.N(expr, _DIGITS, maxn=_MAX_WORKING_DIGITS)
 
 
 def _substitutions(free_symbols) -> list[dict]:

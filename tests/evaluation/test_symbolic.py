@@ -81,11 +81,15 @@ def test_numeric_zero_is_exact_for_rationals_and_relative_otherwise():
 
 
 def test_numeric_zero_needs_the_unresolved_rest_to_be_small_relative_to_the_sides():
-    # The same unresolved "0.e-166" rest, judged against sides of 1 and of 1e-200.
+    # The same unresolved "0.e-1472" rest, judged against sides of 1 and of 1e-1500.
     trig = sympy.sin(sympy.pi / 7) ** 2 + sympy.cos(sympy.pi / 7) ** 2 - 1
     assert symbolic._numeric_zero(trig, Integer(1)) is True
-    assert symbolic._numeric_zero(trig, Rational(1, 10 ** 200)) is False
+    assert symbolic._numeric_zero(trig, Rational(1, 10 ** 1500)) is False
     assert symbolic._numeric_zero(trig, sympy.zoo) is None
+
+
+def test_numeric_zero_raises_the_working_precision_to_resolve_a_difference():
+    assert symbolic._numeric_zero(Pow(2, Rational(1, 2 ** 1000)) - 1) is False
 
 
 def test_exact_decimals_reads_a_decimal_as_the_rational_it_spells():

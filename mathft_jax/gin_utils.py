@@ -1,14 +1,18 @@
 """T5X-style command-line entry points driven by gin.
 
-Every entry point (`python -m mathft_jax.train`, `.infer`, `.evaluate`, `.export`) accepts
+Every entry point (`python -m mathft_jax.train`, `.infer`, `.score`, `.evaluate`, `.export`,
+`.recipe`, `.train_sequence`) accepts
 
     --gin_file=PATH          (repeatable; relative paths are searched in the current
                               directory, then the repository root, then the installed package)
     --gin.KEY=VALUE          (repeatable; `KEY = VALUE` appended after the files)
     --gin_search_paths=A,B   (extra directories to resolve --gin_file and gin `include`s)
+    -h, --help               (the gin files a run needs, its required macros, an example;
+                              `cli_help`, exit 0)
 
 and fails at once, before any model or data work, with one line naming the problem when a
-file is missing, a binding names an unknown configurable or parameter, a macro is undefined,
+flag is unknown (the line ends with the `--help` hint), a file is missing, a binding names
+an unknown configurable or parameter, a macro is undefined,
 a macro set on the command line or in the user's own gin file is read by nothing (a typo:
 `--gin.NUM_SAMPLE=7`; the error suggests the closest known macro), or a required argument of
 the entry function is unbound.
@@ -39,6 +43,8 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import gin
 from gin import config_parser
 
+from mathft_jax import cli_help, startup
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 DEFAULT_SEARCH_PATHS = (Path.cwd(), REPO_ROOT, PACKAGE_DIR)
@@ -62,8 +68,17 @@ class EnvironmentFailure(Exception):
     """The environment failed the run (disk full, quota); printed as one line, exit status 3."""
 
 
-def parse_flags(argv: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+def parse_flags(argv: Sequence[str], entry: Optional[str] = None
+                ) -> tuple[list[str], list[str], list[str]]:
     """Splits T5X-style flags into (gin files, gin bindings, search paths).
+
+    Args:
+      argv: the command line after the program name.
+      entry: the entry point's name (e.g. "train"), for the `--help` hint of an error.
+
+    Raises:
+      ConfigError: a flag of another form; the message ends with how to get the help
+        (`-h`/`--help` itself is answered by `run_main` before this is called).
 
     Example:
         >>> parse_flags(["--gin_file=a.gin", "--gin.X=1", "--gin_search_paths=d1,d2"])
@@ -76,15 +91,16 @@ def parse_flags(argv: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
         elif arg.startswith("--gin."):
             key_value = arg[len("--gin."):]
             if "=" not in key_value:
-                raise ConfigError(f"flag {arg!r} must look like --gin.KEY=VALUE")
+                raise ConfigError(f"flag {arg!r} must look like --gin.KEY=VALUE; "
+                                  f"{cli_help.help_hint(entry)}")
             key, value = key_value.split("=", 1)
             bindings.append(f"{key} = {value}")
         elif arg.startswith("--gin_search_paths="):
             search.extend(p for p in arg.split("=", 1)[1].split(",") if p)
-        elif arg in ("-h", "--help"):
-            raise ConfigError(__doc__.strip().splitlines()[2])
         else:
-            raise ConfigError(f"unknown flag {arg!r} (expected --gin_file=, --gin.KEY=VALUE)")
+            raise ConfigError(f"unknown flag {arg!r} (expected --gin_file=PATH, "
+                              f"--gin.KEY=VALUE or --gin_search_paths=DIRS); "
+                              f"{cli_help.help_hint(entry)}")
     return files, bindings, search
 
 
@@ -274,17 +290,29 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
+def _entry_name(main_fn: Callable[..., Any]) -> Optional[str]:
+    """The entry point `main_fn` is the main function of ("train", "infer", ...), if any."""
+    name = getattr(main_fn, "__name__", "")
+    return name if name in cli_help.ENTRY_POINTS else None
+
+
 def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> Any:
     """Parses flags, validates the configuration, then calls `main_fn()`.
 
     `main_fn` is a gin-configurable function whose required arguments default to
-    `gin.REQUIRED`; they are checked before it starts. A failure `classify` recognises exits
+    `gin.REQUIRED`; they are checked before it starts. `-h`/`--help` prints the entry
+    point's help (`cli_help`) and returns None. A failure `classify` recognises exits
     with its status (2 or 3, see the module docstring) and a single `error: ...` line on
     stderr.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    entry = _entry_name(main_fn)
+    if entry is not None and startup.wants_help(argv):
+        sys.stdout.write(cli_help.format_help(entry))
+        sys.stdout.flush()
+        return None
     try:
-        files, bindings, search = parse_flags(argv)
+        files, bindings, search = parse_flags(argv, entry)
         parse_config(files, bindings, search)
         check_required(main_fn)
         finalize()
@@ -299,6 +327,7 @@ def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> A
         status, message = known
         sys.stdout.flush()
         print(f"error: {message}", file=sys.stderr, flush=True)
+        startup.stop_filter()  # os._exit skips atexit: pass the filtered stderr on first
         # Not SystemExit: at interpreter shutdown, Orbax's and tf.data's abandoned background
         # work would print pages of tracebacks after this line. Files are closed already
         # (the run's `finally` blocks ran while the exception propagated).

@@ -4,16 +4,26 @@ For each n in 1, 2, 4, ..., N (and N itself), `repeats` random subsets of n samp
 are drawn per problem (numpy, fixed `seed`), the metrics are computed on each subset from the
 full-set clusters restricted to it, and averaged over subsets and problems.
 
+Bands: with `num_bootstrap > 0` (the default) the curves also carry a 95% bootstrap interval
+per point under "bands" (problems resampled with replacement, each with all its draws; an
+rng of its own, so the points do not depend on it). The figure shades them.
+
 Example:
     curves = accuracy_vs_n(problems, names=["Pass@N", "Maj1@N"], repeats=8, seed=0)
-    # {"n": [1, 2, 4], "Pass@N": [.31, .45, .58], "Maj1@N": [.31, .33, .40]}
+    # {"n": [1, 2, 4], "Pass@N": [.31, .45, .58], "Maj1@N": [.31, .33, .40],
+    #  "bands": {"Pass@N": [[.22, .40], ...], "Maj1@N": [...]}}
     plot_accuracy_vs_n(curves, "out/accuracy_vs_n.png")
+
+Every curve of a figure has its own colour and its own marker (`curve_styles`), so the lines
+stay apart in greyscale and for colour-blind readers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Sequence
+import re
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -31,58 +41,172 @@ def sample_sizes(n_max: int) -> list[int]:
     return sizes
 
 
+BANDS = "bands"  # the key of the curves' intervals: {name: [[lo, hi] per n]}
+
+
 def accuracy_vs_n(problems: Sequence, names: Sequence[str], repeats: int = 16, seed: int = 0,
-                  rerank_k: int = 8) -> dict[str, list[float]]:
+                  rerank_k: int = 8, num_bootstrap: int = 200) -> dict:
     """Mean accuracy per subset size for each metric name (see the module docstring).
 
     Problems with fewer samples than n are left out of that point. A metric such as RR.Top8
-    is reported under its name for every n.
+    is reported under its name for every n. With `num_bootstrap > 0`, `curves["bands"][name]`
+    holds each point's 95% interval ([nan, nan] where the point is nan).
     """
     sampled = [p for p in problems if p.labels]
     if not sampled:
         return {"n": []}
     n_max = max(len(p.labels) for p in sampled)
     rng = np.random.default_rng(seed)
-    curves: dict[str, list[float]] = {"n": []}
+    band_rng = np.random.default_rng([seed, 1])
+    curves: dict = {"n": []}
+    bands: dict[str, list[list[float]]] = {name: [] for name in names}
     for name in names:
         curves[name] = []
     for n in sample_sizes(n_max):
-        totals = {name: [] for name in names}
+        # Per metric, per problem: the values of its draws at this n.
+        values: dict[str, list[list[float]]] = {name: [] for name in names}
         for p in sampled:
             size = len(p.labels)
             if size < n:
                 continue
             draws = 1 if n == size else repeats
+            mine: dict[str, list[float]] = {name: [] for name in names}
             for _ in range(draws):
                 positions = sorted(rng.choice(size, size=n, replace=False).tolist())
                 m = p.metrics(positions, pass_ks=(), maj_ks=(), rerank_k=rerank_k)
                 for name in names:
                     if name in m:
-                        totals[name].append(m[name])
+                        mine[name].append(m[name])
+            for name in names:
+                if mine[name]:
+                    values[name].append(mine[name])
         curves["n"].append(n)
         for name in names:
-            curves[name].append(float(np.mean(totals[name])) if totals[name] else math.nan)
+            pooled = [v for per_problem in values[name] for v in per_problem]
+            curves[name].append(float(np.mean(pooled)) if pooled else math.nan)
+            if num_bootstrap > 0:
+                bands[name].append(bootstrap_band(values[name], num_bootstrap, band_rng))
+    if num_bootstrap > 0:
+        curves[BANDS] = bands
     return curves
 
 
-# Pass@N is the ceiling the other curves are read against: black and dashed; Maj1@N blue.
-CURVE_STYLES = {"Pass@N": ("k", "--"), "Maj1@N": ("tab:blue", "-")}
+def bootstrap_band(per_problem: Sequence[Sequence[float]], num_bootstrap: int,
+                   rng: np.random.Generator) -> list[float]:
+    """95% percentile interval of the pooled mean, resampling problems with replacement.
+
+    Each problem brings all its draws, so the statistic is the one `accuracy_vs_n` reports
+    (the mean over every draw of the resampled problems).
+
+    Example:
+        >>> bootstrap_band([[1.0, 1.0], [0.0]], 100, np.random.default_rng(0))[1]
+        1.0
+        >>> bootstrap_band([], 100, np.random.default_rng(0))
+        [nan, nan]
+    """
+    if not per_problem:
+        return [math.nan, math.nan]
+    sums = np.array([sum(v) for v in per_problem], dtype=np.float64)
+    counts = np.array([len(v) for v in per_problem], dtype=np.float64)
+    picks = rng.integers(0, len(per_problem), size=(num_bootstrap, len(per_problem)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return [float(low), float(high)]
 
 
-def accuracy_figure(curves: dict[str, list[float]], title: str = ""):
-    """The accuracy-vs-N figure (matplotlib, Agg): one line per curve in percent, log2 x axis
-    ticked at each n; curves with no value (empty or all NaN) are left out."""
+@dataclasses.dataclass(frozen=True)
+class CurveStyle:
+    """How one curve is drawn: matplotlib colour, marker and line style."""
+
+    color: str
+    marker: str
+    linestyle: str = "-"
+
+
+# Pass@N is the ceiling the other curves are read against: black and dashed. Each strategy
+# has its own colour and marker; the digits of a name (RR.Top8, Maj4@N) do not matter.
+STRATEGY_STYLES = {
+    "Pass@N": CurveStyle("k", "s", "--"),
+    "Maj1@N": CurveStyle("tab:blue", "o"),
+    "MajK@N": CurveStyle("tab:cyan", "h"),
+    "RR.TopK": CurveStyle("tab:orange", "^"),
+    "RR.All": CurveStyle("tab:green", "v"),
+    "W.RR": CurveStyle("tab:red", "D"),
+    "W.RR.MajK": CurveStyle("tab:purple", "P"),
+}
+# For any other curve: the first colour and the first marker no curve of the figure has.
+SPARE_COLORS = ("tab:brown", "tab:pink", "tab:olive", "tab:gray", "gold", "navy", "teal",
+                "maroon", "lime", "magenta")
+SPARE_MARKERS = ("X", "*", "<", ">", "p", "d", "8", "H", "1", "2")
+
+
+def strategy(name: str) -> str:
+    """The strategy a curve name stands for: 'RR.Top8' -> 'RR.TopK', 'Maj4@N' -> 'MajK@N'
+    (Maj1@N, majority voting over all samples, stays itself)."""
+    if name == "Maj1@N":
+        return name
+    return re.sub(r"(Top|Maj)\d+", r"\1K", name)
+
+
+def curve_styles(names: Sequence[str]) -> dict[str, CurveStyle]:
+    """A style per curve name: the strategy's own, else a spare one; within one call no two
+    names share a colour or a marker (as long as the spares last)."""
+    styles: dict[str, CurveStyle] = {}
+    taken_colors: set[str] = set()
+    taken_markers: set[str] = set()
+    for name in names:
+        style = STRATEGY_STYLES.get(strategy(name))
+        if style and style.color not in taken_colors and style.marker not in taken_markers:
+            styles[name] = style
+            taken_colors.add(style.color)
+            taken_markers.add(style.marker)
+    for name in names:
+        if name in styles:
+            continue
+        taken_colors |= {s.color for s in STRATEGY_STYLES.values()}
+        taken_markers |= {s.marker for s in STRATEGY_STYLES.values()}
+        color = next((c for c in SPARE_COLORS if c not in taken_colors), SPARE_COLORS[0])
+        marker = next((m for m in SPARE_MARKERS if m not in taken_markers), SPARE_MARKERS[0])
+        styles[name] = CurveStyle(color, marker, "-.")
+        taken_colors.add(color)
+        taken_markers.add(marker)
+    return styles
+
+
+def _plotted(curves: Mapping[str, list]) -> list[str]:
+    """The curve names with at least one value (not "n", not the bands, not all NaN)."""
+    return [name for name, values in curves.items()
+            if name not in ("n", BANDS) and values and not all(np.isnan(values))]
+
+
+def _band(curves: Mapping[str, list], name: str) -> Optional[tuple[list[float], list[float]]]:
+    """(low, high) in percent for `name`'s band, or None when the curves have none."""
+    band = (curves.get(BANDS) or {}).get(name)
+    if not band or len(band) != len(curves["n"]):
+        return None
+    return [100 * lo for lo, _ in band], [100 * hi for _, hi in band]
+
+
+def accuracy_figure(curves: dict, title: str = ""):
+    """The accuracy-vs-N figure (matplotlib, Agg): one line per curve in percent, each with
+    its own colour and marker (`curve_styles`), its 95% bootstrap band shaded in the same
+    colour when the curves carry one, log2 x axis ticked at each n; curves with no value
+    (empty or all NaN) are left out."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
-    for name, values in curves.items():
-        if name == "n" or not values or all(np.isnan(values)):
-            continue
-        color, line = CURVE_STYLES.get(name, (None, "-"))
-        ax.plot(curves["n"], [100 * v for v in values], marker="o", ms=3, label=name,
-                color=color, linestyle=line)
+    names = _plotted(curves)
+    styles = curve_styles(names)
+    for name in names:
+        style = styles[name]
+        ax.plot(curves["n"], [100 * v for v in curves[name]], marker=style.marker, ms=4,
+                label=name, color=style.color, linestyle=style.linestyle)
+        band = _band(curves, name)
+        if band is not None:
+            ax.fill_between(curves["n"], band[0], band[1], color=style.color, alpha=0.12,
+                            linewidth=0)
     ax.set_xscale("log", base=2)
     ax.set_xticks(curves["n"])
     ax.set_xticklabels([str(n) for n in curves["n"]])
@@ -96,7 +220,7 @@ def accuracy_figure(curves: dict[str, list[float]], title: str = ""):
     return fig
 
 
-def plot_accuracy_vs_n(curves: dict[str, list[float]], path: str, title: str = "") -> None:
+def plot_accuracy_vs_n(curves: dict, path: str, title: str = "") -> None:
     """`accuracy_figure` written atomically as PNG to `path`; the figure is closed after."""
     fig = accuracy_figure(curves, title)  # selects the Agg backend before pyplot is used
     import matplotlib.pyplot as plt

@@ -72,7 +72,10 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
             loss_fn_factory=factory,
             init_checkpoint=inputs[init] if init else s.init_checkpoint,
             batch_size=s.batch_size, sequence_length=s.sequence_length, seed=s.seed,
-            checkpoint_every=max(steps // 3, 1), log_every=max(steps // 5, 1), eval_every=0)
+            checkpoint_every=max(steps // 3, 1), log_every=max(steps // 5, 1), eval_every=0,
+            # Only the newest checkpoint is needed: to resume this stage, and as the params
+            # of the stages that read it (`restore_params` takes the latest step).
+            keep_checkpoints=s.keep_checkpoints)
         if result.preempted:
             raise SystemExit(f"{folder}: preempted at step {result.step}; rerun to continue")
         return {"final_metrics": result.train_metrics, "steps": result.step}

@@ -18,7 +18,8 @@ With several hosts, the primary alone reads and writes manifests (see `run_stage
 
 Example:
     stages = [Stage("sft", (), {"steps": 300}, train_fn), Stage("samples", ("sft",), {...}, infer_fn)]
-    run_stages(stages, "runs/recipe")   # prints one line per stage start and end
+    run_stages(stages, "runs/recipe")   # prints the plan (stages to run / to skip), then
+                                        # one line per stage start and end
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None]
     order = _ordered(stages, by_name)
     if targets is not None:
         order = _needed_by(order, by_name, targets)
+    if primary:
+        log(plan_line(plan(order, run_dir), run_dir))
     for number, stage in enumerate(order, 1):
         folder = os.path.join(run_dir, stage.name)
         inputs = {name: manifests[name]["fingerprint"] for name in stage.inputs}
@@ -119,6 +122,50 @@ def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None]
 
 
 _ERROR, _SKIP, _RUN = -1, 0, 1
+# What a rerun does with a stage, by its folder's manifest (`plan`).
+PLAN_DONE, PLAN_CONTINUE, PLAN_REDO, PLAN_NEW = "done", "continue", "redo", "new"
+PLAN_UNREADABLE = "unreadable"
+_PLAN_WORDS = {PLAN_DONE: "done, to skip", PLAN_CONTINUE: "interrupted, to continue",
+               PLAN_REDO: "settings or inputs changed, to run again", PLAN_NEW: "to run",
+               PLAN_UNREADABLE: "manifest unreadable"}
+
+
+def plan(order: Sequence[Stage], run_dir: str) -> dict[str, str]:
+    """What `run_stages` will do with each stage of `order` (PLAN_* by name), from the
+    manifests in `run_dir`, without touching anything. A manifest that cannot be read is
+    PLAN_UNREADABLE here (the run itself stops on it with the reason)."""
+    fingerprints: dict[str, str] = {}
+    out = {}
+    for stage in order:
+        fp = fingerprint(stage.settings, {n: fingerprints[n] for n in stage.inputs})
+        fingerprints[stage.name] = fp
+        try:
+            old = read_manifest(os.path.join(run_dir, stage.name))
+        except (ConfigError, OSError, ValueError, KeyError):
+            out[stage.name] = PLAN_UNREADABLE
+            continue
+        if old is None:
+            out[stage.name] = PLAN_NEW
+        elif old.get("fingerprint") != fp:
+            out[stage.name] = PLAN_REDO
+        else:
+            out[stage.name] = PLAN_DONE if old.get("complete") else PLAN_CONTINUE
+    return out
+
+
+def plan_line(stages_plan: Mapping[str, str], run_dir: str) -> str:
+    """One line for the start of a run: how many stages, and which fall in each group.
+
+    Example:
+        >>> plan_line({"sft": "done", "samples": "new", "report": "new"}, "runs/q")
+        'plan for runs/q: 3 stages; done, to skip (1): sft; to run (2): samples, report'
+    """
+    groups = []
+    for kind in (PLAN_DONE, PLAN_CONTINUE, PLAN_REDO, PLAN_NEW, PLAN_UNREADABLE):
+        names = [name for name, what in stages_plan.items() if what == kind]
+        if names:
+            groups.append(f"{_PLAN_WORDS[kind]} ({len(names)}): {', '.join(names)}")
+    return f"plan for {run_dir}: {len(stages_plan)} stages; " + "; ".join(groups)
 
 
 def _prepare(folder: str, manifest: dict, label: str, log: Callable[[str], None]) -> int:

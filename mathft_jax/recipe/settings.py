@@ -41,6 +41,10 @@ class RecipeSettings:
         path; or "pretrained:<name>", e.g. "pretrained:gemma3_270m", see `params_source`).
       prepend_bos: put the model's BOS id before every prompt when decoding and scoring
         (pretrained Gemma needs it; the training rows get theirs from the task).
+      keep_checkpoints: checkpoints each training stage keeps (params + optimizer state;
+        the newest is what a resumed stage and the stages reading it load). 1, the default,
+        keeps a stage folder to one checkpoint; more keeps earlier steps to inspect. Not
+        part of any stage's fingerprint.
     """
 
     model_config: ModelConfig
@@ -75,6 +79,7 @@ class RecipeSettings:
     seed: int = 0
     init_checkpoint: Optional[str] = None
     prepend_bos: bool = False
+    keep_checkpoints: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Mapping, Optional, TextIO
+from typing import Callable, Mapping, Optional, TextIO
 
 import jax
 import numpy as np
@@ -36,7 +36,10 @@ class MetricsLogger:
     """
 
     def __init__(self, model_dir: file_paths.PathLike, total_steps: int, tokens_per_step: int,
-                 stream: TextIO = sys.stdout):
+                 stream: TextIO = sys.stdout,
+                 line_writer: Optional[Callable[[str], None]] = None):
+        """Args beyond the example: `stream` takes the progress lines, unless `line_writer`
+        is given (e.g. `tqdm.write`, so that lines print above a progress bar)."""
         lead = jax.process_index() == 0
         self._train = metric_writers.create_default_writer(
             str(file_paths.as_path(model_dir) / "train"), just_logging=not lead, asynchronous=True)
@@ -45,6 +48,7 @@ class MetricsLogger:
         self._total = total_steps
         self._tokens_per_step = tokens_per_step
         self._stream = stream
+        self._line_writer = line_writer
         self._last_step: Optional[int] = None
         self._last_time = 0.0
 
@@ -82,7 +86,11 @@ class MetricsLogger:
         if "steps_per_sec" in s:
             parts.append(f"{s['steps_per_sec']:.2f} steps/s")
             parts.append(f"{s['tokens_per_sec']:,.0f} tokens/s")
-        if jax.process_index() == 0:
+        if jax.process_index() != 0:
+            return
+        if self._line_writer is not None:
+            self._line_writer(" | ".join(parts))
+        else:
             print(" | ".join(parts), file=self._stream, flush=True)
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sys
 import tempfile
 import threading
 import uuid
@@ -112,6 +113,22 @@ def _has_split(task, split: str) -> bool:
     return all(split in t.splits for t in tasks)
 
 
+def progress_bar(total: int, initial: int, stream=None):
+    """A tqdm bar over the run's steps (rate and ETA) when `stream` (default stdout) is a
+    terminal, on process 0; None otherwise, so logs of batch jobs stay at one line per
+    `log_every` steps."""
+    stream = sys.stdout if stream is None else stream
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if not terminal or jax.process_index() != 0:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
+                desc="train", smoothing=0.1)
+
+
 def _init_params(model_config: ModelConfig, init_checkpoint: str, target, mesh):
     """Params from `init_checkpoint`, laid out like `target` (ShapeDtypeStructs)."""
     if not init_checkpoint.startswith(params_source.PRETRAINED_PREFIX):
@@ -172,6 +189,9 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       allow_changed_settings: resume MODEL_DIR's checkpoint even when it was written under
         other settings (`checkpoints.run_fingerprint`); the differences are printed.
       step_callbacks: called as fn(step, state) after every step (monitoring, tests).
+
+    Progress: one console line every `log_every` steps; on a terminal also a tqdm bar with
+    the rate and ETA (`progress_bar`), the lines printed above it.
     """
     # Installed first: a SIGTERM during start-up is honoured after the first step.
     with _PreemptionFlag() as preemption:
@@ -254,9 +274,11 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
             return {"batches_consumed": batches_consumed, "seed": seed,
                     "mixture_or_task_name": mixture_or_task_name, "fingerprint": fingerprint}
 
-        logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length)
         rng = jax.random.key(seed + 1)
         step = int(jax.device_get(state.step))
+        bar = progress_bar(train_steps, step)
+        logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length,
+                               line_writer=bar.write if bar is not None else None)
         train_metrics: dict[str, float] = {}
         eval_metrics: dict[str, float] = {}
         preempted = False
@@ -270,6 +292,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                 state, metrics = step_fn(state, partitioning.make_global_batch(local, mesh), rng)
                 step += 1
                 batches_consumed += 1
+                if bar is not None:
+                    bar.update(1)
                 if not started or step % log_every == 0 or step == train_steps:
                     train_metrics = logger.train(step, jax.device_get(metrics))
                     history.append({"step": step, **train_metrics})
@@ -294,6 +318,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
             if step >= train_steps and ckpt.latest_step() != step and train_steps > 0:
                 ckpt.save(state, meta(), force=True)
         finally:
+            if bar is not None:
+                bar.close()
             ckpt.close()
             logger.close()
         return TrainResult(state=state, step=step, preempted=preempted,

@@ -42,7 +42,7 @@ def test_the_full_set_is_drawn_once_and_smaller_problems_leave_the_point():
     # p has 2 samples (one correct), q has 4 (none correct). At n = 4 only q counts; at n = 2
     # p's full set counts once (Pass = 1) while q's 3 draws count 0 each: 1 / 4.
     p, q = _problem("p", [True, False]), _problem("q", [False] * 4)
-    curves = plots.accuracy_vs_n([p, q], ["Pass@N"], repeats=3, seed=0)
+    curves = plots.accuracy_vs_n([p, q], ["Pass@N"], repeats=3, seed=0, num_bootstrap=0)
     assert curves == {"n": [1, 2, 4], "Pass@N": [curves["Pass@N"][0], 0.25, 0.0]}
     # At n = 1: p's 3 draws hit the correct sample k times (k / 6 overall), q adds 3 zeros.
     assert curves["Pass@N"][0] * 6 == pytest.approx(round(curves["Pass@N"][0] * 6))
@@ -52,7 +52,7 @@ def test_problems_without_samples_are_left_out():
     greedy_only = GradedProblem("g", "L1", "A", "1", [], [], {}, None, True)
     assert plots.accuracy_vs_n([greedy_only], ["Pass@N"]) == {"n": []}
     curves = plots.accuracy_vs_n([greedy_only, _problem("p", [True])], ["Pass@N"])
-    assert curves == {"n": [1], "Pass@N": [1.0]}
+    assert curves == {"n": [1], "Pass@N": [1.0], "bands": {"Pass@N": [[1.0, 1.0]]}}
 
 
 def test_missing_metrics_are_nan_and_the_draws_follow_the_seed():
@@ -87,11 +87,11 @@ def test_the_figure_shows_each_curve_in_percent_on_a_log2_axis():
         for name, line in lines.items():
             assert list(line.get_xdata()) == [1, 2, 4]
             np.testing.assert_allclose(line.get_ydata(), [100 * v for v in curves[name]])
-            assert line.get_marker() == "o"
         assert (lines["Pass@N"].get_color(), lines["Pass@N"].get_linestyle()) == ("k", "--")
         assert lines["Maj1@N"].get_color() == "tab:blue"
         assert lines["Maj1@N"].get_linestyle() == lines["RR.Top8"].get_linestyle() == "-"
         assert lines["RR.Top8"].get_color() not in ("k", "tab:blue")
+        assert not ax.collections  # no bands in these curves, none drawn
         assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
         assert list(ax.get_xticks()) == [1, 2, 4]
         assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4"]
@@ -141,3 +141,68 @@ def test_documented_defaults_and_no_warning_for_a_missing_metric(recwarn):
     assert all(o != curves["Maj1@N"] for o in other)
     assert "RR.Top8" in curves and not any(math.isnan(v) for v in curves["RR.Top8"])
     assert all(math.isnan(v) for v in curves["absent"]) and not recwarn.list
+
+
+def _line_styles(fig) -> list[tuple[str, str, str]]:
+    """(label, RGBA colour, marker) of every line of the figure's one Axes, read back."""
+    ax, = fig.axes
+    return [(line.get_label(), matplotlib.colors.to_hex(line.get_color()), line.get_marker())
+            for line in ax.get_lines()]
+
+
+def test_the_lines_of_a_figure_are_distinguishable():
+    names = ["Pass@N", "Maj1@N", "Maj4@N", "RR.Top8", "RR.All", "W.RR", "W.RR.Maj8",
+             "custom", "another"]
+    curves = {"n": [1, 2, 4], **{name: [0.1 * i, 0.2, 0.3] for i, name in enumerate(names)}}
+    fig = plots.accuracy_figure(curves)
+    try:
+        styles = _line_styles(fig)
+        assert [label for label, _, _ in styles] == names
+        colors = [color for _, color, _ in styles]
+        markers = [marker for _, _, marker in styles]
+        assert len(set(colors)) == len(names), styles  # no two lines share a colour
+        assert len(set(markers)) == len(names), styles  # nor a marker
+        assert all(m not in ("", "None", " ", None) for m in markers)
+        legend = fig.axes[0].get_legend()
+        handles = legend.legend_handles
+        assert [(matplotlib.colors.to_hex(h.get_color()), h.get_marker()) for h in handles] \
+            == [(c, m) for c, m in zip(colors, markers)]
+    finally:
+        plt.close(fig)
+
+
+def test_a_strategy_keeps_its_style_across_figures():
+    alone = plots.curve_styles(["RR.Top4"])["RR.Top4"]
+    together = plots.curve_styles(["Pass@N", "Maj1@N", "RR.Top4"])["RR.Top4"]
+    assert alone == together == plots.STRATEGY_STYLES["RR.TopK"]
+    assert plots.strategy("W.RR.Maj8") == "W.RR.MajK" and plots.strategy("Maj1@N") == "Maj1@N"
+
+
+def test_bands_are_bootstrap_intervals_around_the_points_and_are_shaded():
+    problems = [_problem(f"p{i}", [i % 2 == 0, i % 3 == 0, False, True, False])
+                for i in range(12)]
+    curves = plots.accuracy_vs_n(problems, ["Pass@N", "Maj1@N", "absent"], repeats=4, seed=3)
+    without = plots.accuracy_vs_n(problems, ["Pass@N", "Maj1@N", "absent"], repeats=4, seed=3,
+                                  num_bootstrap=0)
+    assert {k: v for k, v in curves.items() if k != "bands"} == without  # points unchanged
+    for name in ("Pass@N", "Maj1@N"):
+        for value, (low, high) in zip(curves[name], curves["bands"][name]):
+            assert low <= value <= high
+    # At N = 5 every problem's full set is drawn once: a real spread across problems.
+    low, high = curves["bands"]["Maj1@N"][-1]
+    assert low < curves["Maj1@N"][-1] < high
+    assert all(math.isnan(lo) and math.isnan(hi) for lo, hi in curves["bands"]["absent"])
+    fig = plots.accuracy_figure(curves)
+    try:
+        ax, = fig.axes
+        assert len(ax.collections) == 2  # one shaded band per drawn curve
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        for band, name in zip(ax.collections, ["Pass@N", "Maj1@N"]):
+            assert matplotlib.colors.to_hex(band.get_facecolor()[0]) == \
+                matplotlib.colors.to_hex(lines[name].get_color())
+            ys = band.get_paths()[0].vertices[:, 1]
+            lows, highs = zip(*curves["bands"][name])
+            assert ys.min() == pytest.approx(100 * min(lows))
+            assert ys.max() == pytest.approx(100 * max(highs))
+    finally:
+        plt.close(fig)

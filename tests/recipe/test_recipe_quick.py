@@ -61,6 +61,19 @@ def test_every_stage_output_exists_and_parses(uninterrupted):
     assert "[1/26] sft_detailed: started" in stdout and "report: " in stdout
 
 
+def test_each_trained_stage_keeps_only_its_final_checkpoint(uninterrupted):
+    run_dir, stdout = uninterrupted
+    trained = sorted(path.parent.name for path in run_dir.glob("*/checkpoints"))
+    assert trained == ["control", "evaluator_classification", "evaluator_margin",
+                       "evaluator_mixture", "joint", "multitask", "sft_detailed", "sft_terse"]
+    for name in trained:
+        steps = json.loads((run_dir / name / "manifest.json").read_text())["outputs"]["steps"]
+        kept = [p.name for p in (run_dir / name / "checkpoints").iterdir() if p.is_dir()]
+        assert kept == [str(steps)], (name, kept)  # RecipeSettings.keep_checkpoints = 1
+    plans = [ln for ln in stdout.splitlines() if ln.startswith(f"plan for {run_dir}: ")]
+    assert plans == [ln for ln in plans if "26 stages; to run (26): sft_detailed, " in ln] != []
+
+
 def test_report_numbers_recomputed_from_the_files(uninterrupted):
     """Greedy, Pass@N and RR.All of the margin row, by a separate reading of the files."""
     run_dir, _ = uninterrupted

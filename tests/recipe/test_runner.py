@@ -36,7 +36,8 @@ def test_runs_inputs_first_then_skips_finished_stages(tmp_path):
     assert all(m["complete"] for m in manifests.values())
     again, lines = [], []
     assert run_stages(_stages(again), str(tmp_path), log=lines.append) == manifests
-    assert again == [] and all(line.endswith("done, skipped") for line in lines)
+    assert again == [] and all(line.endswith("done, skipped") for line in lines[1:])
+    assert lines[0] == f"plan for {tmp_path}: 3 stages; done, to skip (3): sft, samples, report"
 
 
 def test_changed_settings_rerun_that_stage_and_what_reads_it(tmp_path):
@@ -62,6 +63,25 @@ def test_an_interrupted_stage_continues_in_its_folder(tmp_path):
     assert "[2/3] samples: continuing an interrupted run" in lines
 
 
+def test_the_plan_names_the_stages_to_run_and_to_skip(tmp_path):
+    calls, lines = [], []
+    run_stages(_stages(calls), str(tmp_path), log=lines.append)
+    assert lines[0] == (f"plan for {tmp_path}: 3 stages; to run (3): sft, samples, report")
+    path = tmp_path / "samples" / runner.MANIFEST
+    path.write_text(json.dumps({**json.loads(path.read_text()), "complete": False}))
+    lines = []
+    run_stages(_stages([], steps=4), str(tmp_path), log=lines.append)
+    # sft's settings changed, so everything downstream runs again as well.
+    assert lines[0] == (f"plan for {tmp_path}: 3 stages; settings or inputs changed, to run "
+                        f"again (3): sft, samples, report")
+    run_stages(_stages([], steps=4), str(tmp_path), log=lambda _: None)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "complete": False}))
+    lines = []
+    run_stages(_stages([], steps=4), str(tmp_path), log=lines.append)
+    assert lines[0] == (f"plan for {tmp_path}: 3 stages; done, to skip (2): sft, report; "
+                        f"interrupted, to continue (1): samples")
+
+
 def test_cycles_and_unknown_inputs_are_refused(tmp_path):
     noop = lambda folder, inputs: {}  # noqa: E731
     with pytest.raises(ConfigError, match="stage cycle: a -> b -> a"):
@@ -74,7 +94,7 @@ def test_targets_run_only_what_they_need(tmp_path):
     calls, lines = [], []
     manifests = run_stages(_stages(calls), str(tmp_path), log=lines.append, targets=["samples"])
     assert calls == ["sft", "samples"] and sorted(manifests) == ["samples", "sft"]
-    assert lines[0] == "[1/2] sft: started" and not (tmp_path / "report").exists()
+    assert lines[1] == "[1/2] sft: started" and not (tmp_path / "report").exists()
     calls = []
     run_stages(_stages(calls), str(tmp_path), log=lambda _: None)  # the rest, later
     assert calls == ["report"]

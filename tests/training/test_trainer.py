@@ -127,3 +127,34 @@ def test_resume_under_a_changed_schedule_is_refused_then_allowed(tmp_path, refer
         tiny_run.run(str(run), STEPS + 2)
     result = tiny_run.run(str(run), STEPS + 2, allow_changed_settings=True)
     assert result.step == STEPS + 2
+
+
+class _Stream:
+    def __init__(self, terminal: bool):
+        self.terminal, self.text = terminal, ""
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_progress_bar_only_on_a_terminal_and_lines_print_above_it(tmp_path):
+    from mathft_jax.training import trainer
+    from mathft_jax.training.metrics import MetricsLogger
+    assert trainer.progress_bar(10, 0, _Stream(terminal=False)) is None
+    bar = trainer.progress_bar(10, 4, _Stream(terminal=True))
+    try:
+        assert (bar.total, bar.n, bar.unit) == (10, 4, "step")  # resumed runs start at 4
+    finally:
+        bar.close()
+    written = []
+    logger = MetricsLogger(tmp_path, 10, 16, line_writer=written.append)
+    logger.train(5, {"loss": 1.5})
+    logger.close()
+    assert written == ["step 5/10 | loss 1.5000"]

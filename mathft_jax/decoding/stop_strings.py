@@ -34,7 +34,7 @@ def cut_at_stop(tokens: list[int], logprobs: np.ndarray, finish: int, vocab: seq
     n = len(tokens)
     cuts = [text.find(s) for s in stop_strings if s and s in text]
     if cuts:
-        text = text[:max(cuts)]
+        text = text[:min(cuts)]
         reason = "eos"
         n = _first_prefix_with_stop(body, vocab, stop_strings)
     return text, float(np.sum(logprobs[:n], dtype=np.float64)), n, reason

@@ -15,11 +15,14 @@ Rules, first that applies wins (the "extraction order"):
 4. The last math span of the text (`$..$` and `\(..\)` stay on one line; `$$..$$`, `\[..\]`
    may span lines).
 5. A short text that is not prose (at most 150 characters, no word of four or more letters
-   besides units, `\text{}` and environment names, fewer than three short words, not opening
-   with two words): the whole text, e.g. `10 square units`, `1 1/2`, a bare matrix.
+   besides units, plain-text math names (`sqrt`, `pi`, `inf`...), `\text{}` and environment
+   names, fewer than three short words, not opening with two words): the whole text, e.g.
+   `10 square units`, `1 1/2`, `2*sqrt(3)`, a bare matrix.
 6. The last number of the text (not glued to a preceding letter: `AZYUK2A` has none), with
    thousands separators (`1,000.99`) or a decimal comma (`2,74` in prose; `1000,99`, `0,111`
    as a whole text).
+
+Markdown emphasis around the answer or its cue goes (`**Final Answer:** **5**` -> `5`).
 
 Example:
     >>> extract_answer(r"So $x = \boxed{\frac{1}{2}}$.")
@@ -50,7 +53,8 @@ _GAP = re.compile(r"^(?:[\s$,;+&:]|\\[()]|\\q?quad|\\text\{\s*(?!or\b)[^{}\n]{0,
                   r"|[a-zA-Z](?:_\{?\w+\}?)?\s*=)*$")
 # Between math spans `or` lists answers too (`$21,16$ or $11$`).
 _SPAN_GAP = re.compile(r"^(?:[\s,;]|\b(?:and|or)\b)*$")
-_CUE = re.compile(r"(?:final answer(?: is)?|the answer is|\banswer(?: is)?)\s*[:：]?\s*",
+# Markdown emphasis may wrap the cue, its colon or the answer: `**Final Answer:** 5`.
+_CUE = re.compile(r"(?:final answer(?: is)?|the answer is|\banswer(?: is)?)\**\s*[:：]?\s*\**\s*",
                   re.IGNORECASE)
 _SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<!\\)\$((?:\\\$|[^$\n])+?)\$|\\\(([^\n]+?)\\\)",
                    re.DOTALL)
@@ -59,12 +63,15 @@ _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}")
 _TEXT_ARG = re.compile(r"\\(?:text|mbox|mathrm|textbf|begin|end)\{[^{}]*\}")
 _SHORT_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{2,3}(?![a-zA-Z])")
 _TWO_WORDS = re.compile(r"^[A-Za-z]+\s+[A-Za-z]+\s")  # `the number is 5` is a sentence
-# Math delimiters and a sentence's full stop around an answer, in any order: `$5$.`, `5.$`.
-_EDGES = re.compile(r"^[\s$]+|[\s$.]+$")
+# Math delimiters, markdown emphasis and a sentence's full stop around an answer, in any
+# order: `$5$.`, `5.$`, `**5**.` (not the star of a conjugate, `z^*`).
+_EDGES = re.compile(r"^[\s$*]+|(?<!\^)[\s$.*]+$")
 # `1000,99` and `0,111` (never `-2,1` or `3,12`, which are lists).
 _DECIMAL_COMMA = re.compile(r"-?(?:\d{4,},\d{1,2}|0,\d+)")
 _PROSE_DECIMAL_COMMA = re.compile(r"-?(?:\d+,\d{1,2}|0,\d+)")  # `2,74` inside a sentence
-_UNIT_WORD = re.compile(r"^(?:" + "|".join(UNIT_WORDS) + r"|percent(?:age)?|square|cubic)$",
+_UNIT_WORD = re.compile(r"^(?:" + "|".join(UNIT_WORDS) + r"|percent(?:age)?|square|cubic"
+                        # plain-text math: `sqrt(2)`, `2*pi`, `(3, inf)`, `log(x)`
+                        r"|sqrt|cbrt|pi|inf|infinity|sin|cos|tan|cot|sec|csc|log|ln|exp)$",
                         re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.,])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+,\d{1,2}(?!\d)"
                      r"|0,\d+|\d+(?:\.\d+)?|\.\d+)")

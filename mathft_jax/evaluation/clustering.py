@@ -2,8 +2,9 @@
 
 Algorithm (deterministic):
 1. Normalise every answer (cached) and group identical normal forms: no sympy.
-2. Visit the groups, exact answers first and then the decimals that carry a rounding
-   tolerance (see `equivalence.py`), each in order of first sample index. Compare each group's
+2. Visit the groups, exact answers first, then the decimals that carry a rounding
+   tolerance, then the answers written as percents (each may equal two other values, see
+   `equivalence.py`), each in order of first sample index. Compare each group's
    normal form with the representative (first member) of each existing cluster, in cluster
    creation order, and join the first cluster proved EQUAL; otherwise open a new cluster.
    UNKNOWN counts as different.
@@ -40,13 +41,15 @@ def cluster_labels(answers: Sequence[str | None], grader: Grader | None = None
     # Distinct normal forms in order of first appearance (dicts keep insertion order).
     distinct = list(dict.fromkeys(n for n in normals if n is not None))
 
-    def rounded(normal: str) -> bool:
-        return normalization.decimal_tolerance(normal, grader.decimal_min_digits) is not None
+    def visit_order(normal: str) -> tuple[bool, bool]:
+        """Exact values, then rounded decimals, then percents (two readings each)."""
+        return (normal.endswith(normalization.PERCENT_MARK),
+                normalization.decimal_tolerance(normal, grader.decimal_min_digits) is not None)
 
     representatives: list[str] = []
     cluster_of: dict[str, int] = {}
-    # Exact values first (a stable sort keeps first appearance within each group).
-    for normal in sorted(distinct, key=rounded):
+    # A stable sort keeps first appearance within each group.
+    for normal in sorted(distinct, key=visit_order):
         for cid, rep in enumerate(representatives):
             if grader.check_normal(rep, normal) is Verdict.EQUAL:
                 cluster_of[normal] = cid

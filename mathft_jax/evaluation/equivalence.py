@@ -10,6 +10,8 @@
      same length, item by item in order;
    * sets, bare comma lists and unions: multisets, order ignored (`\\{1,2\\}` = `2, 1`);
    * matrices: same shape, cell by cell;
+   * named solutions (`x=2; y=3`, `x=2 and y=3`): by name against named solutions, in the
+     order written against a tuple `(2,3)`, as a multiset against `\\{2,3\\}` or `2,3`;
    * a structure never equals a different kind of structure or a scalar.
 3. Scalars that are not both rationals and whose strings differ go to the bounded symbolic
    worker (`symbolic.SymbolicWorker`): expressions, radicals, equations, inequalities.
@@ -26,6 +28,16 @@ truncated to the digits written (`normalization.rounds_to`): `0.0833333333333333
 never equals a value it cannot be a rounding of, and two different decimals are never equal,
 so the rule cannot chain unequal answers (see `clustering.py`). `decimal_min_digits=None`
 makes every decimal exact.
+
+Percent (`Grader(percent="both")`): an answer of one value written with a percent sign
+(`50\\%`, `50 percent`) equals its number (`50`, MATH's convention: the sign is decoration),
+its value (`0.5`, `\\frac{1}{2}`), or both. The graders in the field differ: Hendrycks MATH
+reads the sign as decoration only; math-verify, Qwen2.5-Math, NeMo-Skills and MARIO_EVAL accept
+both, which is the default here. `percent="number"` is the decoration-only rule, `"value"`
+the strict one (`50\\%` is not `50`). Two percents compare by their numbers. The relation is
+not transitive under "both" (`10\\%` equals `10` and `0.1`, which differ), so clustering
+visits percent answers after all others: a percent joins a cluster, never founds one that
+would gather both readings.
 
 Time: one `check` spends at most `timeout_s` (default 5 s) in the symbolic worker in all,
 whatever the structure; past it the remaining comparisons are UNKNOWN.
@@ -53,6 +65,7 @@ from mathft_jax.evaluation.symbolic import SymbolicWorker, default_worker
 from mathft_jax.evaluation.verdict import Verdict, all_of
 
 DEFAULT_CHECK_TIMEOUT_S = 5.0
+PERCENT_MODES = ("both", "number", "value")
 _WORD = re.compile(r"^[a-zA-Z]{3,}(?: [a-zA-Z]+)*$")
 _LATEX_WORDS = ("infty", "pi", "sqrt", "frac", "sin", "cos", "tan", "log", "ln", "emptyset")
 
@@ -67,13 +80,19 @@ class Grader:
       timeout_s: the most one check may spend in the worker, all comparisons together; past
         it the remaining comparisons are UNKNOWN. A worker restart after a killed comparison
         happens at the next call and is not counted.
+      percent: how a one-value answer written with a percent sign compares with one written
+        without: "both" (its number or its value: `50\\%` = `50` = `0.5`), "number" (`50`
+        only) or "value" (`0.5` only). See the module docstring.
 
     Attributes:
       num_symbolic_calls: symbolic comparisons actually sent to the worker (cache misses).
     """
 
     def __init__(self, worker: SymbolicWorker | None = None, decimal_min_digits: int | None = 4,
-                 timeout_s: float = DEFAULT_CHECK_TIMEOUT_S):
+                 timeout_s: float = DEFAULT_CHECK_TIMEOUT_S, percent: str = "both"):
+        if percent not in PERCENT_MODES:
+            raise ValueError(f"percent must be one of {PERCENT_MODES}, not {percent!r}")
+        self.percent = percent
         self._worker = worker
         self.decimal_min_digits = decimal_min_digits
         self.timeout_s = timeout_s
@@ -88,7 +107,12 @@ class Grader:
         return self._worker
 
     def normal_form(self, answer: str) -> str:
-        return normalization.normalize_answer(answer)
+        """The normal form; with a percent rule other than "number", a one-value answer
+        written with a percent sign is marked (`50%`, see `normalization.percent_marked`)."""
+        normal = normalization.normalize_answer(answer)
+        if self.percent == "number":
+            return normal
+        return normalization.percent_marked(answer, normal)
 
     def check(self, gold: str | None, pred: str | None) -> Verdict:
         """Tri-state equivalence of two raw answers (None = no answer: NOT_EQUAL)."""
@@ -111,6 +135,10 @@ class Grader:
     def _node(self, x: structure.Node, y: structure.Node) -> Verdict:
         if isinstance(x, structure.Scalar) and isinstance(y, structure.Scalar):
             return self.scalar(x.text, y.text)
+        if isinstance(y, structure.Named):
+            return self._named(y, x)
+        if isinstance(x, structure.Named):
+            return self._named(x, y)
         if type(x) is not type(y):
             return Verdict.NOT_EQUAL
         if isinstance(x, structure.Seq):
@@ -123,6 +151,22 @@ class Grader:
             return all_of(self._node(p, q)
                           for rx, ry in zip(x.rows, y.rows) for p, q in zip(rx, ry))
         return self._multiset(x.items, y.items)
+
+    def _named(self, x: structure.Named, y: structure.Node) -> Verdict:
+        """Named solutions against: the same names (matched by name), a tuple `(..)` (in the
+        order written), a set or list (a multiset of values); nothing else."""
+        if isinstance(y, structure.Named):
+            if sorted(x.names) != sorted(y.names):
+                return Verdict.NOT_EQUAL
+            value_of = dict(zip(y.names, y.items))
+            return all_of(self._node(v, value_of[n]) for n, v in zip(x.names, x.items))
+        if isinstance(y, structure.Seq) and (y.open, y.close) == ("(", ")"):
+            if len(y.items) != len(x.items):
+                return Verdict.NOT_EQUAL
+            return all_of(self._node(p, q) for p, q in zip(x.items, y.items))
+        if isinstance(y, structure.Unordered):
+            return self._multiset(x.items, y.items)
+        return Verdict.NOT_EQUAL
 
     def _multiset(self, xs, ys) -> Verdict:
         """Greedy matching: each item of xs takes the first unmatched EQUAL item of ys."""
@@ -147,6 +191,9 @@ class Grader:
         """Compares two normalised scalar strings (cached, symmetric)."""
         if a == b:
             return Verdict.EQUAL
+        mark = normalization.PERCENT_MARK
+        if a.endswith(mark) or b.endswith(mark):
+            return self._percent(a, b)
         ra, rb = normalization.as_rational(a), normalization.as_rational(b)
         tolerance = self._tolerance(a, b)
         if ra is not None and rb is not None:
@@ -174,6 +221,21 @@ class Grader:
         if verdict is not Verdict.UNKNOWN:  # UNKNOWN may be a time-out: worth a retry later
             self._scalar_cache[key] = verdict
         return verdict
+
+    def _percent(self, a: str, b: str) -> Verdict:
+        """A percent-marked scalar against another: two percents by their numbers, else the
+        percent's readings allowed by `self.percent` (EQUAL if one is equal)."""
+        mark = normalization.PERCENT_MARK
+        if a.endswith(mark) and b.endswith(mark):
+            return self.scalar(a[:-1], b[:-1])
+        number, other = (a[:-1], b) if a.endswith(mark) else (b[:-1], a)
+        readings = [normalization.percent_value(number)]
+        if self.percent == "both":
+            readings.insert(0, number)
+        verdicts = [self.scalar(reading, other) for reading in readings]
+        if Verdict.EQUAL in verdicts:
+            return Verdict.EQUAL
+        return Verdict.UNKNOWN if Verdict.UNKNOWN in verdicts else Verdict.NOT_EQUAL
 
     def _tolerance(self, a: str, b: str) -> Fraction | None:
         """The decimal rounding allowance when exactly one side is a long decimal."""

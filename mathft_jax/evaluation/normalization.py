@@ -16,6 +16,8 @@ strings and never reach sympy. The steps, in order:
    when three letters or more: `10weeks` but not `10cm`) are dropped; other `\\text{X}`
    become `X`; pure-word answers of three or more letters are lower-cased. Degrees, percent
    and currency signs are dropped: MATH uses them as decoration (`50\\%` equals `50`).
+   (`equivalence.Grader(percent=...)` can read a percent as its value too: it marks the
+   normal form of a one-value answer written with a percent sign, see `percent_marked`.)
 4. Separators of several answers (`;`, ` or `, ` and `, `\\text{ and }`, `\\quad`) become
    commas; `{1, 2}` becomes the set `\\{1,2\\}`; `a \\pm b` becomes the list `a+b,a-b`.
 5. Names: `x =`, `x_1 =`, `\\theta =`, `(p,q) =`, `|AB| =`, `V_1:V_2 =`, `x \\in` are removed
@@ -43,6 +45,7 @@ equality), which bounds the time spent here on hostile input.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import re
 from fractions import Fraction
@@ -76,8 +79,8 @@ _TRAILING_TEXT_WORDS = re.compile(r"(?<=[0-9}])\s*\\(?:text|mbox)\{(?!\s*[AaPp]\
 _BARE_UNIT_RE = "(?:" + "|".join(w for w in UNIT_WORDS if len(w.rstrip("?")) > 1) + ")"
 _LONG_UNIT_RE = "(?:" + "|".join(w for w in UNIT_WORDS if len(w.rstrip("?")) > 2) + ")"
 _TRAILING_BARE_UNIT = re.compile(
-    r"(?:(?<=[0-9}).])\s+" + _BARE_UNIT_RE + r"|(?<=[0-9])" + _LONG_UNIT_RE + r")" + _POWER +
-    r"\s*$")
+    r"(?:(?<=[0-9}).])\s+" + _BARE_UNIT_RE + r"|(?<=[0-9])" + _LONG_UNIT_RE +
+    r"|(?<=\\pi)\s+" + _BARE_UNIT_RE + r")" + _POWER + r"\s*$")  # `2\pi cm`
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|textit|mbox|mathrm|mathbf|mathit|textnormal"
                            r"|operatorname|boldsymbol|mathsf|mathtt|textrm|bf|it)\s*\{([^{}]*)\}")
 _SIMPLE_REPLACEMENTS = (
@@ -91,7 +94,7 @@ _SIMPLE_REPLACEMENTS = (
     ("≠", "\\neq"), (">=", "\\geq"), ("<=", "\\leq"), ("!=", "\\neq"), ("\\lt", "<"),
     ("\\gt", ">"), ("\\dots", "\\ldots"), ("\\cdots", "\\ldots"), ("\\to", "\\rightarrow"),
 ("**", "^"), ("\\cdot", "\\cdot "), ("−", "-"),
-    ("\\mathrm{e}", "e"), ("\\operatorname{e}", "e"),
+    ("\\mathrm{e}", "e"), ("\\operatorname{e}", "e"), ("∞", "\\infty"), ("√", "sqrt"),
 )
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|°")
 _LE_GE = re.compile(r"\\(le|ge|ne)(?![a-zA-Z])")
@@ -101,7 +104,10 @@ _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _NAME = (r"(?:[a-zA-Z](?:_\{?\w+\}?)?(?:'+)?|\\[a-zA-Z]+(?:_\{?\w+\}?)?|[A-Z]{2,3}|\|[A-Za-z]{1,3}\|"
          r"|[a-zA-Z]\([a-z]\)|\((?:[a-zA-Z](?:_\w)?,)+[a-zA-Z](?:_\w)?\)"
          r"|[A-Za-z](?:_\{?\w+\}?)?(?::[A-Za-z](?:_\{?\w+\}?)?)+"
-         r"|\\frac\{[A-Z]{1,3}\}\{[A-Z]{1,3}\})")
+         r"|\\frac\{[A-Z]{1,3}\}\{[A-Z]{1,3}\}"
+         # Geometric labels and words: `\angle ABC`, `m\angle B`, `\overline{AB}`, `Area`.
+         r"|(?:m\s*)?\\(?:angle|measuredangle|triangle)\s*\{?[A-Z]{1,3}\}?"
+         r"|\\(?:overline|overarc|widehat|arc)\{[A-Z]{1,3}\}|[A-Za-z]{4,})")
 _VAR_PREFIX = re.compile(r"^" + _NAME + r"\s*(?:=|\\in(?![a-zA-Z]))\s*(.+)$")
 _FUNCTION_PREFIX = re.compile(r"^[a-zA-Z]\(([a-z])\)\s*=\s*(.+)$")
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
@@ -137,6 +143,18 @@ _CHAIN = re.compile(r"^([^<>=\\]*(?:\\(?!leq|geq)[^<>=\\]*)*)" + _REL + " ?" + _
                     r" ?(.+)$")
 _ONE_SIDED = re.compile(r"^" + _LONE_VAR + _REL + r" ?(.+)$")
 _DOUBLED_COMMAND = re.compile(r"(?<!\\)\\\\(?=[a-zA-Z]{2,})")
+# Markdown emphasis around the whole answer: `**5**`, `*5*`, `__5__`.
+_EMPHASIS = re.compile(r"^(\*{1,3}|__)(?!\s)(.+?)(?<!\s)\1$")
+# Plain-text and programming syntax: `sqrt(2)`, `pi`, `inf`, `sin(x)`, `2*x`.
+_PLAIN_SQRT = re.compile(r"(?<![\\a-zA-Z])sqrt\s*(?=[(\d])")
+_PLAIN_FUNCTION = re.compile(r"(?<![\\a-zA-Z])(sin|cos|tan|cot|sec|csc|log|ln|exp)(?=\s*\()")
+_PLAIN_CONSTANT = re.compile(r"(?<![\\a-zA-Z])(?:(pi)|infinity|inf|oo)(?![a-zA-Z])")
+_MAX_PLAIN_CALLS = 50
+_PRODUCT_STAR = re.compile(r"(?<!\^)(?<!\^\{)\*")
+_PLUS_INFINITY = re.compile(r"(^|[,(\[])\s*\+\s*(?=\\infty)")
+# Ordinal suffixes after a number: `12^{th}` (`\text{th}` already unwrapped), `12th`, `1st`.
+_ORDINAL = re.compile(r"(?<=\d)\s*(?:\^\s*\{?\s*(?:st|nd|rd|th)\s*\}?|(?:st|nd|rd|th)(?![a-zA-Z]))"
+                      r"(?=\s*(?:,|$))")
 # Fast rational parse: integers, decimals, `a/b`, `\frac{a}{b}`, mixed `2\frac{1}{2}`,
 # scientific `2.5\cdot10^{-3}`.
 _INT_OR_DEC = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
@@ -145,6 +163,11 @@ _FRAC = re.compile(r"^([+-]?)\\frac\{([+-]?\d+)\}\{([+-]?\d+)\}$")
 _MIXED = re.compile(r"^([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$")
 _SCIENTIFIC = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))\\cdot10\^\{?([+-]?\d{1,3})\}?$")
 _DECIMAL = re.compile(r"^[+-]?(\d*)\.(\d+)$")
+_INT_POWER = re.compile(r"^([+-]?)(\d{1,20})\^\{?([+-]?\d{1,5})\}?$")  # `2^{-70}`, `-3^4`
+_MAX_POWER_BITS = 4096  # larger powers go to the bounded symbolic worker
+# A percent sign (or word) ending a raw answer: `50\%`, `28 percent`, `5 pct`, `12\text{ \%}`.
+_PERCENT_END = re.compile(r"(?:%|\bpercent(?:age)?\b|\bpct\b)[\s.}$]*$")
+PERCENT_MARK = "%"  # never in a normal form otherwise: `%` signs are dropped
 _MAX_FAST_DIGITS = 200
 
 
@@ -154,6 +177,49 @@ def undouble_backslashes(text: str) -> str:
     if _DOUBLED_COMMAND.search(text):
         return text.replace("\\\\", "\\")
     return text
+
+
+def _sqrt_calls(s: str) -> str:
+    """`sqrt(x+1)` -> `\\sqrt{x+1}` (balanced parentheses, nested calls too), `sqrt12` ->
+    `\\sqrt{12}`; an unclosed call stops the rewriting. A loop, not recursion: at most
+    `_MAX_PLAIN_CALLS` calls on hostile input."""
+    for _ in range(_MAX_PLAIN_CALLS):
+        m = _PLAIN_SQRT.search(s)
+        if m is None:
+            break
+        j = m.end()
+        if s[j] == "(":
+            close = _matching_paren(s, j)
+            if close is None:
+                break
+            s = s[:m.start()] + "\\sqrt{" + s[j + 1:close] + "}" + s[close + 1:]
+        else:
+            k = j
+            while k < len(s) and s[k].isdigit():
+                k += 1
+            s = s[:m.start()] + "\\sqrt{" + s[j:k] + "}" + s[k:]
+    return s
+
+
+def _matching_paren(s: str, open_at: int) -> int | None:
+    depth = 0
+    for k in range(open_at, len(s)):
+        depth += {"(": 1, ")": -1}.get(s[k], 0)
+        if depth == 0:
+            return k
+    return None
+
+
+def _plain_syntax(s: str) -> str:
+    """Plain-text and programming spellings in LaTeX: `sqrt(2)` -> `\\sqrt{2}`, `pi` ->
+    `\\pi`, `inf` -> `\\infty`, `sin(x)` -> `\\sin(x)`, `2*x` -> `2\\cdot x` (`**` is
+    already `^`), `+\\infty` -> `\\infty`."""
+    if _PLAIN_SQRT.search(s):
+        s = _sqrt_calls(s)
+    s = _PLAIN_FUNCTION.sub(r"\\\1", s)
+    s = _PLAIN_CONSTANT.sub(lambda m: "\\pi" if m.group(1) else "\\infty", s)
+    s = _PRODUCT_STAR.sub(r"\\cdot ", s)
+    return _PLUS_INFINITY.sub(r"\1", s)
 
 
 def _strip_text_wrappers(s: str) -> str:
@@ -190,6 +256,11 @@ def _strip_name(s: str) -> str:
 def _split_items(s: str) -> list[str]:
     from mathft_jax.evaluation.structure import split_top_level
     return split_top_level(s, ",")
+
+
+def _named_items(items: list[str]) -> list[tuple[str, str]] | None:
+    from mathft_jax.evaluation.structure import named_items
+    return named_items(items)
 
 
 def _interval(s: str) -> str:
@@ -245,6 +316,9 @@ def _normal_form(answer: str) -> str:
         return s
     s = undouble_backslashes(s)
     s = s.replace("\\$", "").replace("$", "").replace("€", "").replace("\n", " ").rstrip(" .")
+    m = _EMPHASIS.match(s)
+    if m:  # markdown emphasis: `**5**`, `*5*`
+        s = m.group(2).rstrip(" .")
     m = _OPTION.match(s)
     if m:
         return m.group(1)  # a multiple-choice letter: `(C)`, `C. x = 42`
@@ -257,6 +331,7 @@ def _normal_form(answer: str) -> str:
     s = _TRAILING_TEXT_UNIT.sub("", s).strip()
     for old, new in _SIMPLE_REPLACEMENTS:
         s = s.replace(old, new)
+    s = _plain_syntax(s)
     s = _LE_GE.sub(r"\\\1q", s)
     s = re.sub(r"(?<!\\)\\ ", " ", s)  # `\ ` is a space; `\\ ` is a row break.
     s = _DEGREES.sub("", s)
@@ -265,6 +340,7 @@ def _normal_form(answer: str) -> str:
     s = re.sub(r",(?:\s*,)+", ",", s)
     s = _TRAILING_TEXT_WORDS.sub("", s).strip()
     s = _strip_text_wrappers(s).strip()
+    s = _ORDINAL.sub("", s)  # `12^{th}`, `12th`
     s = _TRAILING_BARE_UNIT.sub("", s).strip()  # needs a digit before it: `m` stays
     s = s.rstrip(".,;").strip()
     s = s.rstrip("\\").strip()
@@ -291,9 +367,11 @@ def _normal_form(answer: str) -> str:
         s = s.lower()
     if s.startswith("{") and s.endswith("}") and len(_split_items(s[1:-1])) > 1:
         s = "\\{" + s[1:-1] + "\\}"  # `{1, 2}`: set braces written without backslashes
-    items = _split_items(s)
-    if len(items) > 1:  # `x = 1, y = 2` -> `1,2`
-        s = ",".join(_strip_name(item.lstrip("+")) for item in items)
+    items = [item.lstrip("+") for item in _split_items(s)]
+    if len(items) > 1 and _named_items(items) is None:  # `x = 1, x = 2` -> `1,2`
+        s = ",".join(_strip_name(item) for item in items)
+    elif len(items) > 1:  # distinct names keep them: `x=2,y=3` equals (2,3) and {2,3}
+        s = ",".join(items)
     s = _interval(s)
     m = _PLUS_MINUS.match(s)
     if m and "\\pm" not in m.group(2) and "," not in s:
@@ -302,6 +380,40 @@ def _normal_form(answer: str) -> str:
     if s.startswith("+"):
         s = s[1:]
     return s
+
+
+def percent_marked(answer: str, normal: str) -> str:
+    """`normal` + `PERCENT_MARK` when the raw `answer` ends with a percent sign or word and its
+    normal form is one value (not a list); else `normal` unchanged.
+
+    Example:
+        >>> percent_marked(r"12.5\\%", "12.5"), percent_marked(r"10\\%, 20\\%", "10,20")
+        ('12.5%', '10,20')
+    """
+    from mathft_jax.evaluation.structure import split_top_level
+    if not normal or len(answer) > MAX_NORMALIZE_CHARS or not _PERCENT_END.search(answer):
+        return normal
+    return normal + PERCENT_MARK if len(split_top_level(normal, ",")) == 1 else normal
+
+
+def percent_value(number: str) -> str:
+    """The normal form of `number` percent's value, `number`/100, keeping a decimal's written
+    digits (so the decimal tolerance still applies): `12.5` -> `0.125`, `50` -> `0.50`,
+    `\\frac{100}{3}` -> `\\frac{1}{3}`, `x` -> `\\frac{x}{100}`.
+
+    Example:
+        >>> percent_value("33.33"), percent_value(r"33\\frac{1}{3}")
+        ('0.3333', '\\\\frac{1}{3}')
+    """
+    if _INT_OR_DEC.match(number) and len(number) <= _MAX_FAST_DIGITS:
+        return format(decimal.Decimal(number).scaleb(-2), "f")
+    value = as_rational(number)
+    if value is None:
+        return f"\\frac{{{number}}}{{100}}"
+    value /= 100
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
 def rounds_to(decimal, value, ulp) -> bool:
@@ -351,7 +463,8 @@ def as_rational(normal: str) -> Fraction | None:
     """The exact rational value of a normalised answer, or None if it is not a plain number.
 
     Handles integers, decimals (exactly: `0.1` is 1/10), `a/b`, `\\frac{a}{b}` with an optional
-    sign, and mixed numbers (`2\\frac{1}{2}` = 5/2, MATH's convention).
+    sign, mixed numbers (`2\\frac{1}{2}` = 5/2, MATH's convention) and integer powers up to
+    4096 bits (`2^{-70}`: exact, however small).
 
     Example:
         >>> as_rational(r"-\\frac{3}{6}")
@@ -380,6 +493,17 @@ def _rational_value(normal: str) -> Fraction | None:
         if m:
             value = int(m.group(2)) + Fraction(int(m.group(3)), int(m.group(4)))
             return -value if m.group(1) == "-" else value
-    except (ValueError, ZeroDivisionError):  # `1/0`, `\frac{1}{0}`
+        m = _INT_POWER.match(normal)
+        if m:
+            return _int_power(m.group(1), int(m.group(2)), int(m.group(3)))
+    except (ValueError, ZeroDivisionError):  # `1/0`, `\frac{1}{0}`, `0^{-1}`
         return None
     return None
+
+
+def _int_power(sign: str, base: int, exponent: int) -> Fraction | None:
+    """`sign base^exponent` exactly (`-3^4` is -81), or None past `_MAX_POWER_BITS`."""
+    if abs(exponent) * base.bit_length() > _MAX_POWER_BITS:
+        return None
+    value = Fraction(base) ** exponent
+    return -value if sign == "-" else value

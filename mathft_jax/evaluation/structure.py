@@ -10,6 +10,9 @@ The structure decides the comparison rules (see `equivalence.py`):
 * `Matrix` — `\\begin{pmatrix}...\\end{pmatrix}` (also bmatrix, matrix, vmatrix, array):
   rows split on `\\\\`, cells on `&`; same shape, cell by cell. A column vector equals the same
   entries written as a 1-column matrix only (not a tuple).
+* `Named` — several solutions `name=value` with distinct names and constant values
+  (`x=2,y=3`, kept so by the normal form): equal to the same names with equal values in any
+  order, to a tuple `(2,3)` in the order written, and to a set or comma list as a multiset.
 * `Scalar` — anything else: a number, an expression, an equation or inequality, or text.
 
 Example:
@@ -29,6 +32,9 @@ from typing import Union
 MAX_DEPTH = 50
 _OPEN = "([{"
 _CLOSE = ")]}"
+# One item of several named solutions: a lone variable (`x`, `x_1`, `\\theta`) = a value.
+_NAMED_ITEM = re.compile(r"^([a-zA-Z](?:_\w+)?|\\[a-zA-Z]+(?:_\w+)?)=([^=<>]+)$")
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
 _MATRIX = re.compile(
     r"^\\begin\{(pmatrix|bmatrix|matrix|vmatrix|Bmatrix|array)\}(?:\{[lcr|]*\})?(.*)"
     r"\\end\{\1\}$", re.DOTALL)
@@ -57,7 +63,34 @@ class Matrix:
     rows: tuple[tuple["Node", ...], ...]
 
 
-Node = Union[Scalar, Seq, Unordered, Matrix]
+@dataclasses.dataclass(frozen=True)
+class Named:
+    names: tuple[str, ...]
+    items: tuple["Node", ...]  # the values, in the order written
+
+
+Node = Union[Scalar, Seq, Unordered, Matrix, Named]
+
+
+def named_items(items: list[str]) -> list[tuple[str, str]] | None:
+    """`(name, value)` of each item when every item is `name=value` with a constant value
+    (no variable outside a command such as `\\pi`) and the names are distinct; else None.
+
+    Example:
+        >>> named_items(["x=2", "y=3"])
+        [('x', '2'), ('y', '3')]
+        >>> named_items(["x=2", "x=3"]) is None
+        True
+    """
+    pairs = []
+    for item in items:
+        m = _NAMED_ITEM.match(item.strip())
+        if m is None or re.search(r"[a-zA-Z]", _COMMAND.sub("", m.group(2))):
+            return None
+        pairs.append((m.group(1), m.group(2)))
+    if len({name for name, _ in pairs}) != len(pairs):
+        return None
+    return pairs
 
 
 def _depth_profile_ok(s: str) -> bool:
@@ -131,6 +164,9 @@ def _parse(s: str, budget: list[int]) -> Node:
             return Seq(s[0], s[-1], tuple(_parse(p, budget) for p in items))
     items = split_top_level(s, ",")
     if len(items) > 1:
+        named = named_items(items)
+        if named is not None:
+            return Named(tuple(n for n, _ in named), tuple(_parse(v, budget) for _, v in named))
         return Unordered("list", tuple(_parse(p, budget) for p in items))
     return Scalar(s)
 

@@ -29,6 +29,12 @@ HOSTILE = [
     r"\frac{1}{0}",
     r"1000000!",
     r"\sqrt{" * 3000 + "2" + "}" * 3000,
+    "sqrt(" * 1900 + "7" + ")" * 1900,  # plain-text calls: rewritten a bounded number of times
+    "sqrt(" * 3000,
+    "**" * 4000 + "7" + "**" * 4000,
+    "1" + "%" * 5000,
+    "2^{-99999}",
+    ",".join(f"x_{i}=7" for i in range(2000)),
 ]
 
 

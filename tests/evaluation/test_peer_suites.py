@@ -16,9 +16,6 @@ from tests.evaluation.peer_cases import load_cases
 MIN_AGREEMENT = 0.92
 
 DELIBERATE = {
-    ('10\\%',
-     '0.1'):
-        'percent is decoration (10% = 10, as Hendrycks and NeMo-Skills grade); equating it with 0.1 too would make 10 and 0.1 one answer',
     ('\\begin{matrix} \\frac12 \\\\ 1 \\end{matrix}',
      '[0.5, 1]'):
         'a column vector equals a one-column matrix, not a bracketed list (an interval or a tuple)',

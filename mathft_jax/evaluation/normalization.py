@@ -147,6 +147,7 @@ _DOUBLED_COMMAND = re.compile(r"(?<!\\)\\\\(?=[a-zA-Z]{2,})")
 _EMPHASIS = re.compile(r"^(\*{1,3}|__)(?!\s)(.+?)(?<!\s)\1$")
 # Plain-text and programming syntax: `sqrt(2)`, `pi`, `inf`, `sin(x)`, `2*x`.
 _PLAIN_SQRT = re.compile(r"(?<![\\a-zA-Z])sqrt\s*(?=[(\d])")
+_PAREN_EXPONENT = re.compile(r"\^\s*(?=\()")
 _PLAIN_FUNCTION = re.compile(r"(?<![\\a-zA-Z])(sin|cos|tan|cot|sec|csc|log|ln|exp)(?=\s*\()")
 _PLAIN_CONSTANT = re.compile(r"(?<![\\a-zA-Z])(?:(pi)|infinity|inf|oo)(?![a-zA-Z])")
 _MAX_PLAIN_CALLS = 50
@@ -179,12 +180,13 @@ def undouble_backslashes(text: str) -> str:
     return text
 
 
-def _sqrt_calls(s: str) -> str:
-    """`sqrt(x+1)` -> `\\sqrt{x+1}` (balanced parentheses, nested calls too), `sqrt12` ->
-    `\\sqrt{12}`; an unclosed call stops the rewriting. A loop, not recursion: at most
-    `_MAX_PLAIN_CALLS` calls on hostile input."""
+def _braced_calls(s: str, pattern: re.Pattern, head: str) -> str:
+    """Rewrites each match of `pattern` followed by `(...)` as `head{...}` (balanced
+    parentheses, nested calls too): `sqrt(x+1)` -> `\\sqrt{x+1}`, `2^(-1)` -> `2^{-1}`; with
+    digits instead of parentheses, `sqrt12` -> `\\sqrt{12}`. An unclosed call stops the
+    rewriting. A loop, not recursion: at most `_MAX_PLAIN_CALLS` calls on hostile input."""
     for _ in range(_MAX_PLAIN_CALLS):
-        m = _PLAIN_SQRT.search(s)
+        m = pattern.search(s)
         if m is None:
             break
         j = m.end()
@@ -192,12 +194,12 @@ def _sqrt_calls(s: str) -> str:
             close = _matching_paren(s, j)
             if close is None:
                 break
-            s = s[:m.start()] + "\\sqrt{" + s[j + 1:close] + "}" + s[close + 1:]
+            s = s[:m.start()] + head + "{" + s[j + 1:close] + "}" + s[close + 1:]
         else:
             k = j
             while k < len(s) and s[k].isdigit():
                 k += 1
-            s = s[:m.start()] + "\\sqrt{" + s[j:k] + "}" + s[k:]
+            s = s[:m.start()] + head + "{" + s[j:k] + "}" + s[k:]
     return s
 
 
@@ -211,11 +213,14 @@ def _matching_paren(s: str, open_at: int) -> int | None:
 
 
 def _plain_syntax(s: str) -> str:
-    """Plain-text and programming spellings in LaTeX: `sqrt(2)` -> `\\sqrt{2}`, `pi` ->
+    """Plain-text and programming spellings in LaTeX: `sqrt(2)` -> `\\sqrt{2}`, `2^(-1)` (from
+    `2**(-1)`) -> `2^{-1}`, `pi` ->
     `\\pi`, `inf` -> `\\infty`, `sin(x)` -> `\\sin(x)`, `2*x` -> `2\\cdot x` (`**` is
     already `^`), `+\\infty` -> `\\infty`."""
     if _PLAIN_SQRT.search(s):
-        s = _sqrt_calls(s)
+        s = _braced_calls(s, _PLAIN_SQRT, "\\sqrt")
+    if _PAREN_EXPONENT.search(s):
+        s = _braced_calls(s, _PAREN_EXPONENT, "^")
     s = _PLAIN_FUNCTION.sub(r"\\\1", s)
     s = _PLAIN_CONSTANT.sub(lambda m: "\\pi" if m.group(1) else "\\infty", s)
     s = _PRODUCT_STAR.sub(r"\\cdot ", s)

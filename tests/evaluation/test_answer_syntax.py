@@ -69,6 +69,8 @@ def test_answer_syntax(patient_grader, gold, output, expected):
     ("sqrt(x+1)", r"\sqrt{x+1}"),
     ("sqrt(sqrt(2))", r"\sqrt{\sqrt{2}}"),
     ("sqrt(2", "sqrt(2"),                         # unclosed: left as written
+    ("2**(-1)", "2^{-1}"),                        # a parenthesised exponent is a group
+    ("(x+1)**(2)", "(x+1)^{2}"),
     ("2*x", r"2\cdot x"),
     ("z^*", "z^*"),                               # a conjugate's star is no product
     ("(3, +inf)", r"(3,\infty)"),

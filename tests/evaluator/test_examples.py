@@ -1,0 +1,114 @@
+"""build_examples: the evaluator's training data from graded candidates, on hand-made rows.
+
+Guards the balance per problem (k correct and k incorrect, k capped at max_per_problem // 2),
+pair order (chosen grades correct, rejected incorrect), one-sided problems ("skip" vs
+"keep"), deduplication, that the greedy row is no example, and that every text keeps the
+label of its own sample (rows arrive out of order).
+"""
+
+import pytest
+
+from mathft_jax.evaluator.examples import build_examples
+
+
+def _row(pid, index, text, gold, decoding="sample"):
+    return {"problem_id": pid, "sample_index": index, "decoding": decoding, "text": text,
+            "gold_answer": gold, "problem": f"statement of {pid}"}
+
+
+# Correct / incorrect texts by hand (gold of pa: 4, pb: 1, pc: 9, pe: 3, pf: 0).
+CORRECT = {r"\boxed{4}", r"so \boxed{4}.", r"x = 1, \boxed{1}", r"\boxed{1}", r"\boxed{3}",
+           r"\boxed{0}", r"a \boxed{0}", r"b \boxed{0}"}
+INCORRECT = {r"\boxed{5}", "no answer", r"\boxed{6}", r"\boxed{2}", r"\boxed{8}",
+             r"\boxed{7}", "I give up", r"\boxed{10}"}
+ROWS = [
+    # pa: 2 unique correct, 3 unique incorrect (one without an answer), 2 duplicates (after
+    # stripping white space), and a correct greedy row whose text is in no sample.
+    _row("pa", 0, r"\boxed{4}", "4"), _row("pa", 1, r"\boxed{5}", "4"),
+    _row("pa", 2, r"so \boxed{4}.", "4"), _row("pa", 3, "no answer", "4"),
+    _row("pa", 4, "  \\boxed{4} ", "4"), _row("pa", 5, r"\boxed{6}", "4"),
+    _row("pa", 6, "\\boxed{5}\n", "4"), _row("pa", 0, r"greedy \boxed{4}", "4", "greedy"),
+    # pb: all correct; pc: all incorrect; pd: no gold answer.
+    _row("pb", 0, r"x = 1, \boxed{1}", "1"), _row("pb", 1, r"\boxed{1}", "1"),
+    _row("pc", 0, r"\boxed{2}", "9"), _row("pc", 1, r"\boxed{8}", "9"),
+    _row("pc", 2, r"\boxed{7}", "9"),
+    _row("pd", 0, r"\boxed{4}", None),
+    # pe: one correct, one without an answer (incorrect), in the opposite sample order.
+    _row("pe", 0, "I give up", "3"), _row("pe", 1, r"\boxed{3}", "3"),
+    # pf: more correct (3) than incorrect (1).
+    _row("pf", 0, r"\boxed{0}", "0"), _row("pf", 1, r"a \boxed{0}", "0"),
+    _row("pf", 2, r"b \boxed{0}", "0"), _row("pf", 3, r"\boxed{10}", "0"),
+]
+
+
+def _build(**kw):
+    return build_examples(list(reversed(ROWS)), **kw)  # rows out of sample order
+
+
+def _by_kind(examples, pid):
+    cls = [e for e in examples if e["kind"] == "classification" and e["problem_id"] == pid]
+    pairs = [e for e in examples if e["kind"] == "pair" and e["problem_id"] == pid]
+    return cls, pairs
+
+
+def test_balanced_pairs_chosen_correct_rejected_incorrect():
+    examples, summary = _build(max_per_problem=10)
+    assert summary == {"problems": 6, "contrastive": 3, "all_correct": 1, "all_incorrect": 1,
+                       "no_gold": 1, "duplicates": 2, "classification": 8, "positive": 4,
+                       "pairs": 4}
+    cls, pairs = _by_kind(examples, "pa")
+    positives = [e["solution"] for e in cls if e["label"]]
+    negatives = [e["solution"] for e in cls if not e["label"]]
+    assert sorted(positives) == sorted([r"\boxed{4}", r"so \boxed{4}."])  # k = min(2, 3, 5)
+    assert len(negatives) == 2 and len(set(negatives)) == 2
+    assert set(negatives) <= {r"\boxed{5}", "no answer", r"\boxed{6}"}
+    assert len(pairs) == 2
+    assert {p["chosen"] for p in pairs} == set(positives)
+    assert {p["rejected"] for p in pairs} == set(negatives)
+    for e in examples:  # every text with its own sample's grade
+        if e["kind"] == "classification":
+            assert e["solution"] in (CORRECT if e["label"] else INCORRECT)
+        else:
+            assert e["chosen"] in CORRECT and e["rejected"] in INCORRECT
+        assert e["problem"] == f"statement of {e['problem_id']}"
+    assert not any("greedy" in str(e.values()) for e in examples)
+    cls, pairs = _by_kind(examples, "pe")
+    assert [(e["solution"], e["label"]) for e in cls] == [(r"\boxed{3}", True),
+                                                          ("I give up", False)]
+    assert [(p["chosen"], p["rejected"]) for p in pairs] == [(r"\boxed{3}", "I give up")]
+    cls, pairs = _by_kind(examples, "pf")  # k = min(3, 1, 5) = 1
+    assert sorted(e["label"] for e in cls) == [False, True] and len(pairs) == 1
+    assert [e["solution"] for e in cls if not e["label"]] == [r"\boxed{10}"]
+
+
+def test_cap_is_half_of_max_per_problem():
+    examples, summary = _build(max_per_problem=2)
+    cls, pairs = _by_kind(examples, "pa")
+    assert sorted(e["label"] for e in cls) == [False, True] and len(pairs) == 1
+    assert summary["classification"] == 6 and summary["positive"] == 3
+    assert summary["pairs"] == 3
+
+
+def test_one_sided_problems_skipped_or_kept_without_pairs():
+    skipped, _ = _build(max_per_problem=4, one_sided="skip")
+    assert {e["problem_id"] for e in skipped} == {"pa", "pe", "pf"}
+    kept, summary = _build(max_per_problem=4, one_sided="keep")
+    cls_b, pairs_b = _by_kind(kept, "pb")
+    assert sorted((e["solution"], e["label"]) for e in cls_b) == [
+        (r"\boxed{1}", True), (r"x = 1, \boxed{1}", True)] and pairs_b == []
+    cls_c, pairs_c = _by_kind(kept, "pc")
+    assert len(cls_c) == 2 and not any(e["label"] for e in cls_c) and pairs_c == []  # cap 2
+    assert {e["solution"] for e in cls_c} <= {r"\boxed{2}", r"\boxed{8}", r"\boxed{7}"}
+    assert summary["all_correct"] == 1 and summary["all_incorrect"] == 1
+    # pa 4 + pe 2 + pf 2 + pb 2 + pc 2 classification examples; pa 2 + pe 1 + pf 1 + pb 2
+    # positive
+    assert summary["classification"] == 12 and summary["positive"] == 6
+    assert summary["pairs"] == 4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_no_duplicate_texts_whatever_the_seed(seed):
+    examples, _ = _build(max_per_problem=10, seed=seed)
+    cls, _ = _by_kind(examples, "pa")
+    texts = [e["solution"].strip() for e in cls]
+    assert len(texts) == len(set(texts)) == 4

@@ -3,28 +3,36 @@
 `normalize_answer` rewrites surface variation away so that most equal answers become equal
 strings and never reach sympy. The steps, in order:
 
-1. JSON-escaped text is un-escaped (`\\\\frac` -> `\\frac`); `$`, `\\$`, `€` go; a
-   multiple-choice letter (`(C)`, `C. x = 42`) is the answer; `x \\approx 11` -> `11` and any
-   other `\\approx ...` tail is dropped; LaTeX thousands separators (`11,\\! 111`, `14{,}916`)
+1. JSON-escaped text is un-escaped (`\\\\frac` -> `\\frac`); `$`, `\\$`, `€` go; markdown
+   emphasis around the whole answer goes (`**5**`, `*5*`); a multiple-choice letter (`(C)`,
+   `C. x = 42`) is the answer; `x \\approx 11` -> `11` and any other `\\approx ...` tail is
+   dropped; LaTeX thousands separators (`11,\\! 111`, `14{,}916`)
    become plain commas; `\\times 10^` -> `\\cdot10^`; inside a trig function `90^\\circ`
    becomes `(90\\pi/180)`.
 2. Spelling: `\\displaystyle`, `\\left`/`\\right`, spacing commands (`\\,` `\\!` `\\;` `~`)
    go; `\\dfrac`/`\\tfrac`/`\\cfrac` -> `\\frac`; `\\le`, `<=`, `≤` -> `\\leq` (and the
-   `\\geq`, `\\neq` families), `\\lt`/`\\gt` -> `<`/`>`, `**` -> `^`.
+   `\\geq`, `\\neq` families), `\\lt`/`\\gt` -> `<`/`>`, `**` -> `^`. Plain-text and programming
+   syntax becomes LaTeX: `sqrt(x+1)` -> `\\sqrt{x+1}`, `2^(-1)` -> `2^{-1}`, `sin(x)` ->
+   `\\sin(x)`, `pi` -> `\\pi`, `inf`/`infinity`/`∞` -> `\\infty`, `2*x` -> `2\\cdot x`;
+   `+\\infty` -> `\\infty`.
 3. Units and text: a trailing `\\text{ cm}` (any unit), any trailing `\\text{ words}` after a
-   number, and bare unit words (`cm`, `weeks`, `percent`, `pct`, ...; after a space, or glued
-   when three letters or more: `10weeks` but not `10cm`) are dropped; other `\\text{X}`
-   become `X`; pure-word answers of three or more letters are lower-cased. Degrees, percent
-   and currency signs are dropped: MATH uses them as decoration (`50\\%` equals `50`).
-   (`equivalence.Grader(percent=...)` can read a percent as its value too: it marks the
-   normal form of a one-value answer written with a percent sign, see `percent_marked`.)
+   number, and bare unit words (`cm`, `weeks`, `percent`, `pct`, ...; after a space, also
+   after `\\pi`: `2\\pi cm`, or glued when three letters or more: `10weeks` but not `10cm`)
+   are dropped; ordinal suffixes after a number go (`12^{\\text{th}}`, `12th`); other
+   `\\text{X}` become `X`; pure-word answers of three or more letters are lower-cased.
+   Degrees, percent and currency signs are dropped: MATH uses them as decoration (`50\\%`
+   equals `50`). (`equivalence.Grader(percent=...)` can read a percent as its value too: it
+   marks the normal form of a one-value answer written with a percent sign, see
+   `percent_marked`.)
 4. Separators of several answers (`;`, ` or `, ` and `, `\\text{ and }`, `\\quad`) become
    commas; `{1, 2}` becomes the set `\\{1,2\\}`; `a \\pm b` becomes the list `a+b,a-b`.
-5. Names: `x =`, `x_1 =`, `\\theta =`, `(p,q) =`, `|AB| =`, `V_1:V_2 =`, `x \\in` are removed
-   when the right side names no variable, per item of a list (`x = 1, y = 2` -> `1,2`);
-   `f(x) =` always (`f(x) = 2x+3` -> `2x+3`); a chain `x = 5+5+1 = 11` keeps its last side,
-   and a computation `\\frac{1}{2}\\cdot 20 = 10` its result. `y = 2x+3` stays an equation
-   (the symbolic stage equates it with `2x+3`).
+5. Names: `x =`, `x_1 =`, `\\theta =`, `(p,q) =`, `|AB| =`, `V_1:V_2 =`, `x \\in`, labels
+   (`\\angle ABC =`, `m\\angle B =`, `\\overline{AB} =`, a word: `Area =`) are removed when the
+   right side names no variable, per item of a list (`x = 1, x = 2` -> `1,2`) except when the
+   items name distinct variables: `x = 2; y = 3` -> `x=2,y=3` (named solutions, see
+   `structure.Named`); `f(x) =` always (`f(x) = 2x+3` -> `2x+3`); a chain `x = 5+5+1 = 11`
+   keeps its last side, and a computation `\\frac{1}{2}\\cdot 20 = 10` its result. `y = 2x+3`
+   stays an equation (the symbolic stage equates it with `2x+3`).
 6. Relations on one variable become intervals: `-2 \\leq x \\leq 7` -> `[-2,7]`,
    `x > 2` -> `(2,\\infty)`, `5 \\geq x` -> `(-\\infty,5]`, `-x > -1` -> `(-\\infty,1)`.
 7. Numbers: `1 1/2` -> `1\\frac{1}{2}`; thousands separators (`1,000`, `1 000`) go when the

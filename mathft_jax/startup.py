@@ -132,7 +132,7 @@ class StderrFilter:
         self._original: Optional[int] = None
         self._write_end: Optional[int] = None
         self._thread: Optional[threading.Thread] = None
-        self._stopping = threading.Event()
+        self._wake: tuple[int, int] = (-1, -1)  # written to by `stop`
 
     def start(self) -> None:
         """Routes fd 2 through the filter (idempotent)."""
@@ -142,6 +142,7 @@ class StderrFilter:
         self._original = os.dup(self._fd)
         _keep_terminal_size(self._original)
         read_end, self._write_end = os.pipe()
+        self._wake = os.pipe()
         os.dup2(self._write_end, self._fd)
         self._thread = threading.Thread(target=self._pump, args=(read_end,),
                                         name="mathft-stderr-filter", daemon=True)
@@ -159,21 +160,21 @@ class StderrFilter:
         _flush_std_streams()
         os.dup2(self._original, self._fd)
         os.close(self._write_end)
-        self._stopping.set()
+        os.write(self._wake[1], b"x")  # quick: an `os._exit` follows, other threads race it
         self._thread.join(timeout)
         self._thread = None
+        for fd in self._wake:
+            os.close(fd)
 
     def _pump(self, read_end: int) -> None:
         pending = b""
         while True:
             try:
-                ready, _, _ = select.select([read_end], [], [], 0.1)
+                ready, _, _ = select.select([read_end, self._wake[0]], [], [])
                 # Stopped and drained: a child process holding the pipe open (a worker)
                 # must not keep the exit waiting for an end of file.
-                if not ready:
-                    if self._stopping.is_set():
-                        break
-                    continue
+                if read_end not in ready:
+                    break
                 chunk = os.read(read_end, 65536)
             except OSError:
                 chunk = b""

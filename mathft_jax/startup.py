@@ -25,7 +25,6 @@ from __future__ import annotations
 import atexit
 import importlib.metadata
 import importlib.util
-import logging
 import os
 import re
 import select
@@ -114,8 +113,21 @@ def quiet_environment(environ: MutableMapping[str, str],
             wanted["JAX_PLATFORMS"] = "cpu"
     changed = {k: v for k, v in wanted.items() if k not in environ}
     environ.update(changed)
-    logging.getLogger("absl").setLevel(logging.WARNING)
+    _absl_warnings_only()
     return changed
+
+
+def _absl_warnings_only() -> None:
+    """absl's Python logger at WARNING (Orbax and others log INFO through it).
+
+    Through `absl.logging` itself: creating the "absl" logger with `logging.getLogger` before
+    absl is imported would leave absl a plain Logger instead of its own class.
+    """
+    try:
+        from absl import logging as absl_logging
+    except ImportError:
+        return
+    absl_logging.set_verbosity(absl_logging.WARNING)
 
 
 class StderrFilter:

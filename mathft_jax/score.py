@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import time
 from typing import Optional
@@ -35,12 +36,17 @@ from tqdm import tqdm
 
 from mathft_jax import distributed, file_paths, formats, partitioning
 from mathft_jax.data import prompts
-from mathft_jax.decoding.scoring import label_word_probs
+from mathft_jax.data.synthetic import checked_operations
+from mathft_jax.decoding.scoring import label_word_probs, label_word_probs_at
+from mathft_jax.evaluator.inputs import EvaluatorInput, build_input
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.params_source import load_params, resolve_bos
 from mathft_jax.resumable_jsonl import ResumableJsonl
+
+
+READS = ("final", "steps")
 
 
 class ScoreError(ConfigError):
@@ -56,7 +62,7 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
           chunk_problems: int = 8, max_prompt_length: Optional[int] = None,
           overwrite: bool = False, max_chunks: Optional[int] = None,
           show_progress: bool = True, prepend_bos: bool = False,
-          bos_id: Optional[int] = None) -> dict:
+          bos_id: Optional[int] = None, read: str = "final") -> dict:
     """Writes evaluator scores for the sampled rows of `candidates_file`.
 
     Args:
@@ -68,19 +74,26 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       template, positive, negative: the evaluator prompt and label words (as in training).
       batch_size: candidates per compiled call.
       chunk_problems: problems per appended chunk (the unit of resuming).
-      max_prompt_length: keep the last tokens of longer prompts (default: the model's
-        max_seq_len).
+      max_prompt_length: the most tokens of an evaluator input, BOS and label prefix
+        included; longer prompts lose their front (default: the model's max_seq_len).
+        Evaluator training rows are built the same way (`evaluator.inputs.build_input`).
       overwrite: start over even if output_file exists.
       max_chunks: stop after this many chunks in this call (tests, time-sliced jobs).
       show_progress: a tqdm bar.
       prepend_bos: put a BOS id before every prompt (pretrained Gemma needs it).
       bos_id: the BOS id for `prepend_bos`; default: the pretrained model's, else the
         vocabulary's (an error when neither has one).
+      read: "final" reads the label after the whole prompt (the paper's evaluator); "steps"
+        (a process-supervised evaluator, `evaluator.steps`) reads it after every checked step
+        (`synthetic.checked_operations`) and at the end, and scores the minimum; the row's
+        log-probs are then log S and log(1 - S) of that minimum.
 
     Returns:
       A summary (rows scored in this call and in total, seconds, candidates/s).
     """
     distributed.maybe_initialize()
+    if read not in READS:
+        raise ScoreError(f"score.read must be one of {READS}, got {read!r}")
     for value, name in ((batch_size, "batch_size"), (chunk_problems, "chunk_problems")):
         if value < 1:
             raise ScoreError(f"score.{name} must be >= 1, got {value}")
@@ -91,25 +104,27 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     from mathft_jax.training.data import get_task  # imports the `tasks` registrations
     vocab = get_task(like_task).output_features["targets"].vocabulary
     words = resolve_label_words(vocab, positive, negative)
-    limit = (max_prompt_length or model_config.max_seq_len) - len(words.prefix)
+    max_length = max_prompt_length or model_config.max_seq_len
     settings = {"checkpoint": checkpoint, "candidates_file": os.fspath(file_paths.as_path(candidates_file)),
                 "like_task": like_task, "template": template, "positive": positive,
-                "negative": negative, "max_prompt_length": limit,
+                "negative": negative, "max_prompt_length": max_length - len(words.prefix),
                 "model_config": dataclasses.asdict(model_config)}
+    if read != "final":  # recorded only when set, so older files still resume
+        settings["read"] = read
     mesh = partitioning.make_mesh(devices=jax.local_devices())  # one per host, as in infer
     loaded = load_params(model_config, checkpoint, mesh)
     bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "score")
-    head = [] if bos_id is None else [bos_id]
-    if head:  # recorded only when set, so older files still resume
+    if bos_id is not None:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
     fingerprint = f"{checkpoint}#{_digest(settings)}"
     out, done = ResumableJsonl.open_on_primary(output_file, settings, overwrite)
-    prompts_ = [[head + vocab.encode(template.format(
-        problem=r["problem"].strip(), solution=r["text"].strip()))[len(head) - limit:]
-        for r in group] for group in groups]
+    inputs = [[_input(vocab, template, r, words, max_length, bos_id, read) for r in group]
+              for group in groups]
     # One padded length for the whole run: a score must not depend on which candidates share
     # its batch (resuming, other hosts), and one shape compiles once.
-    length = max(len(p) for group in prompts_ for p in group) + len(words.prefix)
+    length = max(len(x.tokens) for group in inputs for x in group)
+    reader = _final_reader(words, length) if read == "final" else _steps_reader(words, length,
+                                                                                inputs)
     hosts, me = jax.process_count(), jax.process_index()
     bar = tqdm(total=len(groups), initial=done, unit="problem",
                disable=not show_progress or out is None, dynamic_ncols=True)
@@ -120,8 +135,9 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         chunk = range(first, min(first + chunk_problems, len(groups)))
         # Host h scores the chunk's problems i with i % hosts == h; all hosts get all scores.
         mine = [i for i in chunk if i % hosts == me]
-        result = iter(_score_batches(loaded.params, model_config, [p for i in mine for p in prompts_[i]],
-                                     words, batch_size, vocab, mesh, length))
+        result = iter(_score_batches(loaded.params, model_config,
+                                     [x for i in mine for x in inputs[i]], reader, batch_size,
+                                     vocab, mesh))
         by_problem = {i: [next(result) for _ in groups[i]] for i in mine}
         if hosts > 1:
             by_problem = {int(i): r for part in distributed.gather_json(list(by_problem.items()))
@@ -166,22 +182,54 @@ def _problems(rows: list[dict], path: str) -> list[list[dict]]:
     return list(groups.values())
 
 
-def _score_batches(params, model_config: ModelConfig, prompt_tokens: list[list[int]],
-                   words: LabelWords, batch_size: int, vocab, mesh, padded_length: int
-                   ) -> list[tuple]:
-    """(score, positive log-prob, negative log-prob) per prompt, batch_size at a time; the
-    last batch is padded with copies so that every call has the same batch size."""
-    out = []
+def _input(vocab, template: str, row: dict, words: LabelWords, max_length: int,
+           bos_id: Optional[int], read: str) -> EvaluatorInput:
+    """The candidate's evaluator input, built as in training (`evaluator.inputs`)."""
+    ends = ([end for end, _ in checked_operations(row["text"].strip())] if read == "steps"
+            else ())
+    return build_input(vocab, template, row["problem"], row["text"], prefix=words.prefix,
+                       max_length=max_length, bos_id=bos_id, step_ends=ends)
+
+
+def _final_reader(words: LabelWords, length: int):
+    """Scores a batch by the label read after the whole prompt (left-padded, one head call)."""
     positive, negative = list(words.prefix) + [words.positive], list(words.prefix) + [
         words.negative]
-    for i in range(0, len(prompt_tokens), batch_size):
-        batch = prompt_tokens[i:i + batch_size]
-        padded = batch + [batch[-1]] * (batch_size - len(batch))
-        s = label_word_probs(params, model_config, padded, positive, negative,
-                             pad_id=vocab.pad_id, padded_length=padded_length, mesh=mesh,
+
+    def read(params, model_config, batch: list[EvaluatorInput], pad_id: int, mesh) -> list:
+        prompts_ = [list(x.tokens[:len(x.tokens) - len(words.prefix)]) for x in batch]
+        s = label_word_probs(params, model_config, prompts_, positive, negative, pad_id=pad_id,
+                             padded_length=length, mesh=mesh,
                              logical_axis_rules=partitioning.DEFAULT_RULES)
-        out += [(float(a), float(p), float(n)) for a, p, n in zip(
-            s.score, s.positive_logprob, s.negative_logprob)][:len(batch)]
+        return list(zip(s.score, s.positive_logprob, s.negative_logprob))
+    return read
+
+
+def _steps_reader(words: LabelWords, length: int, inputs: list[list[EvaluatorInput]]):
+    """Scores a batch by the lowest label read over its step slots and its end."""
+    max_slots = max(len(x.step_slots) + 1 for group in inputs for x in group)
+
+    def read(params, model_config, batch: list[EvaluatorInput], pad_id: int, mesh) -> list:
+        probs = label_word_probs_at(
+            params, model_config, [x.tokens for x in batch],
+            [list(x.step_slots) + [x.final_slot] for x in batch], words.positive,
+            words.negative, pad_id=pad_id, padded_length=length, max_slots=max_slots,
+            mesh=mesh, logical_axis_rules=partitioning.DEFAULT_RULES)
+        lowest = [float(p.min()) for p in probs]
+        return [(s, math.log(max(s, 1e-45)), math.log(max(1.0 - s, 1e-45))) for s in lowest]
+    return read
+
+
+def _score_batches(params, model_config: ModelConfig, batch_inputs: list[EvaluatorInput],
+                   reader, batch_size: int, vocab, mesh) -> list[tuple]:
+    """(score, positive log-prob, negative log-prob) per input, batch_size at a time; the
+    last batch is padded with copies so that every call has the same batch size."""
+    out = []
+    for i in range(0, len(batch_inputs), batch_size):
+        batch = batch_inputs[i:i + batch_size]
+        padded = batch + [batch[-1]] * (batch_size - len(batch))
+        out += [(float(a), float(p), float(n)) for a, p, n in
+                reader(params, model_config, padded, vocab.pad_id, mesh)][:len(batch)]
     return out
 
 

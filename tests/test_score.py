@@ -50,7 +50,7 @@ def test_prepend_bos_puts_the_pretrained_bos_first(candidates, tmp_path, fake_pr
     real = score_lib._score_batches
 
     def spy(params, cfg, prompts, *args):
-        firsts.extend(p[0] for p in prompts)
+        firsts.extend(x.tokens[0] for x in prompts)
         return real(params, cfg, prompts, *args)
     monkeypatch.setattr(score_lib, "_score_batches", spy)
     bos = _score(candidates, tmp_path / "bos.jsonl", checkpoint="pretrained:fake",

@@ -162,6 +162,23 @@ def wrong_operations(text: str) -> int:
     return wrong
 
 
+def checked_operations(text: str) -> list[tuple[int, bool]]:
+    r"""Each integer operation written out in `text` as (end offset, result is right), in
+    order: the step labels a process-supervised evaluator learns from (the benchmark's own
+    checker, no people and no rollouts needed). The end offset is just past the operation's
+    closing `$`.
+
+    >>> checked_operations(r"So $6 - 5 = 1$, then $2 \cdot (-3) = 6$.")
+    [(14, True), (39, False)]
+    """
+    out = []
+    for match in _INTEGER_OPERATION.finditer(text):
+        a, op, b, claimed = match.groups()
+        a, b = int(a), int(b)
+        out.append((match.end(), {"+": a + b, "-": a - b}.get(op, a * b) == int(claimed)))
+    return out
+
+
 def _quotient(num: int, den: int, result: Fraction) -> str:
     r"""`\frac{num}{den} = result` for a division step, or just `result` when the fraction is
     already what is claimed (e.g. `\frac{7}{4}`)."""

@@ -186,3 +186,56 @@ def label_word_probs(params, config: ModelConfig, prompts: Sequence[Sequence[int
                                   tuple(tuple(r) for r in logical_axis_rules or ()))
     pos, neg = (partitioning.to_host(x)[:b] for x in fn(nn.meta.unbox(params), *args))
     return LabelScores(np.asarray(jax.nn.sigmoid(pos - neg)), pos, neg)
+
+
+def _slot_label_logits(params, tokens, positions, slots, *, config: ModelConfig, positive: int,
+                       negative: int):
+    logits = Decoder(config).apply({"params": params}, tokens, positions, logit_slots=slots)
+    shape = slots.shape
+    pos = picked_logits(logits, jnp.full(shape, positive, jnp.int32))
+    neg = picked_logits(logits, jnp.full(shape, negative, jnp.int32))
+    return jax.nn.sigmoid(pos - neg)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_slot_labels(config, positive, negative, mesh, rules):
+    return partitioning.in_mesh_context(jax.jit(functools.partial(
+        _slot_label_logits, config=config, positive=positive, negative=negative)), mesh, rules)
+
+
+def label_word_probs_at(params, config: ModelConfig, rows: Sequence[Sequence[int]],
+                        slots: Sequence[Sequence[int]], positive: int, negative: int, *,
+                        pad_id: int = 0, padded_length: int, max_slots: int,
+                        mesh: Optional[Mesh] = None, logical_axis_rules=None) -> list[np.ndarray]:
+    """S = p(positive) / (p(positive) + p(negative)) at given slots of each row.
+
+    Rows are complete evaluator inputs (label prefix included, e.g. `evaluator.inputs`),
+    RIGHT-padded to `padded_length` (one shape per run, so a score does not depend on its
+    batch); the output head runs on `max_slots` slots per row only.
+
+    Example:
+        s = label_word_probs_at(params, cfg, [[5, 6, 7], [8, 9]], [[0, 2], [1]], 11, 12,
+                                padded_length=8, max_slots=4)
+        [len(x) for x in s] == [2, 1]
+    """
+    b = len(rows)
+    if any(not 0 < len(s) <= max_slots for s in slots):
+        raise ValueError(f"each row needs 1 to max_slots={max_slots} read slots")
+    if max(len(r) for r in rows) > padded_length:
+        raise ValueError(f"a row of {max(len(r) for r in rows)} tokens does not fit "
+                         f"padded_length={padded_length}")
+    b_pad = b + (-b) % partitioning.batch_multiple(mesh)
+    tokens = np.full((b_pad, padded_length), pad_id, np.int32)
+    positions = np.full((b_pad, padded_length), -1, np.int32)
+    slot_array = np.zeros((b_pad, max_slots), np.int32)
+    for i, (r, s) in enumerate(zip(rows, slots)):
+        tokens[i, :len(r)] = r
+        positions[i, :len(r)] = np.arange(len(r))
+        slot_array[i, :len(s)] = s
+    args = [tokens, positions, slot_array]
+    if mesh is not None:
+        args = [jax.device_put(a, partitioning.maybe_batch_sharding(mesh, a.ndim)) for a in args]
+    fn = _compiled_slot_labels(config, int(positive), int(negative), mesh,
+                               tuple(tuple(r) for r in logical_axis_rules or ()))
+    probs = partitioning.to_host(fn(nn.meta.unbox(params), *args))
+    return [np.asarray(probs[i, :len(s)]) for i, s in enumerate(slots)]

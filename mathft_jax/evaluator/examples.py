@@ -109,3 +109,42 @@ def format_summary(summary: Mapping[str, int]) -> str:
             f"{summary['duplicates']} duplicate texts dropped; "
             f"{summary['classification']} classification examples "
             f"({summary['positive']} correct), {summary['pairs']} pairs")
+
+
+def build_step_examples(rows: Sequence[Mapping]) -> tuple[list[dict], dict[str, int]]:
+    """Process-supervision examples: every unique sampled solution of a problem with a gold
+    answer (one-sided problems included: their steps still carry labels), with its outcome
+    label and its checked steps (`synthetic.checked_operations`: (end offset, right)).
+
+    Example:
+        examples, summary = build_step_examples(rows)
+        examples[0] == {"problem_id": ..., "problem": ..., "solution": "... $6 - 5 = 1$ ...",
+                        "label": False, "steps": [(14, True), ...]}
+        summary == {"problems": 32, "no_gold": 0, "duplicates": 41, "solutions": 215,
+                    "correct": 40, "steps": 1210, "wrong_steps": 260}
+    """
+    from mathft_jax.data.synthetic import checked_operations
+    sampled = [r for r in rows if r["decoding"] == "sample"]
+    problems, _ = grade_problems(sampled, {}, None)
+    texts = _texts_by_problem(sampled)
+    summary = {"problems": len(texts), "no_gold": len(texts) - len(problems), "duplicates": 0}
+    examples: list[dict] = []
+    for p in problems:
+        correct, incorrect, duplicates = _split_unique(p, texts[p.problem_id])
+        summary["duplicates"] += duplicates
+        statement = texts[p.problem_id]["problem"]
+        examples += [{"problem_id": p.problem_id, "problem": statement, "solution": text,
+                      "label": label, "steps": checked_operations(text.strip())}
+                     for label, group in ((True, correct), (False, incorrect)) for text in group]
+    summary.update(solutions=len(examples), correct=sum(e["label"] for e in examples),
+                   steps=sum(len(e["steps"]) for e in examples),
+                   wrong_steps=sum(not ok for e in examples for _, ok in e["steps"]))
+    return examples, summary
+
+
+def format_step_summary(summary: Mapping[str, int]) -> str:
+    """One line for the console about `build_step_examples`' data."""
+    return (f"step evaluator data: {summary['problems']} problems ({summary['no_gold']} without "
+            f"gold); {summary['duplicates']} duplicate texts dropped; {summary['solutions']} "
+            f"solutions ({summary['correct']} correct) with {summary['steps']} checked steps "
+            f"({summary['wrong_steps']} wrong)")

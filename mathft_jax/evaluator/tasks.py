@@ -31,11 +31,13 @@ from mathft_jax.atomic_files import atomic_write_bytes
 from mathft_jax.file_paths import as_path
 from mathft_jax.data import prompts, sources
 from mathft_jax.evaluator import examples as examples_lib
+from mathft_jax.evaluator.inputs import build_input
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
 from mathft_jax.evaluator.pairs import PAIR_FEATURES
+from mathft_jax.evaluator.steps import STEP_FEATURES
 from mathft_jax.gin_utils import ConfigError
 
-KINDS = ("classification", "pair")
+KINDS = ("classification", "pair", "steps")
 _SPLITS = ("train",)
 
 
@@ -85,7 +87,8 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
                             positive: str = prompts.EVALUATOR_LABELS[0],
                             negative: str = prompts.EVALUATOR_LABELS[1],
                             max_per_problem: int = 10, one_sided: str = "skip",
-                            seed: int = 0) -> str:
+                            seed: int = 0, max_length: int = 256,
+                            bos_id: Optional[int] = None) -> str:
     """Registers an evaluator task over `candidates_file`; returns its name.
 
     Args:
@@ -96,6 +99,8 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
       template: the evaluator prompt, with {problem} and {solution}.
       positive, negative: the label words (see `label_words`).
       max_per_problem, one_sided, seed: see `examples.build_examples`.
+      max_length, bos_id: kind "steps" only: the rows' length and BOS (`inputs.build_input`;
+        score with the same `max_prompt_length` and BOS).
     """
     for value, label in ((name, "name"), (candidates_file, "candidates_file"),
                          (like_task, "like_task")):
@@ -108,7 +113,7 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
     vocabulary = get_task(like_task).output_features["targets"].vocabulary
     info = EvaluatorTaskInfo(kind, template, positive, negative, vocabulary)
     key = (candidates_file, kind, like_task, template, positive, negative, max_per_problem,
-           one_sided, seed)
+           one_sided, seed, max_length, bos_id)
     if name in _REGISTERED and _REGISTERED[name][0] == key and name in seqio.TaskRegistry.names():
         return name
     info.label_words()  # reject unusable label words now, not at the first step
@@ -116,21 +121,25 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
 
     def records_fn(split: str) -> list[dict[str, str]]:
         del split  # train only
+        if kind == "steps":
+            return step_records(name, candidates_file, info, max_length, bos_id)
         return _records(name, candidates_file, info, build)
 
     if name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(name)
     features = _output_features(kind, vocabulary)
+    preprocessors = ([_step_tensors(info)] if kind == "steps" else
+                     [seqio.preprocessors.tokenize, _with_label_tokens(info)])
     seqio.TaskRegistry.add(
         name, source=sources.RecordsDataSource(records_fn, _SPLITS),
-        preprocessors=[seqio.preprocessors.tokenize, _with_label_tokens(info)],
-        output_features=features)
+        preprocessors=preprocessors, output_features=features)
     _REGISTERED[name] = (key, info)
     return name
 
 
 def _output_features(kind: str, vocabulary) -> dict[str, seqio.Feature]:
-    names = ("inputs", "targets") if kind == "classification" else PAIR_FEATURES
+    names = {"classification": ("inputs", "targets"), "pair": PAIR_FEATURES,
+             "steps": STEP_FEATURES}[kind]
     return {k: seqio.Feature(vocabulary=vocabulary, add_eos=False, required=True)
             for k in names}
 
@@ -181,6 +190,57 @@ def _with_label_tokens(info: EvaluatorTaskInfo):
     return preprocess
 
 
+def step_records(name: str, candidates_file: str, info: EvaluatorTaskInfo, max_length: int,
+                 bos_id: Optional[int]) -> list[dict[str, str]]:
+    """Kind "steps": every unique sampled solution of a problem with a gold answer, as token
+    ids (`inputs.build_input`) with a label at each checked step and the outcome label at the
+    end (see `examples.build_step_examples`). Token ids travel as space-separated strings."""
+    if not as_path(candidates_file).exists():
+        raise ConfigError(f"evaluator task {name!r}: candidates file {candidates_file} does not "
+                          "exist (sample the training problems with infer first)")
+    rows, _ = formats.read_candidates(candidates_file)
+    examples, summary = examples_lib.build_step_examples(rows)
+    print(f"{name}: {examples_lib.format_step_summary(summary)}", flush=True)
+    if not examples:
+        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no step examples "
+                          f"({examples_lib.format_step_summary(summary)})")
+    words = info.label_words()
+    out = []
+    for e in examples:
+        built = build_input(info.vocabulary, info.template, e["problem"], e["solution"],
+                            prefix=words.prefix, max_length=max_length, bos_id=bos_id,
+                            step_ends=[end for end, _ in e["steps"]])
+        labels = [ok for _, ok in e["steps"]][len(e["steps"]) - len(built.step_slots):]
+        slots = list(built.step_slots) + [built.final_slot]
+        out.append({"problem_id": e["problem_id"],
+                    "tokens": " ".join(map(str, built.tokens)),
+                    "read_slots": " ".join(map(str, slots)),
+                    "read_labels": " ".join("1" if ok else "0" for ok in labels + [e["label"]])})
+    return out
+
+
+def _step_tensors(info: EvaluatorTaskInfo):
+    """Preprocessor for kind "steps": `tokens` and `read_targets` (the label word's token at
+    each read slot, 0 elsewhere) from the records' id strings."""
+    def preprocess(dataset: tf.data.Dataset, sequence_length: Optional[Mapping[str, int]] = None
+                   ) -> tf.data.Dataset:
+        del sequence_length  # the records are built to the task's max_length
+        words = info.label_words()
+
+        def ints(text):
+            return tf.strings.to_number(tf.strings.split(text), tf.int32)
+
+        def convert(ex):
+            tokens, slots = ints(ex["tokens"]), ints(ex["read_slots"])
+            labels = tf.where(tf.equal(ints(ex["read_labels"]), 1), words.positive,
+                              words.negative)
+            targets = tf.tensor_scatter_nd_update(tf.zeros_like(tokens), slots[:, None], labels)
+            return {"tokens": tokens, "read_targets": targets}
+
+        return dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+    return preprocess
+
+
 def feature_lengths(name: str, sequence_length: int, inputs_length: Optional[int]
                     ) -> Optional[dict[str, int]]:
     """Task lengths for an evaluator task (None for other tasks): pairs split the row in two
@@ -189,7 +249,11 @@ def feature_lengths(name: str, sequence_length: int, inputs_length: Optional[int
     if info is None:
         return None
     if info.kind == "pair":
-        return {"chosen": sequence_length // 2, "rejected": sequence_length - sequence_length // 2}
+        # Each half gets the whole length, as scoring reads each prompt whole: a pair row is
+        # two prompts long.
+        return {"chosen": sequence_length, "rejected": sequence_length}
+    if info.kind == "steps":
+        return {k: sequence_length for k in STEP_FEATURES}
     inputs = inputs_length or sequence_length - 1
     return {"inputs": inputs, "targets": sequence_length - inputs}
 

@@ -27,6 +27,9 @@ from mathft_jax.recipe.settings import RecipeSettings
 CANDIDATES = "candidates.jsonl"
 SCORES = "scores.jsonl"
 GENERATORS = ("sft_detailed", "sft_terse", "multitask", "control", "joint")
+STEP_ROW = "SSFT detailed + step evaluator"
+LIKELIHOOD_ROWS = ("SSFT detailed + own likelihood (total, untrained)",
+                   "SSFT detailed + own likelihood (per token, untrained)")
 
 
 def skipped(folder: str) -> Optional[str]:
@@ -119,8 +122,27 @@ def _evaluator_task(s: RecipeSettings, name: str, kind: str):
         return register_evaluator_task(
             name=name, candidates_file=os.path.join(inputs["train_samples"], CANDIDATES),
             kind=kind, like_task=s.generation_task, positive=s.label_words[0],
-            negative=s.label_words[1], seed=s.seed)
+            negative=s.label_words[1], seed=s.seed, max_length=s.sequence_length)
     return task
+
+
+def _step_evaluator_stage(s: RecipeSettings):
+    """Trains the process-supervised evaluator: the classification loss read at every checked
+    step and at the end of each unique training sample (`evaluator/steps.py`)."""
+    return _train(s, _evaluator_task(s, "recipe_evaluator_steps", "steps"),
+                  s.step_evaluator_steps, s.step_evaluator_learning_rate, init="sft_detailed",
+                  loss="classification")
+
+
+def _likelihood_scores(per_token: bool):
+    """Scores the detailed model's test samples by its own probability of each (no training):
+    exp(total log-prob), or exp(mean log-prob per token)."""
+    @_unless_inputs_skipped
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        from mathft_jax.evaluator.likelihood import write_likelihood_scores
+        return write_likelihood_scores(os.path.join(inputs["test_sft_detailed"], CANDIDATES),
+                                       os.path.join(folder, SCORES), per_token=per_token)
+    return run
 
 
 def _joint_task(s: RecipeSettings):
@@ -147,7 +169,7 @@ def _sample(s: RecipeSettings, generator: str, split: str, problems: int, sample
     return run
 
 
-def _score(s: RecipeSettings, evaluator: str):
+def _score(s: RecipeSettings, evaluator: str, read: str = "final"):
     @_unless_inputs_skipped
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.score import score
@@ -155,7 +177,8 @@ def _score(s: RecipeSettings, evaluator: str):
                         candidates_file=os.path.join(inputs["test_sft_detailed"], CANDIDATES),
                         output_file=os.path.join(folder, SCORES), like_task=s.generation_task,
                         positive=s.label_words[0], negative=s.label_words[1],
-                        batch_size=s.score_batch_size, prepend_bos=s.prepend_bos)
+                        batch_size=s.score_batch_size, prepend_bos=s.prepend_bos, read=read,
+                        max_prompt_length=s.sequence_length if read == "steps" else None)
         return {"candidates_per_second": summary["candidates_per_second"]}
     return run
 
@@ -178,6 +201,11 @@ def rows(s: RecipeSettings) -> list[tuple[str, str, Optional[str]]]:
            ("SSFT terse", "test_sft_terse", None)]
     out += [(f"SSFT detailed + {loss} evaluator", "test_sft_detailed", f"scores_{loss}")
             for loss in s.evaluator_losses]
+    if s.step_evaluator_steps:
+        out.append((STEP_ROW, "test_sft_detailed", "scores_steps"))
+    if s.likelihood_baselines:
+        out += [(LIKELIHOOD_ROWS[0], "test_sft_detailed", "scores_likelihood"),
+                (LIKELIHOOD_ROWS[1], "test_sft_detailed", "scores_likelihood_per_token")]
     out += [("multi-task sequential", "test_multitask", None),
             ("extra-MLE-steps control", "test_control", None),
             ("joint mixture", "test_joint", None)]
@@ -216,6 +244,12 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
              "lr": s.evaluator_learning_rate, "task": s.generation_task,
              "label_words": list(s.label_words)},
             _evaluator_stage(s, loss)))
+    if s.step_evaluator_steps:
+        out.append(Stage("evaluator_steps", ("train_samples", "sft_detailed"),
+                         {**shared, "kind": "steps", "steps": s.step_evaluator_steps,
+                          "lr": s.step_evaluator_learning_rate, "task": s.generation_task,
+                          "label_words": list(s.label_words)},
+                         _step_evaluator_stage(s)))
     second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
               "lr": s.second_generator_learning_rate}
     # The joint mixture starts where the sequential chain does (the detailed SSFT model) and
@@ -244,6 +278,16 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                          {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
                           **bos},
                          _score(s, f"evaluator_{loss}")))
+    if s.step_evaluator_steps:
+        out.append(Stage("scores_steps", ("evaluator_steps", "test_sft_detailed"),
+                         {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
+                          "read": "steps", "max_length": s.sequence_length, **bos},
+                         _score(s, "evaluator_steps", read="steps")))
+    if s.likelihood_baselines:
+        out += [Stage("scores_likelihood", ("test_sft_detailed",), {"per_token": False},
+                      _likelihood_scores(False)),
+                Stage("scores_likelihood_per_token", ("test_sft_detailed",), {"per_token": True},
+                      _likelihood_scores(True))]
     evaluation = {k: common[k] for k in ("pass_ks", "maj_ks", "rerank_k", "num_bootstrap",
                                          "curve_repeats", "seed")}
     eval_stages = []
@@ -258,6 +302,7 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                                                                                "eval_"))]
                                  + ["sft_detailed", "sft_terse", "train_samples"]
                                  + [f"evaluator_{l}" for l in evaluator_losses]
+                                 + (["evaluator_steps"] if s.step_evaluator_steps else [])
                                  + ["multitask", "control", "joint"]))
     out.append(Stage("report", inputs, evaluation,
                      lambda folder, ins: report_fn(folder, ins, s, rows(s))))

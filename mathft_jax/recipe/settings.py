@@ -28,6 +28,13 @@ class RecipeSettings:
         set), scale by the token ratio of the two styles.
       evaluator_steps, evaluator_learning_rate: the evaluator stages (from the detailed SSFT
         model); evaluator_losses: which of "classification", "margin", "mixture" to train.
+      step_evaluator_steps, step_evaluator_learning_rate: the process-supervised evaluator
+        (a label after every checked step of every unique training sample, scored by the
+        lowest; `evaluator/steps.py`); 0 steps: none. Needs a benchmark with a step checker
+        (the synthetic one). When trained, finding 2 is judged with it (and reported for the
+        margin evaluator too).
+      likelihood_baselines: rows re-ranking by the generator's own probability of each
+        sample (total and per token), the baseline every evaluator is judged against.
       second_generator_steps, second_generator_learning_rate: the generator stage after the
         evaluator (multi-task) and of its control (after SSFT, no evaluator stage).
       train_problems, train_samples: evaluator data: samples per training problem.
@@ -58,6 +65,9 @@ class RecipeSettings:
     evaluator_steps: int = 100
     evaluator_learning_rate: float = 1e-4
     evaluator_losses: tuple[str, ...] = ("classification", "margin", "mixture")
+    step_evaluator_steps: int = 0
+    step_evaluator_learning_rate: float = 3e-4
+    likelihood_baselines: bool = True
     second_generator_steps: int = 100
     second_generator_learning_rate: float = 3e-4
     train_problems: int = 200

@@ -92,8 +92,12 @@ def feature_converter(name: str, pack: bool) -> seqio.FeatureConverter:
     """The prefix-LM converter, or for pair tasks (features `chosen` / `rejected`) the one
     that keeps each pair in one row (`evaluator.pairs`)."""
     from mathft_jax.evaluator.pairs import PAIR_FEATURES, PairFeatureConverter
-    if set(PAIR_FEATURES) <= set(get_task(name).output_features):
+    from mathft_jax.evaluator.steps import STEP_FEATURES, StepFeatureConverter
+    features = set(get_task(name).output_features)
+    if set(PAIR_FEATURES) <= features:
         return PairFeatureConverter()
+    if set(STEP_FEATURES) <= features:
+        return StepFeatureConverter()
     return seqio.DecoderFeatureConverter(pack=pack)
 
 

@@ -24,26 +24,22 @@ from typing import Mapping
 import seqio
 import tensorflow as tf
 
+from mathft_jax.evaluator.unpacked import UnpackedConverter
+
 PAIR_FEATURES = ("chosen", "rejected")
-_MODEL_FEATURES = ("decoder_input_tokens", "decoder_target_tokens", "decoder_loss_weights",
-                   "decoder_positions", "decoder_segment_ids")
 
 
-class PairFeatureConverter(seqio.FeatureConverter):
+class PairFeatureConverter(UnpackedConverter):
     """See the module docstring. Never packs (a row is a pair)."""
 
     TASK_FEATURES = {k: seqio.FeatureConverter.FeatureSpec(dtype=tf.int32) for k in PAIR_FEATURES}
-    MODEL_FEATURES = {k: seqio.FeatureConverter.FeatureSpec(dtype=tf.int32)
-                      for k in _MODEL_FEATURES}
-    PACKING_FEATURE_DTYPES = {}
 
-    def __init__(self, pack: bool = False, **kwargs):
-        del pack  # a pair is one row; packing would only add rows' worth of padding logic
-        super().__init__(pack=False, **kwargs)
+    def row_length(self, task_feature_lengths: Mapping[str, int]) -> int:
+        return sum(task_feature_lengths[k] for k in PAIR_FEATURES)
 
     def _convert_features(self, ds: tf.data.Dataset,
                           task_feature_lengths: Mapping[str, int]) -> tf.data.Dataset:
-        length = sum(task_feature_lengths[k] for k in PAIR_FEATURES)
+        length = self.row_length(task_feature_lengths)
 
         def convert(ex):
             chosen, rejected = ex["chosen"], ex["rejected"]
@@ -59,8 +55,3 @@ class PairFeatureConverter(seqio.FeatureConverter):
             return {k: tf.pad(v, [[0, length - tf.size(v)]]) for k, v in row.items()}
 
         return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-
-    def get_model_feature_lengths(self, task_feature_lengths: Mapping[str, int]
-                                  ) -> Mapping[str, int]:
-        length = sum(task_feature_lengths[k] for k in PAIR_FEATURES)
-        return {k: length for k in _MODEL_FEATURES}

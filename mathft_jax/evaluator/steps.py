@@ -21,26 +21,22 @@ from typing import Mapping
 import seqio
 import tensorflow as tf
 
+from mathft_jax.evaluator.unpacked import UnpackedConverter
+
 STEP_FEATURES = ("tokens", "read_targets")
-_MODEL_FEATURES = ("decoder_input_tokens", "decoder_target_tokens", "decoder_loss_weights",
-                   "decoder_positions", "decoder_segment_ids")
 
 
-class StepFeatureConverter(seqio.FeatureConverter):
+class StepFeatureConverter(UnpackedConverter):
     """See the module docstring. Never packs."""
 
     TASK_FEATURES = {k: seqio.FeatureConverter.FeatureSpec(dtype=tf.int32) for k in STEP_FEATURES}
-    MODEL_FEATURES = {k: seqio.FeatureConverter.FeatureSpec(dtype=tf.int32)
-                      for k in _MODEL_FEATURES}
-    PACKING_FEATURE_DTYPES = {}
 
-    def __init__(self, pack: bool = False, **kwargs):
-        del pack  # one solution per row: its slots are its own
-        super().__init__(pack=False, **kwargs)
+    def row_length(self, task_feature_lengths: Mapping[str, int]) -> int:
+        return task_feature_lengths["tokens"]
 
     def _convert_features(self, ds: tf.data.Dataset,
                           task_feature_lengths: Mapping[str, int]) -> tf.data.Dataset:
-        length = task_feature_lengths["tokens"]
+        length = self.row_length(task_feature_lengths)
 
         def convert(ex):
             tokens, targets = ex["tokens"], ex["read_targets"]
@@ -51,7 +47,3 @@ class StepFeatureConverter(seqio.FeatureConverter):
             return {k: tf.pad(v, [[0, length - n]]) for k, v in row.items()}
 
         return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-
-    def get_model_feature_lengths(self, task_feature_lengths: Mapping[str, int]
-                                  ) -> Mapping[str, int]:
-        return {k: task_feature_lengths["tokens"] for k in _MODEL_FEATURES}

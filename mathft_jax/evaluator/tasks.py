@@ -15,6 +15,8 @@ kind "classification": `inputs` = the evaluator prompt (`prompts.EVALUATOR_TEMPL
 Long prompts lose their front (the problem's start), so the prompt always ends where the label
 is read. kind "pair": features `chosen` / `rejected`, each a prompt + prefix, converted into
 one row by `pairs.PairFeatureConverter` (the trainer picks it for tasks with these features).
+kind "steps": every unique sampled solution, built by `inputs.build_input` (the builder `score`
+uses) with a label at each checked step and at the end (`step_records`, `steps.py`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ Example:
     >>> last_boxed_content(r"\boxed{3} then \boxed{4") is None
     True
 
-Every scan is linear in the text length, so hostile input costs milliseconds.
+Every scan is linear in the text length (the braces of a text are matched in one pass), so
+hostile input such as `\boxed{` repeated 100,000 times costs about a second, not hours.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ class Box(NamedTuple):
 
 
 def closing_brace(text: str, open_pos: int) -> int | None:
-    """Index of the `}` matching the `{` at `open_pos`, skipping escaped braces; None if open."""
+    """Index of the `}` matching the `{` at `open_pos`, skipping escaped braces; None if open.
+
+    One call scans from `open_pos`; to match many braces of one text use `brace_pairs`."""
     depth = 0
     i = open_pos
     while i < len(text):
@@ -54,12 +57,34 @@ def closing_brace(text: str, open_pos: int) -> int | None:
     return None
 
 
-def _box_at(text: str, match: re.Match) -> Box:
+def brace_pairs(text: str) -> dict[int, int]:
+    """Every grouping `{` of `text` that is closed, mapped to its matching `}`; one pass.
+
+    Agrees with `closing_brace` at every `{` not preceded by a backslash: both read `\\x` as
+    one literal character, and a `}` with no open `{` before it closes nothing.
+    """
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
+        i += 1
+    return pairs
+
+
+def _box_at(text: str, match: re.Match, pairs: dict[int, int]) -> Box:
     pos = match.end()
     while pos < len(text) and text[pos] == " ":
         pos += 1
     if pos < len(text) and text[pos] == "{":
-        end = closing_brace(text, pos)
+        end = pairs.get(pos)
         if end is None:
             return Box(match.start(), len(text), None)
         return Box(match.start(), end + 1, text[pos + 1:end].strip())
@@ -72,14 +97,19 @@ def _box_at(text: str, match: re.Match) -> Box:
 def boxes(text: str) -> list[Box]:
     r"""Every `\boxed`/`\fbox` of `text`, in order, with its content (None if unclosed).
 
-    A box nested in another box's argument is not listed separately.
+    A box nested in another box's argument is not listed separately. Linear in the length of
+    `text`: the braces are matched in one pass (`brace_pairs`), so many unclosed boxes
+    (`\boxed{` repeated) do not each scan to the end of the text.
     """
     found: list[Box] = []
+    pairs: dict[int, int] | None = None
     pos = 0
     for match in _BOX.finditer(text):
         if match.start() < pos:
             continue
-        box = _box_at(text, match)
+        if pairs is None:
+            pairs = brace_pairs(text)
+        box = _box_at(text, match, pairs)
         found.append(box)
         pos = box.end if box.content is not None else match.end()
     return found

@@ -1,6 +1,8 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mathft_jax.data.answers import last_boxed_content
+from mathft_jax.data.answers import boxes, brace_pairs, closing_brace, last_boxed_content
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -28,3 +30,32 @@ def test_rejects_non_string():
 def test_deep_nesting_is_fast():
     text = r"\boxed{" + "{" * 5000 + "x" + "}" * 5000 + "}"
     assert last_boxed_content(text) == "{" * 5000 + "x" + "}" * 5000
+
+
+def test_many_unclosed_boxes_are_linear():
+    # 700,000 characters of unclosed boxes: the former scan from every box to the end of the
+    # text is quadratic (8,000 boxes took 73 s, so this would take about three hours); the one
+    # pass takes a second.
+    text = r"\boxed{" * 100_000
+    assert last_boxed_content(text) is None
+    assert last_boxed_content(text + r"\boxed{7}") == "7"  # a closed box inside open ones
+    assert len(boxes(text)) == 100_000
+
+
+@pytest.mark.parametrize("text,expected", [
+    (r"\boxed{ \boxed{3}", "3"),                   # the open outer box does not hide it
+    (r"} \boxed{2} }", "2"),                        # a stray `}` closes nothing
+    (r"\\\boxed{\\}", "\\\\"),                      # `\\` is one literal character
+    (r"\boxed{a\}b}", r"a\}b"),
+])
+def test_brace_edge_cases(text, expected):
+    assert last_boxed_content(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="{}\\ab", max_size=40))
+def test_brace_pairs_agree_with_closing_brace(text):
+    pairs = brace_pairs(text)
+    for pos, ch in enumerate(text):
+        if ch == "{" and (pos == 0 or text[pos - 1] != "\\"):
+            assert pairs.get(pos) == closing_brace(text, pos), (text, pos)

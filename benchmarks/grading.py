@@ -4,7 +4,9 @@ Agreement: every case of the ported peer suites (`tests/evaluation/cases/*.jsonl
 MARIO_EVAL, NeMo-Skills, Qwen2.5-Math, Hendrycks MATH, lm-eval's known failures) is graded by
 `extract_answer` + `is_equiv` and by math-verify's `verify(parse(gold), parse(pred))` in the same
 run (as given, and with bare answers wrapped in `$...$`, math-verify's best case); printed: the
-share of cases whose verdict equals the suite's, per source and overall, and our slowest case.
+share of cases whose verdict equals the suite's, per source and overall, how many of the others
+are "equal" where the suite says "different" (and the reverse), and our slowest case;
+`--show_disagreements` lists our disagreeing cases.
 
 Throughput:
 Data: the MATH500 gold answers (from `../shared/data/math` or $MATHFT_MATH_DIR) and, per
@@ -17,7 +19,8 @@ Prints, for our grader: answers graded per second (each sample against its gold)
 time to cluster all problems' samples; if math-verify is installed, the same measured on the
 first `--mv_problems` problems (it is slower), and the ratio of rates.
 
-    python benchmarks/grading.py [--problems 500 --samples 64 --mv_problems 50 --agreement_only]
+    python benchmarks/grading.py [--problems 500 --samples 64 --mv_problems 50 --agreement_only
+                                  --show_disagreements]
 """
 
 from __future__ import annotations
@@ -149,10 +152,13 @@ def _agreement_report(name: str, verdicts: list[bool], cases) -> None:
         tally[1] += 1
     agree = sum(v == c.equal for v, c in zip(verdicts, cases))
     parts = ", ".join(f"{src} {a}/{n}" for src, (a, n) in sorted(by_source.items()))
-    print(f"{name}: agreement {agree}/{len(cases)} = {100 * agree / len(cases):.1f}% ({parts})")
+    false_equal = sum(v and not c.equal for v, c in zip(verdicts, cases))
+    print(f"{name}: agreement {agree}/{len(cases)} = {100 * agree / len(cases):.1f}% ({parts}); "
+          f"{false_equal} equal where the suite says different, "
+          f"{len(cases) - agree - false_equal} different where it says equal")
 
 
-def agreement_ours(cases, worker) -> None:
+def agreement_ours(cases, worker, show: bool = False) -> None:
     _clear_caches()
     grader = Grader(worker)
     verdicts, slowest = [], (0.0, None)
@@ -162,6 +168,11 @@ def agreement_ours(cases, worker) -> None:
                         is Verdict.EQUAL)
         slowest = max(slowest, (time.perf_counter() - start, case.id))
     _agreement_report("ours", verdicts, cases)
+    if show:
+        for verdict, case in zip(verdicts, cases):
+            if verdict != case.equal:
+                kind = "FALSE EQUAL" if verdict else "false different"
+                print(f"  {kind}: {case.source}\n    gold {case.gold!r}\n    pred {case.pred!r}")
     print(f"ours: slowest case {slowest[0]:.2f} s ({slowest[1]!r}), "
           f"{worker.num_timeouts} worker time-outs")
 
@@ -192,13 +203,15 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=64)
     parser.add_argument("--mv_problems", type=int, default=50)
     parser.add_argument("--agreement_only", action="store_true")
+    parser.add_argument("--show_disagreements", action="store_true",
+                        help="list every case where our verdict differs from the suite's")
     args = parser.parse_args()
     golds = load_golds(args.problems)
     samples = make_samples(golds, args.samples)
     worker = SymbolicWorker()
     worker.compare("x", "x")  # Start-up is not part of the measurement.
     cases = load_cases()
-    agreement_ours(cases, worker)
+    agreement_ours(cases, worker, args.show_disagreements)
     try:
         agreement_math_verify(cases)
     except ImportError:

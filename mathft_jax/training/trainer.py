@@ -17,6 +17,11 @@ Resume rules, checked in this order:
 
 SIGTERM (what a Cloud TPU maintenance event or preemption sends) makes the loop finish the
 current step, save a checkpoint, wait for it to be finalized and return normally (exit 0).
+
+A NaN or infinite loss or gradient norm stops the run (`TrainingDiverged`, one line naming the
+first such step) before anything after it is saved, so the newest checkpoint stays the last
+finite one. The check adds no host sync per step: each step's two scalars stay on the device
+until values are fetched anyway (a progress line) or a save is due, which checks them first.
 """
 
 from __future__ import annotations
@@ -46,6 +51,45 @@ from mathft_jax.training.metrics import MetricsLogger
 StepCallback = Callable[[int, train_state.TrainState], None]
 # (model_config, task or mixture) -> loss_fn; the task gives e.g. the evaluator's label ids.
 LossFnFactory = Callable[[ModelConfig, seqio.Task | seqio.Mixture], LossFn]
+
+
+# Metrics whose non-finite value stops the run (`_FiniteCheck`).
+CHECKED_METRICS = ("loss", "grad_norm")
+
+
+class TrainingDiverged(ConfigError):
+    """A step's loss or gradient norm was NaN or infinite; nothing from it on was saved."""
+
+
+class _FiniteCheck:
+    """Holds each step's loss and gradient norm on the device until `check` fetches them.
+
+    `add` only keeps references (no transfer, no sync); `check` is called where the loop
+    waits for the device anyway (a progress line, a checkpoint save) and raises
+    `TrainingDiverged` naming the first step with a non-finite value.
+    """
+
+    def __init__(self, model_dir, ckpt: "checkpoints.RunCheckpoints"):
+        self._model_dir = model_dir
+        self._ckpt = ckpt
+        self._pending: list[tuple[int, dict]] = []
+
+    def add(self, step: int, metrics: dict) -> None:
+        self._pending.append((step, {k: metrics[k] for k in CHECKED_METRICS if k in metrics}))
+
+    def check(self) -> None:
+        pending, self._pending = self._pending, []
+        for step, values in jax.device_get(pending):
+            if not all(np.all(np.isfinite(v)) for v in values.values()):
+                latest = self._ckpt.latest_step()
+                kept = (f"the newest checkpoint is step {latest}" if latest is not None
+                        else "no checkpoint was written")
+                values = ", ".join(f"{k} {float(values[k]):g}" for k in CHECKED_METRICS
+                                   if k in values)
+                raise TrainingDiverged(
+                    f"{self._model_dir}: training diverged at step {step} ({values}): "
+                    f"stopped before saving it; {kept} (lower the learning rate or check "
+                    f"the data, then rerun)")
 
 
 @dataclasses.dataclass
@@ -279,6 +323,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
         bar = progress_bar(train_steps, step)
         logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length,
                                line_writer=bar.write if bar is not None else None)
+        finite = _FiniteCheck(model_path, ckpt)
         train_metrics: dict[str, float] = {}
         eval_metrics: dict[str, float] = {}
         preempted = False
@@ -292,15 +337,18 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                 state, metrics = step_fn(state, partitioning.make_global_batch(local, mesh), rng)
                 step += 1
                 batches_consumed += 1
+                finite.add(step, metrics)
                 if bar is not None:
                     bar.update(1)
                 if not started or step % log_every == 0 or step == train_steps:
                     train_metrics = logger.train(step, jax.device_get(metrics))
                     history.append({"step": step, **train_metrics})
+                    finite.check()  # the values are on the host now: no extra wait
                 if not started:  # rates exclude the first step's compilation
                     logger.start(step)
                     started = True
                 if step % max(checkpoint_every, 1) == 0 or step == train_steps:
+                    finite.check()
                     ckpt.save(state, meta(), force=True)
                 if do_eval and (step % eval_every == 0 or step == train_steps):
                     eval_metrics = evaluate(step, state.params)
@@ -309,12 +357,14 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                     callback(step, state)
                 if preemption.requested:
                     if ckpt.latest_step() != step:
+                        finite.check()
                         ckpt.save(state, meta(), force=True)
                     ckpt.wait()
                     print(f"SIGTERM: saved step {step} to {ckpt.directory}; exiting",
                           flush=True)
                     preempted = True
                     break
+            finite.check()
             if step >= train_steps and ckpt.latest_step() != step and train_steps > 0:
                 ckpt.save(state, meta(), force=True)
         finally:

@@ -158,3 +158,22 @@ def test_a_progress_bar_only_on_a_terminal_and_lines_print_above_it(tmp_path):
     logger.train(5, {"loss": 1.5})
     logger.close()
     assert written == ["step 5/10 | loss 1.5000"]
+
+
+def test_a_non_finite_step_stops_the_run_before_it_is_saved(tmp_path):
+    """Learning rate 1e30: step 2 still has finite values (saved), step 3's gradient norm is
+    NaN. The check runs before step 4's save, names step 3, and step 2 stays the newest."""
+    from mathft_jax.training import trainer
+    diverging = tiny_run.fast_optimizer(STEPS, peak=1e30)
+    with pytest.raises(trainer.TrainingDiverged,
+                       match=rf"{tmp_path}: training diverged at step 3 \(loss [0-9.]+, "
+                             r"grad_norm nan\): stopped before saving it; the newest "
+                             r"checkpoint is step 2"):
+        tiny_run.run(str(tmp_path), STEPS, **diverging)
+    assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir()
+                  if p.name.isdigit()) == [2]
+    resumed = tiny_run.run(str(tmp_path), 2, **tiny_run.fast_optimizer(2, peak=1e30),
+                           allow_changed_settings=True)
+    assert resumed.step == 2
+    assert all(np.isfinite(np.asarray(leaf)).all()
+               for leaf in jax.tree_util.tree_leaves(resumed.state.params))

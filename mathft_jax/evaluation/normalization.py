@@ -30,7 +30,8 @@ strings and never reach sympy. The steps, in order:
    (`\\angle ABC =`, `m\\angle B =`, `\\overline{AB} =`, a word: `Area =`) are removed when the
    right side names no variable, per item of a list (`x = 1, x = 2` -> `1,2`) except when the
    items name distinct variables: `x = 2; y = 3` -> `x=2,y=3` (named solutions, see
-   `structure.Named`); `f(x) =` always (`f(x) = 2x+3` -> `2x+3`); a chain `x = 5+5+1 = 11`
+   `structure.Named`), or several solutions of the same names in turn: `p=5, q=2; p=7, q=2`
+   -> `p=5,q=2,p=7,q=2` (`structure.named_groups`); `f(x) =` always (`f(x) = 2x+3` -> `2x+3`); a chain `x = 5+5+1 = 11`
    keeps its last side, and a computation `\\frac{1}{2}\\cdot 20 = 10` its result. `y = 2x+3`
    stays an equation (the symbolic stage equates it with `2x+3`).
 6. Relations on one variable become intervals: `-2 \\leq x \\leq 7` -> `[-2,7]`,
@@ -272,8 +273,8 @@ def _split_items(s: str) -> list[str]:
 
 
 def _named_items(items: list[str]) -> list[tuple[str, str]] | None:
-    from mathft_jax.evaluation.structure import named_items
-    return named_items(items)
+    from mathft_jax.evaluation.structure import named_groups, named_items
+    return named_items(items) or named_groups(items)
 
 
 def _interval(s: str) -> str:
@@ -383,7 +384,8 @@ def _normal_form(answer: str) -> str:
     items = [item.lstrip("+") for item in _split_items(s)]
     if len(items) > 1 and _named_items(items) is None:  # `x = 1, x = 2` -> `1,2`
         s = ",".join(_strip_name(item) for item in items)
-    elif len(items) > 1:  # distinct names keep them: `x=2,y=3` equals (2,3) and {2,3}
+    elif len(items) > 1:  # distinct names keep them: `x=2,y=3` equals (2,3) and {2,3}; so do
+        # several solutions of the same names in turn: `p=5,q=2;p=7,q=2`
         s = ",".join(items)
     s = _interval(s)
     m = _PLUS_MINUS.match(s)

@@ -13,6 +13,9 @@ The structure decides the comparison rules (see `equivalence.py`):
 * `Named` — several solutions `name=value` with distinct names and constant values
   (`x=2,y=3`, kept so by the normal form): equal to the same names with equal values in any
   order, to a tuple `(2,3)` in the order written, and to a set or comma list as a multiset.
+  Several such solutions of the same names in turn (`p=5,q=2;p=7,q=2`, see `named_groups`)
+  are a list of `Named`, one per solution, each in the first one's name order: equal to
+  `(5,2),(7,2)` or to the same solutions written in another order.
 * `Scalar` — anything else: a number, an expression, an equation or inequality, or text.
 
 Example:
@@ -93,6 +96,41 @@ def named_items(items: list[str]) -> list[tuple[str, str]] | None:
     return pairs
 
 
+def named_groups(items: list[str]) -> list[list[tuple[str, str]]] | None:
+    """Several solutions of the same names, each written `name=value, ...` in turn
+    (`p=5,q=2;p=7,q=2`, its `;` already a comma): the `(name, value)` pairs of each solution,
+    every one in the first solution's name order; None unless the items split into at least
+    two runs of equal length, each naming the same two or more distinct names, with constant
+    values.
+
+    A solution ends where a name repeats, so the runs need no separator of their own.
+
+    Example:
+        >>> named_groups(["p=5", "q=2", "q=2", "p=7"])
+        [[('p', '5'), ('q', '2')], [('p', '7'), ('q', '2')]]
+        >>> named_groups(["x=1", "y=2", "x=3"]) is None
+        True
+    """
+    pairs = []
+    for item in items:
+        m = _NAMED_ITEM.match(item.strip())
+        if m is None or re.search(r"[a-zA-Z]", _COMMAND.sub("", m.group(2))):
+            return None
+        pairs.append((m.group(1), m.group(2)))
+    names = [name for name, _ in pairs]
+    size = next((i for i, name in enumerate(names) if name in names[:i]), len(names))
+    if size < 2 or len(pairs) % size or len(pairs) == size:
+        return None
+    order = names[:size]
+    groups = []
+    for start in range(0, len(pairs), size):
+        value_of = dict(pairs[start:start + size])
+        if len(value_of) != size or set(value_of) != set(order):
+            return None
+        groups.append([(name, value_of[name]) for name in order])
+    return groups
+
+
 def _depth_profile_ok(s: str) -> bool:
     depth = 0
     for ch in s:
@@ -167,6 +205,11 @@ def _parse(s: str, budget: list[int]) -> Node:
         named = named_items(items)
         if named is not None:
             return Named(tuple(n for n, _ in named), tuple(_parse(v, budget) for _, v in named))
+        groups = named_groups(items)
+        if groups is not None:  # `p=5,q=2,p=7,q=2`: a list of named solutions
+            return Unordered("list", tuple(
+                Named(tuple(n for n, _ in g), tuple(_parse(v, budget) for _, v in g))
+                for g in groups))
         return Unordered("list", tuple(_parse(p, budget) for p in items))
     return Scalar(s)
 

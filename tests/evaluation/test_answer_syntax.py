@@ -48,6 +48,16 @@ CASES = [
     ("x=2, y=3", "y = 3; x = 2", EQUAL), ("x=2, y=3", "x=3, y=2", DIFF),
     ("x=2, y=3", "a=2, b=3", DIFF), ("(2,3,4)", "x=2, y=3", DIFF),
     ("[2,3]", "x=2, y=3", DIFF), ("5", "x=2, y=3", DIFF),
+    # --- several solutions of the same names in turn
+    ("(1,-4),(3,0)", "a = 1, b = -4; a = 3, b = 0", EQUAL),
+    ("(3,0),(1,-4)", "a=1, b=-4 or a=3, b=0", EQUAL),          # solutions in any order
+    ("a=3,b=0;a=1,b=-4", r"b=-4,a=1 \text{ and } b=0,a=3", EQUAL),  # names in any order
+    (r"\{(1,-4),(3,0)\}", "a=1, b=-4; a=3, b=0", EQUAL),
+    ("(-4,1),(0,3)", "a=1, b=-4; a=3, b=0", DIFF),            # a tuple in the order written
+    ("a=1,b=-4;a=3,b=0", "a=-4,b=1;a=0,b=3", DIFF),           # values under other names
+    ("a=1,b=-4;a=3,b=0", "a=1,b=0;a=3,b=-4", DIFF),           # values in other solutions
+    ("-4,0,1,3", "a=1, b=-4; a=3, b=0", DIFF),                # not a flat list of values
+    ("(1,-4)", "a=1, b=-4; a=3, b=0", DIFF),
     # --- one-sided inequalities and intervals to infinity
     (r"(3,\infty)", "x > 3", EQUAL), (r"(3, +\infty)", "x > 3", EQUAL),
     (r"x>3", r"(3, +\infty)", EQUAL), (r"[3,+\infty)", r"x \geq 3", EQUAL),
@@ -77,6 +87,8 @@ def test_answer_syntax(patient_grader, gold, output, expected):
     ("x = 2; y = 3", "x=2,y=3"),                  # distinct names stay
     ("x = 2 or x = 3", "2,3"),                    # one name: its values
     ("x = 2y, y = 3", "x=2y,3"),                  # a value with a variable: not named
+    ("m=1, n=2; m=5, n=6", "m=1,n=2,m=5,n=6"),    # solutions of the same names keep them
+    ("m=1, n=2; m=5", "1,2,5"),                   # not whole solutions: the values
     ("**5.**", "5"),
 ])
 def test_normal_forms_of_plain_syntax_and_names(text, normal):

@@ -1,7 +1,10 @@
 """Answer structure (evaluation/structure.py): which brackets make a set, a sequence or a list."""
 
+import pytest
+
 from mathft_jax.evaluation.structure import (
-    MAX_DEPTH, Matrix, Scalar, Seq, Unordered, _depth_profile_ok, parse_structure)
+    MAX_DEPTH, Matrix, Named, Scalar, Seq, Unordered, _depth_profile_ok, named_groups,
+    parse_structure)
 
 
 def test_a_set_whose_items_hold_brackets():
@@ -79,3 +82,29 @@ def test_a_closing_bracket_lowers_the_depth_by_one():
     # 30 open, 1 closed: 29; then 21 more reach exactly MAX_DEPTH, 22 more pass it.
     assert _depth_profile_ok("(" * 30 + ")" + "(" * (MAX_DEPTH - 29))
     assert not _depth_profile_ok("(" * 30 + ")" + "(" * (MAX_DEPTH - 28))
+
+
+@pytest.mark.parametrize("items, groups", [
+    (["a=1", "b=4", "a=9", "b=0"], [[("a", "1"), ("b", "4")], [("a", "9"), ("b", "0")]]),
+    # each solution in the first one's name order
+    (["m=3", "n=1", "n=6", "m=2"], [[("m", "3"), ("n", "1")], [("m", "2"), ("n", "6")]]),
+    (["u=1", "v=2", "w=3", "u=4", "v=5", "w=6", "u=7", "v=8", "w=9"],
+     [[("u", "1"), ("v", "2"), ("w", "3")], [("u", "4"), ("v", "5"), ("w", "6")],
+      [("u", "7"), ("v", "8"), ("w", "9")]]),
+    (["a=1", "b=4"], None),                        # one solution: `named_items`' case
+    (["a=1", "a=2"], None),                        # one name: a list of values
+    (["a=1", "b=4", "a=9"], None),                 # the last solution is short
+    (["a=1", "b=4", "a=9", "c=0"], None),          # other names
+    (["a=1", "b=4", "a=9", "a=0"], None),          # a name twice in one solution
+    (["a=1", "b=c", "a=9", "b=0"], None),          # a value with a variable
+    (["a=1", "b=4", "a=9", "7"], None),            # an item without a name
+])
+def test_named_groups(items, groups):
+    assert named_groups(items) == groups
+
+
+def test_solutions_of_the_same_names_parse_as_a_list_of_named():
+    node = parse_structure("s=1,t=-2,s=0,t=\\pi")
+    named = [Named(("s", "t"), (Scalar("1"), Scalar("-2"))),
+             Named(("s", "t"), (Scalar("0"), Scalar("\\pi")))]
+    assert node == Unordered("list", tuple(named))

@@ -12,7 +12,8 @@ Every entry point (`python -m mathft_jax.train`, `.infer`, `.score`, `.evaluate`
 
 and fails at once, before any model or data work, with one line naming the problem when a
 flag is unknown (the line ends with the `--help` hint), a file is missing, a binding names
-an unknown configurable or parameter, a macro is undefined,
+an unknown configurable or parameter, a macro is undefined, gin files include each other in
+a cycle (the error names each file and line of the cycle),
 a macro set on the command line or in the user's own gin file is read by nothing (a typo:
 `--gin.NUM_SAMPLE=7`; the error suggests the closest known macro), or a required argument of
 the entry function is unbound.
@@ -124,6 +125,7 @@ def parse_config(files: Sequence[str], bindings: Sequence[str],
     for p in paths:
         gin.add_config_file_search_path(str(p))
     resolved = [_resolve(f, paths) for f in files]
+    check_include_cycles(resolved)
     try:
         gin.parse_config_files_and_bindings(resolved, bindings, finalize_config=False,
                                             skip_unknown=False)
@@ -132,6 +134,63 @@ def parse_config(files: Sequence[str], bindings: Sequence[str],
     user_files = [f for f in resolved if not _is_project_file(f)]
     check_unread_macros({"on the command line": "\n".join(bindings),
                          **{f"in {f}": Path(f).read_text() for f in user_files}})
+
+
+def _included_file(name: str) -> Optional[str]:
+    """Where gin's `include` finds `name`: as given when absolute, else the first of gin's
+    search paths that has it; None when not found (gin then names it)."""
+    prefixes = [""] if os.path.isabs(name) else gin.config._LOCATION_PREFIXES  # noqa: SLF001
+    for prefix in prefixes:
+        candidate = os.path.join(prefix, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _includes(path: str) -> list[tuple[int, str]]:
+    """(line, resolved path) of each `include` of a gin file that gin would find."""
+    try:
+        statements = list(config_parser.ConfigParser(Path(path).read_text(), _Placeholders()))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return []  # unreadable or malformed: gin's own parse reports it
+    found = []
+    for st in statements:
+        if isinstance(st, config_parser.IncludeStatement):
+            target = _included_file(st.filename)
+            if target is not None:
+                found.append((st.location.line_num, target))
+    return found
+
+
+def check_include_cycles(files: Sequence[str]) -> None:
+    """Raises ConfigError naming the files and lines of an `include` cycle (gin itself
+    recurses until Python's stack overflows).
+
+    Example of the message (a.gin includes b.gin, which includes a.gin):
+        gin files include each other in a cycle: a.gin line 1 includes b.gin, b.gin line 1
+        includes a.gin
+    """
+    done: set[str] = set()
+
+    def visit(path: str, chain: list[tuple[str, int]]) -> None:
+        key = os.path.realpath(path)
+        if key in done:
+            return
+        for line, target in _includes(path):
+            on_chain = [os.path.realpath(p) for p, _ in chain] + [key]
+            if os.path.realpath(target) in on_chain:
+                start = on_chain.index(os.path.realpath(target))
+                steps = chain[start:] + [(path, line)]
+                names = [p for p, _ in steps[1:]] + [target]
+                if len(steps) == 1:
+                    raise ConfigError(f"gin file {path} includes itself (line {line})")
+                raise ConfigError("gin files include each other in a cycle: " + ", ".join(
+                    f"{p} line {n} includes {name}" for (p, n), name in zip(steps, names)))
+            visit(target, chain + [(path, line)])
+        done.add(key)
+
+    for f in files:
+        visit(f, [])
 
 
 def _is_project_file(path: str) -> bool:
@@ -286,8 +345,13 @@ def classify(exc: BaseException) -> Optional[tuple[int, str]]:
     return None
 
 
+# What gin appends to an exception raised inside a configurable it called.
+_GIN_CALL_CONTEXT = re.compile(r"\s*In call to configurable '[^']*' \([^()]*\)"
+                               r"(?: in scope '[^']*')?")
+
+
 def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
+    return " ".join(_GIN_CALL_CONTEXT.sub("", str(e)).split()) or type(e).__name__
 
 
 def _entry_name(main_fn: Callable[..., Any]) -> Optional[str]:

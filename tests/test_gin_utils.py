@@ -56,3 +56,42 @@ def test_classify_finds_a_config_error_behind_a_library_exception():
             raise RuntimeError("tf.data wrapped it") from inner
     except RuntimeError as outer:
         assert gin_utils.classify(outer) == (2, "data.jsonl:3: bad JSON")
+
+
+def test_gin_files_that_include_themselves_or_each_other_are_named(tmp_path):
+    (tmp_path / "self.gin").write_text(f'X = 1\ninclude "{tmp_path}/self.gin"\n')
+    with pytest.raises(ConfigError, match=rf"^gin file {tmp_path}/self.gin includes itself "
+                                          r"\(line 2\)$"):
+        gin_utils.parse_config([str(tmp_path / "self.gin")], [])
+    # Reached through a file outside the cycle; relative names resolve on gin's search paths.
+    (tmp_path / "top.gin").write_text('include "a.gin"\n')
+    (tmp_path / "a.gin").write_text('include "b.gin"\n')
+    (tmp_path / "b.gin").write_text('\ninclude "a.gin"\n')
+    with pytest.raises(ConfigError, match=rf"^gin files include each other in a cycle: "
+                                          rf"{tmp_path}/a.gin line 1 includes {tmp_path}/b.gin, "
+                                          rf"{tmp_path}/b.gin line 2 includes {tmp_path}/a.gin$"):
+        gin_utils.parse_config([str(tmp_path / "top.gin")], [], [str(tmp_path)])
+
+
+def test_a_file_included_twice_without_a_cycle_is_fine(tmp_path):
+    (tmp_path / "common.gin").write_text("")
+    (tmp_path / "a.gin").write_text(f'include "{tmp_path}/common.gin"\n')
+    (tmp_path / "top.gin").write_text(f'include "{tmp_path}/a.gin"\n'
+                                      f'include "{tmp_path}/common.gin"\n')
+    gin_utils.check_include_cycles([str(tmp_path / "top.gin")])
+
+
+def test_the_one_line_drops_gins_call_context():
+    """gin appends "In call to configurable 'train' (<function ...>)" to what a configurable
+    raises; the error line keeps only the cause."""
+
+    @gin.configurable
+    def fails():
+        raise ConfigError("task 'x' is unknown")
+
+    with gin.unlock_config():
+        try:
+            fails()
+        except ConfigError as e:
+            assert "In call to configurable" in str(e)
+            assert gin_utils.classify(e) == (2, "task 'x' is unknown")

@@ -115,6 +115,7 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
             "greedy_rows": sum(p.greedy_correct is not None for p in problems),
             "malformed": cand_counts.malformed + score_counts.malformed + gold_counts.malformed,
             "duplicate": cand_counts.duplicate,
+            "conflicting_gold": cand_counts.conflicting_gold + gold_counts.conflicting_gold,
             **grade_counts,
         },
         **({"scores_coverage": coverage} if coverage else {}),

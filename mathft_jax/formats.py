@@ -23,7 +23,9 @@ evaluator examples (evaluator data -> evaluator SeqIO tasks), version 1:
      "chosen": str, "rejected": str}          (chosen is correct, rejected is not)
 
 A malformed line raises `RecordError("<file>:<line>: <why>")`, or, with
-`skip_malformed=True`, is skipped and counted in the returned `Counts`.
+`skip_malformed=True`, is skipped and counted in the returned `Counts`. Two different gold
+answers for one problem in one file (`GoldAnswers`) raise a RecordError naming both lines,
+or, skipping, leave that problem out with a warning and count it (`conflicting_gold`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from mathft_jax import file_paths
@@ -52,6 +55,43 @@ class RecordError(ConfigError, ValueError):
 class Counts:
     malformed: int = 0
     duplicate: int = 0
+    conflicting_gold: int = 0  # problems left out: two different gold answers
+
+
+class GoldAnswers:
+    """The gold answer of each problem in one file and the line that gave it first.
+
+    A later line of the same problem with a different answer is a RecordError naming both
+    lines; with `skip` the problem is remembered instead, `finish` counts it in
+    `counts.conflicting_gold`, warns once on stderr and returns the problems to leave out.
+    A null answer says nothing and never conflicts.
+    """
+
+    def __init__(self, path: str, counts: Counts, skip: bool, field_name: str):
+        self.path, self.counts, self.skip, self.field_name = path, counts, skip, field_name
+        self.first: dict[str, tuple[int, str]] = {}
+        self.conflicts: dict[str, tuple[int, int]] = {}
+
+    def add(self, problem_id: str, answer: Optional[str], lineno: int) -> None:
+        if answer is None:
+            return
+        first = self.first.setdefault(problem_id, (lineno, answer))
+        if first[1] == answer or problem_id in self.conflicts:
+            return
+        if not self.skip:
+            raise RecordError(f"{self.path}:{lineno}: problem {problem_id!r} has "
+                              f"{self.field_name} {answer!r} here and {first[1]!r} on line "
+                              f"{first[0]}")
+        self.conflicts[problem_id] = (first[0], lineno)
+
+    def finish(self) -> set[str]:
+        if self.conflicts:
+            self.counts.conflicting_gold += len(self.conflicts)
+            pid, (a, b) = next(iter(self.conflicts.items()))
+            print(f"warning: {self.path}: {len(self.conflicts)} problem(s) with two different "
+                  f"{self.field_name} values left out (first: {pid!r}, lines {a} and {b})",
+                  file=sys.stderr, flush=True)
+        return set(self.conflicts)
 
 
 # ----------------------------------------------------------------------------- line reading
@@ -119,8 +159,11 @@ def candidate_row(*, problem_id: str, sample_index: int, decoding: str, text: st
 
 
 def read_candidates(path: str, skip_malformed: bool = False) -> tuple[list[dict], Counts]:
-    """Validated candidate rows (first occurrence of a (problem, decoding, index) kept)."""
+    """Validated candidate rows (first occurrence of a (problem, decoding, index) kept).
+
+    The rows of one problem must agree on `gold_answer` (`GoldAnswers`)."""
     counts, rows, seen = Counts(), [], set()
+    golds = GoldAnswers(path, counts, skip_malformed, "gold_answer")
     for lineno, row in read_lines(path, counts, skip_malformed):
         try:
             check_version(row, CANDIDATES_VERSION)
@@ -145,7 +188,11 @@ def read_candidates(path: str, skip_malformed: bool = False) -> tuple[list[dict]
             counts.malformed -= 1
             continue
         seen.add(key)
+        golds.add(row["problem_id"], row.get("gold_answer"), lineno)
         rows.append(row)
+    conflicting = golds.finish()
+    if conflicting:
+        rows = [r for r in rows if r["problem_id"] not in conflicting]
     return rows, counts
 
 

@@ -139,3 +139,15 @@ def test_scores_matching_no_candidate_are_an_error(tmp_path):
     with pytest.raises(ConfigError, match="match none of the 8 sampled candidates"):
         evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "out"),
                  scores_file=str(tmp_path / "s.jsonl"), num_bootstrap=50, curve_repeats=2)
+
+
+def test_two_gold_answers_for_one_problem_stop_or_are_counted(tmp_path):
+    rows = _rows()
+    rows[-1]["gold_answer"] = "(1,3]"  # p2's last row disagrees with its others (line 10)
+    _write_jsonl(tmp_path / "c.jsonl", rows)
+    with pytest.raises(RecordError, match=r"c\.jsonl:10: problem 'p2' has gold_answer '\(1,3\]' "
+                                          r"here and '\(1,2\]' on line 6"):
+        evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "out"))
+    result = evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), skip_malformed=True,
+                      num_bootstrap=50, curve_repeats=2)
+    assert result["counts"]["conflicting_gold"] == 1 and result["counts"]["problems"] == 1

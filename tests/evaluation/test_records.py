@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mathft_jax.evaluation.records import RecordError, read_gold
+from mathft_jax.evaluation.records import RecordError, read_candidates, read_gold
 
 
 def _write(tmp_path, rows):
@@ -45,3 +45,34 @@ def test_skip_malformed_counts_every_bad_line(tmp_path):
                              {"problem_id": "b", "answer": "2"}])
     gold, counts = read_gold(path, skip_malformed=True)
     assert list(gold) == ["b"] and counts.malformed == 2
+
+
+def test_two_different_gold_answers_name_both_lines_or_are_counted(tmp_path, capsys):
+    path = _write(tmp_path, [{"problem_id": "a", "answer": "7"},
+                             {"problem_id": "b", "answer": "1"},
+                             {"problem_id": "a", "answer": "7"},   # the same again: fine
+                             {"problem_id": "a", "answer": None},  # says nothing: fine
+                             {"problem_id": "a", "answer": "8"}])
+    with pytest.raises(RecordError, match=rf"^{path}:5: problem 'a' has answer '8' here and "
+                                          r"'7' on line 1$"):
+        read_gold(path)
+    gold, counts = read_gold(path, skip_malformed=True)
+    assert list(gold) == ["b"] and counts.conflicting_gold == 1 and counts.malformed == 0
+    assert capsys.readouterr().err == (f"warning: {path}: 1 problem(s) with two different "
+                                       f"answer values left out (first: 'a', lines 1 and 5)\n")
+
+
+def test_candidate_rows_of_one_problem_must_agree_on_the_gold_answer(tmp_path, capsys):
+    def row(pid, index, gold):
+        return {"version": 1, "problem_id": pid, "sample_index": index, "decoding": "sample",
+                "text": "t", "gold_answer": gold}
+
+    path = _write(tmp_path, [row("a", 0, "1"), row("b", 0, "2"), row("a", 1, None),
+                             row("a", 2, "1"), row("a", 3, "3"), row("a", 4, "4")])
+    with pytest.raises(RecordError, match=rf"^{path}:5: problem 'a' has gold_answer '3' here "
+                                          r"and '1' on line 1$"):
+        read_candidates(path)
+    rows, counts = read_candidates(path, skip_malformed=True)
+    assert [r["problem_id"] for r in rows] == ["b"] and counts.conflicting_gold == 1
+    assert "1 problem(s) with two different gold_answer values left out (first: 'a', " \
+           "lines 1 and 5)" in capsys.readouterr().err

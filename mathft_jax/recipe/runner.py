@@ -56,13 +56,32 @@ def fingerprint(settings: Mapping[str, Any], input_fingerprints: Mapping[str, st
 
 
 def read_manifest(folder: str) -> dict | None:
+    """The stage folder's manifest, None when it has none.
+
+    Raises:
+      ConfigError: one line naming the file when it is not a manifest this version writes
+        (truncated or not JSON, fields missing, another version); deleting the file makes
+        the stage run again in its folder, where its tools resume.
+    """
     path = os.path.join(folder, MANIFEST)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        manifest = json.load(f)
+    try:
+        with open(path, "rb") as f:
+            manifest = json.loads(f.read().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise ConfigError(f"{path}: not a readable stage manifest ({e}); delete it to run "
+                          f"that stage again") from None
+    if not isinstance(manifest, dict):
+        raise ConfigError(f"{path}: not a readable stage manifest (a JSON "
+                          f"{type(manifest).__name__}, not an object); delete it to run that "
+                          f"stage again")
     if manifest.get("version") != MANIFEST_VERSION:
         raise ConfigError(f"{path}: unsupported manifest version {manifest.get('version')!r}")
+    missing = [k for k in ("fingerprint", "complete") if k not in manifest]
+    if missing:
+        raise ConfigError(f"{path}: not a readable stage manifest (no {', '.join(missing)}); "
+                          f"delete it to run that stage again")
     return manifest
 
 

@@ -139,3 +139,26 @@ def test_a_primary_that_cannot_prepare_still_releases_the_others(monkeypatch, tm
     _as_second_host(monkeypatch, [runner._ERROR])
     with pytest.raises(ConfigError, match="primary host could not prepare"):
         run_stages(_stages([])[2:], str(tmp_path), log=lambda _: None)
+
+
+@pytest.mark.parametrize("text, why", [
+    ('{"version": 1, "stage": "sft", "fingerpr', "Unterminated string"),  # truncated
+    (b"\xff\xfe", "can't decode byte 0xff"),
+    ("[1, 2]", "a JSON list, not an object"),
+    ('{"version": 1, "stage": "sft"}', "no fingerprint, complete"),
+])
+def test_an_unreadable_manifest_is_one_line_and_deleting_it_reruns_the_stage(tmp_path, text,
+                                                                              why):
+    run_stages(_stages([]), str(tmp_path), log=lambda _: None)
+    path = tmp_path / "sft" / runner.MANIFEST
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    lines = []
+    with pytest.raises(ConfigError, match=rf"^{path}: not a readable stage manifest \(.*{why}"
+                                          rf".*\); delete it to run that stage again$"):
+        run_stages(_stages([]), str(tmp_path), log=lines.append)
+    assert lines == [f"plan for {tmp_path}: 3 stages; done, to skip (2): samples, report; "
+                     f"manifest unreadable (1): sft"]
+    path.unlink()
+    calls = []
+    run_stages(_stages(calls), str(tmp_path), log=lambda _: None)
+    assert calls == ["sft"]  # same settings: what reads it stays done

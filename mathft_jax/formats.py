@@ -98,9 +98,17 @@ class GoldAnswers:
 
 
 def read_lines(path: str, counts: Counts, skip_malformed: bool) -> Iterator[tuple[int, dict]]:
-    """(line number, JSON object) of every non-blank line; bad JSON is raised or counted."""
-    with file_paths.as_path(path).open("r", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    """(line number, JSON object) of every non-blank line; bad JSON or a line that is not
+    UTF-8 is raised or counted."""
+    # Decoded line by line, so one undecodable byte is one bad line, named like bad JSON.
+    with file_paths.as_path(path).open("rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                bad_line(path, lineno, f"not UTF-8 text (byte 0x{raw[e.start]:02x} at byte "
+                         f"{e.start + 1} of the line)", counts, skip_malformed)
+                continue
             if not line.strip():
                 continue
             try:

@@ -76,3 +76,14 @@ def test_candidate_rows_of_one_problem_must_agree_on_the_gold_answer(tmp_path, c
     assert [r["problem_id"] for r in rows] == ["b"] and counts.conflicting_gold == 1
     assert "1 problem(s) with two different gold_answer values left out (first: 'a', " \
            "lines 1 and 5)" in capsys.readouterr().err
+
+
+def test_a_line_that_is_not_utf8_is_named_or_counted(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_bytes(b'{"problem_id": "a", "answer": "1"}\n{"problem_id": "b", "answer": "\xff"}\n'
+                     b'{"problem_id": "c", "answer": "3"}\n')
+    with pytest.raises(RecordError, match=rf"^{path}:2: not UTF-8 text \(byte 0xff at byte 32 "
+                                          r"of the line\)$"):
+        read_gold(str(path))
+    gold, counts = read_gold(str(path), skip_malformed=True)
+    assert sorted(gold) == ["a", "c"] and counts.malformed == 1

@@ -46,6 +46,33 @@ CASES = [
     ("the number is not 10 which is 1,000.99 euros", "1000.99"),
     ("Soucis : 2,74 $ a..", "2.74"), ("AZYUK2A", None),
     ("no answer here", None),
+    # rule 0: a chat template's turn marker ends the answer
+    ("The sum is 41. <|im_start|>user\nNow compute 6+2.", "41"),
+    ("So we get $7$.<|eot_id|>Step 9", "7"),
+    ("<|im_start|>assistant\nIt is 3.<|im_end|>", "3"),  # a marker before any text: skipped
+    ("<|im_end|>\n7", "7"),
+    ("Hence 15 marbles.<end_of_turn>\n<start_of_turn>user 99", "15 marbles"),
+    # rule 2's exception: a "final answer" cue after the last box restates the answer
+    (r"Step 1: $3\cdot 4 = \boxed{12}$. Step 2: $12+8=\boxed{20}$. Final Answer: The final "
+     r"answer is $1,020$. I hope it is correct.", "1,020"),
+    (r"$\boxed{6}$, so the final answer is 6.", "6"),
+    (r"We box $\boxed{8}$ and check our answer: it is right.", "8"),  # only a final-answer cue
+    (r"$\boxed{9}$. Final answer: see above.", "9"),            # the cue states no answer
+    (r"$\boxed{9}$. The final answer is in the box, after 2 steps.", "9"),  # prose: the box
+    # rule 3: spans listed right after a cue, quotes skipped
+    (r'The final answer is "$4$ and $9$". I hope it is correct.', "4,9"),
+    (r"The answer is $4$; we also computed $8$ before.", "4"),
+    # rule 4's exception: a concluding sentence after the last math span
+    (r"Let $k = \frac{60}{m}$ for each divisor $m$. Therefore, there are 8 such values.", "8"),
+    (r"We solve $3y = 2$. Thus the probability is 2/3.", "2/3"),
+    ("The price rose from $5$ to $6$. In conclusion, it rose by 20%.", "20%"),
+    (r"Hence $x = 4$ works. So we tried 3 cases.", "x = 4"),    # `So` is no conclusion word
+    (r"Therefore, $y = 2$, after 3 steps.", "y = 2"),            # the span itself is last
+    (r"We get $z = 5$. Therefore, that is it.", "z = 5"),         # no number: the span
+    # rule 6: fractions and percents of prose
+    ("the chance is 3/8 overall", "3/8"), ("it grew by 12.5% in a year", "12.5%"),
+    (r"it grew by 7\% in May", r"7\%"), ("2,5% of them", "2.5%"),
+    ("between x/4 and y", None),                                 # a denominator alone
     ("", None),
     (None, None),
 ]

@@ -70,6 +70,11 @@ def test_unknown_is_not_cached(worker):
     (r"\fbox{" + "x" * 100_000, None),
     ("$" * 50_000, None),
     ("answer is " * 20_000, None),
+    ("\n" * 50_000, None),                                   # concluding-sentence starts
+    ("<|im_end|>" * 1_999 + "7", "7"),                         # turn markers before any text
+    ("Therefore, " * 5_000 + "9", "9"),
+    (r"\boxed{1} final answer is " + "$2$ and " * 3_000, "2"),  # spans after a final cue
+    ("1/" * 20_000, "1"),
 ])
 def test_hostile_extraction(text, expected):
     assert extract_answer(text) == expected

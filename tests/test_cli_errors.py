@@ -147,3 +147,61 @@ def test_a_full_disk_during_a_checkpoint_save_is_one_line_and_exit_3(tmp_path):
     assert f"cannot write step 2 to {tmp_path}/run/checkpoints" in line
     assert "File too large" in line
     assert len(proc.stderr.splitlines()) < 40, proc.stderr[-3000:]
+
+
+# ------------------------------------------------------- cases that were tracebacks (issue 27)
+
+
+def test_evaluate_on_a_byte_that_is_not_utf8_is_one_line_or_counted(tmp_path):
+    row = {"version": 1, "problem_id": "p1", "sample_index": 0, "decoding": "sample",
+           "text": r"\boxed{1}", "gold_answer": "1"}
+    (tmp_path / "c.jsonl").write_bytes(json.dumps(row).encode() + b"\n"
+                                       + json.dumps({**row, "sample_index": 1}).encode()
+                                       .replace(b"boxed", b"box\xffed") + b"\n")
+    flags = [f"--gin.CANDIDATES_FILE='{tmp_path}/c.jsonl'", f"--gin.OUTPUT_DIR='{tmp_path}/o'"]
+    line = cli.one_error_line(cli.run("evaluate", *EVALUATE, *flags))
+    assert line.startswith(f"error: {tmp_path}/c.jsonl:2: not UTF-8 text (byte 0xff at byte ")
+    proc = cli.run("evaluate", *EVALUATE, *flags, "--gin.SKIP_MALFORMED=True")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["counts"]["malformed"] == 1
+
+
+def test_gin_include_cycles_name_the_files(tmp_path):
+    (tmp_path / "self.gin").write_text(f'include "{tmp_path}/self.gin"\n')
+    (tmp_path / "a.gin").write_text(f'include "{tmp_path}/b.gin"\n')
+    (tmp_path / "b.gin").write_text(f'include "{tmp_path}/a.gin"\n')
+    line = cli.one_error_line(cli.run("evaluate", f"--gin_file={tmp_path}/self.gin"))
+    assert line == f"error: gin file {tmp_path}/self.gin includes itself (line 1)"
+    line = cli.one_error_line(cli.run("evaluate", f"--gin_file={tmp_path}/a.gin"))
+    assert line == (f"error: gin files include each other in a cycle: {tmp_path}/a.gin line 1 "
+                    f"includes {tmp_path}/b.gin, {tmp_path}/b.gin line 1 includes "
+                    f"{tmp_path}/a.gin")
+
+
+def test_a_truncated_recipe_manifest_is_one_line(tmp_path):
+    stage = tmp_path / "run" / "sft_detailed"
+    stage.mkdir(parents=True)
+    (stage / "manifest.json").write_text('{"version": 1, "stage": "sft_detailed", "fingerpr')
+    line = cli.one_error_line(cli.run(
+        "recipe", "--gin_file=tests/recipe/toy_recipe.gin", f"--gin.RUN_DIR='{tmp_path}/run'",
+        "--gin.recipe.targets=('sft_detailed',)"))
+    assert line.startswith(f"error: {stage}/manifest.json: not a readable stage manifest "
+                           f"(Unterminated string")
+    assert line.endswith("delete it to run that stage again")
+    assert (stage / "manifest.json").read_text().endswith('"fingerpr')  # left as it was
+
+
+def test_a_nan_loss_stops_training_before_it_is_saved(tmp_path):
+    """Learning rate 1e30 on the tiny model: step 3's gradient norm is NaN (steps 1 and 2
+    are finite; step 2 is saved); the run stops at the step-4 save naming step 3."""
+    (tmp_path / "tiny.gin").write_text(TINY_TRAIN_GIN)
+    proc = cli.run("train", *TRAIN, f"--gin_file={tmp_path / 'tiny.gin'}",
+                   f"--gin.MODEL_DIR='{tmp_path}/run'", "--gin.TRAIN_STEPS=6",
+                   "--gin.LEARNING_RATE=1e30", "--gin.WARMUP_STEPS=2", timeout=900)
+    line = cli.one_error_line(proc)
+    assert line.startswith(f"error: {tmp_path}/run: training diverged at step 3 (loss ")
+    assert line.endswith("grad_norm nan): stopped before saving it; the newest checkpoint is "
+                         "step 2 (lower the learning rate or check the data, then rerun)")
+    steps = sorted(int(p.name) for p in (tmp_path / "run" / "checkpoints").iterdir()
+                   if p.name.isdigit())
+    assert steps == [2]

@@ -9,7 +9,8 @@
    * ordered sequences (points, tuples, intervals): same brackets (open vs closed matters),
      same length, item by item in order;
    * sets, bare comma lists and unions: multisets, order ignored (`\\{1,2\\}` = `2, 1`);
-   * matrices: same shape, cell by cell;
+   * matrices: same shape, cell by cell; against a matrix expression (`A + B`, `AB`,
+     several environments in one answer), by the symbolic stage, which evaluates it;
    * named solutions (`x=2; y=3`, `x=2 and y=3`): by name against named solutions, in the
      order written against a tuple `(2,3)`, as a multiset against `\\{2,3\\}` or `2,3`;
    * a structure never equals a different kind of structure or a scalar.
@@ -139,6 +140,9 @@ class Grader:
             return self._named(y, x)
         if isinstance(x, structure.Named):
             return self._named(x, y)
+        for m, e in ((x, y), (y, x)):  # a matrix against a matrix expression (`A + B`, `AB`)
+            if isinstance(m, structure.Matrix) and _is_matrix_expression(e):
+                return self.scalar(m.text, e.text)
         if type(x) is not type(y):
             return Verdict.NOT_EQUAL
         if isinstance(x, structure.Seq):
@@ -244,6 +248,10 @@ class Grader:
         if (ta is None) == (tb is None) or "." in (b if ta is not None else a):
             return None  # two decimals (or none) compare exactly
         return ta if ta is not None else tb
+
+
+def _is_matrix_expression(node: structure.Node) -> bool:
+    return isinstance(node, structure.Scalar) and "\\begin{" in node.text
 
 
 def _is_word(s: str) -> bool:

@@ -9,7 +9,10 @@ The structure decides the comparison rules (see `equivalence.py`):
   commas"), or a union `A\\cup B`. Compared as multisets of items; `\\{1,2\\}` equals `2,1`.
 * `Matrix` — `\\begin{pmatrix}...\\end{pmatrix}` (also bmatrix, matrix, vmatrix, array):
   rows split on `\\\\`, cells on `&`; same shape, cell by cell. A column vector equals the same
-  entries written as a 1-column matrix only (not a tuple).
+  entries written as a 1-column matrix only (not a tuple). Several environments in one answer
+  (`\\begin{pmatrix}..\\end{pmatrix}+\\begin{pmatrix}..\\end{pmatrix}`) are a matrix
+  expression: a `Scalar`, which a matrix equals when the symbolic stage evaluates the
+  expression to it.
 * `Named` — several solutions `name=value` with distinct names and constant values
   (`x=2,y=3`, kept so by the normal form): equal to the same names with equal values in any
   order, to a tuple `(2,3)` in the order written, and to a set or comma list as a multiset.
@@ -38,6 +41,7 @@ _CLOSE = ")]}"
 # One item of several named solutions: a lone variable (`x`, `x_1`, `\\theta`) = a value.
 _NAMED_ITEM = re.compile(r"^([a-zA-Z](?:_\w+)?|\\[a-zA-Z]+(?:_\w+)?)=([^=<>]+)$")
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
+_ENVIRONMENT = re.compile(r"\\(begin|end)\{\w+\*?\}")
 _MATRIX = re.compile(
     r"^\\begin\{(pmatrix|bmatrix|matrix|vmatrix|Bmatrix|array)\}(?:\{[lcr|]*\})?(.*)"
     r"\\end\{\1\}$", re.DOTALL)
@@ -64,6 +68,8 @@ class Unordered:
 @dataclasses.dataclass(frozen=True)
 class Matrix:
     rows: tuple[tuple["Node", ...], ...]
+    # The matrix as written, for a comparison with a matrix expression (`A + B`, `AB`).
+    text: str = dataclasses.field(default="", compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,12 +185,12 @@ def _parse(s: str, budget: list[int]) -> Node:
         return Scalar(s)
     s = s.strip()
     m = _MATRIX.match(s)
-    if m:
+    if m and _one_environment(s):
         # Empty rows (a trailing `\\`) are dropped; each cell strips its own spaces.
         rows = tuple(
             tuple(_parse(c, budget) for c in split_top_level(r, "&"))
             for r in split_top_level(m.group(2), "\\\\") if r.strip())
-        return Matrix(rows)
+        return Matrix(rows, s)
     union = split_top_level(s, "\\cup")
     if len(union) > 1:
         return Unordered("union", tuple(_parse(p, budget) for p in union))
@@ -212,6 +218,18 @@ def _parse(s: str, budget: list[int]) -> Node:
                 for g in groups))
         return Unordered("list", tuple(_parse(p, budget) for p in items))
     return Scalar(s)
+
+
+def _one_environment(s: str) -> bool:
+    """Whether the environment that opens `s` closes only at its end: not so in a matrix
+    expression such as `\\begin{pmatrix}1\\end{pmatrix}+\\begin{pmatrix}2\\end{pmatrix}`,
+    which is a scalar (the symbolic stage evaluates it)."""
+    depth = 0
+    for m in _ENVIRONMENT.finditer(s):
+        depth += 1 if m.group(1) == "begin" else -1
+        if depth == 0:
+            return m.end() == len(s)
+    return False
 
 
 def _balanced(s: str) -> bool:

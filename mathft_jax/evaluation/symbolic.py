@@ -20,6 +20,8 @@ expression exhausts memory. So every symbolic step runs in one reused child proc
 
 Comparison rules in the child (a, b parsed to sympy):
 * an equation `y = f` (a lone symbol on one side) against an expression `g`: compares f, g;
+* a matrix expression of explicit matrices (`A + B`, `AB`, `2A`) is the matrix it evaluates
+  to; matrices compare cell by cell;
 * relations: equations `l1=r1`, `l2=r2` are equal when `(l1-r1)` and `(l2-r2)` differ by a
   non-zero constant factor; inequalities when they have the same strictness and the same
   `greater - smaller` side (so `x>2` equals `2<x`);
@@ -327,6 +329,18 @@ def _definition_verdict(eq, expr) -> Verdict:
     return Verdict.NOT_EQUAL
 
 
+def _evaluated_matrix(expr):
+    """A matrix expression (a sum, product or scalar multiple of explicit matrices) as the
+    matrix it evaluates to; anything else unchanged."""
+    import sympy
+    if isinstance(expr, sympy.MatrixExpr) and not isinstance(expr, sympy.MatrixBase) \
+            and not expr.free_symbols:
+        value = expr.doit()
+        if isinstance(value, sympy.MatrixBase):
+            return value
+    return expr
+
+
 def _compare_in_child(a_text: str, b_text: str, tolerance: float = 0.0) -> Verdict:
     import sympy
     from sympy.core.relational import Relational
@@ -338,6 +352,7 @@ def _compare_in_child(a_text: str, b_text: str, tolerance: float = 0.0) -> Verdi
         return _relation_verdict(a, b)
     if a_rel or b_rel:
         return _definition_verdict(a, b) if a_rel else _definition_verdict(b, a)
+    a, b = _evaluated_matrix(a), _evaluated_matrix(b)
     if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
         if not (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase)):
             return Verdict.NOT_EQUAL

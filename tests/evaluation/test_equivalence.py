@@ -110,6 +110,19 @@ CASES = [
     (r"\begin{pmatrix}0.3333\\2\end{pmatrix}", r"\begin{pmatrix}\frac13\\2\end{pmatrix}", EQUAL),
     (r"\begin{pmatrix}\{1,2\}\\3\end{pmatrix}", r"\begin{pmatrix}\{2,1\}\\3\end{pmatrix}", EQUAL),
     (r"\begin{pmatrix}1\\2\\\end{pmatrix}", r"\begin{pmatrix}1\\2\end{pmatrix}", EQUAL),  # a trailing row break
+    # a matrix expression is the matrix it evaluates to
+    (r"\begin{pmatrix}4\\-1\end{pmatrix}",
+     r"\begin{pmatrix}3\\0\end{pmatrix}+\begin{pmatrix}1\\-1\end{pmatrix}", EQUAL),
+    (r"\begin{pmatrix}2&3\end{pmatrix}", r"\begin{pmatrix}2&3\end{pmatrix}\begin{pmatrix}1&0\\0&1\end{pmatrix}", EQUAL),
+    (r"\begin{pmatrix}0&-1\\1&0\end{pmatrix}",
+     r"\begin{pmatrix}0&1\\1&0\end{pmatrix}\begin{pmatrix}1&0\\0&-1\end{pmatrix}", EQUAL),
+    (r"\begin{pmatrix}0&1\\-1&0\end{pmatrix}",     # the product in the other order
+     r"\begin{pmatrix}0&1\\1&0\end{pmatrix}\begin{pmatrix}1&0\\0&-1\end{pmatrix}", DIFF),
+    (r"\begin{pmatrix}6\\9\end{pmatrix}", r"3\begin{pmatrix}2\\3\end{pmatrix}", EQUAL),
+    (r"\begin{pmatrix}6\\9\end{pmatrix}", r"2\begin{pmatrix}2\\3\end{pmatrix}", DIFF),
+    (r"\begin{pmatrix}4\\-1\end{pmatrix}",          # other shape
+     r"\begin{pmatrix}3&0\end{pmatrix}+\begin{pmatrix}1&-1\end{pmatrix}", DIFF),
+    ("3", r"\begin{pmatrix}1\end{pmatrix}+\begin{pmatrix}2\end{pmatrix}", DIFF),
     # --- text answers
     (r"\text{even}", "even", EQUAL), (r"\text{Even}", r"\text{even}", EQUAL),
     (r"\text{odd}", r"\text{even}", DIFF), (r"\text{(C)}", "C", EQUAL), ("(C)", "C", EQUAL),

@@ -3,8 +3,8 @@
 import pytest
 
 from mathft_jax.evaluation.structure import (
-    MAX_DEPTH, Matrix, Named, Scalar, Seq, Unordered, _depth_profile_ok, named_groups,
-    parse_structure)
+    MAX_DEPTH, Matrix, Named, Scalar, Seq, Unordered, _depth_profile_ok, _one_environment,
+    named_groups, parse_structure)
 
 
 def test_a_set_whose_items_hold_brackets():
@@ -108,3 +108,21 @@ def test_solutions_of_the_same_names_parse_as_a_list_of_named():
     named = [Named(("s", "t"), (Scalar("1"), Scalar("-2"))),
              Named(("s", "t"), (Scalar("0"), Scalar("\\pi")))]
     assert node == Unordered("list", tuple(named))
+
+
+@pytest.mark.parametrize("text, one", [
+    (r"\begin{pmatrix}1&2\end{pmatrix}", True),
+    (r"\begin{bmatrix}\begin{matrix}1\end{matrix}&2\end{bmatrix}", True),   # nested
+    (r"\begin{pmatrix}1\end{pmatrix}+\begin{pmatrix}2\end{pmatrix}", False),
+    (r"\begin{pmatrix}1\end{pmatrix}\begin{pmatrix}2\end{pmatrix}", False),
+    (r"\begin{pmatrix}1&2", False),                                          # unclosed
+])
+def test_one_environment(text, one):
+    assert _one_environment(text) is one
+
+
+def test_a_matrix_expression_is_a_scalar_and_a_matrix_keeps_its_text():
+    product = r"\begin{pmatrix}1\end{pmatrix}\begin{pmatrix}2\end{pmatrix}"
+    assert parse_structure(product) == Scalar(product)
+    matrix = parse_structure(r"\begin{pmatrix}1&2\end{pmatrix}")
+    assert matrix.text == r"\begin{pmatrix}1&2\end{pmatrix}"

@@ -195,6 +195,9 @@ COL = r"\begin{pmatrix}1\\2\end{pmatrix}"
     ("2^{99999}", "2^{99999}", U),                  # over the power bound: never compared
     ("1", "2^{99999}", U),
     ("2^{99999}", "1", U),                          # each side is checked
+    (COL, r"\begin{pmatrix}0\\1\end{pmatrix}+\begin{pmatrix}1\\1\end{pmatrix}", E),
+    (r"\begin{pmatrix}2&1\end{pmatrix}\begin{pmatrix}1\\0\end{pmatrix}", r"\begin{pmatrix}2\end{pmatrix}", E),
+    (r"2\begin{pmatrix}1\\1\end{pmatrix}", r"\begin{pmatrix}2\\3\end{pmatrix}", N),
 ])
 def test_compare_in_child_dispatch(a, b, expected):
     assert symbolic._compare_in_child(a, b) is expected

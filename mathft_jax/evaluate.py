@@ -6,7 +6,8 @@
 
 File formats: see `mathft_jax.evaluation.records` (inputs) and `mathft_jax.evaluation.report`
 (report.json). The output directory receives `report.json`, `report.md` and
-`accuracy_vs_n.png`.
+`accuracy_vs_n.png`; the run holds `OUTPUT_DIR/evaluate.lock` (`training.run_lock`), so a
+second run into the same folder is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mathft_jax import distributed, preflight
 from mathft_jax.evaluation import plots, ranking, records, report
 from mathft_jax.evaluation.problems import GradedProblem, grade_problems
 from mathft_jax.gin_utils import ConfigError
+from mathft_jax.training import run_lock
 
 
 def scores_coverage(problems: Sequence[GradedProblem], scores_file: str,
@@ -54,6 +56,7 @@ def scores_coverage(problems: Sequence[GradedProblem], scores_file: str,
     return coverage
 
 
+@run_lock.releases_locks
 @gin.configurable
 def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED,
              scores_file: str | None = None, gold_file: str | None = None,
@@ -85,6 +88,7 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
                              scores_file=scores_file, gold_file=gold_file, pass_ks=pass_ks,
                              maj_ks=maj_ks, rerank_k=rerank_k, num_bootstrap=num_bootstrap,
                              curve_repeats=curve_repeats)
+    run_lock.hold_output(output_dir, "evaluate.output_dir", folder=True)
     start = time.time()
     rows, cand_counts = records.read_candidates(candidates_file, skip_malformed)
     scores, score_counts = (records.read_scores(scores_file, skip_malformed)

@@ -30,7 +30,8 @@ Resuming: the output is a `resumable_jsonl.ResumableJsonl` with one chunk of pro
 tokens of an uninterrupted one: each sample's key is derived from the problem's index in the
 split. (Log-probs can differ in the last float32 bits when XLA's matmuls round differently
 for another row layout; on the tiny test models they are identical.) A rerun with different
-settings fails and names them (delete the files or pass `overwrite=True`).
+settings fails and names them (delete the files or pass `overwrite=True`). The run holds
+`OUTPUT_FILE.lock` (`training.run_lock`): a second run on the same output is refused.
 
 Multi-host (`distributed`): every host reads the same problems and walks the same chunks;
 host h runs the continuous decoder over the problems with index mod process_count == h, on
@@ -72,6 +73,7 @@ from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.params_source import load_params, resolve_bos
 from mathft_jax.resumable_jsonl import ResumableJsonl
+from mathft_jax.training import run_lock
 
 
 class InferError(ConfigError):
@@ -79,6 +81,7 @@ class InferError(ConfigError):
     prints it as one `error:` line and exits with status 2)."""
 
 
+@run_lock.releases_locks
 @gin.configurable
 def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQUIRED,
           mixture_or_task_name: str = gin.REQUIRED, output_file: str = gin.REQUIRED,
@@ -130,6 +133,7 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         batch_size=batch_size, chunk_problems=chunk_problems, max_problems=max_problems,
         max_chunks=max_chunks, max_prompt_length=max_prompt_length, prepend_bos=prepend_bos,
         bos_id=bos_id, sampling=sampling, output_file=output_file, checkpoint=checkpoint)
+    run_lock.hold_output(output_file, "infer.output_file")
     chunk_problems = chunk_problems or batch_size
     settings = {
         "checkpoint": checkpoint, "mixture_or_task_name": mixture_or_task_name, "split": split,

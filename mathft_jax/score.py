@@ -15,7 +15,8 @@ left-padded to the run's longest), sharded over the batch axes of each host's de
 multi-host like infer (host h scores the problems i with i mod hosts == h, every chunk's
 scores are gathered, the primary alone writes: the file is byte for byte a single host's;
 `tests/test_distributed_infer.py`), resumable like infer (`resumable_jsonl`: kill and rerun
-gives the same file), with a tqdm bar. The settings (checkpoint, prompt, label words) are recorded; a rerun
+gives the same file; the run holds `OUTPUT_FILE.lock`, `training.run_lock`, so a second run on
+the same output is refused), with a tqdm bar. The settings (checkpoint, prompt, label words) are recorded; a rerun
 with another evaluator into the same file is refused, and every row carries the `evaluator`
 fingerprint so that `formats.read_scores` refuses files that mix two.
 """
@@ -44,6 +45,7 @@ from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.params_source import load_params, resolve_bos
 from mathft_jax.resumable_jsonl import ResumableJsonl
+from mathft_jax.training import run_lock
 
 
 READS = ("final", "steps")
@@ -53,6 +55,7 @@ class ScoreError(ConfigError):
     """A user-facing problem with the inputs or settings (one `error:` line, exit 2)."""
 
 
+@run_lock.releases_locks
 @gin.configurable
 def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQUIRED,
           candidates_file: str = gin.REQUIRED, output_file: str = gin.REQUIRED,
@@ -99,6 +102,7 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
             raise ScoreError(f"score.{name} must be >= 1, got {value}")
     if not file_paths.as_path(candidates_file).exists():
         raise ScoreError(f"candidates file {candidates_file} does not exist")
+    run_lock.hold_output(output_file, "score.output_file")
     rows, _ = formats.read_candidates(candidates_file)
     groups = _problems(rows, candidates_file)
     from mathft_jax.training.data import get_task  # imports the `tasks` registrations

@@ -26,6 +26,9 @@ EXEMPLAR_SEPARATOR = "\n\n"
 EVALUATOR_TEMPLATE = ("Here is a math problem: {problem} Here is a candidate solution: "
                       "{solution} The above candidate solution is")
 EVALUATOR_LABELS = (" correct", " incorrect")
+# The generator's own view of a candidate (the likelihood verifier's input): its SFT prompt
+# followed by the solution.
+GENERATOR_TEMPLATE = SFT_TEMPLATE + "{solution}"
 
 # Four worked exemplars written for this project, one per common answer kind (integer,
 # fraction, radical, interval), each ending with the boxed answer the grader extracts.

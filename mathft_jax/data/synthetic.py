@@ -171,11 +171,23 @@ def checked_operations(text: str) -> list[tuple[int, bool]]:
     >>> checked_operations(r"So $6 - 5 = 1$, then $2 \cdot (-3) = 6$.")
     [(14, True), (39, False)]
     """
+    return [(end, ok) for _, end, ok in checked_results(text)]
+
+
+def checked_results(text: str) -> list[tuple[int, int, bool]]:
+    r"""Each integer operation of `text` as (result start, end, result is right): the span
+    from the claimed result to just past the closing `$`, which the likelihood verifier
+    (`evaluator/verifier.py`) scores and is trained on.
+
+    >>> checked_results(r"So $6 - 5 = 1$, then $2 \cdot (-3) = 6$.")
+    [(12, 14, True), (37, 39, False)]
+    """
     out = []
     for match in _INTEGER_OPERATION.finditer(text):
         a, op, b, claimed = match.groups()
         a, b = int(a), int(b)
-        out.append((match.end(), {"+": a + b, "-": a - b}.get(op, a * b) == int(claimed)))
+        out.append((match.start(4), match.end(),
+                    {"+": a + b, "-": a - b}.get(op, a * b) == int(claimed)))
     return out
 
 

@@ -27,6 +27,10 @@ mean per example, and per-token and per-example terms never mix):
   weight * (CE(x+) + CE(x-)) / 2 + (1 - weight) * margin term, CE as in "classification"
   on the pair's two halves; weight 0 is exactly "margin", weight 1 exactly the classification
   loss averaged over both halves.
+* "likelihood" on the token task (`verifier.TokenFeatureConverter` rows, the likelihood
+  verifier): -log p(token) on tokens weighted 1, and -log(1 - p(result)) per wrong result
+  (tokens weighted -k, their log-probs summed into log p(result)); `denominator` counts the
+  tokens plus the wrong results.
 """
 
 from __future__ import annotations
@@ -39,12 +43,13 @@ import jax.numpy as jnp
 
 from mathft_jax.evaluator.label_words import LabelWords
 from mathft_jax.evaluator.tasks import evaluator_info_of
+from mathft_jax.evaluator.verifier import MAX_WRONG_STEPS
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import Decoder, ModelConfig
-from mathft_jax.models.logprobs import picked_logits
+from mathft_jax.models.logprobs import picked_logits, token_log_probs
 from mathft_jax.training.losses import LossFn, model_logits
 
-LOSSES = ("classification", "margin", "mixture")
+LOSSES = ("classification", "margin", "mixture", "likelihood")
 OVER = ("label_words", "vocabulary")
 
 
@@ -57,7 +62,7 @@ def make_evaluator_loss(model_config: ModelConfig, task: Any, loss: str = "class
     Args:
       model_config: the decoder.
       task: the evaluator task (or a mixture holding one): gives the label words.
-      loss: "classification", "margin" or "mixture".
+      loss: "classification", "margin", "mixture" or "likelihood" (token tasks).
       over: for classification terms, "label_words" or "vocabulary".
       margin: the margin lambda (in nats of log S).
       mixture_weight: the classification share of "mixture", in [0, 1].
@@ -70,6 +75,11 @@ def make_evaluator_loss(model_config: ModelConfig, task: Any, loss: str = "class
         raise ConfigError(f"make_evaluator_loss.mixture_weight must be in [0, 1], got "
                           f"{mixture_weight}")
     info = evaluator_info_of(task)
+    if (loss == "likelihood") != (info.kind == "tokens"):
+        raise ConfigError(f"the 'likelihood' loss goes with a 'tokens' evaluator task (and only "
+                          f"it): got loss {loss!r} for {task.name!r}, a {info.kind!r} task")
+    if loss == "likelihood":
+        return _likelihood_loss(Decoder(model_config))
     paired = loss != "classification"
     if paired != (info.kind == "pair"):
         raise ConfigError(f"the {loss!r} loss needs a {'pair' if paired else 'classification'} "
@@ -139,4 +149,28 @@ def _pair_loss(model: Decoder, words: LabelWords, over: str, margin: float,
         return loss_sum, {"denominator": jnp.sum(valid), "loss_sum": loss_sum,
                           "accuracy_sum": jnp.sum(ordered * valid),
                           "margin_sum": jnp.sum(margin_term * valid)}
+    return loss_fn
+
+
+def _likelihood_loss(model: Decoder) -> LossFn:
+    def loss_fn(params, batch, rng):
+        del rng
+        logits = model_logits(model, params, batch)
+        log_p = token_log_probs(logits, batch["decoder_target_tokens"])
+        weights = batch["decoder_loss_weights"]
+        kept = (weights > 0).astype(jnp.float32)
+        # [B, T, K]: which wrong result (1..K) each token belongs to.
+        wrong = jax.nn.one_hot(-weights - 1, MAX_WRONG_STEPS, dtype=jnp.float32)
+        result_log_p = jnp.einsum("bt,btk->bk", log_p, wrong)
+        has_result = jnp.sum(wrong, axis=1) > 0
+        # -log(1 - p) from log p, finite as p -> 1 (p = 1 costs what p = 1 - 1e-6 does).
+        unlikely = -jnp.log(-jnp.expm1(jnp.minimum(result_log_p, -1e-6)))
+        lm_sum = -jnp.sum(log_p * kept)
+        unlikely_sum = jnp.sum(jnp.where(has_result, unlikely, 0.0))
+        loss_sum = lm_sum + unlikely_sum
+        agree = (jnp.argmax(logits, axis=-1) == batch["decoder_target_tokens"])
+        return loss_sum, {"denominator": jnp.sum(kept) + jnp.sum(has_result),
+                          "loss_sum": loss_sum, "likelihood_sum": lm_sum,
+                          "unlikelihood_sum": unlikely_sum, "wrong_results": jnp.sum(has_result),
+                          "accuracy_sum": jnp.sum(agree * kept)}
     return loss_fn

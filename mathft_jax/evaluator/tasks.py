@@ -17,6 +17,9 @@ is read. kind "pair": features `chosen` / `rejected`, each a prompt + prefix, co
 one row by `pairs.PairFeatureConverter` (the trainer picks it for tasks with these features).
 kind "steps": every unique sampled solution, built by `inputs.build_input` (the builder `score`
 uses) with a label at each checked step and at the end (`step_records`, `steps.py`).
+kind "tokens": the likelihood verifier's rows (`verifier.py`): every unique sampled solution
+after the generator's prompt (`template` up to "{solution}"; default `prompts.GENERATOR_TEMPLATE`),
+with token weights from its outcome and its checked results (`token_records`).
 """
 
 from __future__ import annotations
@@ -32,14 +35,17 @@ from mathft_jax import formats
 from mathft_jax.atomic_files import atomic_write_bytes
 from mathft_jax.file_paths import as_path
 from mathft_jax.data import prompts, sources
+from mathft_jax.data.synthetic import checked_results
 from mathft_jax.evaluator import examples as examples_lib
 from mathft_jax.evaluator.inputs import build_input
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
 from mathft_jax.evaluator.pairs import PAIR_FEATURES
 from mathft_jax.evaluator.steps import STEP_FEATURES
+from mathft_jax.evaluator.verifier import (TOKEN_FEATURES, build_verifier_input,
+                                           token_weights)
 from mathft_jax.gin_utils import ConfigError
 
-KINDS = ("classification", "pair", "steps")
+KINDS = ("classification", "pair", "steps", "tokens")
 _SPLITS = ("train",)
 
 
@@ -111,6 +117,8 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
                               f"mathft_jax.evaluator.register_evaluator_task.{label} in gin)")
     if kind not in KINDS:
         raise ConfigError(f"register_evaluator_task.kind must be one of {KINDS}, got {kind!r}")
+    if kind == "tokens" and template == prompts.EVALUATOR_TEMPLATE:
+        template = prompts.GENERATOR_TEMPLATE
     from mathft_jax.training.data import get_task  # imports the `tasks` registrations
     vocabulary = get_task(like_task).output_features["targets"].vocabulary
     info = EvaluatorTaskInfo(kind, template, positive, negative, vocabulary)
@@ -125,12 +133,15 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
         del split  # train only
         if kind == "steps":
             return step_records(name, candidates_file, info, max_length, bos_id)
+        if kind == "tokens":
+            return token_records(name, candidates_file, info, max_length, bos_id)
         return _records(name, candidates_file, info, build)
 
     if name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(name)
     features = _output_features(kind, vocabulary)
     preprocessors = ([_step_tensors(info)] if kind == "steps" else
+                     [_token_tensors] if kind == "tokens" else
                      [seqio.preprocessors.tokenize, _with_label_tokens(info)])
     seqio.TaskRegistry.add(
         name, source=sources.RecordsDataSource(records_fn, _SPLITS),
@@ -141,17 +152,21 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
 
 def _output_features(kind: str, vocabulary) -> dict[str, seqio.Feature]:
     names = {"classification": ("inputs", "targets"), "pair": PAIR_FEATURES,
-             "steps": STEP_FEATURES}[kind]
+             "steps": STEP_FEATURES, "tokens": TOKEN_FEATURES}[kind]
     return {k: seqio.Feature(vocabulary=vocabulary, add_eos=False, required=True)
             for k in names}
 
 
-def _records(name: str, candidates_file: str, info: EvaluatorTaskInfo,
-             build: Mapping) -> list[dict[str, str]]:
+def _candidate_rows(name: str, candidates_file: str) -> list[dict]:
     if not as_path(candidates_file).exists():
         raise ConfigError(f"evaluator task {name!r}: candidates file {candidates_file} does not "
                           "exist (sample the training problems with infer first)")
-    rows, _ = formats.read_candidates(candidates_file)
+    return formats.read_candidates(candidates_file)[0]
+
+
+def _records(name: str, candidates_file: str, info: EvaluatorTaskInfo,
+             build: Mapping) -> list[dict[str, str]]:
+    rows = _candidate_rows(name, candidates_file)
     examples, summary = examples_lib.build_examples(rows, **build)
     print(f"{name}: {examples_lib.format_summary(summary)}", flush=True)
     atomic_write_bytes(f"{candidates_file}.{name}.examples.jsonl", formats.to_jsonl(examples))
@@ -197,10 +212,7 @@ def step_records(name: str, candidates_file: str, info: EvaluatorTaskInfo, max_l
     """Kind "steps": every unique sampled solution of a problem with a gold answer, as token
     ids (`inputs.build_input`) with a label at each checked step and the outcome label at the
     end (see `examples.build_step_examples`). Token ids travel as space-separated strings."""
-    if not as_path(candidates_file).exists():
-        raise ConfigError(f"evaluator task {name!r}: candidates file {candidates_file} does not "
-                          "exist (sample the training problems with infer first)")
-    rows, _ = formats.read_candidates(candidates_file)
+    rows = _candidate_rows(name, candidates_file)
     examples, summary = examples_lib.build_step_examples(rows)
     print(f"{name}: {examples_lib.format_step_summary(summary)}", flush=True)
     if not examples:
@@ -243,6 +255,39 @@ def _step_tensors(info: EvaluatorTaskInfo):
     return preprocess
 
 
+def token_records(name: str, candidates_file: str, info: EvaluatorTaskInfo, max_length: int,
+                  bos_id: Optional[int]) -> list[dict[str, str]]:
+    """Kind "tokens": every unique sampled solution of a problem with a gold answer, as token
+    ids after the generator's prompt with the likelihood verifier's token weights
+    (`verifier.build_verifier_input`, `verifier.token_weights`)."""
+    rows = _candidate_rows(name, candidates_file)
+    examples, summary = examples_lib.build_step_examples(rows)
+    print(f"{name}: {examples_lib.format_step_summary(summary)}", flush=True)
+    if not examples:
+        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no solutions "
+                          f"({examples_lib.format_step_summary(summary)})")
+    out = []
+    for e in examples:
+        built = build_verifier_input(info.vocabulary, info.template, e["problem"], e["solution"],
+                                     max_length=max_length, bos_id=bos_id,
+                                     results=checked_results(e["solution"].strip()))
+        out.append({"problem_id": e["problem_id"], "tokens": " ".join(map(str, built.tokens)),
+                    "token_weights": " ".join(map(str, token_weights(built, e["label"])))})
+    return out
+
+
+def _token_tensors(dataset: tf.data.Dataset,
+                   sequence_length: Optional[Mapping[str, int]] = None) -> tf.data.Dataset:
+    """Preprocessor for kind "tokens": the records' id strings as int32 features."""
+    del sequence_length  # the records are built to the task's max_length
+
+    def convert(ex):
+        return {k: tf.strings.to_number(tf.strings.split(ex[k]), tf.int32)
+                for k in TOKEN_FEATURES}
+
+    return dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def feature_lengths(name: str, sequence_length: int, inputs_length: Optional[int]
                     ) -> Optional[dict[str, int]]:
     """Task lengths for an evaluator task (None for other tasks): pairs split the row in two
@@ -256,6 +301,8 @@ def feature_lengths(name: str, sequence_length: int, inputs_length: Optional[int
         return {"chosen": sequence_length, "rejected": sequence_length}
     if info.kind == "steps":
         return {k: sequence_length for k in STEP_FEATURES}
+    if info.kind == "tokens":  # a row of n tokens gives n - 1 inputs and targets
+        return {k: sequence_length for k in TOKEN_FEATURES}
     inputs = inputs_length or sequence_length - 1
     return {"inputs": inputs, "targets": sequence_length - inputs}
 

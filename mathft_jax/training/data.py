@@ -93,11 +93,14 @@ def feature_converter(name: str, pack: bool) -> seqio.FeatureConverter:
     that keeps each pair in one row (`evaluator.pairs`)."""
     from mathft_jax.evaluator.pairs import PAIR_FEATURES, PairFeatureConverter
     from mathft_jax.evaluator.steps import STEP_FEATURES, StepFeatureConverter
+    from mathft_jax.evaluator.verifier import TOKEN_FEATURES, TokenFeatureConverter
     features = set(get_task(name).output_features)
     if set(PAIR_FEATURES) <= features:
         return PairFeatureConverter()
     if set(STEP_FEATURES) <= features:
         return StepFeatureConverter()
+    if set(TOKEN_FEATURES) <= features:
+        return TokenFeatureConverter()
     return seqio.DecoderFeatureConverter(pack=pack)
 
 

@@ -38,8 +38,10 @@ from tqdm import tqdm
 from mathft_jax import distributed, file_paths, formats, partitioning
 from mathft_jax.data import prompts
 from mathft_jax.data.synthetic import checked_operations
-from mathft_jax.decoding.scoring import label_word_probs, label_word_probs_at
+from mathft_jax.decoding.scoring import (label_word_probs, label_word_probs_at,
+                                         score_continuations)
 from mathft_jax.evaluator.inputs import EvaluatorInput, build_input
+from mathft_jax.evaluator.verifier import VerifierInput, build_verifier_input
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
 from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
@@ -48,7 +50,7 @@ from mathft_jax.resumable_jsonl import ResumableJsonl
 from mathft_jax.training import run_lock
 
 
-READS = ("final", "steps")
+READS = ("final", "steps", "likelihood")
 
 
 class ScoreError(ConfigError):
@@ -89,7 +91,9 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       read: "final" reads the label after the whole prompt (the paper's evaluator); "steps"
         (a process-supervised evaluator, `evaluator.steps`) reads it after every checked step
         (`synthetic.checked_operations`) and at the end, and scores the minimum; the row's
-        log-probs are then log S and log(1 - S) of that minimum.
+        log-probs are then log S and log(1 - S) of that minimum; "likelihood" (the likelihood
+        verifier, `evaluator.verifier`) scores S = p(solution | the generator's prompt) under
+        the checkpoint (`template` defaults to `prompts.GENERATOR_TEMPLATE` there).
 
     Returns:
       A summary (rows scored in this call and in total, seconds, candidates/s).
@@ -103,6 +107,8 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     if not file_paths.as_path(candidates_file).exists():
         raise ScoreError(f"candidates file {candidates_file} does not exist")
     run_lock.hold_output(output_file, "score.output_file")
+    if read == "likelihood" and template == prompts.EVALUATOR_TEMPLATE:
+        template = prompts.GENERATOR_TEMPLATE
     rows, _ = formats.read_candidates(candidates_file)
     groups = _problems(rows, candidates_file)
     from mathft_jax.training.data import get_task  # imports the `tasks` registrations
@@ -127,8 +133,9 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     # One padded length for the whole run: a score must not depend on which candidates share
     # its batch (resuming, other hosts), and one shape compiles once.
     length = max(len(x.tokens) for group in inputs for x in group)
-    reader = _final_reader(words, length) if read == "final" else _steps_reader(words, length,
-                                                                                inputs)
+    reader = (_final_reader(words, length) if read == "final" else
+              _likelihood_reader(length) if read == "likelihood" else
+              _steps_reader(words, length, inputs))
     hosts, me = jax.process_count(), jax.process_index()
     bar = tqdm(total=len(groups), initial=done, unit="problem",
                disable=not show_progress or out is None, dynamic_ncols=True)
@@ -187,8 +194,12 @@ def _problems(rows: list[dict], path: str) -> list[list[dict]]:
 
 
 def _input(vocab, template: str, row: dict, words: LabelWords, max_length: int,
-           bos_id: Optional[int], read: str) -> EvaluatorInput:
-    """The candidate's evaluator input, built as in training (`evaluator.inputs`)."""
+           bos_id: Optional[int], read: str) -> EvaluatorInput | VerifierInput:
+    """The candidate's evaluator input, built as in training (`evaluator.inputs`,
+    `evaluator.verifier`)."""
+    if read == "likelihood":
+        return build_verifier_input(vocab, template, row["problem"], row["text"],
+                                    max_length=max_length, bos_id=bos_id)
     ends = ([end for end, _ in checked_operations(row["text"].strip())] if read == "steps"
             else ())
     return build_input(vocab, template, row["problem"], row["text"], prefix=words.prefix,
@@ -221,6 +232,18 @@ def _steps_reader(words: LabelWords, length: int, inputs: list[list[EvaluatorInp
             mesh=mesh, logical_axis_rules=partitioning.DEFAULT_RULES)
         lowest = [float(p.min()) for p in probs]
         return [(s, math.log(max(s, 1e-45)), math.log(max(1.0 - s, 1e-45))) for s in lowest]
+    return read
+
+
+def _likelihood_reader(length: int):
+    """Scores a batch by the model's probability of each solution after its prompt."""
+    def read(params, model_config, batch: list[VerifierInput], pad_id: int, mesh) -> list:
+        out = score_continuations(
+            params, model_config, [x.tokens[:x.solution_start] for x in batch],
+            [x.tokens[x.solution_start:] for x in batch], pad_id=pad_id, padded_length=length,
+            mesh=mesh, logical_axis_rules=partitioning.DEFAULT_RULES)
+        totals = [min(float(t), 0.0) for t in out.total]
+        return [(math.exp(t), t, math.log(max(-math.expm1(t), 1e-45))) for t in totals]
     return read
 
 

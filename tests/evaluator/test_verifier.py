@@ -1,0 +1,153 @@
+"""The likelihood verifier: its rows hold what score reads, its token weights follow the
+checker, and its loss is the language-model term plus one unlikelihood term per wrong result."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mathft_jax import formats
+from mathft_jax.data import prompts
+from mathft_jax.data.synthetic import checked_results, generate_problem
+from mathft_jax.evaluator import tasks as evaluator_tasks
+from mathft_jax.evaluator.losses import make_evaluator_loss
+from mathft_jax.evaluator.verifier import build_verifier_input, token_weights
+from mathft_jax.models import Decoder
+from mathft_jax.training.data import feature_converter, get_task
+from tests.training.helpers import TINY
+
+LIKE = "synthetic_sft"
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return get_task(LIKE).output_features["targets"].vocabulary
+
+
+@pytest.fixture(scope="module")
+def candidates(tmp_path_factory):
+    """Two problems, each with its reference solution (right) and its one-slip copy (wrong)."""
+    rows = []
+    for i in range(2):
+        p = generate_problem(seed=0, split="train", index=i, levels=(1,))
+        for n, text in enumerate((p.solution, p.corrupted_solution)):
+            rows.append(formats.candidate_row(
+                problem_id=p.problem_id, sample_index=n, decoding="sample", text=text,
+                logprob=-1.0, num_tokens=1, finish_reason="eos", checkpoint="c",
+                sampling={"name": "sample"}, gold_answer=p.answer, level=p.level,
+                subject=p.subject, problem=p.problem))
+    path = tmp_path_factory.mktemp("verifier") / "candidates.jsonl"
+    path.write_bytes(formats.to_jsonl(rows))
+    return path, rows
+
+
+def test_the_input_is_the_generators_prompt_then_the_solution(vocab):
+    p = generate_problem(seed=0, split="train", index=5, levels=(1,))
+    built = build_verifier_input(vocab, prompts.GENERATOR_TEMPLATE, p.problem, p.solution,
+                                 max_length=512, bos_id=2, results=checked_results(p.solution))
+    prompt = list(vocab.encode(prompts.sft_prompt(p.problem)))
+    assert built.tokens == tuple([2] + prompt + list(vocab.encode(p.solution)))
+    assert built.solution_start == 1 + len(prompt)
+    assert len(built.result_spans) == len(checked_results(p.solution)) == 2
+    # Each span covers its claimed result: the tokens through it end with the result's text.
+    for (first, last, _), (start, end, _) in zip(built.result_spans,
+                                                 checked_results(p.solution)):
+        claimed = p.solution[start:end].rstrip("$")
+        assert claimed in vocab.decode(list(built.tokens[first:last + 1])), claimed
+        assert "=" not in vocab.decode(list(built.tokens[first:last + 1]))
+        assert first > built.solution_start
+
+
+def test_trimming_cuts_the_prompts_front_and_keeps_the_spans_aligned(vocab):
+    p = generate_problem(seed=0, split="train", index=5, levels=(1,))
+    results = checked_results(p.solution)
+    whole = build_verifier_input(vocab, prompts.GENERATOR_TEMPLATE, p.problem, p.solution,
+                                 max_length=512, results=results)
+    cut = build_verifier_input(vocab, prompts.GENERATOR_TEMPLATE, p.problem, p.solution,
+                               max_length=len(whole.tokens) - 5, bos_id=2, results=results)
+    assert cut.tokens[0] == 2 and cut.tokens[1:] == whole.tokens[6:]
+    assert cut.solution_start == whole.solution_start - 5
+    assert cut.result_spans == tuple((a - 5, b - 5, ok) for a, b, ok in whole.result_spans)
+
+
+def test_token_weights_follow_the_outcome_and_the_checker(vocab):
+    p = generate_problem(seed=0, split="train", index=5, levels=(1,))
+    right = build_verifier_input(vocab, prompts.GENERATOR_TEMPLATE, p.problem, p.solution,
+                                 max_length=512, results=checked_results(p.solution))
+    w = token_weights(right, correct=True)
+    assert w[:right.solution_start] == [0] * right.solution_start
+    assert set(w[right.solution_start:]) == {1}
+    wrong = build_verifier_input(
+        vocab, prompts.GENERATOR_TEMPLATE, p.problem, p.corrupted_solution, max_length=512,
+        results=checked_results(p.corrupted_solution))
+    w = token_weights(wrong, correct=False)
+    spans = wrong.result_spans
+    assert any(not ok for _, _, ok in spans)
+    k = 0
+    for first, last, ok in spans:
+        k += not ok
+        assert w[first:last + 1] == [1 if ok else -k] * (last + 1 - first)
+    in_spans = {i for a, b, _ in spans for i in range(a, b + 1)}
+    assert all(v == 0 for i, v in enumerate(w) if i not in in_spans)
+
+
+def test_rows_hold_the_tokens_score_reads_and_the_weights_shift_with_the_targets(
+        vocab, candidates):
+    from mathft_jax.score import _input
+    path, rows = candidates
+    name = evaluator_tasks.register_evaluator_task(
+        name="verifier_test_tokens", candidates_file=str(path), kind="tokens", like_task=LIKE,
+        max_length=256)
+    lengths = evaluator_tasks.feature_lengths(name, 256, None)
+    task = get_task(name)
+    records = list(task.get_dataset(lengths, split="train", shuffle=False).as_numpy_iterator())
+    scored = {_input(vocab, prompts.GENERATOR_TEMPLATE, r, None, 256, None, "likelihood").tokens
+              for r in rows}
+    assert {tuple(ex["tokens"].tolist()) for ex in records} == scored
+    converted = list(feature_converter(name, pack=True)(task.get_dataset(
+        lengths, split="train", shuffle=False), lengths).as_numpy_iterator())
+    for ex, row in zip(converted, records):
+        n = len(row["tokens"]) - 1
+        assert (ex["decoder_input_tokens"][:n] == row["tokens"][:-1]).all()
+        assert (ex["decoder_target_tokens"][:n] == row["tokens"][1:]).all()
+        assert (ex["decoder_loss_weights"][:n] == row["token_weights"][1:]).all()
+        assert not ex["decoder_loss_weights"][n:].any()
+
+
+def test_the_likelihood_loss_by_hand():
+    """Row 0: tokens weighted 1 at targets 1 and 2; row 1: a wrong result of two tokens
+    (targets 2, 3: weight -1) and another of one (target 4: weight -2)."""
+    model = Decoder(TINY)
+    tokens = jnp.asarray(np.random.default_rng(0).integers(3, TINY.vocab_size, (2, 6)),
+                         jnp.int32)
+    params = model.init(jax.random.key(0), tokens[:, :5])["params"]
+    batch = {"decoder_input_tokens": tokens[:, :5], "decoder_target_tokens": tokens[:, 1:],
+             "decoder_loss_weights": jnp.asarray([[0, 1, 1, 0, 0], [0, 0, -1, -1, -2]]),
+             "decoder_positions": jnp.tile(jnp.arange(5), (2, 1)),
+             "decoder_segment_ids": jnp.ones((2, 5), jnp.int32)}
+    task = type("Task", (), {"name": "verifier_loss_task"})()
+    evaluator_tasks._REGISTERED["verifier_loss_task"] = (None, evaluator_tasks.EvaluatorTaskInfo(
+        "tokens", prompts.GENERATOR_TEMPLATE, " correct", " incorrect", None))
+    try:
+        loss_sum, metrics = make_evaluator_loss(TINY, task, loss="likelihood")(
+            params, batch, None)
+    finally:
+        del evaluator_tasks._REGISTERED["verifier_loss_task"]
+    logits = model.apply({"params": params}, tokens[:, :5])
+    log_p = np.asarray(jax.nn.log_softmax(logits.astype(jnp.float32)))
+    lp = [[log_p[b, t, int(tokens[b, t + 1])] for t in range(5)] for b in range(2)]
+    likelihood = -(lp[0][1] + lp[0][2])
+    unlikely = (-np.log(1 - np.exp(lp[1][2] + lp[1][3]))) - np.log(1 - np.exp(lp[1][4]))
+    assert float(loss_sum) == pytest.approx(likelihood + unlikely, rel=1e-5)
+    assert float(metrics["denominator"]) == 2 + 2
+    assert float(metrics["wrong_results"]) == 2
+
+
+def test_the_likelihood_loss_needs_a_token_task(vocab, candidates):
+    from mathft_jax.gin_utils import ConfigError
+    path, _ = candidates
+    name = evaluator_tasks.register_evaluator_task(
+        name="verifier_test_classification", candidates_file=str(path),
+        kind="classification", like_task=LIKE)
+    with pytest.raises(ConfigError, match="'likelihood' loss goes with a 'tokens'"):
+        make_evaluator_loss(TINY, get_task(name), loss="likelihood")

@@ -31,8 +31,10 @@ strings and never reach sympy. The steps, in order:
    right side names no variable, per item of a list (`x = 1, x = 2` -> `1,2`) except when the
    items name distinct variables: `x = 2; y = 3` -> `x=2,y=3` (named solutions, see
    `structure.Named`), or several solutions of the same names in turn: `p=5, q=2; p=7, q=2`
-   -> `p=5,q=2,p=7,q=2` (`structure.named_groups`); `f(x) =` always (`f(x) = 2x+3` -> `2x+3`); a chain `x = 5+5+1 = 11`
-   keeps its last side, and a computation `\\frac{1}{2}\\cdot 20 = 10` its result. `y = 2x+3`
+   -> `p=5,q=2,p=7,q=2` (`structure.named_groups`); `f(x) =` always (`f(x) = 2x+3` ->
+   `2x+3`); a chain `x = 5+5+1 = 11` keeps its last side when that is a constant and the
+   chain is one line (not `a = 1 = b`, nor equations separated by `\\\\` or in an
+   environment), and a computation `\\frac{1}{2}\\cdot 20 = 10` its result. `y = 2x+3`
    stays an equation (the symbolic stage equates it with `2x+3`).
 6. Relations on one variable become intervals: `-2 \\leq x \\leq 7` -> `[-2,7]`,
    `x > 2` -> `(2,\\infty)`, `5 \\geq x` -> `(-\\infty,5]`, `-x > -1` -> `(-\\infty,1)`.
@@ -120,6 +122,7 @@ _NAME = (r"(?:[a-zA-Z](?:_\{?\w+\}?)?(?:'+)?|\\[a-zA-Z]+(?:_\{?\w+\}?)?|[A-Z]{2,
 _VAR_PREFIX = re.compile(r"^" + _NAME + r"\s*(?:=|\\in(?![a-zA-Z]))\s*(.+)$")
 _FUNCTION_PREFIX = re.compile(r"^[a-zA-Z]\(([a-z])\)\s*=\s*(.+)$")
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
+_NOT_A_CHAIN = (",", "<", ">", "\\leq", "\\geq", "\\\\", "&", "\\begin")
 _HAS_VARIABLE = re.compile(r"[a-zA-Z]")
 _FRAC_SHORT = re.compile(r"\\frac\s*(\d)\s*(\d)")
 _FRAC_HALF_SHORT_NUM = re.compile(r"\\frac\s*(\d)\s*\{")
@@ -257,8 +260,11 @@ def _strip_name(s: str) -> str:
     if m:
         return m.group(2)
     sides = s.split("=")
-    if len(sides) > 2 and "," not in s and not any(op in s for op in ("<", ">", "\\leq", "\\geq")):
-        return sides[-1]  # `x = 5+5+1 = 11`: the last side is the answer
+    if (len(sides) > 2 and not any(mark in s for mark in _NOT_A_CHAIN)
+            and not _HAS_VARIABLE.search(_COMMAND.sub("", sides[-1]))):
+        # `x = 5+5+1 = 11`: the last side (a constant) is the answer. Not several equations
+        # (`x=1 \\ y=2`, an environment, a list) nor `a = 1 = b`: their last side is not.
+        return sides[-1]
     if len(sides) == 2 and not any(_HAS_VARIABLE.search(_COMMAND.sub("", p)) for p in sides):
         return sides[1]  # `\frac{1}{2}\cdot 20 = 10`: a computation and its result
     m = _VAR_PREFIX.match(s)

@@ -67,6 +67,19 @@ def test_a_chain_with_a_relation_keeps_all_its_sides(relation):
     assert normalization.normalize_answer(f"x = y = z {relation} 1") == f"x=y=z{relation}1"
 
 
+@pytest.mark.parametrize("text, normal", [
+    ("m = 2+2+3 = 7", "7"),                                    # a computation's result
+    (r"V = \frac{4}{3}\pi 3^3 = 36\pi", r"36\pi"),           # a constant command is no variable
+    ("p = 1 = q", "p=1=q"),                                    # the last side is a variable
+    ("s = 4t-4 = 4(t-1)", "s=4t-4=4(t-1)"),
+    (r"u=3 \\ v=8", r"u=3\\v=8"),                              # equations, one per row
+    (r"\begin{cases}u=3\\v=8\end{cases}", r"\begin{cases}u=3\\v=8\end{cases}"),
+    (r"u &= 3 = 3", r"u&=3=3"),                                  # an aligned row
+])
+def test_a_chain_keeps_its_last_side_only_when_that_is_a_constant_on_one_line(text, normal):
+    assert normalization.normalize_answer(text) == normal
+
+
 def test_a_name_is_not_stripped_from_a_value_that_is_an_equation():
     # `(a,b) = (1,2) = (1,2)`: what follows the name is itself an equation, not a value.
     assert normalization._strip_name("(a,b) = (1,2)") == "(1,2)"

@@ -77,8 +77,11 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
             batch_size=s.batch_size, sequence_length=s.sequence_length, seed=s.seed,
             checkpoint_every=max(steps // 3, 1), log_every=max(steps // 5, 1), eval_every=0,
             # Only the newest checkpoint is needed: to resume this stage, and as the params
-            # of the stages that read it (`restore_params` takes the latest step).
-            keep_checkpoints=s.keep_checkpoints)
+            # of the stages that read it (`restore_params` takes the latest step). Those read
+            # params only, so the final step leaves the optimizer state out; a rerun of the
+            # stage that finds it (killed before its manifest said complete) returns at once.
+            keep_checkpoints=s.keep_checkpoints,
+            final_optimizer_state=s.keep_optimizer_state)
         if result.preempted:
             raise SystemExit(f"{folder}: preempted at step {result.step}; rerun to continue")
         return {"final_metrics": result.train_metrics, "steps": result.step}

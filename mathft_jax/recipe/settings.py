@@ -48,10 +48,17 @@ class RecipeSettings:
         path; or "pretrained:<name>", e.g. "pretrained:gemma3_270m", see `params_source`).
       prepend_bos: put the model's BOS id before every prompt when decoding and scoring
         (pretrained Gemma needs it; the training rows get theirs from the task).
-      keep_checkpoints: checkpoints each training stage keeps (params + optimizer state;
-        the newest is what a resumed stage and the stages reading it load). 1, the default,
-        keeps a stage folder to one checkpoint; more keeps earlier steps to inspect. Not
-        part of any stage's fingerprint.
+      keep_checkpoints: checkpoints each training stage keeps (the newest is what a resumed
+        stage and the stages reading it load). 1, the default, keeps a stage folder to one
+        checkpoint; more keeps earlier steps to inspect. Not part of any stage's fingerprint.
+      keep_optimizer_state: whether a training stage's final checkpoint keeps the optimizer
+        state. False, the default: the final step is saved params-only (Orbax writes no
+        `opt_state` item; a third of the size with Adam), since no later stage resumes
+        from optimizer state: evaluators, the multi-task model, its control and the joint
+        mixture start from params (`init_checkpoint`), sampling and scoring read params
+        (`params_source`). Steps before the final one (a killed stage resumes from those)
+        keep it either way. True keeps it, e.g. to continue a stage's training by hand. Not
+        part of any stage's fingerprint: it changes what is stored, not what is learned.
     """
 
     model_config: ModelConfig
@@ -90,6 +97,7 @@ class RecipeSettings:
     init_checkpoint: Optional[str] = None
     prepend_bos: bool = False
     keep_checkpoints: int = 1
+    keep_optimizer_state: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -5,7 +5,7 @@ Layout of a run directory (`MODEL_DIR/checkpoints`), one folder per saved step:
     checkpoints/
       200/
         params/      orbax StandardSave of the parameter tree (sharded arrays)
-        opt_state/   orbax StandardSave of the optimizer state
+        opt_state/   orbax StandardSave of the optimizer state (absent in a params-only step)
         meta/        JSON, see below
       400/ ...
 
@@ -17,6 +17,15 @@ Layout of a run directory (`MODEL_DIR/checkpoints`), one folder per saved step:
                      "schedule": {"peak_value": 1e-4, ..., "total_steps": 1000},
                      "task": "math_sft", "seed": 0,
                      "data": {"batch_size": 8, "sequence_length": 512, ...}}}
+
+A run that nothing will resume (a finished recipe stage) may save its final step params-only
+(`save(..., params_only=True)`): Orbax writes only the `params` and `meta` items of that step
+(the step's `_CHECKPOINT_METADATA` lists no `opt_state` handler) and `meta` records
+`"optimizer_state": false`. With Adam that step is a third of a full one. It is still a
+params source (`restore_params`, hence `params_source`, `init_checkpoint`, export) and
+`restore_latest` returns it with `opt_state=None` to a run whose last step it is (the run is
+finished: a rerun returns at once) and refuses it to a run that would train further from it
+(not set aside as damaged: nothing is wrong with it).
 
 `batches_consumed` is the input position: a resumed run rebuilds the (seeded, deterministic)
 input pipeline and skips that many batches, so it sees exactly the batches an uninterrupted
@@ -64,6 +73,8 @@ META_VERSION = 1
 CHECKPOINT_SUBDIR = "checkpoints"
 BROKEN_SUBDIR = "broken_checkpoints"
 ITEMS = ("params", "opt_state", "meta")
+# Set to False in the `meta` of a params-only step (absent: the step has its optimizer state).
+OPTIMIZER_STATE_KEY = "optimizer_state"
 META_FILE = "meta/metadata"  # where orbax's JsonSave puts the `meta` item of a step
 # What a damaged file looks like through Orbax / TensorStore (as opposed to a mismatch
 # between the checkpoint and the model, which must not be moved aside).
@@ -126,8 +137,14 @@ class RunCheckpoints:
     """
 
     def __init__(self, model_dir: str | os.PathLike, *, save_every: int = 1000, keep: int = 3,
-                 async_save: bool = True):
+                 async_save: bool = True, final_step: Optional[int] = None,
+                 final_params_only: bool = False):
+        """`final_step`: the run's last step; with `final_params_only` that step is saved
+        without optimizer state (see the module docstring), and `restore_latest` refuses a
+        params-only step before it."""
         self.model_dir = file_paths.as_path(model_dir)
+        self.final_step = final_step
+        self.final_params_only = final_params_only
         self.directory = self.model_dir / CHECKPOINT_SUBDIR
         options = ocp.CheckpointManagerOptions(
             save_interval_steps=max(int(save_every), 1),
@@ -153,20 +170,27 @@ class RunCheckpoints:
     def all_steps(self) -> list[int]:
         return list(self._manager.all_steps())
 
-    def save(self, state: TrainState, meta: dict[str, Any], force: bool = False) -> bool:
+    def save(self, state: TrainState, meta: dict[str, Any], force: bool = False,
+             params_only: bool = False) -> bool:
         """Saves at `state.step` if the period says so (or `force`); returns whether it did.
+
+        `params_only`: leave the optimizer state out of this step (see the module docstring);
+        for the final step of a run nothing will resume. The constructor's
+        `final_params_only` sets it for `final_step`.
 
         The save is asynchronous: arrays are copied to host first, so `state` may be donated
         to the next train step right after this returns.
         """
         step = int(state.step)
         meta = {"version": META_VERSION, "step": step, **meta}
+        items = {"params": ocp.args.StandardSave(state.params)}
+        if params_only or (self.final_params_only and step == self.final_step):
+            meta[OPTIMIZER_STATE_KEY] = False
+        else:
+            items["opt_state"] = ocp.args.StandardSave(state.opt_state)
         with self._writing(step):
             saved = self._manager.save(
-                step,
-                args=ocp.args.Composite(params=ocp.args.StandardSave(state.params),
-                                        opt_state=ocp.args.StandardSave(state.opt_state),
-                                        meta=ocp.args.JsonSave(meta)),
+                step, args=ocp.args.Composite(**items, meta=ocp.args.JsonSave(meta)),
                 force=force)
         if saved:
             self._pending_step = step
@@ -208,11 +232,13 @@ class RunCheckpoints:
                        ) -> Optional[tuple[TrainState, dict[str, Any]]]:
         """Restores the newest intact step, or returns None when there is none.
 
-        A step whose files are damaged is moved to `MODEL_DIR/broken_checkpoints/` with a
-        warning naming it and the cause, and the next older step is tried. A step written
-        under settings other than `fingerprint` is refused with a CheckpointError naming every
-        difference (or, with `allow_changed_settings`, a warning); on any error the run
-        folder is released.
+        A params-only step comes back with `opt_state=None` (see `restore`) when it is at or
+        past `final_step` (or no `final_step` was given): the run is finished; before it, it
+        is refused with a CheckpointError (it cannot be resumed). A step whose files are
+        damaged is moved to `MODEL_DIR/broken_checkpoints/` with a warning naming it and the
+        cause, and the next older step is tried. A step written under settings other than
+        `fingerprint` is refused with a CheckpointError naming every difference (or, with
+        `allow_changed_settings`, a warning); on any error the run folder is released.
         """
         try:
             for step in sorted(self.all_steps(), reverse=True):
@@ -221,6 +247,13 @@ class RunCheckpoints:
                     if fingerprint is not None:
                         _check_settings(self.directory / str(step), meta, fingerprint,
                                         allow_changed_settings)
+                    if is_params_only(meta) and self.final_step is not None \
+                            and step < self.final_step:
+                        raise CheckpointError(
+                            f"{self.directory / str(step)} holds params only (saved without "
+                            f"optimizer state as a finished run's last step): it cannot be "
+                            f"resumed to step {self.final_step}; to train further, start a "
+                            f"new MODEL_DIR from it (init_checkpoint = '{self.model_dir}')")
                     return self.restore(step, target)
                 except CheckpointError as e:
                     if not _is_damage(e):
@@ -245,13 +278,15 @@ class RunCheckpoints:
 
     def restore(self, step: int, target: TrainState) -> tuple[TrainState, dict[str, Any]]:
         """Restores step `step` into the shapes, dtypes and shardings of `target`
-        (a TrainState of `jax.ShapeDtypeStruct`s with `sharding` set)."""
+        (a TrainState of `jax.ShapeDtypeStruct`s with `sharding` set). A params-only step
+        (saved with `params_only=True`) gives a state with `opt_state=None`."""
+        with_optimizer = not is_params_only(self.read_meta(step))
+        items = {"params": ocp.args.StandardRestore(target.params)}
+        if with_optimizer:
+            items["opt_state"] = ocp.args.StandardRestore(target.opt_state)
         try:
             restored = self._manager.restore(
-                step,
-                args=ocp.args.Composite(params=ocp.args.StandardRestore(target.params),
-                                        opt_state=ocp.args.StandardRestore(target.opt_state),
-                                        meta=ocp.args.JsonRestore()))
+                step, args=ocp.args.Composite(**items, meta=ocp.args.JsonRestore()))
         except Exception as e:  # noqa: BLE001 (TensorStore read errors arrive as Exception)
             raise CheckpointError(f"cannot restore step {step} from {self.directory}: "
                                   f"{_damage_line(e) if _is_damage(e) else _first_line(e)}"
@@ -261,7 +296,7 @@ class RunCheckpoints:
             raise CheckpointError(f"{self.directory}/{step}/meta: unsupported version "
                                   f"{meta.get('version')!r} (expected {META_VERSION})")
         state = TrainState(step=target.step, params=restored["params"],
-                           opt_state=restored["opt_state"])
+                           opt_state=restored["opt_state"] if with_optimizer else None)
         return state.replace(step=_as_step(step, target.step)), meta
 
     def wait(self) -> None:
@@ -285,6 +320,11 @@ class RunCheckpoints:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+def is_params_only(meta: dict[str, Any]) -> bool:
+    """Whether a step's `meta` says it was saved without optimizer state."""
+    return meta.get(OPTIMIZER_STATE_KEY) is False
 
 
 def _first_line(e: BaseException) -> str:
@@ -372,7 +412,9 @@ def export_params(path: str | os.PathLike, params) -> None:
 
 def _params_dir(path: epath.Path) -> epath.Path:
     """Finds the params item under a run dir, a checkpoints dir, a step dir or an export."""
-    candidates = [path]
+    # The latest step's params, a step folder's params, then the folder itself (an export).
+    # A step folder has a _CHECKPOINT_METADATA of its own, so its params/ must come first.
+    candidates = [path / "params", path]
     for base in (path / CHECKPOINT_SUBDIR, path):
         if base.is_dir():
             steps = sorted((int(p.name) for p in base.iterdir()
@@ -380,7 +422,6 @@ def _params_dir(path: epath.Path) -> epath.Path:
             if steps:
                 candidates.insert(0, base / str(steps[0]) / "params")
                 break
-    candidates.insert(1, path / "params")
     for c in candidates:
         if c.is_dir() and any(c.iterdir()) and not c.name.endswith(".orbax-checkpoint-tmp"):
             if (c / "_CHECKPOINT_METADATA").exists() or (c / "_METADATA").exists() \

@@ -9,6 +9,8 @@ Resume rules, checked in this order:
      input position from it (a restarted or preempted job continues exactly). A damaged
      newest step is set aside for the previous one; a step written under other settings is
      refused unless `allow_changed_settings` (see `checkpoints.RunCheckpoints.restore_latest`).
+     A params-only step at `train_steps` (`final_optimizer_state=False`) is a finished run:
+     the loop returns at once.
      The run owns MODEL_DIR while it trains (`run_lock`): a second run on it is refused.
   2. `init_checkpoint` is set: restore params only from it (another run's MODEL_DIR, a step
      folder, a params export, or "pretrained:<name>" through `params_source`), fresh
@@ -195,7 +197,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                log_every: int = 10, eval_every: int = 0, eval_steps: Optional[int] = None,
                eval_split: str = "validation", checkpoint_every: int = 1000,
                keep_checkpoints: int = 3, async_checkpoints: bool = True,
-               allow_changed_settings: bool = False,
+               final_optimizer_state: bool = True, allow_changed_settings: bool = False,
                step_callbacks: Sequence[StepCallback] = ()) -> TrainResult:
     """Trains `model_config` on a SeqIO task or mixture; see the module docstring.
 
@@ -230,6 +232,10 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       checkpoint_every: steps between checkpoints (a final one is always written).
       keep_checkpoints: how many recent checkpoints to keep.
       async_checkpoints: write checkpoints in the background.
+      final_optimizer_state: keep the optimizer state in the last step's checkpoint. False
+        saves that step params-only (a third of the size with Adam), for runs nothing will
+        resume (finished recipe stages): it still starts other runs (`init_checkpoint`) and
+        is decoded, scored and exported like any checkpoint (`checkpoints` module docstring).
       allow_changed_settings: resume MODEL_DIR's checkpoint even when it was written under
         other settings (`checkpoints.run_fingerprint`); the differences are printed.
       step_callbacks: called as fn(step, state) after every step (monitoring, tests).
@@ -263,7 +269,9 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
         target = train_state.with_shardings(abstract, shardings)
 
         ckpt = checkpoints.RunCheckpoints(model_path, save_every=checkpoint_every,
-                                          keep=keep_checkpoints, async_save=async_checkpoints)
+                                          keep=keep_checkpoints, async_save=async_checkpoints,
+                                          final_step=train_steps,
+                                          final_params_only=not final_optimizer_state)
         fingerprint = checkpoints.run_fingerprint(
             model_config=model_config, task=mixture_or_task_name, seed=seed,
             optimizer_settings=optimizer_settings or {}, data={"batch_size": batch_size, "pack": pack,

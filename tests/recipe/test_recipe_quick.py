@@ -61,7 +61,7 @@ def test_every_stage_output_exists_and_parses(uninterrupted):
     assert "[1/33] sft_detailed: started" in stdout and "report: " in stdout
 
 
-def test_each_trained_stage_keeps_only_its_final_checkpoint(uninterrupted):
+def test_each_trained_stage_keeps_only_its_final_checkpoint_params_only(uninterrupted):
     run_dir, stdout = uninterrupted
     trained = sorted(path.parent.name for path in run_dir.glob("*/checkpoints"))
     assert trained == ["control", "evaluator_classification", "evaluator_margin",
@@ -71,6 +71,9 @@ def test_each_trained_stage_keeps_only_its_final_checkpoint(uninterrupted):
         steps = json.loads((run_dir / name / "manifest.json").read_text())["outputs"]["steps"]
         kept = [p.name for p in (run_dir / name / "checkpoints").iterdir() if p.is_dir()]
         assert kept == [str(steps)], (name, kept)  # RecipeSettings.keep_checkpoints = 1
+        # ... params-only (keep_optimizer_state = False); every later stage read it (above).
+        final = run_dir / name / "checkpoints" / str(steps)
+        assert sorted(p.name for p in final.iterdir() if p.is_dir()) == ["meta", "params"]
     plans = [ln for ln in stdout.splitlines() if ln.startswith(f"plan for {run_dir}: ")]
     assert plans == [ln for ln in plans if "33 stages; to run (33): sft_detailed, " in ln] != []
 

@@ -167,3 +167,55 @@ def test_restore_into_another_preset_says_the_presets_differ(tmp_path):
                        match=r"written for another model preset: \d+ parameters differ in "
                              r"shape, e.g. .*\(256, 64\) in the checkpoint vs \(256, 96\)"):
         checkpoints.restore_params(tmp_path / "tiny", target)
+
+
+def _tree_bytes(folder) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def test_a_params_only_final_step_is_a_third_and_still_a_params_source(tmp_path, setup):
+    """final_params_only: Orbax writes the last step without its opt_state item; the step is
+    what restore_params and params_source read, and restore_latest hands it back as a
+    finished run's (opt_state None) or refuses to resume training from it."""
+    from mathft_jax import params_source
+    state, target = setup
+    # Moments as after training (a fresh optimizer's zeros compress to nothing).
+    noise = lambda x: (jax.device_put(np.random.default_rng(x.size).standard_normal(
+        x.shape).astype(x.dtype), x.sharding) if np.issubdtype(x.dtype, np.floating) else x)
+    state = state.replace(opt_state=jax.tree_util.tree_map(noise, state.opt_state))
+    full, slim = tmp_path / "full", tmp_path / "slim"
+    for folder, params_only in ((full, False), (slim, True)):
+        ckpt = checkpoints.RunCheckpoints(folder, save_every=1, keep=1, async_save=False,
+                                          final_step=4, final_params_only=params_only)
+        for step in (2, 4):
+            ckpt.save(state.replace(step=np.int32(step)),
+                      {"batches_consumed": step, "seed": 0, "fingerprint": FINGERPRINT},
+                      force=True)
+        ckpt.close()
+    step_dir = slim / "checkpoints" / "4"
+    assert sorted(p.name for p in step_dir.iterdir() if p.is_dir()) == ["meta", "params"]
+    assert "opt_state" not in (step_dir / "_CHECKPOINT_METADATA").read_text()
+    assert (full / "checkpoints" / "4" / "opt_state").is_dir()
+    # AdamW keeps two moments per parameter: the params-only step is about a third.
+    ratio = _tree_bytes(slim) / _tree_bytes(full)
+    assert 0.2 < ratio < 0.45, ratio
+
+    assert _equal(checkpoints.restore_params(slim, target.params), state.params)
+    assert _equal(checkpoints.restore_params(step_dir, target.params), state.params)
+    loaded = params_source.load_params(TINY, str(slim), partitioning.make_mesh())
+    assert _equal(loaded.params, state.params) and loaded.bos_id is None
+
+    ckpt = checkpoints.RunCheckpoints(slim, final_step=4)
+    restored, meta = ckpt.restore_latest(target, FINGERPRINT)
+    ckpt.close()
+    assert int(restored.step) == 4 and restored.opt_state is None
+    assert meta["optimizer_state"] is False and checkpoints.is_params_only(meta)
+    assert _equal(restored.params, state.params)
+
+    ckpt = checkpoints.RunCheckpoints(slim, final_step=6)
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=r"checkpoints/4 holds params only .* cannot be resumed to step 6"):
+        ckpt.restore_latest(target, FINGERPRINT)
+    # Refused, not taken for damage: nothing set aside, and the folder was released.
+    assert not (slim / "broken_checkpoints").exists() and step_dir.is_dir()
+    checkpoints.RunCheckpoints(slim).close()

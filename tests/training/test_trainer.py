@@ -129,6 +129,28 @@ def test_resume_under_a_changed_schedule_is_refused_then_allowed(tmp_path, refer
     assert result.step == STEPS + 2
 
 
+def test_a_params_only_final_step_finishes_the_run(tmp_path, reference):
+    """final_optimizer_state=False: the last step is saved without optimizer state (earlier
+    ones keep it); a rerun returns at once, training further from it is refused, and another
+    run starts from its params."""
+    run = tmp_path / "run"
+    result = tiny_run.run(str(run), STEPS, final_optimizer_state=False)
+    assert _params_equal(result.state.params, reference.state.params)
+    final = run / "checkpoints" / str(STEPS)
+    assert (final / "params").is_dir() and not (final / "opt_state").exists()
+    assert (run / "checkpoints" / str(STEPS - 2) / "opt_state").is_dir()  # keep_checkpoints=2
+    trained = []
+    again = tiny_run.run(str(run), STEPS, step_callbacks=[lambda step, _: trained.append(step)])
+    assert again.step == STEPS and trained == [] and again.state.opt_state is None
+    assert _params_equal(again.state.params, reference.state.params)
+    with pytest.raises(ConfigError, match=rf"checkpoints/{STEPS} holds params only .* cannot "
+                                          rf"be resumed to step {STEPS + 2}"):
+        tiny_run.run(str(run), STEPS + 2, allow_changed_settings=True)
+    assert not (run / "broken_checkpoints").exists()
+    started = tiny_run.run(str(tmp_path / "next"), 0, init_checkpoint=str(run))
+    assert _params_equal(started.state.params, reference.state.params)
+
+
 class _Stream:
     def __init__(self, terminal: bool):
         self.terminal, self.text = terminal, ""

@@ -6,7 +6,8 @@ full-set clusters restricted to it, and averaged over subsets and problems.
 
 Bands: with `num_bootstrap > 0` (the default) the curves also carry a 95% bootstrap interval
 per point under "bands" (problems resampled with replacement, each with all its draws; an
-rng of its own, so the points do not depend on it). The figure shades them.
+rng of its own, so the points do not depend on it). The figure draws them as a bar through
+each point.
 
 Example:
     curves = accuracy_vs_n(problems, names=["Pass@N", "Maj1@N"], repeats=8, seed=0)
@@ -15,7 +16,12 @@ Example:
     plot_accuracy_vs_n(curves, "out/accuracy_vs_n.png")
 
 Every curve of a figure has its own colour and its own marker (`curve_styles`), so the lines
-stay apart in greyscale and for colour-blind readers.
+stay apart in greyscale and for colour-blind readers. Curves often coincide (W.RR and
+W.RR.MajK agree whenever the top cluster is also the largest; RR.TopK and RR.All when K covers
+every cluster), so at each N the curves' points are set side by side (`dodge`, a fixed
+offset per curve on the log2 axis, ticks at N itself): equal values show as a row of markers
+and every interval bar stays visible, instead of one curve hiding under another and
+overlapping shaded bands mixing into one colour. The legend sits outside the axes.
 """
 
 from __future__ import annotations
@@ -187,36 +193,63 @@ def _band(curves: Mapping[str, list], name: str) -> Optional[tuple[list[float], 
     return [100 * lo for lo, _ in band], [100 * hi for _, hi in band]
 
 
+def dodge(n: Sequence[int], count: int) -> list[float]:
+    """Each of `count` curves' factor on N: 2 ** offset, the offsets evenly spread and
+    centred on 0 over at most 0.4 of the narrowest gap between neighbouring N (log2), and
+    never over a quarter octave.
+
+    Example:
+        >>> [round(f, 3) for f in dodge([1, 2, 4], 3)]
+        [0.917, 1.0, 1.091]
+    """
+    if count <= 1:
+        return [1.0] * count
+    logs = np.log2(np.asarray(sorted(set(n)), dtype=np.float64))
+    gap = float(np.min(np.diff(logs))) if len(logs) > 1 else 1.0
+    span = min(0.4 * gap, 0.25)
+    return [float(2 ** (span * (i / (count - 1) - 0.5))) for i in range(count)]
+
+
+INTERVAL_NOTE = ("bars: 95% bootstrap intervals over problems; "
+                 "the points at each N are set side by side")
+
+
 def accuracy_figure(curves: dict, title: str = ""):
     """The accuracy-vs-N figure (matplotlib, Agg): one line per curve in percent, each with
-    its own colour and marker (`curve_styles`), its 95% bootstrap band shaded in the same
-    colour when the curves carry one, log2 x axis ticked at each n; curves with no value
-    (empty or all NaN) are left out."""
+    its own colour and marker (`curve_styles`) and, when the curves carry bands, its 95%
+    bootstrap interval as a bar through each point in the same colour; the curves' points
+    side by side at each N (`dodge`); log2 x axis ticked at each n; the legend outside the
+    axes; curves with no value (empty or all NaN) are left out."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    fig, ax = plt.subplots(figsize=(7.4, 4.2), dpi=120)
     names = _plotted(curves)
     styles = curve_styles(names)
-    for name in names:
+    banded = False
+    for name, factor in zip(names, dodge(curves["n"], len(names))):
         style = styles[name]
-        ax.plot(curves["n"], [100 * v for v in curves[name]], marker=style.marker, ms=4,
-                label=name, color=style.color, linestyle=style.linestyle)
+        xs = [n * factor for n in curves["n"]]
+        ax.plot(xs, [100 * v for v in curves[name]], marker=style.marker, ms=5,
+                label=name, color=style.color, linestyle=style.linestyle, lw=1.3)
         band = _band(curves, name)
         if band is not None:
-            ax.fill_between(curves["n"], band[0], band[1], color=style.color, alpha=0.12,
-                            linewidth=0)
+            ax.vlines(xs, band[0], band[1], color=style.color, lw=1.4, alpha=0.75)
+            banded = True
     ax.set_xscale("log", base=2)
     ax.set_xticks(curves["n"])
     ax.set_xticklabels([str(n) for n in curves["n"]])
+    ax.minorticks_off()
     ax.set_xlabel("number of samples N")
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    if banded:
+        fig.text(0.01, 0.01, INTERVAL_NOTE, fontsize=7, color="0.3")
     if title:
         ax.set_title(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03 if banded else 0, 1, 1))
     return fig
 
 

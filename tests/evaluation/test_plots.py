@@ -84,14 +84,15 @@ def test_the_figure_shows_each_curve_in_percent_on_a_log2_axis():
         ax, = fig.axes
         lines = {line.get_label(): line for line in ax.get_lines()}
         assert list(lines) == ["Pass@N", "Maj1@N", "RR.Top8"]
-        for name, line in lines.items():
-            assert list(line.get_xdata()) == [1, 2, 4]
+        # Set side by side around each N: the middle curve at N, the others a fixed factor off.
+        for (name, line), factor in zip(lines.items(), (2 ** -0.125, 1.0, 2 ** 0.125)):
+            np.testing.assert_allclose(line.get_xdata(), [factor * n for n in (1, 2, 4)])
             np.testing.assert_allclose(line.get_ydata(), [100 * v for v in curves[name]])
         assert (lines["Pass@N"].get_color(), lines["Pass@N"].get_linestyle()) == ("k", "--")
         assert lines["Maj1@N"].get_color() == "tab:blue"
         assert lines["Maj1@N"].get_linestyle() == lines["RR.Top8"].get_linestyle() == "-"
         assert lines["RR.Top8"].get_color() not in ("k", "tab:blue")
-        assert not ax.collections  # no bands in these curves, none drawn
+        assert not ax.collections and len(fig.texts) == 0  # no bands, no bars, no note
         assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
         assert list(ax.get_xticks()) == [1, 2, 4]
         assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4"]
@@ -99,6 +100,9 @@ def test_the_figure_shows_each_curve_in_percent_on_a_log2_axis():
         assert ax.get_title() == "seed 0"
         legend = ax.get_legend()
         assert [t.get_text() for t in legend.get_texts()] == ["Pass@N", "Maj1@N", "RR.Top8"]
+        # Outside the axes, where it hides no point.
+        fig.canvas.draw()
+        assert legend.get_window_extent().x0 > ax.get_window_extent().x1
     finally:
         plt.close(fig)
     untitled = plots.accuracy_figure({"n": [1], "Pass@N": [1.0]})
@@ -178,7 +182,7 @@ def test_a_strategy_keeps_its_style_across_figures():
     assert plots.strategy("W.RR.Maj8") == "W.RR.MajK" and plots.strategy("Maj1@N") == "Maj1@N"
 
 
-def test_bands_are_bootstrap_intervals_around_the_points_and_are_shaded():
+def test_bands_are_bootstrap_intervals_around_the_points_and_drawn_as_bars():
     problems = [_problem(f"p{i}", [i % 2 == 0, i % 3 == 0, False, True, False])
                 for i in range(12)]
     curves = plots.accuracy_vs_n(problems, ["Pass@N", "Maj1@N", "absent"], repeats=4, seed=3)
@@ -195,14 +199,55 @@ def test_bands_are_bootstrap_intervals_around_the_points_and_are_shaded():
     fig = plots.accuracy_figure(curves)
     try:
         ax, = fig.axes
-        assert len(ax.collections) == 2  # one shaded band per drawn curve
+        assert len(ax.collections) == 2  # one set of interval bars per drawn curve
         lines = {line.get_label(): line for line in ax.get_lines()}
-        for band, name in zip(ax.collections, ["Pass@N", "Maj1@N"]):
-            assert matplotlib.colors.to_hex(band.get_facecolor()[0]) == \
+        for bars, name in zip(ax.collections, ["Pass@N", "Maj1@N"]):
+            assert matplotlib.colors.to_hex(bars.get_color()[0]) == \
                 matplotlib.colors.to_hex(lines[name].get_color())
-            ys = band.get_paths()[0].vertices[:, 1]
-            lows, highs = zip(*curves["bands"][name])
-            assert ys.min() == pytest.approx(100 * min(lows))
-            assert ys.max() == pytest.approx(100 * max(highs))
+            # A vertical bar from the low to the high end through each point of the curve.
+            segments = bars.get_segments()
+            assert [seg[0][0] for seg in segments] == pytest.approx(lines[name].get_xdata())
+            assert all(seg[0][0] == seg[1][0] for seg in segments)
+            np.testing.assert_allclose([(seg[0][1], seg[1][1]) for seg in segments],
+                                       100 * np.array(curves["bands"][name]))
+        assert [t.get_text() for t in fig.texts] == [plots.INTERVAL_NOTE]
     finally:
         plt.close(fig)
+
+
+def test_equal_curves_stay_apart():
+    """W.RR and W.RR.MajK coincide whenever the top cluster is also the largest: their
+    points and interval bars must not fall on each other (the report's figures once drew
+    one line over the other and mixed their bands into one colour)."""
+    values, band = [0.5, 0.25, 0.0, 0.0], [[0.1, 0.8], [0.0, 0.5], [0.0, 0.2], [0.0, 0.1]]
+    names = ["Pass@N", "Maj1@N", "RR.Top4", "RR.All", "W.RR", "W.RR.Maj4"]
+    curves = {"n": [1, 2, 4, 6], **{name: list(values) for name in names},
+              "bands": {name: band for name in names}}
+    fig = plots.accuracy_figure(curves)
+    try:
+        ax, = fig.axes
+        fig.canvas.draw()
+        to_pixels = ax.transData.transform
+        points = [to_pixels(np.column_stack([line.get_xdata(), line.get_ydata()]))
+                  for line in ax.get_lines()]
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                gaps = np.abs(points[i][:, 0] - points[j][:, 0])
+                # Apart by more than a marker's width (ms=5 points at 120 dpi: 8 pixels) at
+                # every N, so each marker and each bar can be seen.
+                assert gaps.min() > 8, (names[i], names[j], gaps)
+        # Neighbours at one N never cross into the next N's group either.
+        xs = sorted(x for p in points for x in p[:, 0])
+        groups = [xs[k:k + len(names)] for k in range(0, len(xs), len(names))]
+        assert all(a[-1] < b[0] for a, b in zip(groups, groups[1:]))
+    finally:
+        plt.close(fig)
+
+
+def test_dodge_is_centred_and_fits_between_the_ns():
+    assert plots.dodge([1, 2, 4], 1) == [1.0] and plots.dodge([1, 2], 0) == []
+    factors = plots.dodge([1, 2, 4, 6], 7)
+    logs = np.log2(factors)
+    assert logs.sum() == pytest.approx(0) and np.all(np.diff(logs) > 0)
+    assert logs[-1] - logs[0] == pytest.approx(0.4 * np.log2(6 / 4))  # the 4 -> 6 gap
+    assert np.ptp(np.log2(plots.dodge([1, 2], 2))) == pytest.approx(0.25)  # at most 1/4 octave

@@ -1,6 +1,7 @@
 """The paper's chain (Liu et al. 2023) as recipe stages, in miniature by default.
 
-    sft_detailed ──┬─ train_samples ─┬─ evaluator_<loss> (classification / margin / mixture)
+    sft_detailed ──┬─ train_samples ─┬─ evaluator_<loss> (classification / margin / mixture),
+                   │                 │  evaluator_steps, evaluator_likelihood (the verifier)
                    │                 └─ joint (generation + evaluation mixture from SSFT, as
                    │                           many steps as evaluator + second generator)
                    ├─ control (more generator steps, no evaluator stage)
@@ -28,6 +29,7 @@ CANDIDATES = "candidates.jsonl"
 SCORES = "scores.jsonl"
 GENERATORS = ("sft_detailed", "sft_terse", "multitask", "control", "joint")
 STEP_ROW = "SSFT detailed + step evaluator"
+VERIFIER_ROW = "SSFT detailed + likelihood verifier (trained)"
 LIKELIHOOD_ROWS = ("SSFT detailed + own likelihood (total, untrained)",
                    "SSFT detailed + own likelihood (per token, untrained)")
 
@@ -137,6 +139,14 @@ def _step_evaluator_stage(s: RecipeSettings):
                   loss="classification")
 
 
+def _verifier_stage(s: RecipeSettings):
+    """Trains the likelihood verifier: the language-model loss on correct samples and right
+    step results, unlikelihood on wrong results, from the detailed SSFT model
+    (`evaluator/verifier.py`)."""
+    return _train(s, _evaluator_task(s, "recipe_evaluator_tokens", "tokens"), s.verifier_steps,
+                  s.verifier_learning_rate, init="sft_detailed", loss="likelihood")
+
+
 def _likelihood_scores(per_token: bool):
     """Scores the detailed model's test samples by its own probability of each (no training):
     exp(total log-prob), or exp(mean log-prob per token)."""
@@ -181,7 +191,7 @@ def _score(s: RecipeSettings, evaluator: str, read: str = "final"):
                         output_file=os.path.join(folder, SCORES), like_task=s.generation_task,
                         positive=s.label_words[0], negative=s.label_words[1],
                         batch_size=s.score_batch_size, prepend_bos=s.prepend_bos, read=read,
-                        max_prompt_length=s.sequence_length if read == "steps" else None)
+                        max_prompt_length=s.sequence_length if read != "final" else None)
         return {"candidates_per_second": summary["candidates_per_second"]}
     return run
 
@@ -206,6 +216,8 @@ def rows(s: RecipeSettings) -> list[tuple[str, str, Optional[str]]]:
             for loss in s.evaluator_losses]
     if s.step_evaluator_steps:
         out.append((STEP_ROW, "test_sft_detailed", "scores_steps"))
+    if s.verifier_steps:
+        out.append((VERIFIER_ROW, "test_sft_detailed", "scores_verifier"))
     if s.likelihood_baselines:
         out += [(LIKELIHOOD_ROWS[0], "test_sft_detailed", "scores_likelihood"),
                 (LIKELIHOOD_ROWS[1], "test_sft_detailed", "scores_likelihood_per_token")]
@@ -253,6 +265,11 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                           "lr": s.step_evaluator_learning_rate, "task": s.generation_task,
                           "label_words": list(s.label_words)},
                          _step_evaluator_stage(s)))
+    if s.verifier_steps:
+        out.append(Stage("evaluator_likelihood", ("train_samples", "sft_detailed"),
+                         {**shared, "kind": "tokens", "steps": s.verifier_steps,
+                          "lr": s.verifier_learning_rate, "task": s.generation_task},
+                         _verifier_stage(s)))
     second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
               "lr": s.second_generator_learning_rate}
     # The joint mixture starts where the sequential chain does (the detailed SSFT model) and
@@ -286,6 +303,11 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                          {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
                           "read": "steps", "max_length": s.sequence_length, **bos},
                          _score(s, "evaluator_steps", read="steps")))
+    if s.verifier_steps:
+        out.append(Stage("scores_verifier", ("evaluator_likelihood", "test_sft_detailed"),
+                         {"batch_size": s.score_batch_size, "read": "likelihood",
+                          "max_length": s.sequence_length, **bos},
+                         _score(s, "evaluator_likelihood", read="likelihood")))
     if s.likelihood_baselines:
         out += [Stage("scores_likelihood", ("test_sft_detailed",), {"per_token": False},
                       _likelihood_scores(False)),
@@ -306,6 +328,7 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                                  + ["sft_detailed", "sft_terse", "train_samples"]
                                  + [f"evaluator_{l}" for l in evaluator_losses]
                                  + (["evaluator_steps"] if s.step_evaluator_steps else [])
+                                 + (["evaluator_likelihood"] if s.verifier_steps else [])
                                  + ["multitask", "control", "joint"]))
     out.append(Stage("report", inputs, evaluation,
                      lambda folder, ins: report_fn(folder, ins, s, rows(s))))

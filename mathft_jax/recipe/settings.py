@@ -33,6 +33,10 @@ class RecipeSettings:
         lowest; `evaluator/steps.py`); 0 steps: none. Needs a benchmark with a step checker
         (the synthetic one). When trained, finding 2 is judged with it (and reported for the
         margin evaluator too).
+      verifier_steps, verifier_learning_rate: the likelihood verifier (the language-model
+        loss on correct samples and right step results, unlikelihood on wrong ones; scored by
+        its own probability of each sample; `evaluator/verifier.py`); 0 steps: none. Needs
+        a step checker (the synthetic benchmark). When trained, finding 2 is judged with it.
       likelihood_baselines: rows re-ranking by the generator's own probability of each
         sample (total and per token), the baseline every evaluator is judged against.
       second_generator_steps, second_generator_learning_rate: the generator stage after the
@@ -98,6 +102,8 @@ class RecipeSettings:
     prepend_bos: bool = False
     keep_checkpoints: int = 1
     keep_optimizer_state: bool = False
+    verifier_steps: int = 0
+    verifier_learning_rate: float = 1e-4
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

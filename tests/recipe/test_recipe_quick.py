@@ -49,7 +49,7 @@ def _report(run_dir):
 def test_every_stage_output_exists_and_parses(uninterrupted):
     run_dir, stdout = uninterrupted
     manifests = [json.loads(p.read_text()) for p in run_dir.glob("*/manifest.json")]
-    assert len(manifests) == 33 and all(m["complete"] for m in manifests)
+    assert len(manifests) == 36 and all(m["complete"] for m in manifests)
     assert not any((m["outputs"] or {}).get("skipped") for m in manifests), \
         "the toy generator must give every evaluator some data"
     for path in run_dir.glob("test_*/candidates.jsonl"):
@@ -57,16 +57,16 @@ def test_every_stage_output_exists_and_parses(uninterrupted):
     for path in run_dir.glob("scores_*/scores.jsonl"):
         assert formats.read_scores(str(path))[0]
     assert (run_dir / "report" / "report.md").read_text().count("## Verdicts") == 1
-    assert len(list((run_dir / "report").glob("accuracy_vs_n_*.png"))) == 11
-    assert "[1/33] sft_detailed: started" in stdout and "report: " in stdout
+    assert len(list((run_dir / "report").glob("accuracy_vs_n_*.png"))) == 12
+    assert "[1/36] sft_detailed: started" in stdout and "report: " in stdout
 
 
 def test_each_trained_stage_keeps_only_its_final_checkpoint_params_only(uninterrupted):
     run_dir, stdout = uninterrupted
     trained = sorted(path.parent.name for path in run_dir.glob("*/checkpoints"))
-    assert trained == ["control", "evaluator_classification", "evaluator_margin",
-                       "evaluator_mixture", "evaluator_steps", "joint", "multitask",
-                       "sft_detailed", "sft_terse"]
+    assert trained == ["control", "evaluator_classification", "evaluator_likelihood",
+                       "evaluator_margin", "evaluator_mixture", "evaluator_steps", "joint",
+                       "multitask", "sft_detailed", "sft_terse"]
     for name in trained:
         steps = json.loads((run_dir / name / "manifest.json").read_text())["outputs"]["steps"]
         kept = [p.name for p in (run_dir / name / "checkpoints").iterdir() if p.is_dir()]
@@ -75,7 +75,7 @@ def test_each_trained_stage_keeps_only_its_final_checkpoint_params_only(uninterr
         final = run_dir / name / "checkpoints" / str(steps)
         assert sorted(p.name for p in final.iterdir() if p.is_dir()) == ["meta", "params"]
     plans = [ln for ln in stdout.splitlines() if ln.startswith(f"plan for {run_dir}: ")]
-    assert plans == [ln for ln in plans if "33 stages; to run (33): sft_detailed, " in ln] != []
+    assert plans == [ln for ln in plans if "36 stages; to run (36): sft_detailed, " in ln] != []
 
 
 def test_report_numbers_recomputed_from_the_files(uninterrupted):

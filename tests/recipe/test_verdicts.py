@@ -11,7 +11,7 @@ import math
 import pytest
 
 from mathft_jax.models import ModelConfig
-from mathft_jax.recipe import seeds, table
+from mathft_jax.recipe import paper, seeds, table
 from mathft_jax.recipe.settings import RecipeSettings
 
 SETTINGS = RecipeSettings(model_config=ModelConfig(), pass_ks=(1,), maj_ks=(2,), rerank_k=2,
@@ -152,3 +152,21 @@ def test_seeds_aggregate_within_problem_auc_needs_every_seed():
     out = seeds.build(reports, {0: values, 1: values}, SETTINGS, ROWS)
     assert out["rows"][3]["within_problem_auc"] is None
     assert out["rows"][3]["evaluator_auc"]["mean"] == pytest.approx(0.4)
+
+
+def test_finding_two_is_decided_by_the_verifier_then_the_step_evaluator_then_the_margin():
+    """The deciding row is fixed by which evaluators the settings train, never by results;
+    the others are reported after it, each named."""
+    margin = "SSFT detailed + margin evaluator"
+    labels = ["SSFT detailed", margin, paper.STEP_ROW, paper.VERIFIER_ROW,
+              paper.LIKELIHOOD_ROWS[0]]
+    assert table.reranking_rows(labels) == [paper.VERIFIER_ROW, paper.STEP_ROW, margin]
+    assert table.reranking_rows(labels[:3]) == [paper.STEP_ROW, margin]
+    assert table.reranking_rows(labels[:2]) == [margin]
+    rows = [(label, "test_sft_detailed", None) for label in labels]
+    rows += [("SSFT terse", "t", None), ("multi-task sequential", "m", None),
+             ("extra-MLE-steps control", "c", None)]
+    found = [v["finding"] for v in table.verdicts({}, rows, SETTINGS)]
+    assert found[1].startswith("2. re-ranking") and found[2] == (
+        "2 (also reported). the same with the step evaluator")
+    assert found[3] == "2 (also reported). the same with the paper's margin evaluator"

@@ -151,3 +151,44 @@ def test_two_gold_answers_for_one_problem_stop_or_are_counted(tmp_path):
     result = evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "out"), skip_malformed=True,
                       num_bootstrap=50, curve_repeats=2)
     assert result["counts"]["conflicting_gold"] == 1 and result["counts"]["problems"] == 1
+
+
+def test_a_second_run_into_a_locked_output_dir_is_refused_and_a_stale_lock_taken_over(
+        tmp_path, capfd):
+    """Two processes on one OUTPUT_DIR: this one holds it, the CLI run is refused with one
+    line; then a killed holder's lock is taken over, and a clean end leaves no lock file."""
+    import signal
+    from mathft_jax.training import run_lock
+    from tests import cli
+    _write_jsonl(tmp_path / "c.jsonl", _rows())
+    out = tmp_path / "out"
+    flags = ["--gin_file=gin_configs/runs/evaluate.gin",
+             f"--gin.CANDIDATES_FILE='{tmp_path / 'c.jsonl'}'", f"--gin.OUTPUT_DIR='{out}'"]
+
+    @run_lock.releases_locks
+    def other_run():
+        run_lock.hold_output(out, "evaluate.output_dir", folder=True)
+        return cli.run("evaluate", *flags)
+
+    line = cli.one_error_line(other_run())
+    assert line.startswith(f"error: {out} is in use by another run (pid {os.getpid()} on ")
+    assert line.endswith("choose another evaluate.output_dir")
+    assert not (out / "report.json").exists()
+
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal\n"
+         "from mathft_jax.training import run_lock\n"
+         "@run_lock.releases_locks\n"
+         "def tool():\n"
+         f"    run_lock.hold_output({str(out)!r}, 'evaluate.output_dir', folder=True)\n"
+         "    os.kill(os.getpid(), signal.SIGKILL)\n"
+         "tool()"],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO), JAX_PLATFORMS="cpu"),
+        capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    capfd.readouterr()
+    evaluate(str(tmp_path / "c.jsonl"), str(out), num_bootstrap=10, curve_repeats=2)
+    assert f"{out / 'evaluate.lock'} was left by a run that did not finish" in \
+        capfd.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["accuracy_vs_n.png", "report.json",
+                                                    "report.md"]

@@ -179,6 +179,9 @@ ModelConfig.max_seq_len = {MODEL.max_seq_len}
     resumed = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    # The killed run's lock is stale: taken over with a warning, and gone after a clean end.
+    assert f"warning: {out}.lock was left by a run that did not finish" in resumed.stderr
+    assert not Path(f"{out}.lock").exists()
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert summary["problems_written"] == NUM_PROBLEMS - killed["problems_done"]
     assert out.read_bytes() == ref.read_bytes()
@@ -259,3 +262,22 @@ def test_pretrained_checkpoint_errors(tmp_path, monkeypatch):
     # The byte vocabulary has no BOS and random_init none either.
     with pytest.raises(ParamsSourceError, match="bind infer.bos_id"):
         _infer(tmp_path / "c.jsonl", prepend_bos=True)
+
+
+def test_a_second_run_on_a_locked_output_is_refused_before_anything_loads(tmp_path,
+                                                                          monkeypatch):
+    from mathft_jax import infer as infer_module
+    from mathft_jax.training import run_lock
+    out = tmp_path / "cands.jsonl"
+    monkeypatch.setattr(infer_module, "load_params", lambda *a, **k: pytest.fail("loaded"))
+
+    @run_lock.releases_locks
+    def other_run():
+        run_lock.hold_output(out, "infer.output_file")
+        with pytest.raises(run_lock.RunInUseError,
+                           match=rf"^{out} is in use by another run \(pid {os.getpid()} on .*"
+                                 r"choose another infer.output_file"):
+            _infer(out)
+
+    other_run()
+    assert not out.exists() and not Path(f"{out}.progress").exists()

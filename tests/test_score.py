@@ -67,3 +67,20 @@ def test_prepend_bos_without_a_bos_id_is_an_error(candidates, tmp_path):
     from mathft_jax.params_source import ParamsSourceError
     with pytest.raises(ParamsSourceError, match="bind score.bos_id"):
         _score(candidates, tmp_path / "s.jsonl", checkpoint="random_init", prepend_bos=True)
+
+
+def test_a_second_run_on_a_locked_output_is_refused(candidates, tmp_path):
+    import os
+    from mathft_jax.training import run_lock
+    out = tmp_path / "scores.jsonl"
+
+    @run_lock.releases_locks
+    def other_run():
+        run_lock.hold_output(out, "score.output_file")
+        with pytest.raises(run_lock.RunInUseError,
+                           match=rf"^{out} is in use by another run \(pid {os.getpid()} on .*"
+                                 r"choose another score.output_file"):
+            _score(candidates, out, checkpoint="random_init")
+
+    other_run()
+    assert not out.exists()

@@ -164,6 +164,17 @@ def _candidate_rows(name: str, candidates_file: str) -> list[dict]:
     return formats.read_candidates(candidates_file)[0]
 
 
+def _unique_solutions(name: str, candidates_file: str) -> list[dict]:
+    """`examples.build_step_examples` of the file (kinds "steps" and "tokens"), with its
+    summary printed; an error when it gives none."""
+    examples, summary = examples_lib.build_step_examples(_candidate_rows(name, candidates_file))
+    print(f"{name}: {examples_lib.format_step_summary(summary)}", flush=True)
+    if not examples:
+        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no step examples "
+                          f"({examples_lib.format_step_summary(summary)})")
+    return examples
+
+
 def _records(name: str, candidates_file: str, info: EvaluatorTaskInfo,
              build: Mapping) -> list[dict[str, str]]:
     rows = _candidate_rows(name, candidates_file)
@@ -212,12 +223,7 @@ def step_records(name: str, candidates_file: str, info: EvaluatorTaskInfo, max_l
     """Kind "steps": every unique sampled solution of a problem with a gold answer, as token
     ids (`inputs.build_input`) with a label at each checked step and the outcome label at the
     end (see `examples.build_step_examples`). Token ids travel as space-separated strings."""
-    rows = _candidate_rows(name, candidates_file)
-    examples, summary = examples_lib.build_step_examples(rows)
-    print(f"{name}: {examples_lib.format_step_summary(summary)}", flush=True)
-    if not examples:
-        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no step examples "
-                          f"({examples_lib.format_step_summary(summary)})")
+    examples = _unique_solutions(name, candidates_file)
     words = info.label_words()
     out = []
     for e in examples:
@@ -260,12 +266,7 @@ def token_records(name: str, candidates_file: str, info: EvaluatorTaskInfo, max_
     """Kind "tokens": every unique sampled solution of a problem with a gold answer, as token
     ids after the generator's prompt with the likelihood verifier's token weights
     (`verifier.build_verifier_input`, `verifier.token_weights`)."""
-    rows = _candidate_rows(name, candidates_file)
-    examples, summary = examples_lib.build_step_examples(rows)
-    print(f"{name}: {examples_lib.format_step_summary(summary)}", flush=True)
-    if not examples:
-        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no solutions "
-                          f"({examples_lib.format_step_summary(summary)})")
+    examples = _unique_solutions(name, candidates_file)
     out = []
     for e in examples:
         built = build_verifier_input(info.vocabulary, info.template, e["problem"], e["solution"],

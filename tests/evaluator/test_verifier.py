@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mathft_jax import formats
 from mathft_jax.data import prompts
 from mathft_jax.data.synthetic import checked_results, generate_problem
 from mathft_jax.evaluator import tasks as evaluator_tasks
@@ -17,28 +16,6 @@ from mathft_jax.training.data import feature_converter, get_task
 from tests.training.helpers import TINY
 
 LIKE = "synthetic_sft"
-
-
-@pytest.fixture(scope="module")
-def vocab():
-    return get_task(LIKE).output_features["targets"].vocabulary
-
-
-@pytest.fixture(scope="module")
-def candidates(tmp_path_factory):
-    """Two problems, each with its reference solution (right) and its one-slip copy (wrong)."""
-    rows = []
-    for i in range(2):
-        p = generate_problem(seed=0, split="train", index=i, levels=(1,))
-        for n, text in enumerate((p.solution, p.corrupted_solution)):
-            rows.append(formats.candidate_row(
-                problem_id=p.problem_id, sample_index=n, decoding="sample", text=text,
-                logprob=-1.0, num_tokens=1, finish_reason="eos", checkpoint="c",
-                sampling={"name": "sample"}, gold_answer=p.answer, level=p.level,
-                subject=p.subject, problem=p.problem))
-    path = tmp_path_factory.mktemp("verifier") / "candidates.jsonl"
-    path.write_bytes(formats.to_jsonl(rows))
-    return path, rows
 
 
 def test_the_input_is_the_generators_prompt_then_the_solution(vocab):

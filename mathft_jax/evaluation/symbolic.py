@@ -70,11 +70,11 @@ MAX_POW_BITS = 20_000
 DEFAULT_TIMEOUT_S = 2.0
 _STARTUP_TIMEOUT_S = 120.0
 # Numeric evaluation: digits of working precision, and the generic rational points (as
-# (numerator, denominator)) where expressions with free symbols are evaluated; the k-th
-# symbol in name order is shifted by k * _SHIFT so that no two symbols take the same value.
+# (numerator, denominator)) where expressions with free symbols are evaluated: the first
+# symbol in name order takes these values, the k-th one these plus its own offset at each
+# point (`_offset`).
 _DIGITS = 30
 _POINTS = ((3, 7), (-5, 11), (13, 4))
-_SHIFT = (1, 17)
 # Two numbers are equal when they differ by at most this much relative to the larger one.
 _REL_TOL = "1e-20"
 # A numeric difference known to this many bits is a proof of inequality, however small.
@@ -179,12 +179,28 @@ def _numeric(expr):
     return sympy.N(expr, _DIGITS, maxn=_MAX_WORKING_DIGITS)
 
 
+def _offset(point: int, k: int):
+    """The k-th symbol's offset (k >= 1) from the first symbol's value at a point: a rational
+    with scrambled numerator and denominator, so that the values hold no simple relation.
+
+    A shift shared by every point (k/17 once) makes `x - y` the same at all points, so
+    `x - y = 1` and `x - y = 2` had a constant ratio and compared EQUAL; any offset linear in
+    k at each point keeps `x - 2y + z` constant. With these offsets no integer combination with
+    coefficients in [-4, 4] of six symbols, and no `x y - z w`, is the same at the three
+    points (checked once by brute force; the tests check five symbols and [-3, 3])."""
+    import sympy
+    step = 7 * k + 3 * point
+    numerator = (step * 40503 + 17) % 97 - 48
+    denominator = 19 + (step * 2654435761) % 53
+    return sympy.Rational(numerator or 31, denominator)
+
+
 def _substitutions(free_symbols) -> list[dict]:
-    """One {symbol: value} per point of `_POINTS` (see there)."""
+    """One {symbol: value} per point of `_POINTS` (see there and `_offset`)."""
     import sympy
     symbols = sorted(free_symbols, key=str)
-    shift = sympy.Rational(*_SHIFT)
-    return [{s: sympy.Rational(*p) + k * shift for k, s in enumerate(symbols)} for p in _POINTS]
+    return [{s: sympy.Rational(*p) + (_offset(j, k) if k else 0) for k, s in enumerate(symbols)}
+            for j, p in enumerate(_POINTS)]
 
 
 def _exact_value(expr):

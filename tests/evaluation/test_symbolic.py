@@ -8,6 +8,7 @@ process protocol (time-outs, restarts, hostile input) is tested in `test_hostile
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import os
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -420,7 +422,32 @@ def test_expr_verdict_keeps_tiny_and_huge_distinct_values_apart():
 
 def test_substitutions_give_each_symbol_its_own_value_at_each_point():
     subs = symbolic._substitutions({y, x})
-    assert subs == [{x: Rational(3, 7), y: Rational(3, 7) + Rational(1, 17)},
-                    {x: Rational(-5, 11), y: Rational(-5, 11) + Rational(1, 17)},
-                    {x: Rational(13, 4), y: Rational(13, 4) + Rational(1, 17)}]
+    assert subs == [{x: Rational(3, 7), y: Rational(3, 7) + symbolic._offset(0, 1)},
+                    {x: Rational(-5, 11), y: Rational(-5, 11) + symbolic._offset(1, 1)},
+                    {x: Rational(13, 4), y: Rational(13, 4) + symbolic._offset(2, 1)}]
     assert symbolic._substitutions(set()) == [{}, {}, {}]
+
+
+def test_the_points_hold_no_simple_relation_between_symbols():
+    # A relation that holds at every point makes two different answers equal there:
+    # `u - v = 1` against `u - v = 2` (a constant ratio), `u w - v z` against 0.
+    names = sympy.symbols("s0:5")
+    points = [[Fraction(int(p[name].p), int(p[name].q)) for name in names]  # fast arithmetic
+              for p in symbolic._substitutions(set(names))]
+    for values in points:
+        assert len(set(values)) == 5 and 0 not in values
+    # sum(c v) is the same at every point iff sum(c (v_j - v_0)) = 0 for j = 1, 2.
+    deltas = [[v - v0 for v, v0 in zip(values, points[0])] for values in points[1:]]
+    for coefficients in itertools.product(range(-3, 4), repeat=5):
+        if any(coefficients):
+            assert any(sum(c * d for c, d in zip(coefficients, delta)) for delta in deltas), \
+                coefficients
+    for i, j, k, m in itertools.product(range(5), repeat=4):
+        if {i, j} != {k, m}:
+            assert len({v[i] * v[j] - v[k] * v[m] for v in points}) > 1, (i, j, k, m)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("u-v=1", "u-v=2"), ("u-2v+w=0", "u-2v+w=5"), ("uw=vz", "uw=vz+1"), ("x-y+3", "x-y+4")])
+def test_equations_on_several_symbols_that_differ_by_a_constant(a, b):
+    assert symbolic._compare_in_child(a, b) is N

@@ -27,8 +27,11 @@ truncated to the digits written (`normalization.rounds_to`): `0.0833333333333333
 `\\frac{1}{12}`, `1.732` = `\\sqrt{3}`, `125.663` = `40\\pi` (truncated), `1.415` != `\\sqrt{2}`,
 `5.001` != `5`. A decimal
 never equals a value it cannot be a rounding of, and two different decimals are never equal,
-so the rule cannot chain unequal answers (see `clustering.py`). `decimal_min_digits=None`
-makes every decimal exact.
+so the rule cannot chain unequal answers (see `clustering.py`). The same holds inside an
+expression or a relation whose other side writes no decimal: such a decimal may stand for a
+constant of the other side it is a rounding of (`x + 1.414i` = `x + \\sqrt{2}i`, `a-b=1.732` =
+`a-b=\\sqrt{3}`, `2.828x` = `2\\sqrt{2}x`; see `symbolic._rounded_constants`), and the rest must
+then be equal exactly. `decimal_min_digits=None` makes every decimal exact.
 
 Percent (`Grader(percent="both")`): an answer of one value written with a percent sign
 (`50\\%`, `50 percent`) equals its number (`50`, MATH's convention: the sign is decoration),
@@ -221,7 +224,8 @@ class Grader:
         self.num_symbolic_calls += 1
         if tolerance is not None and "." not in a:
             a, b = b, a  # the worker expects the decimal first
-        verdict = self.worker.compare(a, b, float(tolerance or 0), timeout_s=remaining)
+        verdict = self.worker.compare(a, b, float(tolerance or 0), timeout_s=remaining,
+                                      decimal_min_digits=self.decimal_min_digits)
         if verdict is not Verdict.UNKNOWN:  # UNKNOWN may be a time-out: worth a retry later
             self._scalar_cache[key] = verdict
         return verdict

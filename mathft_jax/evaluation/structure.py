@@ -13,6 +13,10 @@ The structure decides the comparison rules (see `equivalence.py`):
   (`\\begin{pmatrix}..\\end{pmatrix}+\\begin{pmatrix}..\\end{pmatrix}`) are a matrix
   expression: a `Scalar`, which a matrix equals when the symbolic stage evaluates the
   expression to it.
+* A system (`\\begin{cases}`, `aligned`, `gathered`, `align*`, ...) whose rows are all
+  relations: its rows as an `Unordered` of kind "system" (equations in any order), or `Named`
+  when every row is `name=constant` with distinct names (`x=2 \\\\ y=3` is `x=2,y=3`). A
+  `cases` row holding `&` is a piecewise function: then the whole is a `Scalar`.
 * `Named` — several solutions `name=value` with distinct names and constant values
   (`x=2,y=3`, kept so by the normal form): equal to the same names with equal values in any
   order, to a tuple `(2,3)` in the order written, and to a set or comma list as a multiset.
@@ -42,6 +46,9 @@ _CLOSE = ")]}"
 _NAMED_ITEM = re.compile(r"^([a-zA-Z](?:_\w+)?|\\[a-zA-Z]+(?:_\w+)?)=([^=<>]+)$")
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
 _ENVIRONMENT = re.compile(r"\\(begin|end)\{\w+\*?\}")
+_SYSTEM = re.compile(r"^\\begin\{(cases|aligned|gathered|align\*?|gather\*?|eqnarray\*?)\}"
+                     r"(.*)\\end\{\1\}$", re.DOTALL)
+_RELATION = re.compile(r"=|<|>|\\leq|\\geq|\\neq")
 _MATRIX = re.compile(
     r"^\\begin\{(pmatrix|bmatrix|matrix|vmatrix|Bmatrix|array)\}(?:\{[lcr|]*\})?(.*)"
     r"\\end\{\1\}$", re.DOTALL)
@@ -61,7 +68,7 @@ class Seq:
 
 @dataclasses.dataclass(frozen=True)
 class Unordered:
-    kind: str  # "set", "list" or "union": all compare alike; kind is informational.
+    kind: str  # "set", "list", "union", "system": all compare alike; kind is informational.
     items: tuple["Node", ...]
 
 
@@ -191,6 +198,11 @@ def _parse(s: str, budget: list[int]) -> Node:
             tuple(_parse(c, budget) for c in split_top_level(r, "&"))
             for r in split_top_level(m.group(2), "\\\\") if r.strip())
         return Matrix(rows, s)
+    m = _SYSTEM.match(s)
+    if m and _one_environment(s):
+        system = _system(m.group(1), m.group(2), budget)
+        if system is not None:
+            return system
     union = split_top_level(s, "\\cup")
     if len(union) > 1:
         return Unordered("union", tuple(_parse(p, budget) for p in union))
@@ -218,6 +230,26 @@ def _parse(s: str, budget: list[int]) -> Node:
                 for g in groups))
         return Unordered("list", tuple(_parse(p, budget) for p in items))
     return Scalar(s)
+
+
+def _system(environment: str, body: str, budget: list[int]) -> Node | None:
+    """The node of a system of relations, one per row, or None (not a system: a row without
+    a relation, or a `cases` row with `&`, which is a piecewise function's value and its
+    condition). Alignment marks `&` of `aligned` and its kin go."""
+    rows = [r.strip() for r in split_top_level(body, "\\\\") if r.strip()]
+    if environment == "cases":
+        if any("&" in r for r in rows):
+            return None
+    else:
+        rows = [r.replace("&", "") for r in rows]
+    if not rows or not all(_RELATION.search(r) for r in rows):
+        return None
+    if len(rows) == 1:
+        return _parse(rows[0], budget)
+    named = named_items(rows)
+    if named is not None:
+        return Named(tuple(n for n, _ in named), tuple(_parse(v, budget) for _, v in named))
+    return Unordered("system", tuple(_parse(r, budget) for r in rows))
 
 
 def _one_environment(s: str) -> bool:

@@ -54,6 +54,7 @@ import functools
 import json
 import math
 import os
+import re
 import select
 import subprocess
 import sys
@@ -77,6 +78,8 @@ _DIGITS = 30
 _POINTS = ((3, 7), (-5, 11), (13, 4))
 # Two numbers are equal when they differ by at most this much relative to the larger one.
 _REL_TOL = "1e-20"
+# A decimal as written: `1.732`, `.5` (not the `3` of `3.`).
+_DECIMAL_LITERAL = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?![\d.])")
 # A numeric difference known to this many bits is a proof of inequality, however small.
 _RESOLVED_BITS = 30
 # sympy raises its working precision up to this many digits to resolve a difference
@@ -106,11 +109,12 @@ def _child_main(memory_limit_bytes: int | None) -> None:
 
 
 def _serve(lines, out) -> None:
-    """For each JSON line `[a, b, tolerance]` of `lines`, writes one Verdict value line."""
+    """For each JSON line `[a, b, tolerance, decimal_min_digits]` of `lines` (the last may be
+    left out: None), writes one Verdict value line."""
     for line in lines:
-        a, b, tolerance = json.loads(line)
+        a, b, tolerance, *rest = json.loads(line)
         try:
-            verdict = _compare_in_child(a, b, tolerance)
+            verdict = _compare_in_child(a, b, tolerance, rest[0] if rest else None)
         except Exception:  # noqa: BLE001 — any failure (parser, sympy, MemoryError under the
             verdict = Verdict.UNKNOWN  # child's memory cap) means "cannot decide".
         out.write(verdict.value + "\n")
@@ -357,10 +361,76 @@ def _evaluated_matrix(expr):
     return expr
 
 
-def _compare_in_child(a_text: str, b_text: str, tolerance: float = 0.0) -> Verdict:
+def _decimal_places(text: str, min_digits: int) -> dict:
+    """{|value|: ulp} of each decimal written in `text` with at least `min_digits`
+    significant digits (`1.732` -> {433/250: 1/1000}); a value written twice keeps the finer
+    place."""
+    import sympy
+    places = {}
+    for m in _DECIMAL_LITERAL.finditer(text):
+        whole, fraction = m.group(1), m.group(2)
+        if len((whole + fraction).lstrip("0")) < min_digits:
+            continue
+        value = sympy.Rational(f"{whole or 0}.{fraction}")
+        ulp = sympy.Rational(1, 10 ** len(fraction))
+        places[value] = min(ulp, places.get(value, ulp))
+    return places
+
+
+def _rounded_constants(expr, places: dict, other):
+    """`expr` with each decimal of `places` replaced by the constant of `other` it is a
+    rounding or truncation of (`normalization.rounds_to`): `x + 1.414i` against
+    `x + \\sqrt{2}i` becomes `x + \\sqrt{2}i`. The constants are `other`'s number-valued
+    subexpressions and the constant factor or term of its products and sums (`2\\sqrt{2}` of
+    `2\\sqrt{2}x`); a decimal that rounds none stays. None when nothing was replaced."""
+    import sympy
+    constants = []
+    for node in sympy.preorder_traversal(other):
+        if not isinstance(node, sympy.Expr):
+            continue
+        if isinstance(node, (sympy.Add, sympy.Mul)) and node.free_symbols:
+            node = node.as_independent(*node.free_symbols)[0]  # `2\\sqrt{2}` of `2\\sqrt{2}x`
+        if node.is_number:
+            value = _numeric(node)
+            if value.is_real and value != 0:
+                constants.append((node, sympy.Abs(value)))
+    replacements = {}
+    for atom in expr.atoms(sympy.Rational):
+        ulp = places.get(abs(atom))
+        if ulp is None:
+            continue
+        for node, magnitude in constants:
+            if rounds_to(abs(atom), magnitude, ulp):
+                same_sign = (atom > 0) == (_numeric(node) > 0)
+                replacements[atom] = node if same_sign else -node
+                break
+    return expr.xreplace(replacements) if replacements else None
+
+
+def _compare_in_child(a_text: str, b_text: str, tolerance: float = 0.0,
+                      decimal_min_digits: int | None = None) -> Verdict:
+    """The verdict on two answers (see the module docstring). With `decimal_min_digits`, a
+    decimal inside an expression, relation or matrix of one side (none on the other) may stand
+    for a constant of the other side it is a rounding of (`_rounded_constants`)."""
+    import sympy
+    verdict = _compare_parsed(_parse(a_text), _parse(b_text), tolerance)
+    if verdict is Verdict.EQUAL or not decimal_min_digits:
+        return verdict
+    for x_text, y_text in ((a_text, b_text), (b_text, a_text)):
+        places = _decimal_places(x_text, decimal_min_digits)
+        if not places or _DECIMAL_LITERAL.search(y_text):
+            continue  # no decimal here, or decimals on both sides: those compare exactly
+        x, y = _parse(x_text), _parse(y_text)
+        if isinstance(x, sympy.Basic) and isinstance(y, sympy.Basic) and not _too_big(y):
+            replaced = _rounded_constants(x, places, y)
+            if replaced is not None:
+                return _compare_parsed(replaced, y)
+    return verdict
+
+
+def _compare_parsed(a, b, tolerance: float = 0.0) -> Verdict:
     import sympy
     from sympy.core.relational import Relational
-    a, b = _parse(a_text), _parse(b_text)
     if _too_big(a) or _too_big(b):
         return Verdict.UNKNOWN
     a_rel, b_rel = isinstance(a, Relational), isinstance(b, Relational)
@@ -445,13 +515,17 @@ class SymbolicWorker:
         self._proc = None
 
     def compare(self, a: str, b: str, tolerance: float = 0.0,
-                timeout_s: float | None = None) -> Verdict:
+                timeout_s: float | None = None,
+                decimal_min_digits: int | None = None) -> Verdict:
         """Compares two normalised scalar answers; UNKNOWN on failure, size or time-out.
 
         Args:
           a, b: normalised answers.
-          tolerance: absolute allowance for a constant difference (0: exact).
+          tolerance: the place of the last digit when `a` is a decimal that may be a rounding
+            of `b` (0: exact).
           timeout_s: this call's bound (default: the worker's `timeout_s`).
+          decimal_min_digits: significant digits from which a decimal inside an expression
+            may stand for a constant of the other side (None: never).
         """
         if len(a) > MAX_SYMBOLIC_CHARS or len(b) > MAX_SYMBOLIC_CHARS:
             return Verdict.UNKNOWN
@@ -462,7 +536,8 @@ class SymbolicWorker:
                     self._kill()
                 self._start()
             try:
-                self._proc.stdin.write((json.dumps([a, b, tolerance]) + "\n").encode())
+                request = [a, b, tolerance, decimal_min_digits]
+                self._proc.stdin.write((json.dumps(request) + "\n").encode())
                 self._proc.stdin.flush()
                 reply = self._read_line(bound)
             except (OSError, ValueError):

@@ -132,6 +132,21 @@ CASES = [
     ("(3,2)", "(p,q)=(3,2)", EQUAL), ("1", "|AB|=1", EQUAL), ("11:21", "V_1:V_2=11:21", EQUAL),
     ("y = 2x+3", "f(x) = 2x+3", EQUAL), (r"\frac{1}{\sqrt{6}}", r"\frac{NO}{BO}=\frac{1}{\sqrt{6}}", EQUAL),
     ("25", "x^2+y^2=25", DIFF), ("5", "x+y=5", DIFF), ("11", "x = 5+5+1 = 11", EQUAL),
+    # systems of equations: the equations in any order; named rows are named solutions
+    (r"\begin{cases}2u+v=5\\u-v=1\end{cases}", r"\begin{cases}u-v=1\\2u+v=5\end{cases}", EQUAL),
+    (r"\begin{cases}2u+v=5\\u-v=1\end{cases}", r"\begin{aligned}2u+v&=5\\u-v&=1\end{aligned}", EQUAL),
+    (r"\begin{cases}2u+v=5\\u-v=1\end{cases}", r"\begin{cases}2u+v=5\\u-v=2\end{cases}", DIFF),
+    (r"\begin{cases}2u+v=5\\u-v=1\end{cases}", r"\begin{cases}2u+v=5\end{cases}", DIFF),
+    (r"\begin{cases}u=2\\v=1\end{cases}", "u=2, v=1", EQUAL),
+    (r"\begin{cases}u=2\\v=1\end{cases}", "(2,1)", EQUAL),
+    (r"\begin{cases}u=2\\v=1\end{cases}", "u=1, v=2", DIFF),
+    (r"\begin{cases}u=2\\v=1\end{cases}", "2, 1, 0", DIFF),
+    # a decimal inside an equation stands for the constant it rounds (four digits or more)
+    (r"\begin{cases}u+v=\sqrt{5}\\u-v=\frac{1}{4}\end{cases}",
+     r"\begin{cases}u+v=2.236\\u-v=0.25\end{cases}", EQUAL),
+    (r"\begin{cases}u+v=\sqrt{5}\\u-v=\frac{1}{4}\end{cases}",
+     r"\begin{cases}u+v=2.24\\u-v=0.25\end{cases}", DIFF),
+    (r"z + \sqrt{3}i", "z + 1.732i", EQUAL), (r"z + \sqrt{3}i", "z + 1.733i", DIFF),
     # several equations are not a chain: their last sides alone never decide
     ("p=4=q", "p=9=q", DIFF), (r"u=3 \\ v=8", r"u=5 \\ v=8", DIFF),
     (r"\begin{cases}u=3\\v=8\end{cases}", r"\begin{cases}u=1\\v=8\end{cases}", DIFF),
@@ -215,9 +230,10 @@ class _InProcessWorker:
     parser rejects) is UNKNOWN, as `symbolic._serve` answers."""
 
     def compare(self, a: str, b: str, tolerance: float = 0.0,
-                timeout_s: float | None = None) -> Verdict:
+                timeout_s: float | None = None, decimal_min_digits: int | None = None
+                ) -> Verdict:
         try:
-            return symbolic._compare_in_child(a, b, tolerance)
+            return symbolic._compare_in_child(a, b, tolerance, decimal_min_digits)
         except Exception:  # noqa: BLE001 — as in the child
             return Verdict.UNKNOWN
 
@@ -233,10 +249,10 @@ def test_equivalence_table_with_the_comparison_in_process():
 class _UndecidedAboutSqrt3(_InProcessWorker):
     """The in-process comparison, except that anything against sqrt(3) cannot be decided."""
 
-    def compare(self, a, b, tolerance=0.0, timeout_s=None):
+    def compare(self, a, b, tolerance=0.0, timeout_s=None, decimal_min_digits=None):
         if r"\sqrt{3}" in (a, b):
             return Verdict.UNKNOWN
-        return super().compare(a, b, tolerance, timeout_s)
+        return super().compare(a, b, tolerance, timeout_s, decimal_min_digits)
 
 
 @pytest.mark.parametrize("gold, pred, expected", [
@@ -257,9 +273,9 @@ class _RecordingWorker(_InProcessWorker):
     def __init__(self):
         self.calls = []
 
-    def compare(self, a, b, tolerance=0.0, timeout_s=None):
+    def compare(self, a, b, tolerance=0.0, timeout_s=None, decimal_min_digits=None):
         self.calls.append((a, b, timeout_s))
-        return super().compare(a, b, tolerance, timeout_s)
+        return super().compare(a, b, tolerance, timeout_s, decimal_min_digits)
 
 
 def test_an_empty_answer_equals_nothing_and_asks_no_one():

@@ -48,10 +48,6 @@ DELIBERATE = {
         'boxes separated by prose are separate answers: the last one counts',
 }
 KNOWN_GAPS = {
-    ('x + \\sqrt2I',
-     'x + 1.414I'),
-    ('\\begin{cases} a+b=\\frac12 \\\\ a-b=\\sqrt3 \\end{cases}',
-     '\\begin{cases} a+b=0.5\\\\ a-b=1.732\\end{cases}'),
     ('$(37,3,3,13),(17,3,3,7),(3,37,3,13),(3,17,3,7),(3,3,2,3)$',
      '$\\boxed{(3, 37, 3, 13), (3, 17, 3, 7), (3, 3, 2, 3), (3,17,3'),
     ('$1\\leq|z|\\leq \\frac{3}{2}$',

@@ -126,3 +126,19 @@ def test_a_matrix_expression_is_a_scalar_and_a_matrix_keeps_its_text():
     assert parse_structure(product) == Scalar(product)
     matrix = parse_structure(r"\begin{pmatrix}1&2\end{pmatrix}")
     assert matrix.text == r"\begin{pmatrix}1&2\end{pmatrix}"
+
+
+@pytest.mark.parametrize("text, node", [
+    (r"\begin{cases}u+v=1\\u-v=3\end{cases}",
+     Unordered("system", (Scalar("u+v=1"), Scalar("u-v=3")))),
+    (r"\begin{aligned}u+v&=1\\u-v&=3\end{aligned}",                  # alignment marks go
+     Unordered("system", (Scalar("u+v=1"), Scalar("u-v=3")))),
+    (r"\begin{cases}u=1\\v=3\end{cases}", Named(("u", "v"), (Scalar("1"), Scalar("3")))),
+    (r"\begin{cases}u+v=1\end{cases}", Scalar("u+v=1")),              # one row: the row
+    (r"\begin{cases}u^2&u<0\\u&u\geq0\end{cases}",                   # piecewise: opaque
+     Scalar(r"\begin{cases}u^2&u<0\\u&u\geq0\end{cases}")),
+    (r"\begin{cases}u+v\\u-v=3\end{cases}",                           # a row with no relation
+     Scalar(r"\begin{cases}u+v\\u-v=3\end{cases}")),
+])
+def test_a_system_of_relations(text, node):
+    assert parse_structure(text) == node

@@ -212,10 +212,40 @@ def test_compare_in_child_passes_the_tolerance_on():
 
 def test_serve_answers_one_line_per_request_and_survives_failures():
     requests = [["x+1", "1+x", 0.0], ["0.33", r"\frac{1}{3}", 0.01], ["1", "2", 0.0],
-                [r"\frac{", "1", 0.0]]  # unparseable: "cannot decide", and the loop goes on
+                [r"\frac{", "1", 0.0],  # unparseable: "cannot decide", and the loop goes on
+                ["y+2.236", r"y+\sqrt{5}", 0.0, 4], ["y+2.236", r"y+\sqrt{5}", 0.0, None]]
     out = io.StringIO()
     symbolic._serve([json.dumps(r) + "\n" for r in requests], out)
-    assert out.getvalue() == "equal\nequal\nnot_equal\nunknown\n"
+    assert out.getvalue() == "equal\nequal\nnot_equal\nunknown\nequal\nnot_equal\n"
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    # a decimal inside an expression stands for a constant of the other side it rounds
+    (r"t+2.236", r"t+\sqrt{5}", E),
+    (r"t+2.237", r"t+\sqrt{5}", N),                      # neither rounded nor truncated
+    (r"t+2.23", r"t+\sqrt{5}", N),                       # three digits: exact
+    (r"t-2.236i", r"t-\sqrt{5}i", E),                    # a negative coefficient
+    (r"t-2.236", r"t+\sqrt{5}", N),                      # the other sign
+    (r"6.283t", r"2\pi t", E),                           # a product's constant factor
+    (r"6.283s", r"2\pi t", N),                           # ... the rest must be equal
+    (r"u+v=0.7071", r"u+v=\frac{1}{\sqrt{2}}", E),        # in an equation
+    (r"u+v\geq 0.7071", r"u+v\geq\frac{\sqrt{2}}{2}", E), # in an inequality
+    (r"t^2+0.3333", r"t^2+\frac{1}{3}", E),               # a rational constant too
+    (r"t+2.2361", r"t+2.236", N),                         # decimals on both sides: exact
+    (r"2.236t+1.414", r"\sqrt{5}t+\sqrt{2}", E),           # each decimal its own constant
+    (r"2.236t+1.414", r"\sqrt{5}t+\sqrt{3}", N),
+])
+def test_a_decimal_inside_an_expression(a, b, expected):
+    assert symbolic._compare_in_child(a, b, 0.0, 4) is expected
+    assert symbolic._compare_in_child(b, a, 0.0, 4) is expected
+    if expected is E:  # without the rule: exact
+        assert symbolic._compare_in_child(a, b) is N
+
+
+def test_decimal_places_read_the_written_digits():
+    places = symbolic._decimal_places("x+1.7320-0.05+.1234+3.", 4)
+    assert places == {sympy.Rational("1.732"): sympy.Rational(1, 10_000),
+                      sympy.Rational("0.1234"): sympy.Rational(1, 10_000)}
 
 
 def test_parse_reads_i_as_the_imaginary_unit_and_keeps_case():
@@ -276,7 +306,7 @@ def test_the_worker_starts_this_package_with_its_memory_cap(monkeypatch):
     assert child.env["PYTHONPATH"] == os.pathsep.join([root, "/elsewhere"])
     assert child.env["MATHFT_SYMBOLIC_MEMORY"] == "123"
     assert child.streams == (subprocess.PIPE, subprocess.PIPE, subprocess.DEVNULL)
-    assert json.loads(child.stdin.getvalue()) == ["1", "1", 0.0]
+    assert json.loads(child.stdin.getvalue()) == ["1", "1", 0.0, None]
     assert worker.num_restarts == 1 and worker.num_timeouts == 0
     monkeypatch.delenv("PYTHONPATH")
     symbolic.SymbolicWorker(memory_limit_bytes=None).compare("1", "2")

@@ -1,12 +1,14 @@
 """Property tests of the grader's numeric equality (issue 29).
 
 Distinct values are never judged equal, however close, tiny or huge they are (random distinct
-rationals, powers with large exponents, scientific notation, surds); equal values are equal
+rationals, powers with large exponents, scientific notation, surds, equations in several
+variables, lists of named solutions, decimals inside expressions); equal values are equal
 however they are spelled (LaTeX, plain text, decimals, percents where the rule allows).
 Examples are drawn derandomized (the suite's hypothesis profile); pairs that reach the
 symbolic worker are kept few so the whole module stays within a few seconds.
 """
 
+import math
 from fractions import Fraction
 
 from hypothesis import assume, given, settings
@@ -159,3 +161,59 @@ def test_a_power_equals_its_plain_text_and_fraction_spellings(patient_worker, ba
     _equal(grader, gold, f"{base}**(-{k})")
     _equal(grader, gold, f"\\frac{{1}}{{{base}^{{{k}}}}}")
     _equal(grader, gold, str(Fraction(1, base ** k)) if k <= 30 else f"1/{base}**{k}")
+
+
+# --- distinct relations and solution lists are never equal
+
+
+coefficients = st.integers(-9, 9).filter(bool)
+
+
+@SYMBOLIC
+@given(coefficients, coefficients, coefficients, st.integers(-20, 20), st.integers(-20, 20),
+       st.integers(2, 5))
+def test_distinct_linear_equations_in_several_variables_are_never_equal(
+        patient_worker, a, b, c, d1, d2, k):
+    # `a u + b v + c w = d1` against `... = d2`: the same left side, another constant.
+    assume(d1 != d2)
+    grader = Grader(patient_worker)
+    left = f"{a}u+{b}v+{c}w".replace("+-", "-")
+    _never_equal(grader, f"{left}={d1}", f"{left}={d2}")
+    _never_equal(grader, f"u-v={d1}", f"u-v={d2}")
+    scaled = f"{k * a}u+{k * b}v+{k * c}w".replace("+-", "-")
+    _equal(grader, f"{left}={d1}", f"{scaled}={k * d1}")  # a multiple is the same equation
+
+
+solutions = st.lists(st.tuples(st.integers(-9, 9), st.integers(-9, 9)), min_size=2, max_size=3,
+                     unique=True)
+
+
+@FAST
+@given(solutions, solutions)
+def test_named_solutions_are_equal_exactly_when_their_pairs_are(first, second):
+    grader = Grader(percent="number")  # integers only: no worker is needed
+    named = ";".join(f"p={p},q={q}" for p, q in first)
+    tuples = ",".join(f"({p},{q})" for p, q in second)
+    verdict = grader.check(named, tuples)
+    assert (verdict is Verdict.EQUAL) is (sorted(first) == sorted(second)), (named, tuples)
+    swapped = ";".join(f"p={q},q={p}" for p, q in second)
+    if sorted(first) != sorted((q, p) for p, q in second):
+        _never_equal(grader, named, swapped)
+
+
+@SYMBOLIC
+@given(squarefree, st.integers(4, 8), st.integers(-3, 3))
+def test_a_decimal_inside_an_expression_equals_only_the_constant_it_rounds(
+        patient_worker, n, digits, step):
+    # `t + d` against `t + \sqrt{n}`: equal when d is sqrt(n) truncated to its digits, and
+    # never when d is neither its truncation nor its rounding.
+    grader = Grader(patient_worker)
+    units = math.isqrt(n * 10 ** (2 * digits))  # sqrt(n) truncated, in units of 10^-digits
+
+    def written(u: int) -> str:  # every place written, trailing zeros too
+        return f"{u // 10 ** digits}.{u % 10 ** digits:0{digits}d}"
+
+    _equal(grader, f"t+\\sqrt{{{n}}}", f"t+{written(units)}")
+    # Truncation is `units`, rounding `units` or `units + 1`: anything else is off.
+    off = units + (step + 1 if step > 0 else step - 1 if step < 0 else 2)
+    _never_equal(grader, f"t+\\sqrt{{{n}}}", f"t+{written(off)}")

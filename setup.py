@@ -51,6 +51,10 @@ EXTRAS_REQUIRE = {
     # separate virtual environment. MaxText 0.2.5 is not listed: it needs Python >= 3.12 and
     # jax >= 0.11.1 / flax >= 0.12.9.
     "peers": ["google-tunix==0.1.7"],
+    # llama.cpp, compared against our Gemma 3 270M decode in benchmarks/decode_throughput.py
+    # --llama_cpp. PyPI ships it as an sdist: pip compiles llama.cpp for this CPU (cmake and a
+    # C++ compiler; BUILD.md).
+    "llama": ["llama-cpp-python==0.3.36"],
     # On-demand mutation testing of the grading and metrics code: launch/mutation.sh.
     "mutation": ["mutmut==3.8.1"],
 }

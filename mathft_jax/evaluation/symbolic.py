@@ -384,13 +384,15 @@ def _rounded_constants(expr, places: dict, other):
     subexpressions and the constant factor or term of its products and sums (`2\\sqrt{2}` of
     `2\\sqrt{2}x`); a decimal that rounds none stays. None when nothing was replaced."""
     import sympy
-    constants = []
+    constants, seen = [], set()
     for node in sympy.preorder_traversal(other):
         if not isinstance(node, sympy.Expr):
             continue
         if isinstance(node, (sympy.Add, sympy.Mul)) and node.free_symbols:
             node = node.as_independent(*node.free_symbols)[0]  # `2\\sqrt{2}` of `2\\sqrt{2}x`
-        if node.is_number:
+        # An integer is never a rounding's exact value here: a decimal equal to it is equal.
+        if node.is_number and not node.is_Integer and node not in seen:
+            seen.add(node)
             value = _numeric(node)
             if value.is_real and value != 0:
                 constants.append((node, sympy.Abs(value)))

@@ -3,11 +3,11 @@
 TensorBoard event files go to `MODEL_DIR/train` and `MODEL_DIR/eval`; process 0 writes them,
 other processes only log. The console line looks like
 
-    step 200/1000 | loss 1.2345 | accuracy 0.612 | lr 1.00e-04 | 12.3 steps/s | 50,380 tokens/s
+    step 200/1000 | loss 1.2345 | accuracy 0.612 | lr 1.00e-04 | 12.3 steps/s | 50,380 tokens/s | ETA 1m05s
 
 `loss` and `accuracy` are per target token; tokens/s counts every position of the batch
 (batch_size x sequence_length, padding included); the rates leave out the first step
-(compilation) and evaluation time.
+(compilation) and evaluation time; the ETA is the steps left at the last interval's rate.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ class MetricsLogger:
         if "steps_per_sec" in s:
             parts.append(f"{s['steps_per_sec']:.2f} steps/s")
             parts.append(f"{s['tokens_per_sec']:,.0f} tokens/s")
+            if step < self._total and s["steps_per_sec"] > 0:
+                parts.append(f"ETA {eta_text((self._total - step) / s['steps_per_sec'])}")
         if jax.process_index() != 0:
             return
         if self._line_writer is not None:
@@ -97,3 +99,17 @@ class MetricsLogger:
         for writer in (self._train, self._eval):
             writer.flush()
             writer.close()
+
+
+def eta_text(seconds: float) -> str:
+    """A short duration: "1h02m", "4m05s", "9s".
+
+    >>> eta_text(3725), eta_text(245), eta_text(9.4)
+    ('1h02m', '4m05s', '9s')
+    """
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

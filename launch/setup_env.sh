@@ -17,7 +17,9 @@ SPEC="$REPO_ROOT"
 STAMP="$VENV/.mathft_jax_installed_${EXTRAS:-base}"
 HASH="$(sha256sum "$REPO_ROOT/setup.py" | cut -d' ' -f1)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
-  "$VENV/bin/python" -m pip install -q -e "$SPEC"
+  # setuptools' editable-install notice (a BuildBackendWarning on every fresh install) is
+  # not the user's to act on; errors still print.
+  PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install -q -e "$SPEC"
   echo "$HASH" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

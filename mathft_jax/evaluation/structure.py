@@ -88,6 +88,17 @@ class Named:
 Node = Union[Scalar, Seq, Unordered, Matrix, Named]
 
 
+def _name_value_pairs(items: list[str]) -> list[tuple[str, str]] | None:
+    """Each item as (name, constant value), or None when one is not `name=constant`."""
+    pairs = []
+    for item in items:
+        m = _NAMED_ITEM.match(item.strip())
+        if m is None or re.search(r"[a-zA-Z]", _COMMAND.sub("", m.group(2))):
+            return None
+        pairs.append((m.group(1), m.group(2)))
+    return pairs
+
+
 def named_items(items: list[str]) -> list[tuple[str, str]] | None:
     """`(name, value)` of each item when every item is `name=value` with a constant value
     (no variable outside a command such as `\\pi`) and the names are distinct; else None.
@@ -98,12 +109,9 @@ def named_items(items: list[str]) -> list[tuple[str, str]] | None:
         >>> named_items(["x=2", "x=3"]) is None
         True
     """
-    pairs = []
-    for item in items:
-        m = _NAMED_ITEM.match(item.strip())
-        if m is None or re.search(r"[a-zA-Z]", _COMMAND.sub("", m.group(2))):
-            return None
-        pairs.append((m.group(1), m.group(2)))
+    pairs = _name_value_pairs(items)
+    if pairs is None:
+        return None
     if len({name for name, _ in pairs}) != len(pairs):
         return None
     return pairs
@@ -124,12 +132,9 @@ def named_groups(items: list[str]) -> list[list[tuple[str, str]]] | None:
         >>> named_groups(["x=1", "y=2", "x=3"]) is None
         True
     """
-    pairs = []
-    for item in items:
-        m = _NAMED_ITEM.match(item.strip())
-        if m is None or re.search(r"[a-zA-Z]", _COMMAND.sub("", m.group(2))):
-            return None
-        pairs.append((m.group(1), m.group(2)))
+    pairs = _name_value_pairs(items)
+    if pairs is None:
+        return None
     names = [name for name, _ in pairs]
     size = next((i for i, name in enumerate(names) if name in names[:i]), len(names))
     if size < 2 or len(pairs) % size or len(pairs) == size:

@@ -24,12 +24,17 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import shutil
+import sys
+import threading
 import time
+from concurrent import futures
 from typing import Any, Callable, Mapping, Sequence
 
 from mathft_jax.atomic_files import atomic_write_json
@@ -86,58 +91,188 @@ def read_manifest(folder: str) -> dict | None:
 
 
 def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None] = print,
-               targets: Sequence[str] | None = None) -> dict[str, dict]:
+               targets: Sequence[str] | None = None, parallel: int = 1) -> dict[str, dict]:
     """Runs `stages` (in an order where inputs come first); returns every manifest.
 
     With `targets`, runs only those stages and what they read (directly or not), like a build
     tool's targets: e.g. ("eval_test_sft_detailed",) trains, samples and grades the detailed
     SSFT model and nothing else.
 
+    With `parallel` > 1 (one host only), up to that many stages whose inputs are finished run
+    at once, each on a thread of this process, taken in the dependency order; their printed
+    lines start with the stage's name. Outputs do not depend on it. A failed stage lets the
+    running ones finish, starts no other, and is raised.
+
     Multi-host: every host runs every stage (the tools inside share the work), but only the
     primary host reads, clears and writes the stage folders' manifests; it tells the other
     hosts whether to run each stage, so all take the same branch and none races a deletion.
     """
     from mathft_jax import distributed  # imports JAX: only where the stages run
+    import jax
     by_name = {s.name: s for s in stages}
-    manifests: dict[str, dict] = {}
-    primary = distributed.is_primary_host()
     order = _ordered(stages, by_name)
     if targets is not None:
         order = _needed_by(order, by_name, targets)
-    if primary:
+    if parallel > 1 and jax.process_count() > 1:
+        raise ConfigError(f"parallel stages ({parallel}) run on one host only; this job has "
+                          f"{jax.process_count()} hosts: use 1")
+    if distributed.is_primary_host():
         log(plan_line(plan(order, run_dir), run_dir))
-    for number, stage in enumerate(order, 1):
-        folder = os.path.join(run_dir, stage.name)
-        inputs = {name: manifests[name]["fingerprint"] for name in stage.inputs}
-        label = f"[{number}/{len(order)}] {stage.name}"
-        manifest = {"version": MANIFEST_VERSION, "stage": stage.name,
-                    "fingerprint": fingerprint(stage.settings, inputs),
-                    "settings": dict(stage.settings), "inputs": inputs, "complete": False,
-                    "seconds": None, "outputs": {}}
+    runs = [_StageRun(stage, number, len(order), run_dir, log)
+            for number, stage in enumerate(order, 1)]
+    if parallel <= 1:
+        manifests: dict[str, dict] = {}
+        for run in runs:
+            skipped = run.start(manifests)
+            manifests[run.stage.name] = skipped if skipped is not None else run.execute()
+        return manifests
+    return _run_concurrently(runs, parallel)
+
+
+class _StageRun:
+    """One stage of a run: its fingerprint and skip-or-run decision (`start`), then `execute`."""
+
+    def __init__(self, stage: Stage, number: int, total: int, run_dir: str,
+                 log: Callable[[str], None]):
+        self.stage, self.log = stage, log
+        self.folder = os.path.join(run_dir, stage.name)
+        self.input_folders = {n: os.path.join(run_dir, n) for n in stage.inputs}
+        self.label = f"[{number}/{total}] {stage.name}"
+        self.manifest: dict = {}
+
+    def start(self, manifests: Mapping[str, dict]) -> dict | None:
+        """Decides (the primary host, told to all) whether to skip; the skipped stage's
+        manifest, or None when it is to run (then its started manifest is written)."""
+        from mathft_jax import distributed
+        primary = distributed.is_primary_host()
+        inputs = {name: manifests[name]["fingerprint"] for name in self.stage.inputs}
+        self.manifest = {"version": MANIFEST_VERSION, "stage": self.stage.name,
+                         "fingerprint": fingerprint(self.stage.settings, inputs),
+                         "settings": dict(self.stage.settings), "inputs": inputs,
+                         "complete": False, "seconds": None, "outputs": {}}
         decision = _ERROR
         try:
             if primary:
-                decision = _prepare(folder, manifest, label, log)
+                decision = _prepare(self.folder, self.manifest, self.label, self.log)
         finally:
             decision = distributed.broadcast_int(decision)
         if decision == _ERROR:
-            raise ConfigError(f"{label}: the primary host could not prepare {folder} (see its "
-                              "error)")
+            raise ConfigError(f"{self.label}: the primary host could not prepare {self.folder} "
+                              "(see its error)")
         if decision == _SKIP:
             if not primary:
-                log(f"{label}: done, skipped")
-            manifests[stage.name] = read_manifest(folder)
-            continue
-        log(f"{label}: started")
+                self.log(f"{self.label}: done, skipped")
+            return read_manifest(self.folder)
+        self.log(f"{self.label}: started")
+        return None
+
+    def execute(self) -> dict:
+        """Runs the stage and writes its finished manifest (the primary host)."""
+        from mathft_jax import distributed
         start = time.time()
-        outputs = stage.run(folder, {n: os.path.join(run_dir, n) for n in stage.inputs})
-        manifest.update(complete=True, seconds=round(time.time() - start, 1),
-                        outputs=dict(outputs or {}))
-        if primary:
-            atomic_write_json(os.path.join(folder, MANIFEST), manifest)
-        log(f"{label}: finished in {manifest['seconds']:.1f} s")
-        manifests[stage.name] = manifest
+        outputs = self.stage.run(self.folder, self.input_folders)
+        self.manifest.update(complete=True, seconds=round(time.time() - start, 1),
+                             outputs=dict(outputs or {}))
+        if distributed.is_primary_host():
+            atomic_write_json(os.path.join(self.folder, MANIFEST), self.manifest)
+        self.log(f"{self.label}: finished in {self.manifest['seconds']:.1f} s")
+        return self.manifest
+
+
+def _run_concurrently(runs: Sequence[_StageRun], parallel: int) -> dict[str, dict]:
+    """Up to `parallel` ready stages at once on threads; decisions and manifests are made on
+    this (the calling) thread, in the dependency order."""
+    manifests: dict[str, dict] = {}
+    pending, running = _longest_chain_first(runs), {}
+    failure: BaseException | None = None
+    with _stage_prefixed_stdout(), futures.ThreadPoolExecutor(
+            parallel, thread_name_prefix="stage") as pool:
+        while pending or running:
+            for run in list(pending):
+                if failure is not None or len(running) >= parallel:
+                    break
+                if all(name in manifests for name in run.stage.inputs):
+                    pending.remove(run)
+                    skipped = run.start(manifests)
+                    if skipped is not None:
+                        manifests[run.stage.name] = skipped
+                    else:
+                        running[pool.submit(_as_stage, run)] = run
+            if not running:
+                break
+            done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+            for future in done:
+                run = running.pop(future)
+                try:
+                    manifests[run.stage.name] = future.result()
+                except BaseException as e:  # noqa: BLE001 - re-raised once the others end
+                    run.log(f"{run.label}: failed ({type(e).__name__})")
+                    failure = failure or e
+    if failure is not None:
+        raise failure
     return manifests
+
+
+def _longest_chain_first(runs: Sequence[_StageRun]) -> list[_StageRun]:
+    """`runs` (in dependency order) sorted so that, of the stages ready at a time, the one
+    with the longest chain of stages waiting on it starts first (ties: the given order).
+
+    Example: with sft -> samples -> verifier -> multitask and sft -> samples -> margin, the
+    verifier (two stages after it) starts before the margin evaluator (none after it).
+    """
+    chain = {run.stage.name: 0 for run in runs}
+    for run in reversed(runs):  # dependents come later in `runs`: their chains are final
+        for name in run.stage.inputs:
+            if name in chain:
+                chain[name] = max(chain[name], chain[run.stage.name] + 1)
+    position = {run.stage.name: i for i, run in enumerate(runs)}
+    return sorted(runs, key=lambda run: (-chain[run.stage.name], position[run.stage.name]))
+
+
+_thread_stage = threading.local()
+
+
+def _as_stage(run: _StageRun) -> dict:
+    _thread_stage.name = run.stage.name
+    try:
+        return run.execute()
+    finally:
+        _thread_stage.name = None
+
+
+class _PrefixedLines(io.TextIOBase):
+    """stdout for concurrent stages: each line a stage thread prints starts with its name,
+    e.g. "sft_terse| step 60/300 | loss 0.52"; other threads' text passes through."""
+
+    def __init__(self, target):
+        self._target, self._lock = target, threading.Lock()
+        self._partial: dict[int, str] = {}
+
+    def write(self, text: str) -> int:
+        name = getattr(_thread_stage, "name", None)
+        if not name:
+            return self._target.write(text)
+        key = threading.get_ident()
+        lines = (self._partial.pop(key, "") + text).split("\n")
+        if lines[-1]:
+            self._partial[key] = lines[-1]
+        with self._lock:
+            for line in lines[:-1]:
+                self._target.write(f"{name}| {line}\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
+@contextlib.contextmanager
+def _stage_prefixed_stdout():
+    previous = sys.stdout
+    sys.stdout = _PrefixedLines(previous)
+    try:
+        yield
+    finally:
+        sys.stdout = previous
 
 
 _ERROR, _SKIP, _RUN = -1, 0, 1

@@ -162,3 +162,66 @@ def test_an_unreadable_manifest_is_one_line_and_deleting_it_reruns_the_stage(tmp
     calls = []
     run_stages(_stages(calls), str(tmp_path), log=lambda _: None)
     assert calls == ["sft"]  # same settings: what reads it stays done
+
+
+def _concurrent_stages(calls: list, barrier, fail: str | None = None) -> list[Stage]:
+    """"a" and "b" must run at once (each waits for the other at `barrier`); "c" reads both."""
+    def fn(name, meet):
+        def run(folder, inputs):
+            if meet:
+                barrier.wait()
+            print(f"{name} working\nsecond line", flush=True)
+            if name == fail:
+                raise RuntimeError(f"{name} broke")
+            calls.append(name)
+            return {"inputs": sorted(inputs)}
+        return run
+    return [Stage("a", (), {}, fn("a", True)), Stage("b", (), {}, fn("b", True)),
+            Stage("c", ("a", "b"), {}, fn("c", False))]
+
+
+def test_parallel_stages_run_ready_stages_at_once_and_inputs_first(tmp_path, capsys):
+    import threading
+    calls = []
+    manifests = run_stages(_concurrent_stages(calls, threading.Barrier(2, timeout=30)),
+                           str(tmp_path), log=lambda _: None, parallel=2)
+    assert sorted(calls[:2]) == ["a", "b"] and calls[2] == "c"
+    assert manifests["c"]["outputs"] == {"inputs": ["a", "b"]}
+    # The same fingerprints as one stage at a time: a rerun either way skips everything.
+    again = []
+    assert run_stages(_concurrent_stages(again, None), str(tmp_path), log=lambda _: None,
+                      parallel=1) == manifests
+    assert again == []
+    out = capsys.readouterr().out.splitlines()
+    assert {"a| a working", "a| second line", "b| b working", "c| c working"} <= set(out)
+
+
+def test_a_failed_parallel_stage_lets_the_other_finish_and_starts_nothing_after(tmp_path):
+    import threading
+    calls, lines = [], []
+    with pytest.raises(RuntimeError, match="a broke"):
+        run_stages(_concurrent_stages(calls, threading.Barrier(2, timeout=30), fail="a"),
+                   str(tmp_path), log=lines.append, parallel=2)
+    assert calls == ["b"]  # "b" finished, "c" never started
+    assert "[1/3] a: failed (RuntimeError)" in lines
+    assert runner.read_manifest(str(tmp_path / "b"))["complete"]
+    assert not runner.read_manifest(str(tmp_path / "a"))["complete"]
+    assert not (tmp_path / "c").exists()
+
+
+def test_parallel_stages_are_refused_on_several_hosts(monkeypatch, tmp_path):
+    import jax
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    with pytest.raises(ConfigError, match="one host only"):
+        run_stages(_stages([]), str(tmp_path), log=lambda _: None, parallel=2)
+
+
+def test_of_the_ready_stages_the_longest_chain_starts_first(tmp_path):
+    def noop(folder, inputs):
+        return {}
+    stages = [Stage("sft", (), {}, noop), Stage("margin", ("sft",), {}, noop),
+              Stage("verifier", ("sft",), {}, noop), Stage("multitask", ("verifier",), {}, noop),
+              Stage("report", ("margin", "multitask"), {}, noop)]
+    runs = [runner._StageRun(st, i, 5, str(tmp_path), print) for i, st in enumerate(stages, 1)]
+    ordered = [run.stage.name for run in runner._longest_chain_first(runs)]
+    assert ordered == ["sft", "verifier", "margin", "multitask", "report"]  # ties: given order

@@ -37,12 +37,13 @@ def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = 
         raise gin_utils.ConfigError("recipe.targets and recipe.seeds cannot be combined")
     if targets is not None:
         manifests = runner.run_stages(paper.stages(settings, table.write), run_dir,
-                                      targets=tuple(targets))
+                                      targets=tuple(targets), parallel=settings.parallel_stages)
         print(f"stages {sorted(manifests)} are done; their outputs are in {run_dir}/<stage>/",
               flush=True)
         return manifests
     if not seeds:
-        manifests = runner.run_stages(paper.stages(settings, table.write), run_dir)
+        manifests = runner.run_stages(paper.stages(settings, table.write), run_dir,
+                                      parallel=settings.parallel_stages)
         print(f"report: {os.path.join(run_dir, 'report', 'report.md')} (and report.json, PNG "
               f"plots); every stage's outputs are in {run_dir}/<stage>/", flush=True)
         return manifests
@@ -52,7 +53,8 @@ def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = 
     for k in seeds:
         print(f"== seed {k} -> {seeds_lib.seed_dir(run_dir, k)}", flush=True)
         stages = paper.stages(seeds_lib.seed_settings(settings, k), table.write)
-        out[k] = runner.run_stages(stages, seeds_lib.seed_dir(run_dir, k))
+        out[k] = runner.run_stages(stages, seeds_lib.seed_dir(run_dir, k),
+                                   parallel=settings.parallel_stages)
         inputs[k] = {st.name: os.path.join(seeds_lib.seed_dir(run_dir, k), st.name)
                      for st in stages}
     path = seeds_lib.write(run_dir, seeds, settings, paper.rows, inputs)

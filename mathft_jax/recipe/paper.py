@@ -5,8 +5,9 @@
                    │                 └─ joint (generation + evaluation mixture from SSFT, as
                    │                           many steps as evaluator + second generator)
                    ├─ control (more generator steps, no evaluator stage)
-    sft_terse      │  evaluator_margin ── multitask (generator again, after the evaluator)
-    test_<generator> for sft_detailed, sft_terse, multitask, control, joint
+    sft_terse      │  evaluator_margin (or _likelihood, `multitask_from`) ── multitask (the
+                   │  generator again, after the evaluator)
+    test_<generator> for sft_detailed, sft_terse, multitask, control, joint (`joint_mixture`)
     scores_<loss>  (each evaluator on test_sft_detailed)
     eval_<row>     (grading, clusters, votes, re-ranking; one per row of the table)
     report         (`table.py`: the table, the paired comparisons and the three verdicts)
@@ -222,9 +223,15 @@ def rows(s: RecipeSettings) -> list[tuple[str, str, Optional[str]]]:
         out += [(LIKELIHOOD_ROWS[0], "test_sft_detailed", "scores_likelihood"),
                 (LIKELIHOOD_ROWS[1], "test_sft_detailed", "scores_likelihood_per_token")]
     out += [("multi-task sequential", "test_multitask", None),
-            ("extra-MLE-steps control", "test_control", None),
-            ("joint mixture", "test_joint", None)]
+            ("extra-MLE-steps control", "test_control", None)]
+    if s.joint_mixture:
+        out.append(("joint mixture", "test_joint", None))
     return out
+
+
+def generators(s: RecipeSettings) -> tuple[str, ...]:
+    """The trained generators whose test samples make rows of the table."""
+    return GENERATORS if s.joint_mixture else tuple(g for g in GENERATORS if g != "joint")
 
 
 def stages(s: RecipeSettings, report_fn) -> list[Stage]:
@@ -275,21 +282,24 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     # The joint mixture starts where the sequential chain does (the detailed SSFT model) and
     # trains as long as its evaluator + generator stages together, on both tasks at once.
     joint_steps = s.evaluator_steps + s.second_generator_steps
+    first_task = f"evaluator_{s.multitask_from}"
     out += [
-        Stage("multitask", ("evaluator_margin",), second,
+        Stage("multitask", (first_task,), second,
               _train(s, s.generation_task, s.second_generator_steps,
-                     s.second_generator_learning_rate, init="evaluator_margin")),
+                     s.second_generator_learning_rate, init=first_task)),
         Stage("control", ("sft_detailed",), second,
               _train(s, s.generation_task, s.second_generator_steps,
                      s.second_generator_learning_rate, init="sft_detailed")),
-        Stage("joint", ("train_samples", "sft_detailed"),
-              {**shared, "task": "joint", "steps": joint_steps,
-               "lr": s.second_generator_learning_rate},
-              _needs_examples(s, "classification",
-                              _train(s, _joint_task(s), joint_steps,
-                                     s.second_generator_learning_rate, init="sft_detailed"))),
     ]
-    for generator in GENERATORS:
+    if s.joint_mixture:
+        out.append(Stage("joint", ("train_samples", "sft_detailed"),
+                         {**shared, "task": "joint", "steps": joint_steps,
+                          "lr": s.second_generator_learning_rate},
+                         _needs_examples(s, "classification",
+                                         _train(s, _joint_task(s), joint_steps,
+                                                s.second_generator_learning_rate,
+                                                init="sft_detailed"))))
+    for generator in generators(s):
         out.append(Stage(f"test_{generator}", (generator,),
                          {**decode, "problems": s.test_problems, "samples": s.test_samples},
                          _sample(s, generator, "test", s.test_problems, s.test_samples)))
@@ -329,7 +339,8 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                                  + [f"evaluator_{l}" for l in evaluator_losses]
                                  + (["evaluator_steps"] if s.step_evaluator_steps else [])
                                  + (["evaluator_likelihood"] if s.verifier_steps else [])
-                                 + ["multitask", "control", "joint"]))
+                                 + ["multitask", "control"]
+                                 + (["joint"] if s.joint_mixture else [])))
     out.append(Stage("report", inputs, evaluation,
                      lambda folder, ins: report_fn(folder, ins, s, rows(s))))
     return out

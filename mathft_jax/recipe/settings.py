@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import gin
 
+from mathft_jax.gin_utils import ConfigError
 from mathft_jax.models import ModelConfig
 
 
@@ -41,6 +42,15 @@ class RecipeSettings:
         sample (total and per token), the baseline every evaluator is judged against.
       second_generator_steps, second_generator_learning_rate: the generator stage after the
         evaluator (multi-task) and of its control (after SSFT, no evaluator stage).
+      multitask_from: the evaluator stage the multi-task generator starts from: "margin" (the
+        paper's evaluator) or "likelihood" (the trained verifier; needs `verifier_steps`).
+      joint_mixture: whether to train and test the joint mixture (generation + evaluation
+        from SSFT at once), a row beside the sequential chain.
+      parallel_stages: stages run at once when their inputs are ready (one host only). On a
+        CPU a stage keeps about 1.3 of 2 cores busy (small ops run on one thread), so 2 runs
+        the main job's independent stages side by side; on an accelerator keep 1 (two stages
+        would share one device's memory). Not part of any fingerprint: outputs do not depend
+        on it.
       train_problems, train_samples: evaluator data: samples per training problem.
       test_problems, test_samples, temperature, max_new_tokens: the table's decoding.
       batch_size, sequence_length: training batches.
@@ -104,6 +114,20 @@ class RecipeSettings:
     keep_optimizer_state: bool = False
     verifier_steps: int = 0
     verifier_learning_rate: float = 1e-4
+    multitask_from: str = "margin"
+    joint_mixture: bool = True
+    parallel_stages: int = 1
+
+    def __post_init__(self):
+        if self.multitask_from not in ("margin", "likelihood"):
+            raise ConfigError(f"RecipeSettings.multitask_from={self.multitask_from!r}: one of "
+                              "'margin', 'likelihood'")
+        if self.multitask_from == "likelihood" and not self.verifier_steps:
+            raise ConfigError("RecipeSettings.multitask_from='likelihood' needs a trained "
+                              "verifier (verifier_steps > 0)")
+        if self.parallel_stages < 1:
+            raise ConfigError(f"RecipeSettings.parallel_stages={self.parallel_stages}: at "
+                              "least 1")
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -1,0 +1,48 @@
+"""The recipe's stage choices: which evaluator the multi-task generator starts from, the joint
+mixture as an option, and the settings' checks."""
+
+import pytest
+
+from mathft_jax.gin_utils import ConfigError
+from mathft_jax.recipe import paper
+from mathft_jax.recipe.settings import RecipeSettings
+from tests.training.tiny_run import CONFIG
+
+
+def _settings(**kw) -> RecipeSettings:
+    return RecipeSettings(model_config=CONFIG, **kw)
+
+
+def _stages(**kw) -> dict:
+    return {st.name: st for st in paper.stages(_settings(**kw), lambda *a: {})}
+
+
+def test_multitask_starts_from_the_margin_evaluator_by_default_or_from_the_verifier():
+    assert _stages()["multitask"].inputs == ("evaluator_margin",)
+    from_verifier = _stages(verifier_steps=5, multitask_from="likelihood")
+    assert from_verifier["multitask"].inputs == ("evaluator_likelihood",)
+    assert "evaluator_margin" in from_verifier  # the paper's evaluator is still trained
+
+
+def test_without_the_joint_mixture_no_joint_stage_row_or_report_input():
+    stages = _stages(joint_mixture=False)
+    assert not {"joint", "test_joint", "eval_test_joint"} & set(stages)
+    assert "joint" not in stages["report"].inputs
+    labels = [label for label, _, _ in paper.rows(_settings(joint_mixture=False))]
+    assert "joint mixture" not in labels and "multi-task sequential" in labels
+    assert {"joint", "test_joint", "eval_test_joint"} <= set(_stages())
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"multitask_from": "mixture"}, "one of 'margin', 'likelihood'"),
+    ({"multitask_from": "likelihood"}, "needs a trained verifier"),
+    ({"parallel_stages": 0}, "at least 1"),
+])
+def test_bad_choices_are_one_line_errors(kw, message):
+    with pytest.raises(ConfigError, match=message):
+        _settings(**kw)
+
+
+def test_parallel_stages_change_no_fingerprint():
+    one, two = _stages(), _stages(parallel_stages=2)
+    assert all(one[n].settings == two[n].settings for n in one)

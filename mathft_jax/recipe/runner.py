@@ -124,7 +124,10 @@ def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None]
         manifests: dict[str, dict] = {}
         for run in runs:
             skipped = run.start(manifests)
-            manifests[run.stage.name] = skipped if skipped is not None else run.execute()
+            if skipped is None:
+                skipped = run.execute()
+                run.log_finished()
+            manifests[run.stage.name] = skipped
         return manifests
     return _run_concurrently(runs, parallel)
 
@@ -175,8 +178,10 @@ class _StageRun:
                              outputs=dict(outputs or {}))
         if distributed.is_primary_host():
             atomic_write_json(os.path.join(self.folder, MANIFEST), self.manifest)
-        self.log(f"{self.label}: finished in {self.manifest['seconds']:.1f} s")
         return self.manifest
+
+    def log_finished(self) -> None:
+        self.log(f"{self.label}: finished in {self.manifest['seconds']:.1f} s")
 
 
 def _run_concurrently(runs: Sequence[_StageRun], parallel: int) -> dict[str, dict]:
@@ -205,6 +210,7 @@ def _run_concurrently(runs: Sequence[_StageRun], parallel: int) -> dict[str, dic
                 run = running.pop(future)
                 try:
                     manifests[run.stage.name] = future.result()
+                    run.log_finished()
                 except BaseException as e:  # noqa: BLE001 - re-raised once the others end
                     run.log(f"{run.label}: failed ({type(e).__name__})")
                     failure = failure or e

@@ -184,7 +184,7 @@ def test_parallel_stages_run_ready_stages_at_once_and_inputs_first(tmp_path, cap
     import threading
     calls = []
     manifests = run_stages(_concurrent_stages(calls, threading.Barrier(2, timeout=30)),
-                           str(tmp_path), log=lambda _: None, parallel=2)
+                           str(tmp_path), log=print, parallel=2)
     assert sorted(calls[:2]) == ["a", "b"] and calls[2] == "c"
     assert manifests["c"]["outputs"] == {"inputs": ["a", "b"]}
     # The same fingerprints as one stage at a time: a rerun either way skips everything.
@@ -194,6 +194,9 @@ def test_parallel_stages_run_ready_stages_at_once_and_inputs_first(tmp_path, cap
     assert again == []
     out = capsys.readouterr().out.splitlines()
     assert {"a| a working", "a| second line", "b| b working", "c| c working"} <= set(out)
+    # The runner's own lines are not a stage's: no prefix.
+    assert any(line.startswith("[1/3] a: finished in") for line in out)
+    assert any(line.startswith("[3/3] c: started") for line in out)
 
 
 def test_a_failed_parallel_stage_lets_the_other_finish_and_starts_nothing_after(tmp_path):

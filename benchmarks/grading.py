@@ -3,10 +3,13 @@
 Agreement: every case of the ported peer suites (`tests/evaluation/cases/*.jsonl`: Math-Verify,
 MARIO_EVAL, NeMo-Skills, Qwen2.5-Math, Hendrycks MATH, lm-eval's known failures) is graded by
 `extract_answer` + `is_equiv` and by math-verify's `verify(parse(gold), parse(pred))` in the same
-run (as given, and with bare answers wrapped in `$...$`, math-verify's best case); printed: the
-share of cases whose verdict equals the suite's, per source and overall, how many of the others
-are "equal" where the suite says "different" (and the reverse), and our slowest case;
-`--show_disagreements` lists our disagreeing cases.
+run (as given, and with bare answers wrapped in `$...$`, math-verify's best case); a case that
+carries its test's setup (`extract`, see `peer_cases.py`) is graded under it by both (for
+math-verify: its LaTeX extraction target alone). Printed: the share of cases whose verdict
+equals the suite's, per source and overall, how many of the others are "equal" where the
+suite says "different" (false "equal", on a line of its own for ours) and the reverse, and our
+slowest case; `--show_disagreements` lists our disagreeing cases; `--comma_lists unordered`
+grades with `Grader(comma_lists="unordered")` instead of the default.
 
 Throughput:
 Data: the MATH500 gold answers (from `../shared/data/math` or $MATHFT_MATH_DIR) and, per
@@ -20,7 +23,7 @@ time to cluster all problems' samples; if math-verify is installed, the same mea
 first `--mv_problems` problems (it is slower), and the ratio of rates.
 
     python benchmarks/grading.py [--problems 500 --samples 64 --mv_problems 50 --agreement_only
-                                  --show_disagreements --patient]
+                                  --show_disagreements --patient --comma_lists ordered]
 """
 
 from __future__ import annotations
@@ -144,7 +147,7 @@ def bench_math_verify(golds, samples):
     return grade_s, cluster_s, correct, clusters
 
 
-def _agreement_report(name: str, verdicts: list[bool], cases) -> None:
+def _agreement_report(name: str, verdicts: list[bool], cases) -> int:
     by_source: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     for verdict, case in zip(verdicts, cases):
         tally = by_source[case.source.split("/")[0].split(" ")[0]]
@@ -156,20 +159,23 @@ def _agreement_report(name: str, verdicts: list[bool], cases) -> None:
     print(f"{name}: agreement {agree}/{len(cases)} = {100 * agree / len(cases):.1f}% ({parts}); "
           f"{false_equal} equal where the suite says different, "
           f"{len(cases) - agree - false_equal} different where it says equal")
+    return false_equal
 
 
-def agreement_ours(cases, worker, show: bool = False, check_timeout_s: float | None = None
-                   ) -> None:
+def agreement_ours(cases, worker, show: bool = False, check_timeout_s: float | None = None,
+                   comma_lists: str = "ordered") -> None:
     _clear_caches()
-    grader = Grader(worker) if check_timeout_s is None else Grader(worker,
-                                                                   timeout_s=check_timeout_s)
+    options = {"comma_lists": comma_lists}
+    if check_timeout_s is not None:
+        options["timeout_s"] = check_timeout_s
+    grader = Grader(worker, **options)
     verdicts, slowest = [], (0.0, None)
     for case in cases:
         start = time.perf_counter()
-        verdicts.append(grader.check(extract_answer(case.gold), extract_answer(case.pred))
-                        is Verdict.EQUAL)
+        verdicts.append(grader.check(*case.answers()) is Verdict.EQUAL)
         slowest = max(slowest, (time.perf_counter() - start, case.id))
-    _agreement_report("ours", verdicts, cases)
+    false_equal = _agreement_report(f"ours (comma_lists={comma_lists!r})", verdicts, cases)
+    print(f"ours: {false_equal} false \"equal\" (ours equal, the suite's label different)")
     if show:
         for verdict, case in zip(verdicts, cases):
             if verdict != case.equal:
@@ -187,13 +193,16 @@ def _as_math(text: str) -> str:
 
 
 def agreement_math_verify(cases) -> None:
-    from math_verify import parse, verify
+    from math_verify import LatexExtractionConfig, parse, verify
+    latex_only = [LatexExtractionConfig(boxed_match_priority=0)]  # as math-verify's tests
     for name, prepare in (("math-verify", str), ("math-verify (bare answers as $..$)", _as_math)):
         verdicts = []
         for case in cases:
+            targets = latex_only if case.extract.get("math_only") else None
+            read = (lambda text: parse(prepare(text), targets)) if targets else (
+                lambda text: parse(prepare(text)))
             try:
-                verdicts.append(bool(verify(parse(prepare(case.gold)),
-                                            parse(prepare(case.pred)))))
+                verdicts.append(bool(verify(read(case.gold), read(case.pred))))
             except Exception:  # noqa: BLE001 — a crash counts as a "not equal" verdict
                 verdicts.append(False)
         _agreement_report(name, verdicts, cases)
@@ -212,19 +221,27 @@ def main() -> None:
                              "per check) for a loaded machine, where a time-out (UNKNOWN, "
                              "counted as not equal) would change a verdict; the speed "
                              "measurement keeps the defaults")
+    parser.add_argument("--comma_lists", choices=("ordered", "unordered"), default="ordered",
+                        help="Grader(comma_lists=...) for the agreement (default: the "
+                             "grader's default)")
     args = parser.parse_args()
     golds = load_golds(args.problems)
     samples = make_samples(golds, args.samples)
     worker = SymbolicWorker()
     worker.compare("x", "x")  # Start-up is not part of the measurement.
     cases = load_cases()
+    with_setup = collections.Counter(json.dumps(c.extract, sort_keys=True)
+                                     for c in cases if c.extract)
+    print(f"cases: {len(cases)}, none excluded; graded under their test's setup: "
+          + (", ".join(f"{n} with extract={k}" for k, n in with_setup.items()) or "none"))
     if args.patient:
         patient = SymbolicWorker(timeout_s=15.0)
         patient.compare("x", "x")
-        agreement_ours(cases, patient, args.show_disagreements, check_timeout_s=60.0)
+        agreement_ours(cases, patient, args.show_disagreements, check_timeout_s=60.0,
+                       comma_lists=args.comma_lists)
         patient.close()
     else:
-        agreement_ours(cases, worker, args.show_disagreements)
+        agreement_ours(cases, worker, args.show_disagreements, comma_lists=args.comma_lists)
     try:
         agreement_math_verify(cases)
     except ImportError:

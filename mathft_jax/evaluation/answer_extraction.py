@@ -33,6 +33,12 @@ Rules, first that applies wins (the "extraction order"):
    as a whole text); a fraction `2/3` is one number (a number right after a `/` is a
    denominator, never a number of its own), and a percent sign after it stays (`100%`).
 
+`extract_answer(text, math_only=True)` keeps rules 0 to 3 and the last math span of rule 4:
+only a box or a math span can be the answer (a cue's sentence, a concluding sentence, a short
+text and a last number are not), as math-verify extracts with its LaTeX target alone
+(`LatexExtractionConfig` without `ExprExtractionConfig`): `Answer $ \n 9 \n $` has no answer
+(an inline span stays on one line), `Answer $$ \n 9 \n $$` has `9`.
+
 Markdown emphasis around the answer or its cue goes (`**Final Answer:** **5**` -> `5`).
 
 Example:
@@ -132,18 +138,19 @@ def _last_match(pattern: re.Pattern, text: str, start: int = 0) -> re.Match | No
     return last
 
 
-def _after_cue(text: str, cue: re.Pattern = _CUE) -> str | None:
+def _after_cue(text: str, cue: re.Pattern = _CUE, math_only: bool = False) -> str | None:
     """Rule 3: the answer following the last cue phrase, or None."""
     last = _last_match(cue, text)
     if last is None:
         return None
-    return _stated(text[last.end():])
+    return _stated(text[last.end():], math_only=math_only)
 
 
-def _stated(rest: str, prose_number: bool = True) -> str | None:
+def _stated(rest: str, prose_number: bool = True, math_only: bool = False) -> str | None:
     """What a cue or a concluding word states: the math span right after it (opening quotes
-    skipped) with the spans listed right after that one (`$12$ and $13$`), else its sentence
-    when that is a short answer, else (if `prose_number`) the sentence's last number."""
+    skipped) with the spans listed right after that one (`$12$ and $13$`), else (unless
+    `math_only`) its sentence when that is a short answer, else (if `prose_number`) the
+    sentence's last number."""
     quoted = _OPEN_QUOTE.match(rest)
     start = quoted.end() if quoted else 0
     if _SPAN.match(rest, start):
@@ -153,6 +160,8 @@ def _stated(rest: str, prose_number: bool = True) -> str | None:
                 break
             found.append((span.start(), span.end(), _span_text(span)))
         return _join_last(rest, found, _SPAN_GAP)
+    if math_only:
+        return None
     m = _SENTENCE.match(rest)
     if m is None:
         return None
@@ -221,11 +230,12 @@ def _last_number(text: str) -> str | None:
     return number.replace(",", "") + percent
 
 
-def extract_answer(solution: str | None) -> str | None:
+def extract_answer(solution: str | None, math_only: bool = False) -> str | None:
     """The final answer of `solution`, stripped, or None when there is none.
 
     Args:
       solution: LaTeX/markdown text written by a model or taken from MATH, or a bare answer.
+      math_only: only a box or a math span can be the answer (see the module docstring).
 
     Returns:
       The raw answer string (not normalised; see the module docstring for the rules), or None
@@ -237,6 +247,8 @@ def extract_answer(solution: str | None) -> str | None:
     text = _before_turn_end(text)
     if "\\boxed" in text or "\\fbox" in text:
         answer = _joined_boxes(text)
+    elif math_only:
+        answer = _after_cue(text, math_only=True) or _last_span(text)
     else:
         answer = _after_cue(text)
         if not answer or not any(ch.isalnum() for ch in answer):

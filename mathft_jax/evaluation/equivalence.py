@@ -8,11 +8,14 @@
    structures compare as follows —
    * ordered sequences (points, tuples, intervals): same brackets (open vs closed matters),
      same length, item by item in order;
-   * sets, bare comma lists and unions: multisets, order ignored (`\\{1,2\\}` = `2, 1`);
+   * sets, unions, systems and lists of solutions: multisets, order ignored (`\\{1,2\\}` =
+     `\\{2,1\\}`); a bare comma list (`1, 2`) in the order written under
+     `Grader(comma_lists="ordered")`, the default, also against a set (see below);
    * matrices: same shape, cell by cell; against a matrix expression (`A + B`, `AB`,
      several environments in one answer), by the symbolic stage, which evaluates it;
    * named solutions (`x=2; y=3`, `x=2 and y=3`): by name against named solutions, in the
-     order written against a tuple `(2,3)`, as a multiset against `\\{2,3\\}` or `2,3`;
+     order written against a tuple `(2,3)` or a bare list `2,3` (as a multiset under
+     `comma_lists="unordered"`), as a multiset against `\\{2,3\\}`;
    * a structure never equals a different kind of structure or a scalar.
 3. Scalars that are not both rationals and whose strings differ go to the bounded symbolic
    worker (`symbolic.SymbolicWorker`): expressions, radicals, equations, inequalities.
@@ -43,6 +46,17 @@ not transitive under "both" (`10\\%` equals `10` and `0.1`, which differ), so cl
 visits percent answers after all others: a percent joins a cluster, never founds one that
 would gather both readings.
 
+Comma lists (`Grader(comma_lists="ordered")`): a bare list `10, 4, -2` may be MATH's "enter
+all solutions" (any order) or an ordered answer (`a, b, c`); the grader cannot see the
+question, so by default it compares such a list in the order written (Hendrycks MATH's rule),
+which never calls two different ordered answers equal. A list whose writer says it is
+unordered stays a multiset: set braces (`\\{4, 10, -2\\}`), solutions of one unknown named
+more than once (`x = 1 or x = 2`, `x=1, x=2`), a `\\pm` (`\\pm 2`), several named solutions in
+turn (`p=5,q=2;p=7,q=2`). Only two unordered lists compare as multisets: a bare list against a
+set compares in the order written. `comma_lists="unordered"` reads every comma list as a
+multiset (MARIO_EVAL's rule: `1, 2, 3` = `1, 3, 2`), for a benchmark whose list answers are all
+"enter all solutions".
+
 Time: one `check` spends at most `timeout_s` (default 5 s) in the symbolic worker in all,
 whatever the structure; past it the remaining comparisons are UNKNOWN.
 
@@ -70,6 +84,7 @@ from mathft_jax.evaluation.verdict import Verdict, all_of
 
 DEFAULT_CHECK_TIMEOUT_S = 5.0
 PERCENT_MODES = ("both", "number", "value")
+COMMA_LIST_MODES = ("ordered", "unordered")
 _WORD = re.compile(r"^[a-zA-Z]{3,}(?: [a-zA-Z]+)*$")
 _LATEX_WORDS = ("infty", "pi", "sqrt", "frac", "sin", "cos", "tan", "log", "ln", "emptyset")
 
@@ -87,16 +102,24 @@ class Grader:
       percent: how a one-value answer written with a percent sign compares with one written
         without: "both" (its number or its value: `50\\%` = `50` = `0.5`), "number" (`50`
         only) or "value" (`0.5` only). See the module docstring.
+      comma_lists: how a bare comma list compares: "ordered" (in the order written, unless
+        both sides say they are unordered: sets, solutions of one named unknown, `\\pm`) or
+        "unordered" (always a multiset, MATH's "enter all solutions"). See the module docstring.
 
     Attributes:
       num_symbolic_calls: symbolic comparisons actually sent to the worker (cache misses).
     """
 
     def __init__(self, worker: SymbolicWorker | None = None, decimal_min_digits: int | None = 4,
-                 timeout_s: float = DEFAULT_CHECK_TIMEOUT_S, percent: str = "both"):
+                 timeout_s: float = DEFAULT_CHECK_TIMEOUT_S, percent: str = "both",
+                 comma_lists: str = "ordered"):
         if percent not in PERCENT_MODES:
             raise ValueError(f"percent must be one of {PERCENT_MODES}, not {percent!r}")
+        if comma_lists not in COMMA_LIST_MODES:
+            raise ValueError(f"comma_lists must be one of {COMMA_LIST_MODES}, "
+                             f"not {comma_lists!r}")
         self.percent = percent
+        self.comma_lists = comma_lists
         self._worker = worker
         self.decimal_min_digits = decimal_min_digits
         self.timeout_s = timeout_s
@@ -112,8 +135,12 @@ class Grader:
 
     def normal_form(self, answer: str) -> str:
         """The normal form; with a percent rule other than "number", a one-value answer
-        written with a percent sign is marked (`50%`, see `normalization.percent_marked`)."""
+        written with a percent sign is marked (`50%`, see `normalization.percent_marked`);
+        with ordered comma lists, a list of solutions of one unknown is written as a set
+        (`x=1 or x=2` -> `\\{1,2\\}`, see `normalization.solutions_marked`)."""
         normal = normalization.normalize_answer(answer)
+        if self.comma_lists == "ordered":
+            normal = normalization.solutions_marked(answer, normal)
         if self.percent == "number":
             return normal
         return normalization.percent_marked(answer, normal)
@@ -157,20 +184,33 @@ class Grader:
                 return Verdict.NOT_EQUAL
             return all_of(self._node(p, q)
                           for rx, ry in zip(x.rows, y.rows) for p, q in zip(rx, ry))
+        if self._in_order(x) or self._in_order(y):
+            return self._sequence(x.items, y.items)
         return self._multiset(x.items, y.items)
 
+    def _in_order(self, node: structure.Node) -> bool:
+        """Whether `node` is a bare comma list read in the order written (see the module
+        docstring: `comma_lists="ordered"`)."""
+        return (self.comma_lists == "ordered" and isinstance(node, structure.Unordered)
+                and node.kind == "list")
+
+    def _sequence(self, xs, ys) -> Verdict:
+        if len(xs) != len(ys):
+            return Verdict.NOT_EQUAL
+        return all_of(self._node(p, q) for p, q in zip(xs, ys))
+
     def _named(self, x: structure.Named, y: structure.Node) -> Verdict:
-        """Named solutions against: the same names (matched by name), a tuple `(..)` (in the
-        order written), a set or list (a multiset of values); nothing else."""
+        """Named solutions against: the same names (matched by name), a tuple `(..)` or, with
+        ordered comma lists, a bare list (in the order written), a set or list (a multiset of
+        values); nothing else."""
         if isinstance(y, structure.Named):
             if sorted(x.names) != sorted(y.names):
                 return Verdict.NOT_EQUAL
             value_of = dict(zip(y.names, y.items))
             return all_of(self._node(v, value_of[n]) for n, v in zip(x.names, x.items))
-        if isinstance(y, structure.Seq) and (y.open, y.close) == ("(", ")"):
-            if len(y.items) != len(x.items):
-                return Verdict.NOT_EQUAL
-            return all_of(self._node(p, q) for p, q in zip(x.items, y.items))
+        if (isinstance(y, structure.Seq) and (y.open, y.close) == ("(", ")")
+                or self._in_order(y)):
+            return self._sequence(x.items, y.items)
         if isinstance(y, structure.Unordered):
             return self._multiset(x.items, y.items)
         return Verdict.NOT_EQUAL

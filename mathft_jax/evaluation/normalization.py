@@ -417,6 +417,34 @@ def percent_marked(answer: str, normal: str) -> str:
     return normal + PERCENT_MARK if len(split_top_level(normal, ",")) == 1 else normal
 
 
+_ASSIGNED_NAME = re.compile(r"(?<![\\\w])([a-zA-Z](?:_\w+|_\{\w+\})?)\s*=(?!=)")
+_OR = re.compile(r"\bor\b")
+_PM_SIGN = re.compile(r"\\(?:pm|mp)(?![a-zA-Z])|±|∓")
+
+
+def solutions_marked(answer: str, normal: str) -> str:
+    """`normal` written as a set (`\\{...\\}`) when the raw `answer` says its comma list
+    (with no names left in the normal form) is a list of solutions: values of one name
+    (`x = 1 or x = 2`, `x=1, x=2`, `a = 4, -8`), a `\\pm` (`1 \\pm \\sqrt2`) or
+    alternatives joined by "or" (`(11,7) or (7,11)`); else `normal` unchanged. Such a list is
+    unordered under `Grader(comma_lists="ordered")`; a bare `1, 2` and `1 and 2` are not.
+
+    Example:
+        >>> solutions_marked("x = 1 or x = 2", "1,2"), solutions_marked("1, 2", "1,2")
+        ('\\\\{1,2\\\\}', '1,2')
+    """
+    from mathft_jax.evaluation.structure import split_top_level
+    if not normal or len(answer) > MAX_NORMALIZE_CHARS or normal.startswith("\\{"):
+        return normal
+    items = split_top_level(normal, ",")
+    if len(items) < 2 or any("=" in item for item in items):
+        return normal
+    names = {m.group(1) for m in _ASSIGNED_NAME.finditer(answer)}
+    if len(names) == 1 or _OR.search(answer) or (not names and _PM_SIGN.search(answer)):
+        return "\\{" + normal + "\\}"
+    return normal
+
+
 def percent_value(number: str) -> str:
     """The normal form of `number` percent's value, `number`/100, keeping a decimal's written
     digits (so the decimal tolerance still applies): `12.5` -> `0.125`, `50` -> `0.50`,

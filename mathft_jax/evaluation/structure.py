@@ -6,7 +6,9 @@ The structure decides the comparison rules (see `equivalence.py`):
   written alike and compared alike), `[0,1)`, `(-\\infty,3]`, `(1,2,3)`. Ordered; the opening and
   closing brackets must match exactly, so open vs closed endpoints matter.
 * `Unordered` — `\\{1,2\\}`, a bare comma list `1,2,3` (MATH's "enter all solutions separated by
-  commas"), or a union `A\\cup B`. Compared as multisets of items; `\\{1,2\\}` equals `2,1`.
+  commas"), or a union `A\\cup B`. Compared as multisets of items (`\\{1,2\\}` equals
+  `\\{2,1\\}`), except a bare list, which `Grader(comma_lists="ordered")`, the default, reads
+  in the order written.
 * `Matrix` — `\\begin{pmatrix}...\\end{pmatrix}` (also bmatrix, matrix, vmatrix, array):
   rows split on `\\\\`, cells on `&`; same shape, cell by cell. A column vector equals the same
   entries written as a 1-column matrix only (not a tuple). Several environments in one answer
@@ -21,8 +23,8 @@ The structure decides the comparison rules (see `equivalence.py`):
   (`x=2,y=3`, kept so by the normal form): equal to the same names with equal values in any
   order, to a tuple `(2,3)` in the order written, and to a set or comma list as a multiset.
   Several such solutions of the same names in turn (`p=5,q=2;p=7,q=2`, see `named_groups`)
-  are a list of `Named`, one per solution, each in the first one's name order: equal to
-  `(5,2),(7,2)` or to the same solutions written in another order.
+  are an `Unordered` of kind "solutions" holding one `Named` per solution, each in the first
+  one's name order: equal to `(5,2),(7,2)` or to the same solutions written in another order.
 * `Scalar` — anything else: a number, an expression, an equation or inequality, or text.
 
 Example:
@@ -42,8 +44,9 @@ from typing import Union
 MAX_DEPTH = 50
 _OPEN = "([{"
 _CLOSE = ")]}"
-# One item of several named solutions: a lone variable (`x`, `x_1`, `\\theta`) = a value.
-_NAMED_ITEM = re.compile(r"^([a-zA-Z](?:_\w+)?|\\[a-zA-Z]+(?:_\w+)?)=([^=<>]+)$")
+# One item of several named solutions: a lone variable (`x`, `x_1`, `a_{37}`, `\\theta`) = a
+# value.
+_NAMED_ITEM = re.compile(r"^([a-zA-Z](?:_\w+|_\{\w+\})?|\\[a-zA-Z]+(?:_\w+|_\{\w+\})?)=([^=<>]+)$")
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
 _ENVIRONMENT = re.compile(r"\\(begin|end)\{\w+\*?\}")
 _SYSTEM = re.compile(r"^\\begin\{(cases|aligned|gathered|align\*?|gather\*?|eqnarray\*?)\}"
@@ -68,7 +71,10 @@ class Seq:
 
 @dataclasses.dataclass(frozen=True)
 class Unordered:
-    kind: str  # "set", "list", "union", "system": all compare alike; kind is informational.
+    # "set", "list" (a bare comma list), "union", "system" or "solutions" (named solutions in
+    # turn): all are multisets, except that `Grader(comma_lists="ordered")` reads a "list" in
+    # the order written.
+    kind: str
     items: tuple["Node", ...]
 
 
@@ -230,7 +236,7 @@ def _parse(s: str, budget: list[int]) -> Node:
             return Named(tuple(n for n, _ in named), tuple(_parse(v, budget) for _, v in named))
         groups = named_groups(items)
         if groups is not None:  # `p=5,q=2,p=7,q=2`: a list of named solutions
-            return Unordered("list", tuple(
+            return Unordered("solutions", tuple(
                 Named(tuple(n for n, _ in g), tuple(_parse(v, budget) for _, v in g))
                 for g in groups))
         return Unordered("list", tuple(_parse(p, budget) for p in items))

@@ -50,7 +50,8 @@ CASES = [
     ("[2,3]", "x=2, y=3", DIFF), ("5", "x=2, y=3", DIFF),
     # --- several solutions of the same names in turn
     ("(1,-4),(3,0)", "a = 1, b = -4; a = 3, b = 0", EQUAL),
-    ("(3,0),(1,-4)", "a=1, b=-4 or a=3, b=0", EQUAL),          # solutions in any order
+    (r"\{(3,0),(1,-4)\}", "a=1, b=-4 or a=3, b=0", EQUAL),     # solutions in any order
+    ("(3,0),(1,-4)", "a=1, b=-4 or a=3, b=0", DIFF),           # a bare list: in order
     ("a=3,b=0;a=1,b=-4", r"b=-4,a=1 \text{ and } b=0,a=3", EQUAL),  # names in any order
     (r"\{(1,-4),(3,0)\}", "a=1, b=-4; a=3, b=0", EQUAL),
     ("(-4,1),(0,3)", "a=1, b=-4; a=3, b=0", DIFF),            # a tuple in the order written

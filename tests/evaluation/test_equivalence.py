@@ -93,11 +93,11 @@ CASES = [
     ("(1,2,3)", "(3,2,1)", DIFF), (r"(\frac{1}{2},3)", "(0.5,3)", EQUAL), ("(1,2)", "(1,2,3)", DIFF),
     (r"(2,-\frac{1}{3})", r"\left(2,-\frac13\right)", EQUAL), ("(1,2)", "1,2", DIFF),
     (r"(\sqrt{2},0)", r"(\sqrt2, 0)", EQUAL), ("(0,-4)", "(0,4)", DIFF),
-    # --- sets and comma lists (unordered)
-    (r"\{1,2\}", r"\{2,1\}", EQUAL), ("1,2", "2,1", EQUAL), ("1,2,3", "3, 1, 2", EQUAL),
+    # --- sets (unordered) and bare comma lists (in the order written: see COMMA_LIST_CASES)
+    (r"\{1,2\}", r"\{2,1\}", EQUAL), ("1,2", "2,1", DIFF), ("1,2,3", "3, 1, 2", DIFF),
     (r"\{1,2\}", "1,2", EQUAL), ("1,2", "1,3", DIFF), ("1,2", "1,2,3", DIFF),
-    (r"-2,\frac{1}{2}", r"0.5, -2", EQUAL), (r"1\pm\sqrt{2}", r"1\pm\sqrt{2}", EQUAL),
-    (r"1+\sqrt{2},1-\sqrt{2}", r"1-\sqrt2, 1+\sqrt2", EQUAL), ("3, 4", "3 and 4", EQUAL),
+    (r"-2,\frac{1}{2}", r"-2, 0.5", EQUAL), (r"1\pm\sqrt{2}", r"1\pm\sqrt{2}", EQUAL),
+    (r"1+\sqrt{2},1-\sqrt{2}", r"1+\sqrt2, 1-\sqrt2", EQUAL), ("3, 4", "3 and 4", EQUAL),
     ("1,1,2", "1,2,2", DIFF), (r"\emptyset", r"\varnothing", EQUAL),
     # --- matrices
     (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", EQUAL),
@@ -127,7 +127,7 @@ CASES = [
     (r"\text{even}", "even", EQUAL), (r"\text{Even}", r"\text{even}", EQUAL),
     (r"\text{odd}", r"\text{even}", DIFF), (r"\text{(C)}", "C", EQUAL), ("(C)", "C", EQUAL),
     (r"\text{(A)}", "B", DIFF), (r"\text{Monday}", "Monday", EQUAL), (r"\text{Monday}", "Tuesday", DIFF),
-    (r"\text{neither}", "5", DIFF), ("A,C", "C,A", EQUAL), (r"\text{Devon}", "devon", EQUAL),
+    (r"\text{neither}", "5", DIFF), ("A,C", "A, C", EQUAL), (r"\text{Devon}", "devon", EQUAL),
     # --- named answers
     ("(3,2)", "(p,q)=(3,2)", EQUAL), ("1", "|AB|=1", EQUAL), ("11:21", "V_1:V_2=11:21", EQUAL),
     ("y = 2x+3", "f(x) = 2x+3", EQUAL), (r"\frac{1}{\sqrt{6}}", r"\frac{NO}{BO}=\frac{1}{\sqrt{6}}", EQUAL),
@@ -162,8 +162,8 @@ CASES = [
     ("0.6666", r"\frac23", EQUAL), (r"\frac{2}{3}", "0.6666", EQUAL), ("3.1415", r"\pi", EQUAL),
     (r"\pi", "3.1415", EQUAL),
     # --- several solutions, any separator
-    ("2, 3", "3; 2", EQUAL), ("2, 3", r"2 \text{ and } 3", EQUAL), ("2, 3", "2 or 3", EQUAL),
-    ("2, 3", r"2 \quad 3", EQUAL), ("2,3", "{3, 2}", EQUAL), ("(11,7),(7,11)", "(11,7)or(7,11)", EQUAL),
+    ("2, 3", "2; 3", EQUAL), ("2, 3", r"2 \text{ and } 3", EQUAL), ("2, 3", "2 or 3", EQUAL),
+    ("2, 3", r"2 \quad 3", EQUAL), ("2,3", "{2, 3}", EQUAL), ("(11,7),(7,11)", "(11,7)or(7,11)", EQUAL),
     ("1, 2, 3", "x = 1, y = 2, z = 3", EQUAL), (r"\pm 2021", "2021, -2021", EQUAL),
     (r"\pm 2021", "2021", DIFF), ("32349", "32, 349", DIFF),
     # --- units, text, clock times, trig at a point
@@ -183,6 +183,46 @@ CASES = [
     # --- mixed kinds never equal
     ("5", "(5,5)", DIFF), ("[1,2]", r"\{1,2\}", DIFF), ("2", r"\begin{pmatrix}2\end{pmatrix}", DIFF),
 ]
+
+
+# gold, pred, equal under comma_lists="ordered" (the default), equal under "unordered"
+COMMA_LIST_CASES = [
+    ("1,2", "2,1", DIFF, EQUAL), ("1,2,3", "3, 1, 2", DIFF, EQUAL),
+    ("10, 4, -2", "4, 10, -2", DIFF, EQUAL),  # Hendrycks MATH: different; MARIO_EVAL: equal
+    (r"-2,\frac{1}{2}", "0.5, -2", DIFF, EQUAL), (r"-2,\frac{1}{2}", "-2, 0.5", EQUAL, EQUAL),
+    (r"1+\sqrt{2},1-\sqrt{2}", r"1-\sqrt2, 1+\sqrt2", DIFF, EQUAL), ("A,C", "C,A", DIFF, EQUAL),
+    ("2, 3", "3; 2", DIFF, EQUAL), ("7, -2, \\text{ and } -5", "-5,-2,7", DIFF, EQUAL),
+    # a bare list against a set: in the order written; two sets: in any order
+    ("2,3", "{3, 2}", DIFF, EQUAL), ("2,3", "{2, 3}", EQUAL, EQUAL),
+    (r"\{1,2\}", r"\{2,1\}", EQUAL, EQUAL), ("{x, x - 1}", "{x - 1, x}", EQUAL, EQUAL),
+    # solutions of one unknown named more than once, or a \pm: a set
+    ("x = 1 or x = 2", "x=2, x=1", EQUAL, EQUAL), (r"\{1,2\}", "x = 2 or x = 1", EQUAL, EQUAL),
+    ("1,2", "x = 2 or x = 1", DIFF, EQUAL), ("1,2", "x = 1 or x = 2", EQUAL, EQUAL),
+    (r"\pm 2", "x=-2 or x=2", EQUAL, EQUAL), (r"x = \pm 2", r"\{-2, 2\}", EQUAL, EQUAL),
+    (r"\pm 2", "-2, 2", DIFF, EQUAL), (r"1\pm\sqrt{2}", r"x=1-\sqrt2 \text{ or } x=1+\sqrt2", EQUAL, EQUAL),
+    # named solutions against a bare list: like a tuple, or a multiset
+    ("x=2, y=3", "2, 3", EQUAL, EQUAL), ("x=2, y=3", "3, 2", DIFF, EQUAL),
+    ("x=2, y=3", r"\{3, 2\}", EQUAL, EQUAL),
+    # never a different value, in either mode
+    ("1,2", "1,3", DIFF, DIFF), ("1,1,2", "1,2,2", DIFF, DIFF), ("1,2", "1,2,3", DIFF, DIFF),
+    ("x = 1 or x = 2", "x=1, x=3", DIFF, DIFF), (r"\pm 2", "x=2 or x=3", DIFF, DIFF),
+]
+
+
+@pytest.mark.parametrize("gold, pred, ordered, unordered", COMMA_LIST_CASES,
+                         ids=[plain_id(f"{g}|{p}") for g, p, _, _ in COMMA_LIST_CASES])
+def test_comma_lists_option(patient_grader, gold, pred, ordered, unordered):
+    worker = patient_grader.worker
+    for mode, expected in (("ordered", ordered), ("unordered", unordered)):
+        grader = Grader(worker, timeout_s=patient_grader.timeout_s, comma_lists=mode)
+        for a, b in ((gold, pred), (pred, gold)):
+            assert (grader.check(a, b) is Verdict.EQUAL) is expected, (mode, a, b)
+
+
+def test_comma_lists_default_is_ordered_and_modes_are_checked():
+    assert Grader().comma_lists == "ordered"
+    with pytest.raises(ValueError, match="comma_lists"):
+        Grader(comma_lists="sorted")
 
 
 def test_at_least_200_cases():

@@ -107,7 +107,7 @@ def test_solutions_of_the_same_names_parse_as_a_list_of_named():
     node = parse_structure("s=1,t=-2,s=0,t=\\pi")
     named = [Named(("s", "t"), (Scalar("1"), Scalar("-2"))),
              Named(("s", "t"), (Scalar("0"), Scalar("\\pi")))]
-    assert node == Unordered("list", tuple(named))
+    assert node == Unordered("solutions", tuple(named))
 
 
 @pytest.mark.parametrize("text, one", [

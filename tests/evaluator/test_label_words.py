@@ -32,3 +32,30 @@ def test_words_that_are_not_one_token_apart_are_rejected(positive, negative, wor
                "other word in vocabulary ByteVocabulary")
     with pytest.raises(ConfigError, match=message):
         resolve_label_words(VOCAB, positive, negative)
+
+
+class _Chars:
+    """A vocabulary stand-in: one token per character."""
+
+    def encode(self, text):
+        return [ord(c) for c in text]
+
+
+class _Spm(_Chars):
+    sentencepiece_model_file = "/m/spm.model"
+    name = "not shown: the model file wins"
+
+
+class _Named(_Chars):
+    sentencepiece_model_file = None
+    name = "bytes"
+
+
+@pytest.mark.parametrize("vocab, shown", [(_Spm(), "_Spm(/m/spm.model)"),
+                                          (_Named(), "_Named(bytes)"), (_Chars(), "_Chars")])
+def test_the_error_names_the_vocabulary(vocab, shown):
+    with pytest.raises(ConfigError) as error:
+        resolve_label_words(vocab, "abc", "ad")
+    assert str(error.value).endswith(
+        f"in vocabulary {shown} (ids [97, 98, 99]); the evaluator reads one token per label "
+        "word: choose label words that differ in one token")

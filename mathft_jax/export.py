@@ -19,6 +19,9 @@ Writes into OUTPUT_DIR:
     export.json         {"version": 1, "source": ..., "dtype": ..., "formats": [...],
                          "model_config": {...}, "bos_id": int|null, "licence_note": str|null}
     NOTICE.txt          only for weights under use terms (Gemma): the terms to carry along
+
+The run holds `OUTPUT_DIR/export.lock` (`training.run_lock`): a second export into the same
+folder is refused, a killed one's lock is taken over.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from mathft_jax.models.config import ModelConfig
 from mathft_jax.models.pretrained import load_pretrained
 # Imported here, not lazily: it registers gin configurables, which must exist before
 # run_main finalizes the config.
-from mathft_jax.training import checkpoints
+from mathft_jax.training import checkpoints, run_lock
 
 EXPORT_VERSION = 1
 FORMATS = ("orbax", "safetensors")
@@ -70,6 +73,7 @@ def _replicated_over_processes(params):
         lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), params)
 
 
+@run_lock.releases_locks
 @gin.configurable
 def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
            checkpoint: Optional[str] = None, model_config: Optional[ModelConfig] = None,
@@ -105,6 +109,9 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
         jnp.dtype(dtype)
     except TypeError:
         raise ConfigError(f"export.dtype {dtype!r} is not a dtype name") from None
+    # Before any model is loaded: a second export into the same folder stops at once.
+    run_lock.hold_output(output_dir, "export.output_dir", folder=True,
+                         lock_name=run_lock.EXPORT_LOCK_FILE)
     out = file_paths.as_path(output_dir)
     vocab_file, bos_id, licence = None, None, None
     if pretrained is not None:

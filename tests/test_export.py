@@ -77,3 +77,47 @@ def test_export_config_errors(tmp_path):
         export_module.export(output_dir=str(tmp_path), pretrained="x", formats=("onnx",))
     with pytest.raises(ConfigError, match="model_config"):
         export_module.export(output_dir=str(tmp_path), checkpoint=str(tmp_path))
+
+
+def test_a_second_export_into_a_held_folder_is_refused_and_a_stale_lock_taken_over(
+        tmp_path, capfd):
+    """Two processes on one OUTPUT_DIR: this one holds it, the CLI export is refused with one
+    line before loading anything; then a killed holder's lock is taken over."""
+    import signal
+    from mathft_jax.training import run_lock
+    from tests import cli
+    gguf_path = tmp_path / "tiny.gguf"
+    write_tiny_gguf(gguf_path, TINY_GEMMA, random_params(TINY_GEMMA, seed=21), "gemma3")
+    out = tmp_path / "export"
+
+    @run_lock.releases_locks
+    def other_export():
+        run_lock.hold_output(out, "export.output_dir", folder=True,
+                             lock_name=run_lock.EXPORT_LOCK_FILE)
+        return cli.run("export", "--gin_file=gin_configs/runs/export.gin",
+                       f"--gin.OUTPUT_DIR='{out}'", f"--gin.PRETRAINED='{gguf_path}'")
+
+    line = cli.one_error_line(other_export())
+    assert line.startswith(f"error: {out} is in use by another run (pid {os.getpid()} on ")
+    assert line.endswith("choose another export.output_dir")
+    assert not out.exists()  # the holder's clean end removed the folder it created
+
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal\n"
+         "from mathft_jax.training import run_lock\n"
+         "@run_lock.releases_locks\n"
+         "def tool():\n"
+         f"    run_lock.hold_output({str(out)!r}, 'export.output_dir', folder=True, "
+         "lock_name='export.lock')\n"
+         "    os.kill(os.getpid(), signal.SIGKILL)\n"
+         "tool()"],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO), JAX_PLATFORMS="cpu"),
+        capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    capfd.readouterr()
+    checkpoints.export_params(tmp_path / "run_params", random_params(TINY_GEMMA, seed=22))
+    export_module.export(output_dir=str(out), checkpoint=str(tmp_path / "run_params"),
+                         model_config=TINY_GEMMA, formats=("orbax",))
+    assert f"{out / 'export.lock'} was left by a run that did not finish" in \
+        capfd.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["export.json", "params"]

@@ -16,6 +16,7 @@ import gin  # noqa: E402
 from mathft_jax import gin_utils  # noqa: E402
 from mathft_jax.recipe import paper, runner, seeds as seeds_lib, settings as settings_lib  # noqa: E402,E501
 from mathft_jax.recipe import table  # noqa: E402
+from mathft_jax.training import run_lock  # noqa: E402
 
 
 @gin.configurable
@@ -50,14 +51,20 @@ def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = 
     if len(set(seeds)) != len(seeds):
         raise gin_utils.ConfigError(f"recipe.seeds has repeats: {tuple(seeds)}")
     out, inputs = {}, {}
-    for k in seeds:
-        print(f"== seed {k} -> {seeds_lib.seed_dir(run_dir, k)}", flush=True)
-        stages = paper.stages(seeds_lib.seed_settings(settings, k), table.write)
-        out[k] = runner.run_stages(stages, seeds_lib.seed_dir(run_dir, k),
-                                   parallel=settings.parallel_stages)
-        inputs[k] = {st.name: os.path.join(seeds_lib.seed_dir(run_dir, k), st.name)
-                     for st in stages}
-    path = seeds_lib.write(run_dir, seeds, settings, paper.rows, inputs)
+    # The aggregate's folder: each seed_<k>/ has its own lock (`run_stages`).
+    lock = run_lock.take(run_dir, "recipe.run_dir", lock_name=run_lock.RECIPE_LOCK_FILE)
+    try:
+        for k in seeds:
+            print(f"== seed {k} -> {seeds_lib.seed_dir(run_dir, k)}", flush=True)
+            stages = paper.stages(seeds_lib.seed_settings(settings, k), table.write)
+            out[k] = runner.run_stages(stages, seeds_lib.seed_dir(run_dir, k),
+                                       parallel=settings.parallel_stages)
+            inputs[k] = {st.name: os.path.join(seeds_lib.seed_dir(run_dir, k), st.name)
+                         for st in stages}
+        path = seeds_lib.write(run_dir, seeds, settings, paper.rows, inputs)
+    finally:
+        if lock is not None:
+            lock.release()
     print(f"report over seeds {tuple(seeds)}: {path} (and aggregate.json); each seed's own "
           f"report is in {run_dir}/seed_<k>/report/", flush=True)
     return out

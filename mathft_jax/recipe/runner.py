@@ -16,6 +16,10 @@ Written atomically at start (complete: false) and at the end (complete: true). O
   * any other fingerprint -> the folder is cleared and the stage starts over.
 With several hosts, the primary alone reads and writes manifests (see `run_stages`).
 
+A run holds `<run_dir>/recipe.lock`, and each stage, from its preparation to its end,
+`<run_dir>/<name>/stage.lock` (`training.run_lock`): a second recipe run on the same folder is
+refused with the message every tool gives, a killed run's locks are taken over.
+
 Example:
     stages = [Stage("sft", (), {"steps": 300}, train_fn), Stage("samples", ("sft",), {...}, infer_fn)]
     run_stages(stages, "runs/recipe")   # prints the plan (stages to run / to skip), then
@@ -39,6 +43,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.gin_utils import ConfigError
+from mathft_jax.training import run_lock
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -116,20 +121,25 @@ def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None]
     if parallel > 1 and jax.process_count() > 1:
         raise ConfigError(f"parallel stages ({parallel}) run on one host only; this job has "
                           f"{jax.process_count()} hosts: use 1")
-    if distributed.is_primary_host():
-        log(plan_line(plan(order, run_dir), run_dir))
-    runs = [_StageRun(stage, number, len(order), run_dir, log)
-            for number, stage in enumerate(order, 1)]
-    if parallel <= 1:
-        manifests: dict[str, dict] = {}
-        for run in runs:
-            skipped = run.start(manifests)
-            if skipped is None:
-                skipped = run.execute()
-                run.log_finished()
-            manifests[run.stage.name] = skipped
-        return manifests
-    return _run_concurrently(runs, parallel)
+    lock = run_lock.take(run_dir, "recipe.run_dir", lock_name=run_lock.RECIPE_LOCK_FILE)
+    try:
+        if distributed.is_primary_host():
+            log(plan_line(plan(order, run_dir), run_dir))
+        runs = [_StageRun(stage, number, len(order), run_dir, log)
+                for number, stage in enumerate(order, 1)]
+        if parallel <= 1:
+            manifests: dict[str, dict] = {}
+            for run in runs:
+                skipped = run.start(manifests)
+                if skipped is None:
+                    skipped = run.execute()
+                    run.log_finished()
+                manifests[run.stage.name] = skipped
+            return manifests
+        return _run_concurrently(runs, parallel)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 class _StageRun:
@@ -142,10 +152,29 @@ class _StageRun:
         self.input_folders = {n: os.path.join(run_dir, n) for n in stage.inputs}
         self.label = f"[{number}/{total}] {stage.name}"
         self.manifest: dict = {}
+        self._lock: run_lock.RunLock | None = None
 
     def start(self, manifests: Mapping[str, dict]) -> dict | None:
-        """Decides (the primary host, told to all) whether to skip; the skipped stage's
-        manifest, or None when it is to run (then its started manifest is written)."""
+        """Takes the stage folder's lock and decides (the primary host, told to all)
+        whether to skip; the skipped stage's manifest (the lock released), or None when it is
+        to run (then its started manifest is written; `execute` releases the lock)."""
+        self._lock = run_lock.take(self.folder, "recipe.run_dir",
+                                   lock_name=run_lock.STAGE_LOCK_FILE)
+        try:
+            skipped = self._decide(manifests)
+        except BaseException:
+            self._release()
+            raise
+        if skipped is not None:
+            self._release()
+        return skipped
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _decide(self, manifests: Mapping[str, dict]) -> dict | None:
         from mathft_jax import distributed
         primary = distributed.is_primary_host()
         inputs = {name: manifests[name]["fingerprint"] for name in self.stage.inputs}
@@ -172,13 +201,16 @@ class _StageRun:
     def execute(self) -> dict:
         """Runs the stage and writes its finished manifest (the primary host)."""
         from mathft_jax import distributed
-        start = time.time()
-        outputs = self.stage.run(self.folder, self.input_folders)
-        self.manifest.update(complete=True, seconds=round(time.time() - start, 1),
-                             outputs=dict(outputs or {}))
-        if distributed.is_primary_host():
-            atomic_write_json(os.path.join(self.folder, MANIFEST), self.manifest)
-        return self.manifest
+        try:
+            start = time.time()
+            outputs = self.stage.run(self.folder, self.input_folders)
+            self.manifest.update(complete=True, seconds=round(time.time() - start, 1),
+                                 outputs=dict(outputs or {}))
+            if distributed.is_primary_host():
+                atomic_write_json(os.path.join(self.folder, MANIFEST), self.manifest)
+            return self.manifest
+        finally:
+            self._release()
 
     def log_finished(self) -> None:
         self.log(f"{self.label}: finished in {self.manifest['seconds']:.1f} s")
@@ -337,11 +369,22 @@ def _prepare(folder: str, manifest: dict, label: str, log: Callable[[str], None]
         return _SKIP
     if old and old["fingerprint"] != manifest["fingerprint"]:
         log(f"{label}: settings or inputs changed; starting it over")
-        shutil.rmtree(folder)
+        _clear(folder)
     elif old:
         log(f"{label}: continuing an interrupted run")
     atomic_write_json(os.path.join(folder, MANIFEST), manifest)
     return _RUN
+
+
+def _clear(folder: str) -> None:
+    """Deletes everything in a stage folder but the lock this run holds there."""
+    for entry in os.scandir(folder):
+        if entry.name == run_lock.STAGE_LOCK_FILE:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
 
 
 def _ordered(stages: Sequence[Stage], by_name: Mapping[str, Stage]) -> list[Stage]:

@@ -2,7 +2,8 @@
 
 Every tool that writes a run folder or an output file holds one: the trainer
 `MODEL_DIR/run.lock`, `infer` and `score` `OUTPUT_FILE.lock` beside their output,
-`evaluate` `OUTPUT_DIR/evaluate.lock` (`hold_output`). A second run on the same output is
+`evaluate` `OUTPUT_DIR/evaluate.lock`, `export` `OUTPUT_DIR/export.lock` (`hold_output`), the
+recipe `RUN_DIR/recipe.lock` and, while a stage runs, `RUN_DIR/<stage>/stage.lock` (`take`). A second run on the same output is
 refused with the same message, naming the owner and the setting to change:
 
     error: runs/x/candidates.jsonl is in use by another run (pid 1234 on tpu-vm-0, started
@@ -53,6 +54,9 @@ from mathft_jax.gin_utils import ConfigError
 
 LOCK_FILE = "run.lock"
 FOLDER_LOCK_FILE = "evaluate.lock"  # evaluate's, in its OUTPUT_DIR (`hold_output`)
+EXPORT_LOCK_FILE = "export.lock"  # export's, in its OUTPUT_DIR
+RECIPE_LOCK_FILE = "recipe.lock"  # the recipe's, in its RUN_DIR (and each seed_<k>/)
+STAGE_LOCK_FILE = "stage.lock"  # a recipe stage's, in its folder while it is prepared and run
 
 
 class RunInUseError(ConfigError):
@@ -180,35 +184,46 @@ def releases_locks(fn: _Fn) -> _Fn:
     return call  # type: ignore[return-value]
 
 
-def hold_output(output: str | os.PathLike, setting: str, *, folder: bool = False
-                ) -> Optional[RunLock]:
+def hold_output(output: str | os.PathLike, setting: str, *, folder: bool = False,
+                lock_name: str = FOLDER_LOCK_FILE) -> Optional[RunLock]:
     """Takes the lock of a tool's output until its `releases_locks` call ends.
 
     Args:
       output: an output file (locked through `OUTPUT.lock` beside it) or, with `folder`, an
-        output folder (locked through `OUTPUT/evaluate.lock`).
+        output folder (locked through `OUTPUT/<lock_name>`, `evaluate.lock` by default).
       setting: the setting that names it, for the refusal ("infer.output_file").
 
     Only the primary host locks (the others write nothing); when it is refused, every host
     stops. Returns the lock on the primary host, None on the others.
     """
-    from mathft_jax import distributed  # imports JAX: only where a tool runs
     stack = _HELD.get()
     if stack is None:
         raise RuntimeError("hold_output needs a call decorated with @releases_locks")
+    path = file_paths.as_path(output)
+    lock = (take(path, setting, lock_name=lock_name) if folder else
+            take(path.parent, setting, lock_name=path.name + ".lock", subject=path))
+    if lock is not None:
+        stack.callback(lock.release)
+    return lock
+
+
+def take(directory: str | os.PathLike, setting: str, *, lock_name: str,
+         subject: Optional[str | os.PathLike] = None) -> Optional[RunLock]:
+    """`RunLock(directory, ...)` on the primary host, None on the others; when the primary
+    host is refused, every host stops (the caller releases the lock it gets)."""
+    from mathft_jax import distributed  # imports JAX: only where a tool runs
     lock, ok = None, 0
     try:
         if distributed.is_primary_host():
-            path = file_paths.as_path(output)
-            lock = (RunLock(path, setting=setting, lock_name=FOLDER_LOCK_FILE) if folder else
-                    RunLock(path.parent, setting=setting, lock_name=path.name + ".lock",
-                            subject=path))
-            stack.callback(lock.release)
+            lock = RunLock(directory, setting=setting, lock_name=lock_name, subject=subject)
         ok = 1
     finally:
         ok = distributed.broadcast_int(ok)
     if not ok:
-        raise RunInUseError(f"the primary host could not lock {output} (see its error)")
+        if lock is not None:
+            lock.release()
+        raise RunInUseError(f"the primary host could not lock {subject or directory} (see "
+                            f"its error)")
     return lock
 
 

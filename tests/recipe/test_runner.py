@@ -118,11 +118,12 @@ def test_a_second_host_follows_the_primary_and_writes_no_manifest(monkeypatch, t
     # The primary has finished "sft" and is about to run the other two stages.
     run_stages(_stages([])[2:], str(tmp_path), log=lambda _: None)
     before = (tmp_path / "sft" / runner.MANIFEST).read_bytes()
-    sent = _as_second_host(monkeypatch, [runner._SKIP, runner._RUN, runner._RUN])
+    # Each lock (the run folder's, then each stage's) is one broadcast of "locked" (1).
+    sent = _as_second_host(monkeypatch, [1, 1, runner._SKIP, 1, runner._RUN, 1, runner._RUN])
     calls, lines = [], []
     manifests = run_stages(_stages(calls), str(tmp_path), log=lines.append)
     assert calls == ["samples", "report"]  # the work, on this host too
-    assert sent == [runner._ERROR] * 3  # it never decides
+    assert sent == [1] + [1, runner._ERROR] * 3  # it never decides, and locks nothing
     assert (tmp_path / "sft" / runner.MANIFEST).read_bytes() == before
     assert not (tmp_path / "samples" / runner.MANIFEST).exists()
     assert manifests["sft"]["complete"] and lines[0] == "[1/3] sft: done, skipped"
@@ -135,8 +136,8 @@ def test_a_primary_that_cannot_prepare_still_releases_the_others(monkeypatch, tm
     monkeypatch.setattr(distributed, "broadcast_int", lambda v: sent.append(v) or v)
     with pytest.raises(ConfigError, match="unsupported manifest version"):
         run_stages(_stages([])[2:], str(tmp_path), log=lambda _: None)
-    assert sent == [runner._ERROR]  # the other hosts learn of it instead of waiting
-    _as_second_host(monkeypatch, [runner._ERROR])
+    assert sent == [1, 1, runner._ERROR]  # the other hosts learn of it instead of waiting
+    _as_second_host(monkeypatch, [1, 1, runner._ERROR])
     with pytest.raises(ConfigError, match="primary host could not prepare"):
         run_stages(_stages([])[2:], str(tmp_path), log=lambda _: None)
 
@@ -228,3 +229,90 @@ def test_of_the_ready_stages_the_longest_chain_starts_first(tmp_path):
     runs = [runner._StageRun(st, i, 5, str(tmp_path), print) for i, st in enumerate(stages, 1)]
     ordered = [run.stage.name for run in runner._longest_chain_first(runs)]
     assert ordered == ["sft", "verifier", "margin", "multitask", "report"]  # ties: given order
+
+
+_CHILD = """
+import os, signal, sys, time
+from mathft_jax.recipe.runner import Stage, run_stages
+run_dir, mode = sys.argv[1], sys.argv[2]
+def sft(folder, inputs):
+    open(os.path.join(run_dir, "started"), "w").close()
+    if mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    while not os.path.exists(os.path.join(run_dir, "go")):
+        time.sleep(0.05)
+    return {}
+run_stages([Stage("sft", (), {"steps": 3}, sft)], run_dir, log=lambda _: None)
+"""
+
+
+def _child(run_dir, mode: str):
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    return subprocess.Popen([sys.executable, "-c", _CHILD, str(run_dir), mode], cwd=repo,
+                            env=dict(os.environ, PYTHONPATH=str(repo), JAX_PLATFORMS="cpu"),
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path, proc):
+    import time
+    deadline = time.time() + 120
+    while not path.exists():
+        assert proc.poll() is None or path.exists(), proc.stderr.read()[-2000:]
+        assert time.time() < deadline, "the child never started its stage"
+        time.sleep(0.05)
+
+
+def test_a_second_run_on_a_live_run_folder_is_refused(tmp_path):
+    """Two processes on one run folder: the second is refused with the tools' message before
+    it touches a stage; the first finishes its stage undisturbed."""
+    child = _child(tmp_path, "wait")
+    try:
+        _wait_for(tmp_path / "started", child)
+        calls = []
+        with pytest.raises(ConfigError, match=(
+                rf"^{tmp_path} is in use by another run \(pid {child.pid} on .*\): wait for "
+                rf"it to finish, stop it, or choose another recipe.run_dir$")):
+            run_stages(_stages(calls), str(tmp_path), log=lambda _: None)
+        assert calls == [] and not (tmp_path / "samples").exists()
+        assert json.loads((tmp_path / "sft" / runner.MANIFEST).read_text())["complete"] is False
+        (tmp_path / "go").touch()
+        assert child.wait(timeout=120) == 0, child.stderr.read()[-2000:]
+    finally:
+        child.kill()
+    assert json.loads((tmp_path / "sft" / runner.MANIFEST).read_text())["complete"] is True
+    # A clean end leaves no lock behind.
+    assert not (tmp_path / "recipe.lock").exists()
+    assert not (tmp_path / "sft" / "stage.lock").exists()
+
+
+def test_a_stage_folder_held_elsewhere_is_refused(tmp_path):
+    from mathft_jax.training import run_lock
+    holder = run_lock.RunLock(tmp_path / "samples", lock_name=run_lock.STAGE_LOCK_FILE)
+    calls = []
+    try:
+        with pytest.raises(ConfigError, match=rf"^{tmp_path / 'samples'} is in use by another "
+                                              rf"run \(pid {os.getpid()} on "):
+            run_stages(_stages(calls), str(tmp_path), log=lambda _: None)
+    finally:
+        holder.release()
+    assert calls == ["sft"]  # the stage before it ran; the held one did not start
+    assert not (tmp_path / "recipe.lock").exists()  # the run folder was released
+
+
+def test_a_killed_run_s_locks_are_taken_over_and_its_stage_continues(tmp_path, capfd):
+    import signal
+    child = _child(tmp_path, "kill")
+    assert child.wait(timeout=120) == -signal.SIGKILL, child.stderr.read()[-2000:]
+    assert (tmp_path / "recipe.lock").exists() and (tmp_path / "sft" / "stage.lock").exists()
+    capfd.readouterr()
+    calls, lines = [], []
+    run_stages(_stages(calls), str(tmp_path), log=lines.append)
+    err = capfd.readouterr().err
+    for lock in (tmp_path / "recipe.lock", tmp_path / "sft" / "stage.lock"):
+        assert f"{lock} was left by a run that did not finish (pid {child.pid} on " in err
+    assert calls == ["sft", "samples", "report"]
+    assert "[1/3] sft: continuing an interrupted run" in lines
+    assert not (tmp_path / "recipe.lock").exists()

@@ -43,6 +43,19 @@ A finalized step can still be damaged afterwards (a truncated array file, a trun
 `meta`). `restore_latest` then moves it aside to `MODEL_DIR/broken_checkpoints/<step>` (kept,
 never deleted), says which step was broken and why, and resumes from the newest intact step.
 
+Each step's `meta` also carries per-array checksums (`"checksums": {"params": {"layers/mlp/wi":
+["1a2b3c4d", "float32", [2, 64, 128]], ...}, "opt_state": {...}}`: zlib's CRC-32 of the
+array's bytes on the host, its dtype and shape), written at save and verified after every
+restore (`restore_latest`, `restore`, `restore_params` of a step folder). Orbax and TensorStore
+check the structure of the files but not the bytes of an uncompressed chunk, so a flipped
+byte would otherwise load as a good weight. A mismatch is a damaged step: `restore_latest`
+moves it aside like a truncated one (`<item>/<array>: checksum mismatch ...` names the array)
+and falls back to the previous step; `restore_params` stops with that line. The CRC costs one
+host copy and about a second per GB of arrays (zlib.crc32 at 0.97 GB/s on the 2-core AMD
+EPYC), at save and at restore. Arrays that span several hosts (not fully addressable on one)
+are not checksummed: their entry is simply absent, and steps written before checksums existed
+have none; both restore unchecked. A `export_params` folder has no `meta`, hence no checksums.
+
 A failed write for lack of space (disk full, quota) raises `EnvironmentFailure` naming the
 step and the folder (the command line exits with status 3); the previous steps stay intact.
 
@@ -58,9 +71,11 @@ import json
 import logging
 import os
 import sys
+import zlib
 from typing import Any, Iterator, Optional
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 
@@ -76,10 +91,11 @@ ITEMS = ("params", "opt_state", "meta")
 # Set to False in the `meta` of a params-only step (absent: the step has its optimizer state).
 OPTIMIZER_STATE_KEY = "optimizer_state"
 META_FILE = "meta/metadata"  # where orbax's JsonSave puts the `meta` item of a step
+CHECKSUMS_KEY = "checksums"  # in `meta`: {item: {array path: [crc32 hex, dtype, shape]}}
 # What a damaged file looks like through Orbax / TensorStore (as opposed to a mismatch
 # between the checkpoint and the model, which must not be moved aside).
 _DAMAGE_MARKERS = ("OUT_OF_RANGE", "DATA_LOSS", "NOT_FOUND", "Error reading",
-                   "Unterminated string", "Expecting value", "Extra data")
+                   "Unterminated string", "Expecting value", "Extra data", "checksum mismatch")
 
 
 class _OneLineOrbaxErrors(logging.Filter):
@@ -188,6 +204,10 @@ class RunCheckpoints:
             meta[OPTIMIZER_STATE_KEY] = False
         else:
             items["opt_state"] = ocp.args.StandardSave(state.opt_state)
+        if self._manager.should_save(step) or force:
+            meta[CHECKSUMS_KEY] = {"params": array_checksums(state.params)}
+            if "opt_state" in items:
+                meta[CHECKSUMS_KEY]["opt_state"] = array_checksums(state.opt_state)
         with self._writing(step):
             saved = self._manager.save(
                 step, args=ocp.args.Composite(**items, meta=ocp.args.JsonSave(meta)),
@@ -295,6 +315,10 @@ class RunCheckpoints:
         if meta.get("version") != META_VERSION:
             raise CheckpointError(f"{self.directory}/{step}/meta: unsupported version "
                                   f"{meta.get('version')!r} (expected {META_VERSION})")
+        sums = meta.pop(CHECKSUMS_KEY, None) or {}
+        for item in items:
+            verify_checksums(self.directory / str(step) / item, restored[item],
+                             sums.get(item, {}))
         state = TrainState(step=target.step, params=restored["params"],
                            opt_state=restored["opt_state"] if with_optimizer else None)
         return state.replace(step=_as_step(step, target.step)), meta
@@ -441,12 +465,79 @@ def restore_params(path: str | os.PathLike, target):
     """
     directory = _params_dir(file_paths.as_path(path))
     try:
-        return ocp.StandardCheckpointer().restore(directory, target)
+        params = ocp.StandardCheckpointer().restore(directory, target)
     except (FileNotFoundError, ValueError, KeyError) as e:
         reason = (str(e).splitlines()[0] if str(e) else type(e).__name__).rstrip(": ")
         hint = _structure_hint(directory, target)
         raise CheckpointError(f"cannot restore params from {directory}: {reason}"
                               + (f" ({hint})" if hint else "")) from e
+    verify_checksums(directory, params, _step_checksums(directory).get("params", {}))
+    return params
+
+
+def _step_checksums(params_dir: epath.Path) -> dict:
+    """The checksums in the `meta` beside a step folder's `params/` ({} for an export, or a
+    step without them)."""
+    meta_file = params_dir.parent / META_FILE
+    if params_dir.name != "params" or not meta_file.exists():
+        return {}
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{meta_file}: {_first_line(e)}") from e
+    return (meta.get(CHECKSUMS_KEY) or {}) if isinstance(meta, dict) else {}
+
+
+def _leaf_name(path) -> str:
+    """'layers/mlp/wi', '0/mu/embed' for a key path of `tree_flatten_with_path`."""
+    parts = []
+    for key in path:
+        for attr in ("key", "name", "idx"):
+            if hasattr(key, attr):
+                parts.append(str(getattr(key, attr)))
+                break
+        else:
+            parts.append(str(key))
+    return "/".join(parts)
+
+
+def _host_arrays(tree) -> Iterator[tuple[str, np.ndarray]]:
+    """(name, host copy) of each array leaf that this process holds whole."""
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            continue  # spans hosts: no one host has its bytes
+        yield _leaf_name(path), np.asarray(leaf)
+
+
+def _crc(array: np.ndarray) -> str:
+    return f"{zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8)):08x}"
+
+
+def array_checksums(tree) -> dict[str, list]:
+    """{array path: [CRC-32 of its bytes (hex), dtype, shape]} for a checkpoint item."""
+    return {name: [_crc(a), str(a.dtype), list(a.shape)] for name, a in _host_arrays(tree)}
+
+
+def verify_checksums(item_dir, tree, expected: dict[str, list]) -> None:
+    """Checks a restored item against the checksums written at save.
+
+    Arrays without an entry, or restored into another dtype or shape than they were saved
+    with (a cast at restore changes the bytes), are not checked.
+
+    Raises:
+      CheckpointError: one line naming the first array whose bytes differ.
+    """
+    if not expected:
+        return
+    for name, array in _host_arrays(tree):
+        want = expected.get(name)
+        if not want or want[1] != str(array.dtype) or list(want[2]) != list(array.shape):
+            continue
+        got = _crc(array)
+        if got != want[0]:
+            raise CheckpointError(f"{item_dir}/{name}: checksum mismatch (crc32 {want[0]} at "
+                                  f"save, {got} read back): the file's bytes changed after "
+                                  f"the save")
 
 
 def _leaves(tree, prefix: str = "") -> dict[str, Any]:

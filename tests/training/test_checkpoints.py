@@ -1,3 +1,4 @@
+import json
 import os
 
 import jax
@@ -110,8 +111,31 @@ def _truncate_meta(step_dir):
     os.truncate(step_dir / "meta" / "metadata", 20)
 
 
+def _flip_bytes(path, count: int = 16) -> None:
+    """Inverts `count` bytes in the middle of a file: same size, still parseable."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + count] = bytes(b ^ 0xFF for b in data[middle:middle + count])
+    path.write_bytes(bytes(data))
+
+
+def _flip_largest_array_file(step_dir, item="params"):
+    """Damages the largest data file of an item (OCDBT keeps the arrays in process_*/d/)."""
+    files = [f for f in (step_dir / item).glob("ocdbt.process_*/d/*") if f.is_file()]
+    _flip_bytes(max(files, key=lambda f: f.stat().st_size))
+
+
+def _trained_moments(state):
+    """The state with random optimizer moments, as after training (a fresh optimizer's zeros
+    compress to a few bytes)."""
+    noise = lambda x: (jax.device_put(np.random.default_rng(x.size).standard_normal(
+        x.shape).astype(x.dtype), x.sharding) if np.issubdtype(x.dtype, np.floating) else x)
+    return state.replace(opt_state=jax.tree_util.tree_map(noise, state.opt_state))
+
+
 @pytest.mark.parametrize("damage, reason", [(_truncate_arrays, "OUT_OF_RANGE"),
-                                            (_truncate_meta, "Unterminated string")])
+                                            (_truncate_meta, "Unterminated string"),
+                                            (_flip_largest_array_file, "checksum mismatch")])
 def test_a_damaged_newest_step_is_set_aside_and_the_previous_one_restored(
         tmp_path, setup, capfd, damage, reason):
     state, target = setup
@@ -219,3 +243,63 @@ def test_a_params_only_final_step_is_a_third_and_still_a_params_source(tmp_path,
     # Refused, not taken for damage: nothing set aside, and the folder was released.
     assert not (slim / "broken_checkpoints").exists() and step_dir.is_dir()
     checkpoints.RunCheckpoints(slim).close()
+
+
+def test_flipped_bytes_name_the_array_and_fall_back_for_full_and_params_only_steps(
+        tmp_path, setup, capfd):
+    """Same-size damage inside an array file (Orbax reads it without complaint) is caught by
+    the checksums written at save: one line naming the array, and the step is set aside like
+    a truncated one; a params-only final step is covered too, through restore_latest and
+    restore_params alike."""
+    state, target = setup
+    state = _trained_moments(state)
+    for item, params_only in (("params", False), ("opt_state", False), ("params", True)):
+        folder = tmp_path / f"{item}_{params_only}"
+        ckpt = checkpoints.RunCheckpoints(folder, save_every=1, keep=5, async_save=False,
+                                          final_step=4, final_params_only=params_only)
+        for step in (2, 4):
+            ckpt.save(state.replace(step=np.int32(step)),
+                      {"batches_consumed": step, "seed": 0, "fingerprint": FINGERPRINT},
+                      force=True)
+        ckpt.close()
+        step_dir = folder / "checkpoints" / "4"
+        meta = json.loads((step_dir / checkpoints.META_FILE).read_text())
+        assert set(meta[checkpoints.CHECKSUMS_KEY]) == (
+            {"params"} if params_only else {"params", "opt_state"})
+        _flip_largest_array_file(step_dir, item)
+        if params_only:
+            with pytest.raises(checkpoints.CheckpointError,
+                               match=rf"^{step_dir / 'params'}/\S+: checksum mismatch "
+                                     rf"\(crc32 [0-9a-f]{{8}} at save, [0-9a-f]{{8}} read back\)"):
+                checkpoints.restore_params(folder, target.params)
+        capfd.readouterr()
+        ckpt = checkpoints.RunCheckpoints(folder, save_every=1, final_step=4)
+        restored, meta = ckpt.restore_latest(target, FINGERPRINT)
+        ckpt.close()
+        assert meta["step"] == 2 and int(restored.step) == 2
+        assert checkpoints.CHECKSUMS_KEY not in meta
+        assert _equal(restored.params, state.params)
+        if not params_only:
+            assert _equal(restored.opt_state, state.opt_state)
+        err = [ln for ln in capfd.readouterr().err.splitlines() if ln.strip()]
+        assert len(err) == 1 and err[0].startswith(
+            f"warning: checkpoint step 4 in {folder / 'checkpoints'} is broken ("
+            f"{step_dir / item}/"), err
+        assert "checksum mismatch" in err[0]
+        assert (folder / "broken_checkpoints" / "4" / item).is_dir()
+
+
+def test_checksums_name_each_array_and_a_clean_step_restores_unchanged(tmp_path, setup):
+    state, target = setup
+    _saved_steps(tmp_path, state, steps=(2,))
+    ckpt = checkpoints.RunCheckpoints(tmp_path)
+    sums = ckpt.read_meta(2)[checkpoints.CHECKSUMS_KEY]
+    names = {checkpoints._leaf_name(p) for p, _ in
+             jax.tree_util.tree_flatten_with_path(state.params)[0]}
+    assert set(sums["params"]) == names and "embedding" in names
+    assert any(n.count("/") >= 2 for n in names)  # nested paths, joined with '/'
+    crc, dtype, shape = sums["params"][sorted(names)[0]]
+    assert len(crc) == 8 and dtype == "float32" and shape
+    restored, _ = ckpt.restore_latest(target, FINGERPRINT)
+    ckpt.close()
+    assert _equal(restored.opt_state, state.opt_state)

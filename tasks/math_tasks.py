@@ -55,14 +55,25 @@ def math_records(split: str, prompt_style: str = "sft", require_answer: bool = F
 SPLITS = ("train", "test")
 VOCAB = task_factory.MATH_VOCABULARY
 
+
+def _reads() -> dict:
+    """The options and the MATH folder (its files' sizes and times), for recipe stages."""
+    opts = math_task_options()
+    try:
+        folder = [str(math_dataset.math_data_dir(opts["data_dir"]))]
+    except FileNotFoundError:
+        folder = []  # not found: the task itself says where it looked, when it is read
+    return {"options": opts, "files": folder}
+
 task_factory.register_records_task(
-    "math_sft", functools.partial(math_records, prompt_style="sft"), SPLITS, VOCAB)
+    "math_sft", functools.partial(math_records, prompt_style="sft"), SPLITS, VOCAB, reads=_reads)
 # For pretrained models that need BOS (Gemma); decoding adds its own (`infer.prepend_bos`).
 task_factory.register_records_task(
-    "math_sft_bos", functools.partial(math_records, prompt_style="sft"), SPLITS, VOCAB, bos=True)
+    "math_sft_bos", functools.partial(math_records, prompt_style="sft"), SPLITS, VOCAB, bos=True,
+    reads=_reads)
 task_factory.register_records_task(
     "math_eval", functools.partial(math_records, prompt_style="sft", require_answer=True),
-    SPLITS, VOCAB)
+    SPLITS, VOCAB, reads=_reads)
 task_factory.register_records_task(
     "math_fewshot", functools.partial(math_records, prompt_style="fewshot", require_answer=True),
-    SPLITS, VOCAB)
+    SPLITS, VOCAB, reads=_reads)

@@ -78,11 +78,18 @@ def synthetic_records(split: str, style: str = "detailed", corrupt: bool = False
 SPLITS = ("train", "validation", "test")
 VOCAB = task_factory.SYNTHETIC_VOCABULARY
 
-task_factory.register_records_task("synthetic_sft", synthetic_records, SPLITS, VOCAB)
+# What every task here reads (a recipe stage's fingerprint): the gin-bound options.
+READS = lambda: {"options": synthetic_task_options()}  # noqa: E731
+
+task_factory.register_records_task("synthetic_sft", synthetic_records, SPLITS, VOCAB,
+                                   reads=READS)
 task_factory.register_records_task(
-    "synthetic_sft_terse", functools.partial(synthetic_records, style="terse"), SPLITS, VOCAB)
+    "synthetic_sft_terse", functools.partial(synthetic_records, style="terse"), SPLITS, VOCAB,
+    reads=READS)
 task_factory.register_records_task(
-    "synthetic_sft_corrupted", functools.partial(synthetic_records, corrupt=True), SPLITS, VOCAB)
-task_factory.register_records_task("synthetic_eval", synthetic_records, SPLITS, VOCAB)
+    "synthetic_sft_corrupted", functools.partial(synthetic_records, corrupt=True), SPLITS, VOCAB,
+    reads=READS)
+task_factory.register_records_task("synthetic_eval", synthetic_records, SPLITS, VOCAB,
+                                   reads=READS)
 task_factory.register_sft_mixture("synthetic_sft_styles",
                                   ["synthetic_sft", "synthetic_sft_terse"])

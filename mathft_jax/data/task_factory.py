@@ -38,6 +38,7 @@ import tensorflow as tf
 from mathft_jax.data import answers as answers_lib
 from mathft_jax.data import prompts
 from mathft_jax.data import records as records_lib
+from mathft_jax.data import task_reads
 from mathft_jax.data import sources
 from mathft_jax.data import vocab as vocab_lib
 from mathft_jax.file_paths import as_path
@@ -142,13 +143,18 @@ def format_prompt(problem: str, style: str) -> str:
 
 def register_records_task(name: str, records_fn: sources.RecordsFn, splits: Sequence[str],
                           vocabulary: seqio.Vocabulary, *, replace: bool = False,
-                          metric_fns: Sequence[Callable] = (), bos: bool = False) -> seqio.Task:
+                          metric_fns: Sequence[Callable] = (), bos: bool = False,
+                          reads: Optional[task_reads.ReadsFn] = None) -> seqio.Task:
     """Registers a task over `records_fn(split) -> [example(...), ...]` (read lazily).
 
     Args:
       replace: re-register when `name` exists (otherwise seqio raises on a duplicate).
       bos: put the vocabulary's BOS id first in every prompt (`prepend_bos`).
+      reads: what `records_fn` reads besides the split, `() -> {"options": {...}, "files":
+        [...]}` (`task_reads`): a recipe stage reruns when it changes.
     """
+    if reads is not None:
+        task_reads.register_reads(name, reads)
     if replace and name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(name)
     return seqio.TaskRegistry.add(
@@ -289,7 +295,8 @@ def register_jsonl_sft_task(name: str = gin.REQUIRED, train_path: str = gin.REQU
         return rows
 
     register_records_task(name, records_fn, list(paths), vocabulary or MATH_VOCABULARY,
-                          replace=True)
+                          replace=True, reads=lambda: {"options": options,
+                                                       "files": list(paths.values())})
     _REGISTERED_CUSTOM[name] = key
     return name
 

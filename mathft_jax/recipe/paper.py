@@ -236,11 +236,16 @@ def generators(s: RecipeSettings) -> tuple[str, ...]:
 
 def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     """Every stage of the chain; `report_fn(folder, inputs, settings, rows)` writes the report."""
+    from mathft_jax.data.task_reads import task_identity
     common = s.as_dict()
     shared = {k: common[k] for k in ("model_config", "batch_size", "sequence_length", "seed",
                                      "warmup_steps")}
+    # What each task reads (options, data files, vocabulary bindings): a stage that reads a
+    # task reruns, with everything downstream, when any of it changes.
+    reads = {"task_reads": task_identity(s.generation_task)}
     decode = {k: common[k] for k in ("eval_task", "temperature", "max_new_tokens",
                                      "decode_batch_size", "seed", "model_config")}
+    decode["eval_task_reads"] = task_identity(s.eval_task)
     terse_steps = s.sft_steps if s.terse_steps is None else s.terse_steps
     # Keys only when not at their defaults, so the synthetic recipe's fingerprints stay put.
     start = {"init_checkpoint": s.init_checkpoint} if s.init_checkpoint else {}
@@ -248,10 +253,12 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     decode.update(bos)
     out = [
         Stage("sft_detailed", (), {**shared, "task": s.generation_task, "steps": s.sft_steps,
-                                   "lr": s.sft_learning_rate, **start},
+                                   "lr": s.sft_learning_rate, **start, **reads},
               _train(s, s.generation_task, s.sft_steps, s.sft_learning_rate)),
         Stage("sft_terse", (), {**shared, "task": s.terse_task, "steps": terse_steps,
-                                "lr": s.sft_learning_rate, **start},
+                                "lr": s.sft_learning_rate, **start,
+                                "task_reads": task_identity(s.terse_task) if s.terse_task
+                                else None},
               _train(s, s.terse_task, terse_steps, s.sft_learning_rate)
               if s.terse_task else _no_terse_task),
         Stage("train_samples", ("sft_detailed",),
@@ -264,21 +271,22 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
             f"evaluator_{loss}", ("train_samples", "sft_detailed"),
             {**shared, "loss": loss, "steps": s.evaluator_steps,
              "lr": s.evaluator_learning_rate, "task": s.generation_task,
-             "label_words": list(s.label_words)},
+             "label_words": list(s.label_words), **reads},
             _evaluator_stage(s, loss)))
     if s.step_evaluator_steps:
         out.append(Stage("evaluator_steps", ("train_samples", "sft_detailed"),
                          {**shared, "kind": "steps", "steps": s.step_evaluator_steps,
                           "lr": s.step_evaluator_learning_rate, "task": s.generation_task,
-                          "label_words": list(s.label_words)},
+                          "label_words": list(s.label_words), **reads},
                          _step_evaluator_stage(s)))
     if s.verifier_steps:
         out.append(Stage("evaluator_likelihood", ("train_samples", "sft_detailed"),
                          {**shared, "kind": "tokens", "steps": s.verifier_steps,
-                          "lr": s.verifier_learning_rate, "task": s.generation_task},
+                          "lr": s.verifier_learning_rate, "task": s.generation_task,
+                          **reads},
                          _verifier_stage(s)))
     second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
-              "lr": s.second_generator_learning_rate}
+              "lr": s.second_generator_learning_rate, **reads}
     # The joint mixture starts where the sequential chain does (the detailed SSFT model) and
     # trains as long as its evaluator + generator stages together, on both tasks at once.
     joint_steps = s.evaluator_steps + s.second_generator_steps
@@ -294,7 +302,7 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     if s.joint_mixture:
         out.append(Stage("joint", ("train_samples", "sft_detailed"),
                          {**shared, "task": "joint", "steps": joint_steps,
-                          "lr": s.second_generator_learning_rate},
+                          "lr": s.second_generator_learning_rate, **reads},
                          _needs_examples(s, "classification",
                                          _train(s, _joint_task(s), joint_steps,
                                                 s.second_generator_learning_rate,
@@ -306,17 +314,17 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     for loss in s.evaluator_losses:
         out.append(Stage(f"scores_{loss}", (f"evaluator_{loss}", "test_sft_detailed"),
                          {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
-                          **bos},
+                          **bos, **reads},
                          _score(s, f"evaluator_{loss}")))
     if s.step_evaluator_steps:
         out.append(Stage("scores_steps", ("evaluator_steps", "test_sft_detailed"),
                          {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
-                          "read": "steps", "max_length": s.sequence_length, **bos},
+                          "read": "steps", "max_length": s.sequence_length, **bos, **reads},
                          _score(s, "evaluator_steps", read="steps")))
     if s.verifier_steps:
         out.append(Stage("scores_verifier", ("evaluator_likelihood", "test_sft_detailed"),
                          {"batch_size": s.score_batch_size, "read": "likelihood",
-                          "max_length": s.sequence_length, **bos},
+                          "max_length": s.sequence_length, **bos, **reads},
                          _score(s, "evaluator_likelihood", read="likelihood")))
     if s.likelihood_baselines:
         out += [Stage("scores_likelihood", ("test_sft_detailed",), {"per_token": False},

@@ -192,3 +192,22 @@ def test_a_second_run_into_a_locked_output_dir_is_refused_and_a_stale_lock_taken
         capfd.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["accuracy_vs_n.png", "report.json",
                                                     "report.md"]
+
+
+def test_a_grading_worker_too_slow_to_start_is_one_error_line(tmp_path, monkeypatch):
+    """Under heavy load the sympy worker may miss its start-up limit (simulated by a limit
+    far below its import time): evaluate stops with one line, exit 3, no traceback."""
+    from tests import cli
+    gold = r"\frac{\sqrt{2}}{2}"
+    rows = [{"version": 1, "problem_id": "p1", "sample_index": 0, "decoding": "sample",
+             "text": r"so \boxed{\frac{1}{\sqrt{2}}}.", "gold_answer": gold}]
+    _write_jsonl(tmp_path / "c.jsonl", rows)
+    monkeypatch.setenv("MATHFT_SYMBOLIC_STARTUP_S", "0.001")
+    line = cli.one_error_line(cli.run(
+        "evaluate", "--gin_file=gin_configs/runs/evaluate.gin",
+        f"--gin.CANDIDATES_FILE='{tmp_path / 'c.jsonl'}'", f"--gin.OUTPUT_DIR='{tmp_path / 'o'}'"),
+        status=3)
+    assert line == ("error: the symbolic grading worker (python -m mathft_jax.evaluation.symbolic) "
+                    "was not ready within its start-up limit of 0.001 s (a heavily loaded "
+                    "machine): rerun when the load drops, or allow it longer with "
+                    "MATHFT_SYMBOLIC_STARTUP_S=<seconds>")

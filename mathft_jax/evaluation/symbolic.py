@@ -11,6 +11,9 @@ expression exhausts memory. So every symbolic step runs in one reused child proc
   works on any thread (unlike `signal.alarm`) and inside long jobs;
 * on time-out the child is killed (SIGKILL) and the answer is UNKNOWN; the next call starts a
   fresh child (start-up, ~1 s, is not counted against the per-comparison bound);
+* a child that is not ready within its start-up limit (`STARTUP_ENV`, default 120 s; only a
+  heavily loaded machine gets near it) or dies before it is ready stops the run with one line
+  (`EnvironmentFailure`, exit status 3), never a traceback;
 * the child caps its own address space (`memory_limit_bytes`, default 4 GiB) so a huge
   allocation raises MemoryError instead of swapping the machine;
 * the child parses LaTeX with latex2sympy2_extended's ANTLR grammar (never `eval`,
@@ -70,6 +73,8 @@ MAX_NODES = 400
 MAX_POW_BITS = 20_000
 DEFAULT_TIMEOUT_S = 2.0
 _STARTUP_TIMEOUT_S = 120.0
+# Seconds a child may take to import sympy and say it is ready (overrides the default).
+STARTUP_ENV = "MATHFT_SYMBOLIC_STARTUP_S"
 # Numeric evaluation: digits of working precision, and the generic rational points (as
 # (numerator, denominator)) where expressions with free symbols are evaluated: the first
 # symbol in name order takes these values, the k-th one these plus its own offset at each
@@ -459,6 +464,21 @@ def _compare_parsed(a, b, tolerance: float = 0.0) -> Verdict:
 # ---------------------------------------------------------------------------- parent side
 
 
+def _startup_timeout_s() -> float:
+    """The child's start-up limit: `STARTUP_ENV` when set (a positive number), else 120 s."""
+    text = os.environ.get(STARTUP_ENV, "").strip()
+    if not text:
+        return _STARTUP_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        from mathft_jax.gin_utils import ConfigError
+        raise ConfigError(f"{STARTUP_ENV}={text!r}: expected a positive number of seconds")
+    return value
+
+
 class SymbolicWorker:
     """One reusable child process that runs bounded sympy comparisons (thread-safe).
 
@@ -488,9 +508,21 @@ class SymbolicWorker:
             [sys.executable, "-m", "mathft_jax.evaluation.symbolic"], env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._buffer, self._owner_pid = b"", os.getpid()
-        if self._read_line(_STARTUP_TIMEOUT_S) != "ready":
+        limit = _startup_timeout_s()
+        if self._read_line(limit) != "ready":
+            # Imported here: the child imports this module, and needs no gin.
+            from mathft_jax.gin_utils import EnvironmentFailure
+            status = self._proc.poll()
             self._kill()
-            raise RuntimeError("symbolic grading worker failed to start")
+            command = "python -m mathft_jax.evaluation.symbolic"
+            if status is not None:
+                raise EnvironmentFailure(
+                    f"the symbolic grading worker ({command}) exited with status {status} "
+                    f"before it was ready: run that command to see why")
+            raise EnvironmentFailure(
+                f"the symbolic grading worker ({command}) was not ready within its start-up "
+                f"limit of {limit:g} s (a heavily loaded machine): rerun when the load "
+                f"drops, or allow it longer with {STARTUP_ENV}=<seconds>")
         self.num_restarts += 1
 
     def _read_line(self, timeout_s: float) -> str | None:

@@ -481,3 +481,37 @@ def test_the_points_hold_no_simple_relation_between_symbols():
     ("u-v=1", "u-v=2"), ("u-2v+w=0", "u-2v+w=5"), ("uw=vz", "uw=vz+1"), ("x-y+3", "x-y+4")])
 def test_equations_on_several_symbols_that_differ_by_a_constant(a, b):
     assert symbolic._compare_in_child(a, b) is N
+
+
+# ------------------------------------------------------------------ the worker's start-up
+
+
+def test_a_worker_not_ready_within_its_start_up_limit_is_one_line(monkeypatch):
+    """A slow start-up (a heavily loaded machine; simulated with a limit far below the
+    child's import time) is an EnvironmentFailure line naming the limit and the setting,
+    not a RuntimeError traceback; the worker is usable again once the limit allows it."""
+    from mathft_jax import gin_utils
+    monkeypatch.setenv(symbolic.STARTUP_ENV, "0.001")
+    worker = symbolic.SymbolicWorker()
+    with pytest.raises(gin_utils.EnvironmentFailure) as failure:
+        worker.compare(r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}")
+    assert gin_utils.classify(failure.value) == (gin_utils.EXIT_ENVIRONMENT, (
+        "the symbolic grading worker (python -m mathft_jax.evaluation.symbolic) was not ready "
+        "within its start-up limit of 0.001 s (a heavily loaded machine): rerun when the load "
+        f"drops, or allow it longer with {symbolic.STARTUP_ENV}=<seconds>"))
+    monkeypatch.delenv(symbolic.STARTUP_ENV)
+    assert worker.compare(r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}") == Verdict.EQUAL
+    worker.close()
+
+
+def test_a_worker_that_dies_before_it_is_ready_is_one_line(monkeypatch):
+    from mathft_jax import gin_utils
+    monkeypatch.setattr(symbolic.sys, "executable", "/bin/false")
+    worker = symbolic.SymbolicWorker()
+    with pytest.raises(gin_utils.EnvironmentFailure, match=r"^the symbolic grading worker "
+                       r"\(python -m mathft_jax.evaluation.symbolic\) exited with status 1 "
+                       r"before it was ready: run that command to see why$"):
+        worker.compare("x", "y")
+    monkeypatch.setenv(symbolic.STARTUP_ENV, "soon")
+    with pytest.raises(gin_utils.ConfigError, match="MATHFT_SYMBOLIC_STARTUP_S='soon'"):
+        worker.compare("x", "y")

@@ -44,12 +44,17 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
           eval_steps: Optional[int] = None, eval_split: str = "validation",
           checkpoint_every: int = 1000, keep_checkpoints: int = 3,
           async_checkpoints: bool = True, allow_changed_settings: bool = False,
-          distributed_init: bool = False):
+          distributed_init: bool = False, summary_dir: Optional[str] = None,
+          summaries: bool = True):
     """Runs `trainer.train_loop` with gin-bound arguments (see its docstring).
 
     Multi-host start-up: see `mathft_jax.distributed.maybe_initialize` (the environment
     decides; `distributed_init=True` forces TPU-metadata discovery). Every host runs the
     same command.
+
+    TensorBoard summaries go under MODEL_DIR unless `summary_dir` names another folder
+    (`--gin.train.summary_dir="'/tmp/tb'"`, e.g. local while MODEL_DIR is on `gs://`);
+    `--gin.train.summaries=False` writes none.
     """
     from mathft_jax import distributed
     distributed.maybe_initialize(force=distributed_init)
@@ -67,7 +72,8 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         log_every=log_every, eval_every=eval_every, eval_steps=eval_steps,
         eval_split=eval_split, checkpoint_every=checkpoint_every,
         keep_checkpoints=keep_checkpoints, async_checkpoints=async_checkpoints,
-        allow_changed_settings=allow_changed_settings)
+        allow_changed_settings=allow_changed_settings, summary_dir=summary_dir,
+        summaries=summaries)
 
 
 def main() -> None:

@@ -1,7 +1,11 @@
 """Training metrics: TensorBoard summaries via clu metric writers and a console progress line.
 
-TensorBoard event files go to `MODEL_DIR/train` and `MODEL_DIR/eval`; process 0 writes them,
-other processes only log. The console line looks like
+TensorBoard event files go to `MODEL_DIR/train` and `MODEL_DIR/eval`, or to `SUMMARY_DIR/train`
+and `SUMMARY_DIR/eval` with `summary_dir` set (`train.summary_dir`), or nowhere with
+`summaries=False` (`train.summaries`; the scalars still reach the progress line and the
+log); process 0 writes them, other processes only log. clu writes them through TensorFlow's
+`tf.io.gfile`, whose GCS client has its endpoint compiled in: with `MODEL_DIR` on `gs://`
+behind a GCS emulator (or a proxy), keep the summaries local or off. The console line looks like
 
     step 200/1000 | loss 1.2345 | accuracy 0.612 | lr 1.00e-04 | 12.3 steps/s | 50,380 tokens/s | ETA 1m05s
 
@@ -37,14 +41,18 @@ class MetricsLogger:
 
     def __init__(self, model_dir: file_paths.PathLike, total_steps: int, tokens_per_step: int,
                  stream: TextIO = sys.stdout,
-                 line_writer: Optional[Callable[[str], None]] = None):
+                 line_writer: Optional[Callable[[str], None]] = None, *,
+                 summary_dir: Optional[file_paths.PathLike] = None, summaries: bool = True):
         """Args beyond the example: `stream` takes the progress lines, unless `line_writer`
-        is given (e.g. `tqdm.write`, so that lines print above a progress bar)."""
-        lead = jax.process_index() == 0
+        is given (e.g. `tqdm.write`, so that lines print above a progress bar);
+        `summary_dir` holds the TensorBoard folders instead of `model_dir`; `summaries=False`
+        writes none (nothing is created, not even the folders)."""
+        write = jax.process_index() == 0 and summaries
+        base = file_paths.as_path(model_dir if summary_dir is None else summary_dir)
         self._train = metric_writers.create_default_writer(
-            str(file_paths.as_path(model_dir) / "train"), just_logging=not lead, asynchronous=True)
+            str(base / "train"), just_logging=not write, asynchronous=True)
         self._eval = metric_writers.create_default_writer(
-            str(file_paths.as_path(model_dir) / "eval"), just_logging=not lead, asynchronous=True)
+            str(base / "eval"), just_logging=not write, asynchronous=True)
         self._total = total_steps
         self._tokens_per_step = tokens_per_step
         self._stream = stream

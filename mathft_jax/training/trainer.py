@@ -198,7 +198,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                eval_split: str = "validation", checkpoint_every: int = 1000,
                keep_checkpoints: int = 3, async_checkpoints: bool = True,
                final_optimizer_state: bool = True, allow_changed_settings: bool = False,
-               step_callbacks: Sequence[StepCallback] = ()) -> TrainResult:
+               step_callbacks: Sequence[StepCallback] = (),
+               summary_dir: Optional[str] = None, summaries: bool = True) -> TrainResult:
     """Trains `model_config` on a SeqIO task or mixture; see the module docstring.
 
     Args:
@@ -239,6 +240,9 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       allow_changed_settings: resume MODEL_DIR's checkpoint even when it was written under
         other settings (`checkpoints.run_fingerprint`); the differences are printed.
       step_callbacks: called as fn(step, state) after every step (monitoring, tests).
+      summary_dir: where the TensorBoard folders train/ and eval/ go (None: `model_dir`),
+        e.g. a local folder while `model_dir` is on `gs://` (`metrics` module docstring).
+      summaries: False writes no TensorBoard summaries at all.
 
     Progress: one console line every `log_every` steps; on a terminal also a tqdm bar with
     the rate and ETA (`progress_bar`), the lines printed above it.
@@ -330,7 +334,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
         step = int(jax.device_get(state.step))
         bar = progress_bar(train_steps, step)
         logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length,
-                               line_writer=bar.write if bar is not None else None)
+                               line_writer=bar.write if bar is not None else None,
+                               summary_dir=summary_dir, summaries=summaries)
         finite = _FiniteCheck(model_path, ckpt)
         train_metrics: dict[str, float] = {}
         eval_metrics: dict[str, float] = {}

@@ -22,7 +22,7 @@ import gin
 from mathft_jax import distributed, preflight
 from mathft_jax.evaluation import plots, ranking, records, report
 from mathft_jax.evaluation.problems import GradedProblem, grade_problems
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.training import run_lock
 
 

@@ -39,7 +39,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from mathft_jax import distributed, file_paths, preflight
 from mathft_jax.atomic_files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.models import Decoder, safetensors_io
 from mathft_jax.models.config import ModelConfig
 from mathft_jax.models.pretrained import load_pretrained

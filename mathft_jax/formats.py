@@ -37,7 +37,7 @@ import sys
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from mathft_jax import file_paths
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 CANDIDATES_VERSION = 1
 SCORES_VERSION = 1

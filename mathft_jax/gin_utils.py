@@ -33,18 +33,21 @@ Example:
 from __future__ import annotations
 
 import difflib
-import errno
 import inspect
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import gin
 from gin import config_parser
 
 from mathft_jax import cli_help, startup
+# Re-exported: the error kinds and exit statuses were defined here before `errors` existed,
+# and users' own entry points and task modules may import them from here.
+from mathft_jax.errors import (EXIT_CONFIG, EXIT_ENVIRONMENT, ConfigError,  # noqa: F401
+                               EnvironmentFailure, causes, classify)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
@@ -52,21 +55,6 @@ DEFAULT_SEARCH_PATHS = (Path.cwd(), REPO_ROOT, PACKAGE_DIR)
 # The project's own gin files: macros they set may legitimately go unread in some pairings.
 PROJECT_GIN_DIRS = (REPO_ROOT / "gin_configs", PACKAGE_DIR)
 
-EXIT_CONFIG = 2
-EXIT_ENVIRONMENT = 3
-# OSErrors that mean the machine, not the user's input, failed the run.
-_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
-# The same failures as TensorStore (Orbax's writer) words them.
-_ENVIRONMENT_TEXTS = ("No space left on device", "RESOURCE_EXHAUSTED", "Disk quota exceeded",
-                      "File too large")
-
-
-class ConfigError(Exception):
-    """A user-facing configuration or input problem; printed as one line, exit status 2."""
-
-
-class EnvironmentFailure(Exception):
-    """The environment failed the run (disk full, quota); printed as one line, exit status 3."""
 
 
 def parse_flags(argv: Sequence[str], entry: Optional[str] = None
@@ -307,51 +295,6 @@ def finalize() -> None:
             raise ConfigError(f"gin macro {match.group(1)} is used but not set "
                               f"(pass --gin.{match.group(1)}=VALUE or set it in a gin file)") from None
         raise ConfigError(_first_line(e)) from None
-
-
-def causes(exc: Optional[BaseException]) -> Iterator[BaseException]:
-    """`exc`, then what caused it (`raise ... from`, or the exception being handled)."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
-def classify(exc: BaseException) -> Optional[tuple[int, str]]:
-    """(exit status, one-line message) for a user-facing failure, None for a bug.
-
-    Looks through the exception's causes, so a ConfigError or a full disk raised inside a
-    library (tf.data, Orbax's writer threads) is still recognised.
-
-    Example:
-        >>> classify(OSError(errno.ENOSPC, "No space left on device", "/runs/x/ckpt"))
-        (3, '/runs/x/ckpt: No space left on device')
-    """
-    for e in causes(exc):
-        if isinstance(e, EnvironmentFailure):
-            return EXIT_ENVIRONMENT, _one_line(e)
-        if isinstance(e, ConfigError):
-            return EXIT_CONFIG, _one_line(e)
-    for e in causes(exc):
-        if isinstance(e, OSError) and e.errno is not None:
-            where = f"{e.filename}: " if e.filename else ""
-            status = EXIT_ENVIRONMENT if e.errno in _ENVIRONMENT_ERRNOS else EXIT_CONFIG
-            return status, f"{where}{e.strerror or os.strerror(e.errno)}"
-        text = str(e)
-        if any(t in text for t in _ENVIRONMENT_TEXTS):
-            line = next(ln for ln in text.splitlines() if any(t in ln for t in _ENVIRONMENT_TEXTS))
-            return EXIT_ENVIRONMENT, line.strip()
-    return None
-
-
-# What gin appends to an exception raised inside a configurable it called.
-_GIN_CALL_CONTEXT = re.compile(r"\s*In call to configurable '[^']*' \([^()]*\)"
-                               r"(?: in scope '[^']*')?")
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(_GIN_CALL_CONTEXT.sub("", str(e)).split()) or type(e).__name__
 
 
 def _entry_name(main_fn: Callable[..., Any]) -> Optional[str]:

@@ -69,7 +69,7 @@ from mathft_jax.decoding.continuous import ContinuousDecoder, Finished, Request
 from mathft_jax.decoding.decode_loop import bucket_length
 from mathft_jax.decoding.sampling import Greedy, Sampling, SamplingRule
 from mathft_jax.decoding.stop_strings import cut_at_stop
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.params_source import load_params, resolve_bos
 from mathft_jax.resumable_jsonl import ResumableJsonl

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from mathft_jax import partitioning
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.models import Decoder, ModelConfig
 
 RANDOM_INIT = "random_init"

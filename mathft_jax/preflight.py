@@ -8,10 +8,10 @@ Example:
     >>> check_infer(num_samples=0, max_new_tokens=0, greedy=True, batch_size=-8)
     Traceback (most recent call last):
     ...
-    mathft_jax.gin_utils.ConfigError: infer.max_new_tokens must be >= 1, got 0; \
+    mathft_jax.errors.ConfigError: infer.max_new_tokens must be >= 1, got 0; \
 infer.batch_size must be >= 1, got -8
 
-The module imports only the standard library and gin_utils, so `python -m mathft_jax.train`
+The module imports only the standard library, etils and `errors`, so `python -m mathft_jax.train`
 checks its settings before TensorFlow and Orbax load.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, Iterable, Optional
 from etils import epath
 
 from mathft_jax import file_paths
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 
 class Checks:

@@ -35,7 +35,7 @@ from typing import Iterable, Mapping, Optional
 from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.file_paths import as_path, is_local
 from mathft_jax.formats import to_jsonl
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 PROGRESS_VERSION = 1
 

@@ -43,7 +43,7 @@ from mathft_jax.decoding.scoring import (label_word_probs, label_word_probs_at,
 from mathft_jax.evaluator.inputs import EvaluatorInput, build_input
 from mathft_jax.evaluator.verifier import VerifierInput, build_verifier_input
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.params_source import load_params, resolve_bos
 from mathft_jax.resumable_jsonl import ResumableJsonl

@@ -29,7 +29,7 @@ import gin
 
 from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.file_paths import as_path
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.training import optimizers
 from mathft_jax.training.losses import make_sft_loss
 

@@ -132,7 +132,7 @@ def test_partial_scores_are_reported_and_rr_covers_fully_scored_problems(tmp_pat
 
 
 def test_scores_matching_no_candidate_are_an_error(tmp_path):
-    from mathft_jax.gin_utils import ConfigError
+    from mathft_jax.errors import ConfigError
     _write_jsonl(tmp_path / "c.jsonl", _rows())
     _write_jsonl(tmp_path / "s.jsonl", [{**s, "problem_id": "x" + s["problem_id"]}
                                         for s in _scores()])

@@ -141,7 +141,7 @@ def test_trained_evaluator_ranks_held_out_candidates_by_what_it_learned(sft, tmp
 
 
 def test_score_refuses_another_evaluator_in_the_same_file(sft, tmp_path):
-    from mathft_jax.gin_utils import ConfigError
+    from mathft_jax.errors import ConfigError
     from mathft_jax.score import score
     candidates = sft / "train_candidates.jsonl"
     kw = dict(model_config=toy_task.MODEL, candidates_file=str(candidates),

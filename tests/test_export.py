@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mathft_jax import export as export_module
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.models import Decoder, pretrained, safetensors_io
 from mathft_jax.training import checkpoints
 from tests.models.test_gguf_import import TINY_GEMMA, TOKENS, random_params, write_tiny_gguf

@@ -6,7 +6,7 @@ import gin
 import pytest
 
 from mathft_jax import gin_utils
-from mathft_jax.gin_utils import ConfigError, EnvironmentFailure
+from mathft_jax.errors import ConfigError, EnvironmentFailure
 
 
 @pytest.fixture(autouse=True)

@@ -115,7 +115,7 @@ def test_other_batch_size_writes_the_same_rows(reference, tmp_path):
 
 
 def test_refuses_other_settings_and_unknown_files(reference, tmp_path):
-    from mathft_jax.gin_utils import ConfigError
+    from mathft_jax.errors import ConfigError
     out = tmp_path / "cands.jsonl"
     _infer(out, max_chunks=1)
     with pytest.raises(ConfigError, match=r"different settings \(seed: 5 -> 6\)"):
@@ -246,7 +246,7 @@ def test_pretrained_checkpoint_loads_params_and_prepends_bos(reference, tmp_path
     assert json.loads((tmp_path / "bos.jsonl.progress").read_text())["settings"]["bos_id"] == 7
     assert [r["text"] for r in rows] != [r["text"] for r in read(plain)]
     # An explicit bos_id wins; a different BOS is a different run (refused on resume).
-    from mathft_jax.gin_utils import ConfigError
+    from mathft_jax.errors import ConfigError
     with pytest.raises(ConfigError, match="bos_id"):
         _infer(bos, checkpoint="pretrained:fake", prepend_bos=True, bos_id=3)
 

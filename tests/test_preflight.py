@@ -4,7 +4,7 @@ import pytest
 
 from mathft_jax import preflight
 from mathft_jax.decoding.sampling import Sampling
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 
 def test_check_infer_names_every_bad_setting(tmp_path):

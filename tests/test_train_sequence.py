@@ -8,7 +8,7 @@ import gin
 import pytest
 
 from mathft_jax import train_sequence as ts
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = REPO / "gin_configs" / "experiments"

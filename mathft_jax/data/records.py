@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from mathft_jax.atomic_files import atomic_write
 from mathft_jax.file_paths import as_path
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 OnError = str  # "raise" | "skip"
 _MAX_KEPT_ERRORS = 20

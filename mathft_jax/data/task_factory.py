@@ -42,7 +42,7 @@ from mathft_jax.data import task_reads
 from mathft_jax.data import sources
 from mathft_jax.data import vocab as vocab_lib
 from mathft_jax.file_paths import as_path
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 PASSTHROUGH_FEATURES = ("problem_id", "answer", "level", "subject", "problem")
 SOLUTION_FORMATS = ("boxed", "gsm8k")

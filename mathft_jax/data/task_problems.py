@@ -17,7 +17,7 @@ from typing import Iterator, Optional
 import numpy as np
 import seqio
 
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 
 @dataclasses.dataclass

@@ -19,7 +19,7 @@ import dataclasses
 
 import seqio
 
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 from mathft_jax.evaluator.label_words import LabelWords
 from mathft_jax.evaluator.tasks import evaluator_info_of
 from mathft_jax.evaluator.verifier import MAX_WRONG_STEPS
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.models import Decoder, ModelConfig
 from mathft_jax.models.logprobs import picked_logits, token_log_probs
 from mathft_jax.training.losses import LossFn, model_logits

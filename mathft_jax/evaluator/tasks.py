@@ -43,7 +43,7 @@ from mathft_jax.evaluator.pairs import PAIR_FEATURES
 from mathft_jax.evaluator.steps import STEP_FEATURES
 from mathft_jax.evaluator.verifier import (TOKEN_FEATURES, build_verifier_input,
                                            token_weights)
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 KINDS = ("classification", "pair", "steps", "tokens")
 _SPLITS = ("train",)

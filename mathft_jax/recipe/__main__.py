@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import gin  # noqa: E402
 
 from mathft_jax import gin_utils  # noqa: E402
+from mathft_jax.errors import ConfigError  # noqa: E402
 from mathft_jax.recipe import paper, runner, seeds as seeds_lib, settings as settings_lib  # noqa: E402,E501
 from mathft_jax.recipe import table  # noqa: E402
 from mathft_jax.training import run_lock  # noqa: E402
@@ -35,7 +36,7 @@ def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = 
     from mathft_jax import distributed
     distributed.maybe_initialize()
     if targets is not None and seeds:
-        raise gin_utils.ConfigError("recipe.targets and recipe.seeds cannot be combined")
+        raise ConfigError("recipe.targets and recipe.seeds cannot be combined")
     if targets is not None:
         manifests = runner.run_stages(paper.stages(settings, table.write), run_dir,
                                       targets=tuple(targets), parallel=settings.parallel_stages)
@@ -49,7 +50,7 @@ def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = 
               f"plots); every stage's outputs are in {run_dir}/<stage>/", flush=True)
         return manifests
     if len(set(seeds)) != len(seeds):
-        raise gin_utils.ConfigError(f"recipe.seeds has repeats: {tuple(seeds)}")
+        raise ConfigError(f"recipe.seeds has repeats: {tuple(seeds)}")
     out, inputs = {}, {}
     # The aggregate's folder: each seed_<k>/ has its own lock (`run_stages`).
     lock = run_lock.take(run_dir, "recipe.run_dir", lock_name=run_lock.RECIPE_LOCK_FILE)

@@ -42,7 +42,7 @@ from concurrent import futures
 from typing import Any, Callable, Mapping, Sequence
 
 from mathft_jax.atomic_files import atomic_write_json
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.training import run_lock
 
 MANIFEST = "manifest.json"

@@ -79,8 +79,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 
-from mathft_jax import file_paths, gin_utils
-from mathft_jax.gin_utils import ConfigError, EnvironmentFailure
+from mathft_jax import errors, file_paths
+from mathft_jax.errors import ConfigError, EnvironmentFailure
 from mathft_jax.training import run_lock
 from mathft_jax.training.train_state import TrainState
 
@@ -222,8 +222,8 @@ class RunCheckpoints:
         try:
             yield
         except Exception as e:  # noqa: BLE001 (anything else is re-raised unchanged)
-            known = gin_utils.classify(e)
-            if known is None or known[0] != gin_utils.EXIT_ENVIRONMENT:
+            known = errors.classify(e)
+            if known is None or known[0] != errors.EXIT_ENVIRONMENT:
                 raise
             which = f"step {step}" if step is not None else "a checkpoint"
             raise EnvironmentFailure(f"cannot write {which} to {self.directory}: {known[1]} "
@@ -357,12 +357,12 @@ def _first_line(e: BaseException) -> str:
 
 def _is_damage(e: BaseException) -> bool:
     return any(isinstance(c, (json.JSONDecodeError, FileNotFoundError))
-               or any(m in str(c) for m in _DAMAGE_MARKERS) for c in gin_utils.causes(e))
+               or any(m in str(c) for m in _DAMAGE_MARKERS) for c in errors.causes(e))
 
 
 def _damage_line(e: BaseException) -> str:
     """The most specific line of the chain: TensorStore's own cause when there is one."""
-    lines = [ln.strip() for c in gin_utils.causes(e) for ln in str(c).splitlines()
+    lines = [ln.strip() for c in errors.causes(e) for ln in str(c).splitlines()
              if any(m in ln for m in _DAMAGE_MARKERS)]
     return lines[-1] if lines else _first_line(e)
 

@@ -22,7 +22,7 @@ import numpy as np
 import seqio
 import tensorflow as tf
 
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 # tf.data must never take accelerator memory from JAX.
 tf.config.set_visible_devices([], "GPU")

@@ -50,7 +50,7 @@ import sys
 from typing import Callable, Optional, TypeVar
 
 from mathft_jax import file_paths
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 LOCK_FILE = "run.lock"
 FOLDER_LOCK_FILE = "evaluate.lock"  # evaluate's, in its OUTPUT_DIR (`hold_output`)

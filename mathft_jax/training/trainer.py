@@ -44,7 +44,7 @@ import seqio
 from etils import epath
 
 from mathft_jax import file_paths, params_source, partitioning, preflight
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.training import checkpoints, data, train_state, train_step
 from mathft_jax.training.losses import LossFn, make_sft_loss

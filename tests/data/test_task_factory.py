@@ -84,6 +84,6 @@ def test_prepend_bos(vocab, inputs_length, want):
 def test_prepend_bos_needs_a_bos_id():
     import tensorflow as tf
     ds = tf.data.Dataset.from_tensors({"inputs": tf.constant([100], tf.int32)})
-    from mathft_jax.gin_utils import ConfigError
+    from mathft_jax.errors import ConfigError
     with pytest.raises(ConfigError, match="no BOS id"):
         tf_.prepend_bos(ds, {"inputs": seqio.Feature(seqio.ByteVocabulary(extra_ids=0))})

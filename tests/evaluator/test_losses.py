@@ -128,7 +128,7 @@ def test_finite_when_both_label_probabilities_underflow(fake_tasks, monkeypatch,
 
 
 def test_wrong_task_kind_and_settings_are_refused(fake_tasks):
-    from mathft_jax.gin_utils import ConfigError
+    from mathft_jax.errors import ConfigError
     with pytest.raises(ConfigError, match="needs a pair evaluator task"):
         losses.make_evaluator_loss(CFG, fake_tasks.cls, "margin")
     with pytest.raises(ConfigError, match="mixture_weight"):

@@ -121,7 +121,7 @@ def test_the_likelihood_loss_by_hand():
 
 
 def test_the_likelihood_loss_needs_a_token_task(vocab, candidates):
-    from mathft_jax.gin_utils import ConfigError
+    from mathft_jax.errors import ConfigError
     path, _ = candidates
     name = evaluator_tasks.register_evaluator_task(
         name="verifier_test_classification", candidates_file=str(path),

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from mathft_jax import distributed
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.recipe import runner
 from mathft_jax.recipe.runner import Stage, run_stages
 

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.training import checkpoints
 from tests.training import tiny_run, tiny_task
 

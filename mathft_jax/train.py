@@ -60,8 +60,7 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
     distributed.maybe_initialize(force=distributed_init)
     from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
 
-    # make_schedule.* / make_optimizer.* from gin, recorded for the checkpoint fingerprint.
-    built = optimizers.build_optimizer(train_steps)
+    built = optimizer_from_gin(train_steps)
     return trainer.train_loop(
         model_config=model_config, model_dir=model_dir,
         mixture_or_task_name=mixture_or_task_name, train_steps=train_steps,
@@ -74,6 +73,15 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         keep_checkpoints=keep_checkpoints, async_checkpoints=async_checkpoints,
         allow_changed_settings=allow_changed_settings, summary_dir=summary_dir,
         summaries=summaries)
+
+
+def optimizer_from_gin(train_steps: int) -> optimizers.BuiltOptimizer:
+    """The optimizer of a `train` run: `make_schedule.*` / `make_optimizer.*` read from gin
+    here, at the entry point's edge (the library's `build_optimizer` reads no gin), and
+    recorded for the checkpoint fingerprint."""
+    return optimizers.build_optimizer(
+        train_steps, schedule=gin_utils.configured_arguments(optimizers.make_schedule),
+        optimizer=gin_utils.configured_arguments(optimizers.make_optimizer))
 
 
 def main() -> None:

@@ -75,7 +75,7 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         if stage.train_steps < 1:
             raise ConfigError(f"stage {stage.name!r}: train_steps must be >= 1, got "
                               f"{stage.train_steps}")
-    from mathft_jax import distributed
+    from mathft_jax import distributed, gin_utils
     from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
     distributed.maybe_initialize()
     previous, summaries = init_checkpoint, []
@@ -91,9 +91,13 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         print(f"== stage {i + 1}/{len(stages)} {stage.name}: {stage.train_steps} steps on "
               f"{stage.mixture_or_task_name} -> {stage_dir}", flush=True)
         start = time.time()
+        # The other make_schedule.* / make_optimizer.* settings are read from gin here, at
+        # the entry point's edge (`build_optimizer` reads no gin).
         built = optimizers.build_optimizer(
-            stage.train_steps, schedule={"peak_value": stage.learning_rate,
-                                         "warmup_steps": stage.warmup_steps})
+            stage.train_steps,
+            schedule={**gin_utils.configured_arguments(optimizers.make_schedule),
+                      "peak_value": stage.learning_rate, "warmup_steps": stage.warmup_steps},
+            optimizer=gin_utils.configured_arguments(optimizers.make_optimizer))
         result = trainer.train_loop(
             model_config=model_config, model_dir=stage_dir,
             mixture_or_task_name=stage.mixture_or_task_name, train_steps=stage.train_steps,

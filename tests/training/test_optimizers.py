@@ -46,3 +46,36 @@ def test_optimizers_step_and_clip(name):
         np.testing.assert_allclose(updates["scale"], 0.0, atol=1e-6)  # no decay on norms
     with pytest.raises(ValueError, match="unknown optimizer"):
         optimizers.make_optimizer(optax.constant_schedule(0.1), name="sgd")
+
+
+def test_build_optimizer_reads_no_gin_and_the_train_edge_does():
+    """Library code builds what it is told: a gin binding that would change the optimizer
+    changes it only where an entry point reads gin at its edge (issue 26)."""
+    import gin
+
+    from mathft_jax.train import optimizer_from_gin
+    params = {"w": jnp.ones((3, 3))}
+    grads = {"w": jnp.full((3, 3), 10.0)}
+
+    def first_update(built):
+        updates, _ = built.optimizer.update(grads, built.optimizer.init(params), params)
+        return np.asarray(updates["w"]), float(built.schedule(5))
+
+    plain = optimizers.build_optimizer(10, schedule={"warmup_steps": 0})
+    gin.clear_config()
+    try:
+        with gin.unlock_config():
+            gin.bind_parameter("mathft_jax.training.optimizers.make_schedule.peak_value", 0.5)
+            gin.bind_parameter("mathft_jax.training.optimizers.make_optimizer.clip_norm", 0.1)
+            gin.bind_parameter("mathft_jax.training.optimizers.make_optimizer.name", "adafactor")
+        bound = optimizers.build_optimizer(10, schedule={"warmup_steps": 0})
+        edge = optimizer_from_gin(10)
+    finally:
+        gin.clear_config()
+    assert bound.settings == plain.settings
+    np.testing.assert_array_equal(first_update(bound)[0], first_update(plain)[0])
+    assert first_update(bound)[1] == first_update(plain)[1]
+    assert edge.settings["schedule"]["peak_value"] == 0.5
+    assert edge.settings["optimizer"]["clip_norm"] == 0.1
+    assert edge.settings["optimizer"]["name"] == "adafactor"
+    assert first_update(edge)[1] != first_update(plain)[1]

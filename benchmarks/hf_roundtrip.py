@@ -15,7 +15,8 @@ import tempfile
 import time
 
 from mathft_jax import export
-from mathft_jax.models import hf_consumer, pretrained
+from mathft_jax import hf_consumer
+from mathft_jax.models import pretrained
 
 PROMPTS = [
     "Problem: What is the sum of the first 10 positive integers?\nSolution:",

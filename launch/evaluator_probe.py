@@ -107,6 +107,7 @@ def main(argv=None) -> None:
     from mathft_jax.decoding.sampling import Sampling
     from mathft_jax.evaluate import evaluate
     from mathft_jax.evaluator.losses import make_evaluator_loss
+    from mathft_jax.evaluator.objective import task_objective
     from mathft_jax.evaluator.tasks import register_evaluator_task
     from mathft_jax.infer import infer
     from mathft_jax.score import score
@@ -135,7 +136,7 @@ def main(argv=None) -> None:
     trainer.train_loop(
         model_config=s.model_config, model_dir=evaluator, mixture_or_task_name=task,
         train_steps=args.steps, **built.train_loop_args(),
-        loss_fn_factory=lambda cfg, t: make_evaluator_loss(cfg, t, loss=args.loss),
+        objective=task_objective(lambda cfg, t: make_evaluator_loss(cfg, t, loss=args.loss)),
         init_checkpoint=generator, batch_size=s.batch_size, sequence_length=s.sequence_length,
         seed=s.seed,
         checkpoint_every=args.steps, log_every=max(args.steps // 5, 1), eval_every=0)

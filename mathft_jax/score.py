@@ -111,7 +111,7 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         template = prompts.GENERATOR_TEMPLATE
     rows, _ = formats.read_candidates(candidates_file)
     groups = _problems(rows, candidates_file)
-    from mathft_jax.training.data import get_task  # imports the `tasks` registrations
+    from mathft_jax.data.task_lookup import get_task  # imports the `tasks` registrations
     vocab = get_task(like_task).output_features["targets"].vocabulary
     words = resolve_label_words(vocab, positive, negative)
     max_length = max_prompt_length or model_config.max_seq_len

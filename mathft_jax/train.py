@@ -58,7 +58,8 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
     """
     from mathft_jax import distributed
     distributed.maybe_initialize(force=distributed_init)
-    from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
+    from mathft_jax.evaluator.objective import task_objective  # heavy (TensorFlow), as is
+    from mathft_jax.training import trainer  # the trainer: after the config checks
 
     built = optimizer_from_gin(train_steps)
     return trainer.train_loop(
@@ -67,7 +68,7 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         **built.train_loop_args(),
         batch_size=batch_size, sequence_length=sequence_length, inputs_length=inputs_length,
         pack=pack, num_microbatches=num_microbatches, seed=seed, mesh_shape=tuple(mesh_shape),
-        loss_fn_factory=loss_fn_factory, init_checkpoint=init_checkpoint,
+        objective=task_objective(loss_fn_factory), init_checkpoint=init_checkpoint,
         log_every=log_every, eval_every=eval_every, eval_steps=eval_steps,
         eval_split=eval_split, checkpoint_every=checkpoint_every,
         keep_checkpoints=keep_checkpoints, async_checkpoints=async_checkpoints,

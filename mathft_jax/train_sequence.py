@@ -39,7 +39,8 @@ STAGE_FILE = "stage.json"
 @gin.configurable
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """One training stage. `loss_fn_factory(model_config, task)` as in `train_loop`."""
+    """One training stage. `loss_fn_factory(model_config, task)`: the loss of the stage's
+    objective (`evaluator.objective.task_objective`, rows laid out as the task needs)."""
 
     name: str
     mixture_or_task_name: str
@@ -76,7 +77,8 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
             raise ConfigError(f"stage {stage.name!r}: train_steps must be >= 1, got "
                               f"{stage.train_steps}")
     from mathft_jax import distributed, gin_utils
-    from mathft_jax.training import trainer  # heavy (TensorFlow): after the config checks
+    from mathft_jax.evaluator.objective import task_objective  # heavy (TensorFlow), as is
+    from mathft_jax.training import trainer  # the trainer: after the config checks
     distributed.maybe_initialize()
     previous, summaries = init_checkpoint, []
     for i, stage in enumerate(stages):
@@ -102,7 +104,8 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
             model_config=model_config, model_dir=stage_dir,
             mixture_or_task_name=stage.mixture_or_task_name, train_steps=stage.train_steps,
             **built.train_loop_args(),
-            loss_fn_factory=stage.loss_fn_factory, init_checkpoint=previous, **train_options)
+            objective=task_objective(stage.loss_fn_factory), init_checkpoint=previous,
+            **train_options)
         if result.preempted:
             print(f"stage {stage.name} preempted at step {result.step}; rerun to continue",
                   flush=True)

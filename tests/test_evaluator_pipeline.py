@@ -16,6 +16,7 @@ from mathft_jax import formats
 from mathft_jax.decoding.sampling import Sampling
 from mathft_jax.evaluator import tasks as evaluator_tasks
 from mathft_jax.evaluator.losses import make_evaluator_loss
+from mathft_jax.evaluator.objective import task_objective
 from mathft_jax.training import optimizers, trainer
 from tests.evaluator import toy_task
 
@@ -57,7 +58,8 @@ def _register(root, kind):
 def test_train_score_evaluate_with_real_evaluator_scores(sft):
     name = _register(sft, "pair")
     _train(sft / "evaluator", name, 10, 1e-3, init_checkpoint=str(sft / "sft"),
-           loss_fn_factory=lambda cfg, task: make_evaluator_loss(cfg, task, "margin"))
+           objective=task_objective(
+               lambda cfg, task: make_evaluator_loss(cfg, task, "margin")))
     examples = str(sft / "train_candidates.jsonl") + f".{name}.examples.jsonl"
     assert formats.read_examples(examples, "pair") and formats.read_examples(
         examples, "classification")
@@ -123,7 +125,8 @@ def test_trained_evaluator_ranks_held_out_candidates_by_what_it_learned(sft, tmp
         kind="classification", like_task=toy_task.TASK, positive=toy_task.LABELS[0],
         negative=toy_task.LABELS[1])
     _train(tmp_path / "evaluator", name, 60, 3e-3, init_checkpoint=str(sft / "sft"),
-           loss_fn_factory=lambda cfg, task: make_evaluator_loss(cfg, task, "classification"))
+           objective=task_objective(
+               lambda cfg, task: make_evaluator_loss(cfg, task, "classification")))
     from mathft_jax.evaluate import evaluate
     from mathft_jax.score import score
     score(model_config=toy_task.MODEL, checkpoint=str(tmp_path / "evaluator"),

@@ -21,7 +21,7 @@ def fake_trainer(monkeypatch):
 
     def fake(**kw):
         calls.append((Path(kw["model_dir"]).name, kw["mixture_or_task_name"], kw["train_steps"],
-                      kw["loss_fn_factory"].__name__, kw["init_checkpoint"]))
+                      kw["objective"].name, kw["init_checkpoint"]))
         return types.SimpleNamespace(preempted=False, train_metrics={}, step=kw["train_steps"])
     monkeypatch.setattr(trainer, "train_loop", fake)
     yield calls

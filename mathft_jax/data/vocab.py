@@ -3,7 +3,8 @@
 * `get_vocabulary(kind="bytes")`: `seqio.ByteVocabulary` (pad 0, eos 1, unk 2, bytes from 3).
 * `get_vocabulary(kind="sentencepiece", path=...)`: a pretrained model's `.model` file.
 * `get_vocabulary(kind="pretrained", path="gemma3_270m")`: a pretrained model's own
-  SentencePiece model (see `pretrained_tokenizer_path`): for "gemma3_270m" the
+  SentencePiece model (see `models.pretrained.pretrained_tokenizer_path`, found through
+  `data.pretrained_tokenizers`): for "gemma3_270m" the
   `tokenizer.model` cached by `mathft_jax.models.load_pretrained`, built (with the rest of the
   cache) only if it is not there yet; `path` may also be a Hugging Face checkpoint directory
   (its `tokenizer.model`) or a `.gguf` file (its rebuilt SentencePiece model).
@@ -37,6 +38,7 @@ import sentencepiece as spm
 
 from mathft_jax.atomic_files import atomic_write_bytes
 from mathft_jax.cache_dirs import ENV_CACHE, cache_root  # noqa: F401 (ENV_CACHE re-exported)
+from mathft_jax.data import pretrained_tokenizers
 
 VOCAB_KINDS = ("bytes", "sentencepiece", "pretrained", "synthetic")
 SYNTHETIC_VOCAB_SIZE = 512
@@ -100,37 +102,6 @@ def synthetic_vocab_path(vocab_size: int = SYNTHETIC_VOCAB_SIZE) -> Path:
     return path
 
 
-def pretrained_tokenizer_path(name: str) -> Path:
-    """The SentencePiece model of a pretrained model known to `load_pretrained`.
-
-    Args:
-      name: "gemma3_270m", a Hugging Face checkpoint directory, or a `.gguf` file.
-
-    Returns:
-      The `.model` file. For "gemma3_270m" and GGUF files it lives in the `load_pretrained`
-      cache (`$MATHFT_CACHE/pretrained/<name>-<sha256[:16]>/tokenizer.model`); when it is not
-      there yet, `load_pretrained(name)` is run once to build the cache (about 15 s).
-
-    Raises:
-      ValueError: the source has no SentencePiece model.
-    """
-    from mathft_jax.models import pretrained  # local: keeps this module's import light
-    path = Path(name)
-    if path.is_dir():
-        model = path / "tokenizer.model"
-        if not model.is_file():
-            raise ValueError(f"pretrained checkpoint {name} has no tokenizer.model")
-        return model
-    cached = pretrained.cached_tokenizer_path(name)
-    if cached is not None:
-        return cached
-    with _lock:
-        vocabulary = pretrained.load_pretrained(name).vocabulary
-    if vocabulary is None:
-        raise ValueError(f"pretrained model {name!r} has no SentencePiece vocabulary")
-    return Path(vocabulary.sentencepiece_model_file)
-
-
 @gin.configurable(module="mathft_jax.data")
 def get_vocabulary(kind: str = "bytes", path: Optional[str] = None,
                    vocab_size: int = SYNTHETIC_VOCAB_SIZE) -> seqio.Vocabulary:
@@ -140,7 +111,8 @@ def get_vocabulary(kind: str = "bytes", path: Optional[str] = None,
       kind: "bytes", "sentencepiece" (needs `path`), "pretrained" (needs `path`) or
         "synthetic" (trained and cached).
       path: the SentencePiece `.model` file for kind="sentencepiece"; for kind="pretrained",
-        a `load_pretrained` name such as "gemma3_270m" (see `pretrained_tokenizer_path`).
+        a `load_pretrained` name such as "gemma3_270m" (see
+        `models.pretrained.pretrained_tokenizer_path`).
       vocab_size: size of the synthetic vocabulary (kind="synthetic").
 
     Raises:
@@ -161,7 +133,8 @@ def get_vocabulary(kind: str = "bytes", path: Optional[str] = None,
             raise ValueError("get_vocabulary(kind='pretrained') needs path= (a pretrained model "
                              "name such as 'gemma3_270m'; bind mathft_jax.data.math_vocabulary"
                              ".path in gin)")
-        return seqio.SentencePieceVocabulary(str(pretrained_tokenizer_path(path)), extra_ids=0)
+        return seqio.SentencePieceVocabulary(str(pretrained_tokenizers.tokenizer_path(path)),
+                                             extra_ids=0)
     if kind == "synthetic":
         return seqio.SentencePieceVocabulary(str(synthetic_vocab_path(vocab_size)), extra_ids=0)
     raise ValueError(f"vocabulary kind must be one of {VOCAB_KINDS}, got {kind!r}")

@@ -4,10 +4,11 @@ candidate solution is correct, and used to re-rank answer clusters.
 Data flow:
     candidates JSONL (sampled on TRAIN problems) --examples.build_examples--> evaluator
     examples JSONL --tasks.register_evaluator_task--> SeqIO task (classification or pair)
-    --trainer + losses.make_evaluator_loss--> evaluator checkpoint --`python -m
-    mathft_jax.score`--> scores JSONL --> `python -m mathft_jax.evaluate` (RR.* metrics)
+    --trainer + objective.task_objective(losses.make_evaluator_loss)--> evaluator checkpoint
+    --`python -m mathft_jax.score`--> scores JSONL --> `python -m mathft_jax.evaluate` (RR.* metrics)
 
 Modules: `label_words` (the label words as token ids), `examples` (balanced per-problem
 examples), `pairs` (the feature converter that keeps a pair in one row), `tasks` (SeqIO
-registration by gin), `losses` (classification, pairwise margin, mixture).
+registration by gin), `losses` (classification, pairwise margin, mixture), `objective` (what
+the trainer takes: a loss on rows laid out as the evaluator task needs).
 """

@@ -119,7 +119,7 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
         raise ConfigError(f"register_evaluator_task.kind must be one of {KINDS}, got {kind!r}")
     if kind == "tokens" and template == prompts.EVALUATOR_TEMPLATE:
         template = prompts.GENERATOR_TEMPLATE
-    from mathft_jax.training.data import get_task  # imports the `tasks` registrations
+    from mathft_jax.data.task_lookup import get_task  # imports the `tasks` registrations
     vocabulary = get_task(like_task).output_features["targets"].vocabulary
     info = EvaluatorTaskInfo(kind, template, positive, negative, vocabulary)
     key = (candidates_file, kind, like_task, template, positive, negative, max_per_problem,

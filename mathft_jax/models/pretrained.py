@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -38,6 +39,7 @@ import numpy as np
 
 from mathft_jax.atomic_files import atomic_write
 from mathft_jax.cache_dirs import ENV_CACHE, cache_root  # noqa: F401 (ENV_CACHE re-exported)
+from mathft_jax.data import pretrained_tokenizers
 from mathft_jax.models import gguf_import, gguf_tokenizer, safetensors_io
 from mathft_jax.models.config import ModelConfig
 
@@ -243,3 +245,42 @@ def _gguf_bos(model_path: Path) -> Optional[int]:
     import sentencepiece as spm
     bos = spm.SentencePieceProcessor(model_file=str(model_path)).bos_id()
     return bos if bos >= 0 else None
+
+
+_tokenizer_lock = threading.Lock()  # one build of a missing cache at a time
+
+
+def pretrained_tokenizer_path(name: str) -> Path:
+    """The SentencePiece model of a pretrained model known to `load_pretrained`.
+
+    Vocabularies of kind "pretrained" (`data.vocab.get_vocabulary`) find it through
+    `data.pretrained_tokenizers`, where this module registers it on import.
+
+    Args:
+      name: "gemma3_270m", a Hugging Face checkpoint directory, or a `.gguf` file.
+
+    Returns:
+      The `.model` file. For "gemma3_270m" and GGUF files it lives in the `load_pretrained`
+      cache (`$MATHFT_CACHE/pretrained/<name>-<sha256[:16]>/tokenizer.model`); when it is not
+      there yet, `load_pretrained(name)` is run once to build the cache (about 15 s).
+
+    Raises:
+      ValueError: the source has no SentencePiece model.
+    """
+    path = Path(name)
+    if path.is_dir():
+        model = path / "tokenizer.model"
+        if not model.is_file():
+            raise ValueError(f"pretrained checkpoint {name} has no tokenizer.model")
+        return model
+    cached = cached_tokenizer_path(name)
+    if cached is not None:
+        return cached
+    with _tokenizer_lock:
+        vocabulary = load_pretrained(name).vocabulary
+    if vocabulary is None:
+        raise ValueError(f"pretrained model {name!r} has no SentencePiece vocabulary")
+    return Path(vocabulary.sentencepiece_model_file)
+
+
+pretrained_tokenizers.register(pretrained_tokenizer_path)

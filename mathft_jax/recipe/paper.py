@@ -59,6 +59,7 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
     @_unless_inputs_skipped
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.evaluator.losses import make_evaluator_loss
+        from mathft_jax.evaluator.objective import task_objective
         from mathft_jax.training import optimizers, trainer
         from mathft_jax.training.losses import make_sft_loss
         built = optimizers.build_optimizer(
@@ -75,7 +76,7 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
             mixture_or_task_name=task(inputs) if callable(task) else task, train_steps=steps,
             **built.train_loop_args(),
             # Only the SSFT stages have no input model: they start from `init_checkpoint`.
-            loss_fn_factory=factory,
+            objective=task_objective(factory),
             init_checkpoint=inputs[init] if init else s.init_checkpoint,
             batch_size=s.batch_size, sequence_length=s.sequence_length, seed=s.seed,
             checkpoint_every=max(steps // 3, 1), log_every=max(steps // 5, 1), eval_every=0,

@@ -2,7 +2,8 @@
 
 `train_loop` is what `python -m mathft_jax.train` runs (through the gin-configurable
 `mathft_jax.train.train`); later stages (evaluator training, multi-task sequential
-fine-tuning) call it with their own `loss_fn_factory` and `init_checkpoint`.
+fine-tuning) call it with their own `objective` (`training.objective`: the loss and the row
+layout it needs; the evaluator exports its own) and `init_checkpoint`.
 
 Resume rules, checked in this order:
   1. MODEL_DIR/checkpoints has a finalized step: restore params, optimizer state, step and the
@@ -13,7 +14,7 @@ Resume rules, checked in this order:
      the loop returns at once.
      The run owns MODEL_DIR while it trains (`run_lock`): a second run on it is refused.
   2. `init_checkpoint` is set: restore params only from it (another run's MODEL_DIR, a step
-     folder, a params export, or "pretrained:<name>" through `params_source`), fresh
+     folder, a params export, or "pretrained:<name>" through `models.pretrained_params`), fresh
      optimizer state, step 0.
   3. Otherwise initialise from `seed`.
 
@@ -40,19 +41,18 @@ from typing import Callable, Optional, Sequence
 import jax
 import numpy as np
 import optax
-import seqio
 from etils import epath
 
-from mathft_jax import file_paths, params_source, partitioning, preflight
+from mathft_jax import file_paths, partitioning, preflight
+from mathft_jax.data.task_lookup import get_task, task_vocab_size
 from mathft_jax.errors import ConfigError
 from mathft_jax.models import ModelConfig
+from mathft_jax.models.pretrained_params import PRETRAINED_PREFIX, load_pretrained_params
 from mathft_jax.training import checkpoints, data, train_state, train_step
-from mathft_jax.training.losses import LossFn, make_sft_loss
 from mathft_jax.training.metrics import MetricsLogger
+from mathft_jax.training.objective import LossFnFactory, Objective  # noqa: F401 (re-exported)
 
 StepCallback = Callable[[int, train_state.TrainState], None]
-# (model_config, task or mixture) -> loss_fn; the task gives e.g. the evaluator's label ids.
-LossFnFactory = Callable[[ModelConfig, seqio.Task | seqio.Mixture], LossFn]
 
 
 # Metrics whose non-finite value stops the run (`_FiniteCheck`).
@@ -175,12 +175,14 @@ def progress_bar(total: int, initial: int, stream=None):
                 desc="train", smoothing=0.1)
 
 
-def _init_params(model_config: ModelConfig, init_checkpoint: str, target, mesh):
+def _init_params(model_config: ModelConfig, init_checkpoint: str, target):
     """Params from `init_checkpoint`, laid out like `target` (ShapeDtypeStructs)."""
-    if not init_checkpoint.startswith(params_source.PRETRAINED_PREFIX):
+    if not init_checkpoint.startswith(PRETRAINED_PREFIX):
         return checkpoints.restore_params(init_checkpoint, target)
-    loaded = params_source.load_params(model_config, init_checkpoint, mesh).params
-    return jax.device_put(loaded, jax.tree_util.tree_map(lambda t: t.sharding, target))
+    shardings = jax.tree_util.tree_map(lambda t: t.sharding, target)
+    params, _ = load_pretrained_params(model_config, init_checkpoint[len(PRETRAINED_PREFIX):],
+                                       train_state.abstract_params(model_config), shardings)
+    return params
 
 
 def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_name: str,
@@ -192,7 +194,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                num_microbatches: int = 1, seed: int = 0,
                mesh_shape: Sequence[int] = (-1, 1, 1),
                rules=partitioning.DEFAULT_RULES,
-               loss_fn_factory: LossFnFactory = make_sft_loss,
+               objective: Objective = Objective(),
                init_checkpoint: Optional[str] = None,
                log_every: int = 10, eval_every: int = 0, eval_steps: Optional[int] = None,
                eval_split: str = "validation", checkpoint_every: int = 1000,
@@ -221,8 +223,9 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
       seed: parameter init, data shuffling and per-step rngs.
       mesh_shape: (data, fsdp, tensor) sizes, one of them may be -1 (fill).
       rules: logical axis rules (partitioning.DEFAULT_RULES).
-      loss_fn_factory: (model_config, task) -> loss_fn(params, batch, rng) ->
-        (loss_sum, metrics); see training/losses.py and evaluator/losses.py.
+      objective: the loss factory, feature converter and feature lengths
+        (`training.objective.sft_objective()` by default; `evaluator.objective.task_objective`
+        for evaluator tasks).
       init_checkpoint: params-only starting point when MODEL_DIR has no checkpoint yet (a
         checkpoint path or "pretrained:<name>").
       log_every: steps between progress lines / TensorBoard train scalars.
@@ -256,12 +259,13 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
             checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
             init_checkpoint=init_checkpoint, model_dir=model_dir)
         model_path = check_model_dir(model_dir)
-        task = data.get_task(mixture_or_task_name)
-        vocab = data.task_vocab_size(mixture_or_task_name)
+        task = get_task(mixture_or_task_name)
+        vocab = task_vocab_size(mixture_or_task_name)
         if model_config.vocab_size < vocab:
             raise ConfigError(f"model vocab_size {model_config.vocab_size} is smaller than the "
                               f"vocabulary of task {mixture_or_task_name!r} ({vocab})")
-        lengths = data.feature_lengths(mixture_or_task_name, sequence_length, inputs_length)
+        lengths = objective.feature_lengths(task, sequence_length, inputs_length)
+        converter = objective.feature_converter(task, pack)
 
         mesh = partitioning.make_mesh(*mesh_shape)
         shards = partitioning.num_batch_shards(mesh)
@@ -288,7 +292,7 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
             print(f"resuming from {ckpt.directory}/{saved['step']} (input position "
                   f"{batches_consumed} batches)", flush=True)
         elif init_checkpoint:
-            params = _init_params(model_config, init_checkpoint, target.params, mesh)
+            params = _init_params(model_config, init_checkpoint, target.params)
             state = train_state.state_from_params(params, optimizer, shardings)
             batches_consumed = 0
             print(f"initialised params from {init_checkpoint}", flush=True)
@@ -297,9 +301,9 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
                                                  jax.random.key(seed), shardings)
             batches_consumed = 0
 
-        loss_fn = loss_fn_factory(model_config, task)
+        loss_fn = objective.loss_fn_factory(model_config, task)
         batches = data.train_batches(mixture_or_task_name, lengths, batch_size, seed=seed,
-                                     start_batch=batches_consumed, pack=pack)
+                                     start_batch=batches_consumed, converter=converter)
         first = next(batches, None)
         if first is None:
             ckpt.close()
@@ -318,7 +322,8 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
         def evaluate(step, params):
             total = None
             for local in data.eval_batches(mixture_or_task_name, lengths, batch_size,
-                                           split=eval_split, max_batches=eval_steps, pack=pack):
+                                           split=eval_split, max_batches=eval_steps,
+                                           converter=converter):
                 total = _sum_metrics(total, eval_fn(params, partitioning.make_global_batch(
                     local, mesh)))
             if total is None:

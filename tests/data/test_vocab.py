@@ -73,7 +73,7 @@ def test_pretrained_kind_uses_cached_tokenizer_without_loading(tmp_path, monkeyp
     def no_load(*a, **kw):
         raise AssertionError("load_pretrained must not run when the tokenizer is cached")
     monkeypatch.setattr(pretrained, "load_pretrained", no_load)
-    assert vocab.pretrained_tokenizer_path("gemma3_270m") == cached
+    assert pretrained.pretrained_tokenizer_path("gemma3_270m") == cached
     v = vocab.get_vocabulary("pretrained", "gemma3_270m")
     assert v.decode(v.encode(TEXTS[3])) == TEXTS[3]
     with pytest.raises(ValueError, match="needs path"):
@@ -83,10 +83,10 @@ def test_pretrained_kind_uses_cached_tokenizer_without_loading(tmp_path, monkeyp
 def test_pretrained_kind_hf_dir_and_uncached_names(tmp_path, monkeypatch):
     from mathft_jax.models import pretrained
     model = vocab.train_sentencepiece(TEXTS, 120, tmp_path / "hf" / "tokenizer.model")
-    assert vocab.pretrained_tokenizer_path(str(tmp_path / "hf")) == model
+    assert pretrained.pretrained_tokenizer_path(str(tmp_path / "hf")) == model
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no tokenizer.model"):
-        vocab.pretrained_tokenizer_path(str(tmp_path / "empty"))
+        pretrained.pretrained_tokenizer_path(str(tmp_path / "empty"))
     # A name whose tokenizer is not cached goes through load_pretrained (once, here faked).
     calls = []
 
@@ -94,7 +94,14 @@ def test_pretrained_kind_hf_dir_and_uncached_names(tmp_path, monkeypatch):
         vocabulary = seqio.SentencePieceVocabulary(str(model), extra_ids=0)
     monkeypatch.setattr(pretrained, "load_pretrained",
                         lambda name, **kw: calls.append(name) or Loaded())
-    assert vocab.pretrained_tokenizer_path("some.gguf") == model and calls == ["some.gguf"]
+    assert pretrained.pretrained_tokenizer_path("some.gguf") == model and calls == ["some.gguf"]
     Loaded.vocabulary = None
     with pytest.raises(ValueError, match="has no SentencePiece"):
-        vocab.pretrained_tokenizer_path("other.gguf")
+        pretrained.pretrained_tokenizer_path("other.gguf")
+
+
+def test_pretrained_kind_names_the_models_package_when_nothing_registered(monkeypatch):
+    from mathft_jax.data import pretrained_tokenizers
+    monkeypatch.setattr(pretrained_tokenizers, "_resolver", None)
+    with pytest.raises(ValueError, match="import mathft_jax.models first"):
+        vocab.get_vocabulary("pretrained", "gemma3_270m")

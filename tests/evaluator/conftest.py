@@ -5,7 +5,7 @@ import pytest
 
 from mathft_jax import formats
 from mathft_jax.data.synthetic import generate_problem
-from mathft_jax.training.data import get_task
+from mathft_jax.data.task_lookup import get_task
 
 LIKE = "synthetic_sft"
 

@@ -9,7 +9,8 @@ from mathft_jax.data.synthetic import checked_operations, generate_problem
 from mathft_jax.evaluator import tasks as evaluator_tasks
 from mathft_jax.evaluator.inputs import build_input, prompt_text
 from mathft_jax.evaluator.label_words import resolve_label_words
-from mathft_jax.training.data import feature_converter, get_task
+from mathft_jax.data.task_lookup import get_task
+from mathft_jax.evaluator.objective import feature_converter
 
 LIKE = "synthetic_sft"
 
@@ -55,7 +56,7 @@ def test_step_rows_hold_the_tokens_and_slots_score_reads(vocab, candidates):
         labels = [t == words.positive for t in ex["read_targets"][read]]
         assert labels[:-1] == ops and labels[-1] == (r["sample_index"] == 0)
     # The converter reads exactly those slots, with no loss anywhere else.
-    converted = feature_converter(name, pack=True)(get_task(name).get_dataset(
+    converted = feature_converter(get_task(name), pack=True)(get_task(name).get_dataset(
         lengths, split="train", shuffle=False), lengths)
     for ex in converted.as_numpy_iterator():
         assert (ex["decoder_loss_weights"] == (ex["decoder_target_tokens"] > 0)).all()

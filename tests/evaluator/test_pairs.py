@@ -55,8 +55,10 @@ def test_pairs_survive_packing_shuffling_and_microbatching():
                                     np.asarray(micro["decoder_loss_weights"][i])))
 
 
-def test_the_trainer_picks_the_pair_converter_for_pair_tasks():
-    from mathft_jax.training import data
+def test_the_evaluator_objective_picks_the_pair_converter_for_pair_tasks():
+    from mathft_jax.data.task_lookup import get_task
+    from mathft_jax.evaluator.objective import task_objective
+    objective = task_objective()
     name = "mathft_test_pair_features"
     if name not in seqio.TaskRegistry.names():
         vocab = seqio.ByteVocabulary()
@@ -67,6 +69,6 @@ def test_the_trainer_picks_the_pair_converter_for_pair_tasks():
             preprocessors=[seqio.preprocessors.tokenize],
             output_features={k: seqio.Feature(vocab, add_eos=False)
                              for k in ("chosen", "rejected")})
-    assert isinstance(data.feature_converter(name, pack=True), PairFeatureConverter)
-    assert isinstance(data.feature_converter("mathft_test_pair_features", pack=False),
+    assert isinstance(objective.feature_converter(get_task(name), pack=True), PairFeatureConverter)
+    assert isinstance(objective.feature_converter(get_task(name), pack=False),
                       PairFeatureConverter)

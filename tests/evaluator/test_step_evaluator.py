@@ -17,6 +17,7 @@ from mathft_jax import formats
 from mathft_jax.evaluation.ranking import within_problem_auc
 from mathft_jax.evaluator import tasks as evaluator_tasks
 from mathft_jax.evaluator.losses import make_evaluator_loss
+from mathft_jax.evaluator.objective import task_objective
 from mathft_jax.training import optimizers, trainer
 from tests.evaluator import toy_task
 
@@ -62,7 +63,8 @@ def test_step_evaluator_ranks_held_out_candidates_by_checking_the_step(tmp_path)
         model_config=MODEL, model_dir=str(tmp_path / "evaluator"),
         mixture_or_task_name=name, train_steps=steps, **built.train_loop_args(),
         batch_size=16, sequence_length=96, log_every=1000, checkpoint_every=1000,
-        loss_fn_factory=lambda cfg, task: make_evaluator_loss(cfg, task, "classification"))
+        objective=task_objective(
+            lambda cfg, task: make_evaluator_loss(cfg, task, "classification")))
     score(model_config=MODEL, checkpoint=str(tmp_path / "evaluator"),
           candidates_file=str(tmp_path / "test.jsonl"), output_file=str(tmp_path / "s.jsonl"),
           like_task=toy_task.TASK, positive=toy_task.LABELS[0], negative=toy_task.LABELS[1],

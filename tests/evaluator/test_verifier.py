@@ -12,7 +12,8 @@ from mathft_jax.evaluator import tasks as evaluator_tasks
 from mathft_jax.evaluator.losses import make_evaluator_loss
 from mathft_jax.evaluator.verifier import build_verifier_input, token_weights
 from mathft_jax.models import Decoder
-from mathft_jax.training.data import feature_converter, get_task
+from mathft_jax.data.task_lookup import get_task
+from mathft_jax.evaluator.objective import feature_converter
 from tests.training.helpers import TINY
 
 LIKE = "synthetic_sft"
@@ -81,7 +82,7 @@ def test_rows_hold_the_tokens_score_reads_and_the_weights_shift_with_the_targets
     scored = {_input(vocab, prompts.GENERATOR_TEMPLATE, r, None, 256, None, "likelihood").tokens
               for r in rows}
     assert {tuple(ex["tokens"].tolist()) for ex in records} == scored
-    converted = list(feature_converter(name, pack=True)(task.get_dataset(
+    converted = list(feature_converter(task, pack=True)(task.get_dataset(
         lengths, split="train", shuffle=False), lengths).as_numpy_iterator())
     for ex, row in zip(converted, records):
         n = len(row["tokens"]) - 1

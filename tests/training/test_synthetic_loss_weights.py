@@ -6,15 +6,17 @@ import gin
 import numpy as np
 
 import tasks  # noqa: F401  (registers the synthetic tasks)
+from mathft_jax.data.task_lookup import get_task
 from mathft_jax.training import data
+from mathft_jax.training.objective import sft_objective
 
 
 def test_prompt_tokens_carry_no_loss_in_packed_synthetic_batches():
     with gin.unlock_config():  # a small train split: the records are built faster
         gin.bind_parameter("tasks.synthetic_task_options.num_train", 64)
-    lengths = data.feature_lengths("synthetic_sft", 256)
+    lengths = sft_objective().feature_lengths(get_task("synthetic_sft"), 256, None)
     batch = next(data.train_batches("synthetic_sft", lengths, 2, seed=0))
-    vocab = data.get_task("synthetic_sft").output_features["targets"].vocabulary
+    vocab = get_task("synthetic_sft").output_features["targets"].vocabulary
     segments = 0
     for tokens, weights, seg in zip(batch["decoder_target_tokens"],
                                     batch["decoder_loss_weights"],

@@ -14,7 +14,7 @@ from tests.models.test_gguf_import import TINY_GEMMA, TINY_LLAMA, random_params
 
 pytest.importorskip("torch", reason="optional: the hf extra (torch) is not installed")
 pytest.importorskip("transformers", reason="optional: the hf extra (transformers) is not installed")
-from mathft_jax.models.hf_consumer import compare_with_transformers  # noqa: E402
+from mathft_jax.hf_consumer import compare_with_transformers  # noqa: E402
 
 PROMPTS = [[2, 270, 261, 5, 260, 262, 263, 264, 270, 271, 272, 9], [2, 17, 99], [2] + list(
     range(30, 55))]

@@ -26,7 +26,7 @@ from mathft_jax import file_paths
 from mathft_jax.infer import infer
 from mathft_jax.models import safetensors_io
 from mathft_jax.training import checkpoints
-from tests.test_infer import SETTINGS, TASK
+from tests.kit import INFER_SETTINGS as SETTINGS, INFER_TASK as TASK
 from tests.training import tiny_run
 
 _create_writer = metric_writers.create_default_writer

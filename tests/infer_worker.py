@@ -20,7 +20,7 @@ from mathft_jax import distributed
 distributed.maybe_initialize()  # before anything touches the devices
 
 from mathft_jax.infer import infer  # noqa: E402
-from tests.test_infer import SETTINGS  # noqa: E402  (registers the task)
+from tests.kit import INFER_SETTINGS as SETTINGS  # noqa: E402  (registers the task)
 
 
 def _score(output_file: str, checkpoint: str, candidates_file: str) -> dict:

@@ -13,7 +13,7 @@ from mathft_jax import partitioning
 from mathft_jax.params_source import load_params
 from mathft_jax.training import checkpoints
 from tests.test_distributed import _env, _free_port, run_workers
-from tests.test_infer import MODEL, NUM_PROBLEMS
+from tests.kit import BYTE_MODEL as MODEL, INFER_NUM_PROBLEMS as NUM_PROBLEMS
 
 
 def _run(envs: list[dict], output_file, checkpoint, *extra) -> list[dict]:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from mathft_jax.models import safetensors_io
-from tests.models.test_gguf_import import TINY_GEMMA, TINY_LLAMA, random_params
+from tests.kit import TINY_GEMMA, TINY_LLAMA
+from tests.models.test_gguf_import import random_params
 
 pytest.importorskip("torch", reason="optional: the hf extra (torch) is not installed")
 pytest.importorskip("transformers", reason="optional: the hf extra (transformers) is not installed")

@@ -1,7 +1,7 @@
 """infer: candidates schema, chunked resume after a cut chunk or a SIGKILL, settings checks.
 
-Uses a tiny random model (`checkpoint="random_init"`) on a tiny task registered here
-(`infer_test_tiny`, byte vocabulary). The gin file of the CLI test imports this module to
+Uses a tiny random model (`checkpoint="random_init"`) on the kit's tiny task
+(`tests.kit.INFER_TASK`, byte vocabulary). The gin file of the CLI test imports the kit to
 register the task in the subprocess.
 """
 
@@ -14,35 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-import seqio
 
-from mathft_jax.data import task_factory
-from mathft_jax.models import ModelConfig
+from tests import kit
 
 REPO = Path(__file__).resolve().parents[1]
-TASK = "infer_test_tiny"
-NUM_PROBLEMS = 12
-MODEL = ModelConfig(vocab_size=259, num_layers=1, embed_dim=32, mlp_dim=64, num_heads=2,
-                    num_kv_heads=1, head_dim=16, max_seq_len=128)
-
-
-def _records(split):
-    return [task_factory.example(f"tiny/{split}/{i}", f"Problem:\n{i} + {i % 3} = ?\n\nSolution:\n",
-                                 f"{2 * i}", str(i + i % 3), level=f"Level {i % 5 + 1}",
-                                 subject="Arithmetic") for i in range(NUM_PROBLEMS)]
-
-
-def register():
-    if TASK not in seqio.TaskRegistry.names():
-        task_factory.register_records_task(TASK, _records, ["test"],
-                                           seqio.ByteVocabulary(extra_ids=0))
-
-
-register()
-
-SETTINGS = dict(model_config=MODEL, checkpoint="random_init", mixture_or_task_name=TASK,
-                greedy=True, num_samples=3, max_new_tokens=6, batch_size=2, chunk_problems=4,
-                seed=5, show_progress=False)
+TASK = kit.INFER_TASK
+NUM_PROBLEMS = kit.INFER_NUM_PROBLEMS
+MODEL = kit.BYTE_MODEL
+SETTINGS = kit.INFER_SETTINGS
 
 
 def _infer(out, **kw):
@@ -132,7 +111,7 @@ def test_cli_sigkill_then_resume_equals_uninterrupted(reference, tmp_path):
     out = tmp_path / "cands.jsonl"
     gin_file = tmp_path / "tiny_infer.gin"
     gin_file.write_text(f"""
-import tests.test_infer
+import tests.kit
 import mathft_jax.models.config
 MODEL_CONFIG = @ModelConfig()
 ModelConfig.vocab_size = {MODEL.vocab_size}
@@ -191,7 +170,7 @@ def test_stop_strings_cut_text_and_count_tokens():
     import numpy as np
     from mathft_jax.decoding import FINISH_EOS, FINISH_LENGTH, FINISH_STOP
     from mathft_jax.decoding.stop_strings import cut_at_stop as _cut
-    vocab = seqio.ByteVocabulary(extra_ids=0)
+    vocab = kit.BYTES
     tokens = vocab.encode("x = 2.\n\nProblem: more")
     logprobs = -np.arange(1, len(tokens) + 1, dtype=np.float32) / 100
     text, logprob, n, reason = _cut(tokens, logprobs, FINISH_LENGTH, vocab, vocab.eos_id,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_infer import SETTINGS  # registers the task
+from tests.kit import INFER_SETTINGS as SETTINGS  # registers the task
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,8 @@ import pytest
 from jax.sharding import PartitionSpec as P
 
 from mathft_jax import partitioning
-from mathft_jax.models import ModelConfig
 from mathft_jax.training import train_state
+from tests import kit
 
 
 def test_make_mesh_fills_and_validates():
@@ -37,9 +37,8 @@ def test_logical_to_spec_rules_divisibility_and_reuse():
 
 def test_every_param_of_the_presets_has_a_rule():
     mesh = partitioning.make_mesh()
-    cfg = ModelConfig(vocab_size=512, num_layers=2, embed_dim=64, mlp_dim=128, num_heads=4,
-                      num_kv_heads=1, head_dim=16, qk_norm=True, post_attention_norm=True,
-                      post_mlp_norm=True, tie_embeddings=False)
+    cfg = kit.tiny_config(vocab_size=512, num_kv_heads=1, qk_norm=True,
+                          post_attention_norm=True, post_mlp_norm=True, tie_embeddings=False)
     shardings = partitioning.logical_to_sharding(train_state.abstract_params(cfg), mesh)
     assert len(jax.tree_util.tree_leaves(shardings)) > 10
 

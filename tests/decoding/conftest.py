@@ -5,10 +5,10 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from mathft_jax.models import Decoder, ModelConfig
+from mathft_jax.models import Decoder
+from tests import kit
 
-TINY = ModelConfig(vocab_size=64, num_layers=2, embed_dim=32, mlp_dim=64, num_heads=4,
-                   num_kv_heads=2, head_dim=8)
+TINY = kit.tiny_config(vocab_size=64, embed_dim=32, mlp_dim=64, head_dim=8)
 
 
 @pytest.fixture(scope="session")

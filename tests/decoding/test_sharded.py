@@ -12,10 +12,10 @@ SCRIPT = textwrap.dedent("""
     import flax.linen as nn, jax, jax.numpy as jnp, numpy as np
     from mathft_jax import partitioning
     from mathft_jax.decoding import Sampling, generate, score_continuations
-    from mathft_jax.models import Decoder, ModelConfig
+    from mathft_jax.models import Decoder
+    from tests import kit
     assert jax.device_count() == 8, jax.devices()
-    cfg = ModelConfig(vocab_size=64, num_layers=2, embed_dim=32, mlp_dim=64, num_heads=4,
-                      num_kv_heads=2, head_dim=8)
+    cfg = kit.tiny_config(vocab_size=64, embed_dim=32, mlp_dim=64, head_dim=8)
     boxed = Decoder(cfg).init(jax.random.PRNGKey(0), jnp.zeros((1, 4), jnp.int32))["params"]
     params = nn.meta.unbox(boxed)
     prompts = [[5, 6, 7, 8, 9], [3], [10, 11, 12]]   # 3 prompts: padded to the mesh's 4

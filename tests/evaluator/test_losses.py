@@ -11,10 +11,11 @@ import seqio
 
 from mathft_jax.evaluator import losses, tasks
 from mathft_jax.evaluator.label_words import LabelWords
-from mathft_jax.models import Decoder, ModelConfig
+from mathft_jax.models import Decoder
+from tests import kit
 
-CFG = ModelConfig(vocab_size=32, num_layers=1, embed_dim=16, mlp_dim=32, num_heads=2,
-                  num_kv_heads=1, head_dim=8, max_seq_len=32)
+CFG = kit.tiny_config(vocab_size=32, num_layers=1, embed_dim=16, mlp_dim=32, num_heads=2,
+                      num_kv_heads=1, head_dim=8, max_seq_len=32)
 POS, NEG = 5, 6
 
 

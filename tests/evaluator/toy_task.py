@@ -12,12 +12,11 @@ import random
 import seqio
 
 from mathft_jax.data import prompts, task_factory
-from mathft_jax.models import ModelConfig
+from tests import kit
 
 TASK = "mathft_test_toy_sums"
-VOCAB = seqio.ByteVocabulary(extra_ids=0)
-MODEL = ModelConfig(vocab_size=259, num_layers=1, embed_dim=32, mlp_dim=64, num_heads=2,
-                    num_kv_heads=1, head_dim=16, max_seq_len=128)
+VOCAB = kit.BYTES
+MODEL = kit.BYTE_MODEL
 # Byte tokens: " Y" and " N" share the space and differ in one token.
 LABELS = (" Y", " N")
 

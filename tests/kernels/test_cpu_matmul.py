@@ -7,7 +7,8 @@ import pytest
 from mathft_jax.decoding import decode_loop, generate
 from mathft_jax.kernels import cpu_matmul
 from mathft_jax.kernels.native_build import cpu_flags, find_compiler
-from mathft_jax.models import Decoder, ModelConfig
+from mathft_jax.models import Decoder
+from tests import kit
 
 # Without AVX-512F the kernels never build (an optional skip); anywhere else a skip means the
 # build broke or no compiler was found, which CI turns into a failure.
@@ -100,8 +101,8 @@ def test_gradients_match_xla():
 
 @needs_kernels
 def test_decoding_with_and_without_kernels_agrees(monkeypatch):
-    cfg = ModelConfig(vocab_size=300, num_layers=2, embed_dim=48, mlp_dim=96, num_heads=2,
-                      num_kv_heads=1, head_dim=16)
+    cfg = kit.tiny_config(vocab_size=300, embed_dim=48, mlp_dim=96, num_heads=2,
+                          num_kv_heads=1)
     params = jax.tree.map(lambda p: p * 4, Decoder(cfg).init(
         jax.random.PRNGKey(3), jnp.zeros((1, 4), jnp.int32))["params"])  # peaked logits
     params = jax.tree.map(lambda p: getattr(p, "value", p), params,
@@ -121,8 +122,8 @@ def test_decoding_with_and_without_kernels_agrees(monkeypatch):
 def test_decoder_head_uses_the_kernel_only_on_the_stored_embedding():
     """The [V, B] head reads the embedding as stored; the [B, V] head would hand the kernel a
     transposed view, which XLA would first copy whole (150 ms for Gemma 3 270M)."""
-    cfg = ModelConfig(vocab_size=100, num_layers=1, embed_dim=16, mlp_dim=32, num_heads=2,
-                      num_kv_heads=1, head_dim=8)
+    cfg = kit.tiny_config(vocab_size=100, num_layers=1, embed_dim=16, mlp_dim=32, num_heads=2,
+                          num_kv_heads=1, head_dim=8)
     model = Decoder(cfg)
     params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 4), jnp.int32))["params"]
     x = jnp.ones((4, 16))

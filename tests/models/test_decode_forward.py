@@ -8,13 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mathft_jax.models import Decoder, ModelConfig, init_cache, layers
+from mathft_jax.models import Decoder, init_cache, layers
 from mathft_jax.models.transformer import (decode_forward, init_layered_cache,
                                            split_layer_params)
+from tests import kit
 
-CFG = ModelConfig(vocab_size=97, num_layers=3, embed_dim=32, mlp_dim=64, num_heads=4,
-                  num_kv_heads=2, head_dim=8, sliding_window=4, local_global_pattern="LLG",
-                  qk_norm=True, post_attention_norm=True, post_mlp_norm=True)
+CFG = kit.tiny_config(vocab_size=97, num_layers=3, embed_dim=32, mlp_dim=64, head_dim=8,
+                      sliding_window=4, local_global_pattern="LLG", qk_norm=True,
+                      post_attention_norm=True, post_mlp_norm=True)
 
 
 @pytest.mark.parametrize("scan", [True, False])

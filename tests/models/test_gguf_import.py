@@ -15,18 +15,9 @@ from flax.linen import meta
 
 from mathft_jax.models import Decoder, ModelConfig
 from mathft_jax.models import gguf_import, gguf_tokenizer
+from tests import kit
 
-TINY_GEMMA = ModelConfig(
-    vocab_size=300, num_layers=6, embed_dim=64, mlp_dim=96, num_heads=2, num_kv_heads=1,
-    head_dim=32, mlp_activation="gelu_tanh", rope_base=1_000_000.0, local_rope_base=10_000.0,
-    sliding_window=4, local_global_pattern="LLLLLG", qk_norm=True, post_attention_norm=True,
-    post_mlp_norm=True, tie_embeddings=True, scale_embeddings=True, norm_eps=1e-6,
-    query_scale=32 ** -0.5, max_seq_len=128)
-
-TINY_LLAMA = ModelConfig(
-    vocab_size=300, num_layers=2, embed_dim=64, mlp_dim=96, num_heads=4, num_kv_heads=2,
-    head_dim=16, mlp_activation="silu", rope_base=50_000.0, local_rope_base=50_000.0,
-    tie_embeddings=False, norm_eps=1e-5, max_seq_len=64)
+TINY_GEMMA, TINY_LLAMA = kit.TINY_GEMMA, kit.TINY_LLAMA
 
 _GGUF_NAMES = {"q": "attn_q", "k": "attn_k", "v": "attn_v", "o": "attn_output",
                "q_norm": "attn_q_norm", "k_norm": "attn_k_norm", "pre_attention_norm": "attn_norm",

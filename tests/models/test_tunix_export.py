@@ -13,13 +13,13 @@ import pytest
 from mathft_jax.decoding import Greedy, generate
 from mathft_jax.models import Decoder, ModelConfig
 from mathft_jax.models.tunix_export import check_mappable, to_tunix_gemma3
+from tests import kit
 
 # Gemma 3's layout at toy size: 7 layers = LLLLLG + one more local layer, window 5 < length.
-TINY = ModelConfig(vocab_size=128, num_layers=7, embed_dim=32, mlp_dim=64, num_heads=4,
-                   num_kv_heads=1, head_dim=16, mlp_activation="gelu_tanh", rope_base=1e6,
-                   local_rope_base=1e4, sliding_window=5, local_global_pattern="LLLLLG",
-                   qk_norm=True, post_attention_norm=True, post_mlp_norm=True,
-                   scale_embeddings=True)
+TINY = kit.tiny_config(vocab_size=128, num_layers=7, embed_dim=32, mlp_dim=64, num_kv_heads=1,
+                       mlp_activation="gelu_tanh", rope_base=1e6, local_rope_base=1e4,
+                       sliding_window=5, local_global_pattern="LLLLLG", qk_norm=True,
+                       post_attention_norm=True, post_mlp_norm=True, scale_embeddings=True)
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from mathft_jax.models import ModelConfig
+from tests import kit
 
-TINY = ModelConfig(vocab_size=256, num_layers=2, embed_dim=64, mlp_dim=128, num_heads=4,
-                   num_kv_heads=2, head_dim=16, max_seq_len=32)
+TINY = kit.tiny_config(max_seq_len=32)
 
 
 def random_batch(batch: int, length: int, vocab: int, seed: int = 0,

@@ -12,12 +12,11 @@ import argparse
 import os
 import signal
 
-from mathft_jax.models import ModelConfig
 from mathft_jax.training import optimizers, trainer
+from tests import kit
 from tests.training import tiny_task
 
-CONFIG = ModelConfig(vocab_size=320, num_layers=2, embed_dim=64, mlp_dim=128, num_heads=4,
-                     num_kv_heads=2, head_dim=16, max_seq_len=64)
+CONFIG = kit.tiny_config(vocab_size=320, max_seq_len=64)
 
 
 def fast_optimizer(train_steps: int, peak: float = 3e-3) -> dict:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import seqio
 import tensorflow as tf
 
+from tests import kit
+
 TASK_NAME = "mathft_test_tiny_sft"
-VOCAB = seqio.ByteVocabulary()  # 259 ids: 0 pad, 1 eos, 2 unk, then bytes
+VOCAB = kit.BYTES  # 259 ids: 0 pad, 1 eos, 2 unk, then bytes
 
 EXAMPLES = [
     ("What is 2+3?", "2+3 = 5. The answer is 5."),

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import gin
 
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.models import ModelConfig
 
 

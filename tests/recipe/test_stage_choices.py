@@ -3,7 +3,7 @@ mixture as an option, and the settings' checks."""
 
 import pytest
 
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 from mathft_jax.recipe import paper
 from mathft_jax.recipe.settings import RecipeSettings
 from tests.training.tiny_run import CONFIG

@@ -474,7 +474,7 @@ def _startup_timeout_s() -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        from mathft_jax.gin_utils import ConfigError
+        from mathft_jax.errors import ConfigError
         raise ConfigError(f"{STARTUP_ENV}={text!r}: expected a positive number of seconds")
     return value
 
@@ -511,7 +511,7 @@ class SymbolicWorker:
         limit = _startup_timeout_s()
         if self._read_line(limit) != "ready":
             # Imported here: the child imports this module, and needs no gin.
-            from mathft_jax.gin_utils import EnvironmentFailure
+            from mathft_jax.errors import EnvironmentFailure
             status = self._proc.poll()
             self._kill()
             command = "python -m mathft_jax.evaluation.symbolic"

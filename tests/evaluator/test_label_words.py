@@ -5,7 +5,7 @@ import pytest
 import seqio
 
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
-from mathft_jax.gin_utils import ConfigError
+from mathft_jax.errors import ConfigError
 
 VOCAB = seqio.ByteVocabulary(extra_ids=0)
 A, B, C = ord("a") + 3, ord("b") + 3, ord("c") + 3

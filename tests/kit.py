@@ -11,12 +11,19 @@ The tiny tasks are registered once, where they are defined: `tests.training.tiny
 (prefix-LM rows for the trainer), `tests.evaluator.toy_task` (boxed sums for the evaluator
 pipeline; also imported by gin files) and INFER_TASK here (the decoding tests' problems,
 registered on import: a gin file's `import tests.kit` registers it in a subprocess), with
-INFER_SETTINGS, the `infer` arguments the decoding tests share.
+INFER_SETTINGS, the `infer` arguments the decoding tests share. `kill_holding_lock` leaves a
+tool's stale output lock behind, as a SIGKILLed run does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
 
 import seqio
 
@@ -83,3 +90,23 @@ INFER_SETTINGS = dict(model_config=BYTE_MODEL, checkpoint="random_init",
                       mixture_or_task_name=INFER_TASK, greedy=True, num_samples=3,
                       max_new_tokens=6, batch_size=2, chunk_problems=4, seed=5,
                       show_progress=False)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def kill_holding_lock(folder: Path, option: str, lock_name: Optional[str] = None) -> None:
+    """Runs a process that takes `folder`'s output lock (as the tool behind `option`, e.g.
+    "export.output_dir") and is SIGKILLed holding it: the lock is left stale."""
+    lock_arg = f", lock_name={lock_name!r}" if lock_name else ""
+    code = ("import os, signal\n"
+            "from mathft_jax.training import run_lock\n"
+            "@run_lock.releases_locks\n"
+            "def tool():\n"
+            f"    run_lock.hold_output({str(folder)!r}, {option!r}, folder=True{lock_arg})\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            "tool()")
+    killed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            env=dict(os.environ, PYTHONPATH=str(REPO), JAX_PLATFORMS="cpu"),
+                            timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]

@@ -10,6 +10,7 @@ import pytest
 
 from mathft_jax.evaluate import evaluate
 from mathft_jax.evaluation.records import RecordError
+from tests import kit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -157,7 +158,6 @@ def test_a_second_run_into_a_locked_output_dir_is_refused_and_a_stale_lock_taken
         tmp_path, capfd):
     """Two processes on one OUTPUT_DIR: this one holds it, the CLI run is refused with one
     line; then a killed holder's lock is taken over, and a clean end leaves no lock file."""
-    import signal
     from mathft_jax.training import run_lock
     from tests import cli
     _write_jsonl(tmp_path / "c.jsonl", _rows())
@@ -175,17 +175,7 @@ def test_a_second_run_into_a_locked_output_dir_is_refused_and_a_stale_lock_taken
     assert line.endswith("choose another evaluate.output_dir")
     assert not (out / "report.json").exists()
 
-    killed = subprocess.run(
-        [sys.executable, "-c", "import os, signal\n"
-         "from mathft_jax.training import run_lock\n"
-         "@run_lock.releases_locks\n"
-         "def tool():\n"
-         f"    run_lock.hold_output({str(out)!r}, 'evaluate.output_dir', folder=True)\n"
-         "    os.kill(os.getpid(), signal.SIGKILL)\n"
-         "tool()"],
-        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO), JAX_PLATFORMS="cpu"),
-        capture_output=True, timeout=120)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    kit.kill_holding_lock(out, "evaluate.output_dir")
     capfd.readouterr()
     evaluate(str(tmp_path / "c.jsonl"), str(out), num_bootstrap=10, curve_repeats=2)
     assert f"{out / 'evaluate.lock'} was left by a run that did not finish" in \

@@ -18,6 +18,7 @@ from mathft_jax.errors import ConfigError
 from mathft_jax.models import Decoder, pretrained, safetensors_io
 from mathft_jax.training import checkpoints
 from tests.models.test_gguf_import import TINY_GEMMA, TOKENS, random_params, write_tiny_gguf
+from tests import kit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,6 @@ def test_a_second_export_into_a_held_folder_is_refused_and_a_stale_lock_taken_ov
         tmp_path, capfd):
     """Two processes on one OUTPUT_DIR: this one holds it, the CLI export is refused with one
     line before loading anything; then a killed holder's lock is taken over."""
-    import signal
     from mathft_jax.training import run_lock
     from tests import cli
     gguf_path = tmp_path / "tiny.gguf"
@@ -102,18 +102,7 @@ def test_a_second_export_into_a_held_folder_is_refused_and_a_stale_lock_taken_ov
     assert line.endswith("choose another export.output_dir")
     assert not out.exists()  # the holder's clean end removed the folder it created
 
-    killed = subprocess.run(
-        [sys.executable, "-c", "import os, signal\n"
-         "from mathft_jax.training import run_lock\n"
-         "@run_lock.releases_locks\n"
-         "def tool():\n"
-         f"    run_lock.hold_output({str(out)!r}, 'export.output_dir', folder=True, "
-         "lock_name='export.lock')\n"
-         "    os.kill(os.getpid(), signal.SIGKILL)\n"
-         "tool()"],
-        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO), JAX_PLATFORMS="cpu"),
-        capture_output=True, timeout=120)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    kit.kill_holding_lock(out, "export.output_dir", lock_name="export.lock")
     capfd.readouterr()
     checkpoints.export_params(tmp_path / "run_params", random_params(TINY_GEMMA, seed=22))
     export_module.export(output_dir=str(out), checkpoint=str(tmp_path / "run_params"),

@@ -93,8 +93,10 @@ def test_restore_into_the_other_layer_layout_names_scan_layers(tmp_path):
 FINGERPRINT = {"seed": 0, "task": "t", "schedule": {"peak_value": 1e-3, "total_steps": 10}}
 
 
-def _saved_steps(directory, state, steps=(2, 4)):
-    ckpt = checkpoints.RunCheckpoints(directory, save_every=1, keep=5, async_save=False)
+def _saved_steps(directory, state, steps=(2, 4), keep: int = 5, **run_checkpoints_kw):
+    """Saves `state` at each of `steps` (forced, synchronously) into `directory`."""
+    ckpt = checkpoints.RunCheckpoints(directory, save_every=1, keep=keep, async_save=False,
+                                      **run_checkpoints_kw)
     for step in steps:
         ckpt.save(state.replace(step=np.int32(step)),
                   {"batches_consumed": step, "seed": 0, "fingerprint": FINGERPRINT}, force=True)
@@ -203,19 +205,10 @@ def test_a_params_only_final_step_is_a_third_and_still_a_params_source(tmp_path,
     finished run's (opt_state None) or refuses to resume training from it."""
     from mathft_jax import params_source
     state, target = setup
-    # Moments as after training (a fresh optimizer's zeros compress to nothing).
-    noise = lambda x: (jax.device_put(np.random.default_rng(x.size).standard_normal(
-        x.shape).astype(x.dtype), x.sharding) if np.issubdtype(x.dtype, np.floating) else x)
-    state = state.replace(opt_state=jax.tree_util.tree_map(noise, state.opt_state))
+    state = _trained_moments(state)  # a fresh optimizer's zero moments compress to nothing
     full, slim = tmp_path / "full", tmp_path / "slim"
     for folder, params_only in ((full, False), (slim, True)):
-        ckpt = checkpoints.RunCheckpoints(folder, save_every=1, keep=1, async_save=False,
-                                          final_step=4, final_params_only=params_only)
-        for step in (2, 4):
-            ckpt.save(state.replace(step=np.int32(step)),
-                      {"batches_consumed": step, "seed": 0, "fingerprint": FINGERPRINT},
-                      force=True)
-        ckpt.close()
+        _saved_steps(folder, state, keep=1, final_step=4, final_params_only=params_only)
     step_dir = slim / "checkpoints" / "4"
     assert sorted(p.name for p in step_dir.iterdir() if p.is_dir()) == ["meta", "params"]
     assert "opt_state" not in (step_dir / "_CHECKPOINT_METADATA").read_text()
@@ -255,13 +248,7 @@ def test_flipped_bytes_name_the_array_and_fall_back_for_full_and_params_only_ste
     state = _trained_moments(state)
     for item, params_only in (("params", False), ("opt_state", False), ("params", True)):
         folder = tmp_path / f"{item}_{params_only}"
-        ckpt = checkpoints.RunCheckpoints(folder, save_every=1, keep=5, async_save=False,
-                                          final_step=4, final_params_only=params_only)
-        for step in (2, 4):
-            ckpt.save(state.replace(step=np.int32(step)),
-                      {"batches_consumed": step, "seed": 0, "fingerprint": FINGERPRINT},
-                      force=True)
-        ckpt.close()
+        _saved_steps(folder, state, final_step=4, final_params_only=params_only)
         step_dir = folder / "checkpoints" / "4"
         meta = json.loads((step_dir / checkpoints.META_FILE).read_text())
         assert set(meta[checkpoints.CHECKSUMS_KEY]) == (

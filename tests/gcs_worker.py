@@ -4,10 +4,14 @@ EPATH_USE_TF=0 for this process).
 
     python -m tests.gcs_worker gs://BUCKET LOCAL_DIR
 
-Prints one JSON line with what the test checks. TensorBoard summaries are the one output
-kept local: clu writes them through `tf.io.gfile`, whose GCS client has its endpoint
-(https://www.googleapis.com/storage/v1/) compiled in, so it cannot reach an emulator; here
-the writers only log (on real GCS, TensorFlow writes `gs://` event files itself).
+The run is started in-process (`trainer.train_loop`, preempted by SIGTERM after step 2) and
+resumed to step 4 by the train CLI in a subprocess (`python -m mathft_jax.train` with
+tests/gcs_train.gin, MODEL_DIR on the bucket). TensorBoard summaries are the one output kept
+local, through the user's setting `train.summary_dir`: clu writes them through `tf.io.gfile`,
+whose GCS client has its endpoint (https://www.googleapis.com/storage/v1/) compiled in, so it
+cannot reach the emulator (there is no network either: a `gs://` summary would fail the run).
+
+Prints one JSON line with what the test checks.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
-from clu import metric_writers
 from etils import epath
 
 from mathft_jax import export as export_lib
@@ -29,14 +34,7 @@ from mathft_jax.training import checkpoints
 from tests.kit import INFER_SETTINGS as SETTINGS, INFER_TASK as TASK
 from tests.training import tiny_run
 
-_create_writer = metric_writers.create_default_writer
-
-
-def _logging_writer(logdir, **kw):
-    return _create_writer(logdir, **{**kw, "just_logging": True})
-
-
-metric_writers.create_default_writer = _logging_writer
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _preempt_at(step: int):
@@ -62,6 +60,19 @@ def _move_tree_check(folder: str) -> dict:
             "b": (dst / "a" / "b.txt").read_text()}
 
 
+def _train_cli(model_dir: str, summary_dir: str) -> subprocess.CompletedProcess:
+    """The README's command with MODEL_DIR on the bucket and the summaries local."""
+    cmd = [sys.executable, "-m", "mathft_jax.train",
+           f"--gin_file={REPO / 'tests' / 'gcs_train.gin'}", f"--gin.MODEL_DIR='{model_dir}'", f"--gin.train.summary_dir='{summary_dir}'"]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=400)
+
+
+def _event_files(folder: str) -> list[str]:
+    """The TensorBoard event files under `folder`, as SUBFOLDER names (one per file)."""
+    return sorted(p.relative_to(folder).parent.as_posix()
+                  for p in Path(folder).rglob("*tfevents*"))
+
+
 def _infer(output_file: str, checkpoint: str, **kw) -> dict:
     settings = {**SETTINGS, "model_config": tiny_run.CONFIG, "mixture_or_task_name": TASK}
     return infer(output_file=output_file, **{**settings, "checkpoint": checkpoint, **kw})
@@ -69,8 +80,12 @@ def _infer(output_file: str, checkpoint: str, **kw) -> dict:
 
 def main(bucket: str, local_dir: str) -> dict:
     run = f"{bucket}/run"
-    first = tiny_run.run(run, 4, checkpoint_every=2, step_callbacks=[_preempt_at(2)])
-    resumed = tiny_run.run(run, 4, checkpoint_every=2)
+    first = tiny_run.run(run, 4, checkpoint_every=2, step_callbacks=[_preempt_at(2)],
+                         summary_dir=f"{local_dir}/tb_first")
+    cli = _train_cli(run, f"{local_dir}/tb")
+    if cli.returncode:
+        raise SystemExit(f"train CLI exit {cli.returncode}:\n{cli.stderr[-4000:]}")
+    cli_lines = (cli.stdout + cli.stderr).splitlines()
     steps = sorted(int(p.name) for p in epath.Path(run, "checkpoints").iterdir()
                    if p.name.isdigit())
     cands = f"{bucket}/out/candidates.jsonl"
@@ -84,8 +99,14 @@ def main(bucket: str, local_dir: str) -> dict:
     moved = _move_tree_check(f"{bucket}/move")
     return {
         "moved": moved,
-        "first_step": first.step, "preempted": first.preempted, "resumed_step": resumed.step,
-        "resumed_history_steps": [h["step"] for h in resumed.history], "checkpoint_steps": steps,
+        "first_step": first.step, "preempted": first.preempted,
+        "cli_resumed_from": [ln.split()[2] for ln in cli_lines if ln.startswith("resuming from")],
+        "cli_progress": [ln.split(" | ")[0] for ln in cli_lines
+                         if ln.startswith(("step ", "eval step "))],
+        "checkpoint_steps": steps,
+        "summaries_first": _event_files(f"{local_dir}/tb_first"),
+        "summaries_cli": _event_files(f"{local_dir}/tb"),
+        "run_listing": sorted(p.name for p in epath.Path(run).iterdir()),
         "lock": epath.Path(run, "run.lock").read_text(),
         "infer_partial": part["problems_total"], "infer_complete": done["complete"],
         "candidates_equal_local": epath.Path(cands).read_bytes()

@@ -1,5 +1,8 @@
 """Every path on `gs://`: a tiny train -> resume -> infer -> export against a local GCS
-emulator (`gcp-storage-emulator`), through fsspec/gcsfs (epath) and TensorStore (Orbax).
+emulator (`gcp-storage-emulator`), through fsspec/gcsfs (epath) and TensorStore (Orbax). The
+resume is the train CLI (`python -m mathft_jax.train`, tests/gcs_train.gin) with MODEL_DIR on
+the bucket and `train.summary_dir` local: TensorFlow, which writes the summaries, cannot reach
+the emulator.
 
 Needs the `gcs` extra; without it the test skips as optional."""
 
@@ -67,10 +70,21 @@ def result(emulator, tmp_path_factory):
 
 
 def test_train_and_resume_on_gcs(result):
-    assert (result["first_step"], result["preempted"], result["resumed_step"]) == (2, True, 4)
+    assert (result["first_step"], result["preempted"]) == (2, True)
+    assert result["cli_resumed_from"] == [f"gs://{BUCKET}/run/checkpoints/2"]
+    assert sorted(result["cli_progress"]) == ["eval step 4/4", "step 3/4", "step 4/4"]
     assert result["checkpoint_steps"] == [2, 4]
     assert result["lock"] == ""  # released cleanly, as an object
     assert {"run", "out", "export"} <= set(result["bucket_listing"])
+
+
+def test_summaries_local_while_model_dir_on_gcs(result):
+    """`train.summary_dir` (CLI) and `summary_dir` (train_loop): the event files are in the
+    local folder, none under MODEL_DIR in the bucket (a `gs://` summary would go through
+    TensorFlow, which cannot reach the emulator)."""
+    # One event file per writer, created with it (the in-process run never evaluated).
+    assert result["summaries_first"] == result["summaries_cli"] == ["eval", "train"]
+    assert result["run_listing"] == ["checkpoints", "run.lock"]
 
 
 def test_infer_resumes_on_gcs_into_the_local_file(result):

@@ -315,9 +315,11 @@ def test_the_worker_starts_this_package_with_its_memory_cap(monkeypatch):
 
 
 def test_a_worker_that_never_says_ready_is_an_error(monkeypatch):
+    from mathft_jax.errors import EnvironmentFailure
     started = _fake_popen(monkeypatch, b"Traceback ...\n")
     worker = symbolic.SymbolicWorker()
-    with pytest.raises(RuntimeError, match="^symbolic grading worker failed to start$"):
+    with pytest.raises(EnvironmentFailure, match="^the symbolic grading worker .* was not "
+                                                 "ready within its start-up limit"):
         worker.compare("1", "2")
     assert started[0].killed and worker.num_restarts == 0
 

@@ -275,6 +275,8 @@ def _as_stage(run: _StageRun) -> dict:
     try:
         return run.execute()
     finally:
+        if isinstance(sys.stdout, _PrefixedLines):
+            sys.stdout.end_thread_line()
         _thread_stage.name = None
 
 
@@ -298,6 +300,11 @@ class _PrefixedLines(io.TextIOBase):
             for line in lines[:-1]:
                 self._target.write(f"{name}| {line}\n")
         return len(text)
+
+    def end_thread_line(self) -> None:
+        """Writes out what this thread printed after its last newline (as a whole line)."""
+        if threading.get_ident() in self._partial:
+            self.write("\n")
 
     def flush(self) -> None:
         self._target.flush()

@@ -172,6 +172,7 @@ def _concurrent_stages(calls: list, barrier, fail: str | None = None) -> list[St
             if meet:
                 barrier.wait()
             print(f"{name} working\nsecond line", flush=True)
+            print(f"{name} ends without a newline", end="")
             if name == fail:
                 raise RuntimeError(f"{name} broke")
             calls.append(name)
@@ -194,7 +195,8 @@ def test_parallel_stages_run_ready_stages_at_once_and_inputs_first(tmp_path, cap
                       parallel=1) == manifests
     assert again == []
     out = capsys.readouterr().out.splitlines()
-    assert {"a| a working", "a| second line", "b| b working", "c| c working"} <= set(out)
+    assert {"a| a working", "a| second line", "b| b working", "c| c working",
+            "c| c ends without a newline"} <= set(out)
     # The runner's own lines are not a stage's: no prefix.
     assert any(line.startswith("[1/3] a: finished in") for line in out)
     assert any(line.startswith("[3/3] c: started") for line in out)

@@ -509,10 +509,11 @@ class SymbolicWorker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._buffer, self._owner_pid = b"", os.getpid()
         limit = _startup_timeout_s()
+        started = time.monotonic()
         if self._read_line(limit) != "ready":
             # Imported here: the child imports this module, and needs no gin.
             from mathft_jax.errors import EnvironmentFailure
-            status = self._proc.poll()
+            status = self._exit_status(still_in_time=time.monotonic() - started < limit)
             self._kill()
             command = "python -m mathft_jax.evaluation.symbolic"
             if status is not None:
@@ -524,6 +525,19 @@ class SymbolicWorker:
                 f"limit of {limit:g} s (a heavily loaded machine): rerun when the load "
                 f"drops, or allow it longer with {STARTUP_ENV}=<seconds>")
         self.num_restarts += 1
+
+    def _exit_status(self, still_in_time: bool) -> int | None:
+        """The child's exit status, or None while it runs.
+
+        A child that closed its output before the limit is exiting; its status may not be
+        collectable yet at the moment its output ends, so it is waited for (briefly).
+        """
+        if not still_in_time:
+            return self._proc.poll()
+        try:
+            return self._proc.wait(5)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _read_line(self, timeout_s: float) -> str | None:
         """One reply line from the child, or None past `timeout_s` or if the child died."""

@@ -517,3 +517,17 @@ def test_a_worker_that_dies_before_it_is_ready_is_one_line(monkeypatch):
     monkeypatch.setenv(symbolic.STARTUP_ENV, "soon")
     with pytest.raises(gin_utils.ConfigError, match="MATHFT_SYMBOLIC_STARTUP_S='soon'"):
         worker.compare("x", "y")
+
+
+def test_a_worker_that_closes_its_output_before_exiting_is_reported_by_its_status(
+        tmp_path, monkeypatch):
+    # The race CI met: the parent sees the end of the output before the child's exit status
+    # can be collected; it must still name the status, not a start-up time-out.
+    from mathft_jax import gin_utils
+    script = tmp_path / "slow_to_die"
+    script.write_text("#!/bin/sh\nexec >&-\nsleep 1\nexit 3\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(symbolic.sys, "executable", str(script))
+    worker = symbolic.SymbolicWorker()
+    with pytest.raises(gin_utils.EnvironmentFailure, match="exited with status 3 before"):
+        worker.compare("x", "y")

@@ -259,137 +259,218 @@ def train_loop(*, model_config: ModelConfig, model_dir: str, mixture_or_task_nam
             checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
             init_checkpoint=init_checkpoint, model_dir=model_dir)
         model_path = check_model_dir(model_dir)
-        task = get_task(mixture_or_task_name)
-        vocab = task_vocab_size(mixture_or_task_name)
-        if model_config.vocab_size < vocab:
-            raise ConfigError(f"model vocab_size {model_config.vocab_size} is smaller than the "
-                              f"vocabulary of task {mixture_or_task_name!r} ({vocab})")
+        task = _checked_task(mixture_or_task_name, model_config)
         lengths = objective.feature_lengths(task, sequence_length, inputs_length)
         converter = objective.feature_converter(task, pack)
-
-        mesh = partitioning.make_mesh(*mesh_shape)
-        shards = partitioning.num_batch_shards(mesh)
-        if batch_size % (shards * num_microbatches):
-            raise ConfigError(f"batch_size {batch_size} must be divisible by data x fsdp "
-                              f"({shards}) x num_microbatches ({num_microbatches})")
-
+        mesh = _checked_mesh(mesh_shape, batch_size, num_microbatches)
         abstract, shardings = train_state.state_shardings(model_config, optimizer, mesh, rules)
         target = train_state.with_shardings(abstract, shardings)
-
         ckpt = checkpoints.RunCheckpoints(model_path, save_every=checkpoint_every,
                                           keep=keep_checkpoints, async_save=async_checkpoints,
                                           final_step=train_steps,
                                           final_params_only=not final_optimizer_state)
         fingerprint = checkpoints.run_fingerprint(
             model_config=model_config, task=mixture_or_task_name, seed=seed,
-            optimizer_settings=optimizer_settings or {}, data={"batch_size": batch_size, "pack": pack,
-                                           "sequence_length": sequence_length,
-                                           "inputs_length": inputs_length})
-        restored = ckpt.restore_latest(target, fingerprint, allow_changed_settings)
-        if restored is not None:
-            state, saved = restored
-            batches_consumed = int(saved["batches_consumed"])
-            print(f"resuming from {ckpt.directory}/{saved['step']} (input position "
-                  f"{batches_consumed} batches)", flush=True)
-        elif init_checkpoint:
-            params = _init_params(model_config, init_checkpoint, target.params)
-            state = train_state.state_from_params(params, optimizer, shardings)
-            batches_consumed = 0
-            print(f"initialised params from {init_checkpoint}", flush=True)
-        else:
-            state = train_state.init_train_state(model_config, optimizer, mesh,
-                                                 jax.random.key(seed), shardings)
-            batches_consumed = 0
-
+            optimizer_settings=optimizer_settings or {},
+            data={"batch_size": batch_size, "pack": pack, "sequence_length": sequence_length,
+                  "inputs_length": inputs_length})
+        state, batches_consumed = _restore_or_init(
+            ckpt, target, fingerprint, allow_changed_settings, model_config=model_config,
+            optimizer=optimizer, mesh=mesh, shardings=shardings,
+            init_checkpoint=init_checkpoint, seed=seed)
         loss_fn = objective.loss_fn_factory(model_config, task)
         batches = data.train_batches(mixture_or_task_name, lengths, batch_size, seed=seed,
                                      start_batch=batches_consumed, converter=converter)
-        first = next(batches, None)
-        if first is None:
-            ckpt.close()
-            raise ConfigError(f"task {mixture_or_task_name!r} gives no full batch of "
-                              f"{batch_size} rows on this host (empty train split?)")
+        first = _first_batch(batches, ckpt, mixture_or_task_name, batch_size)
         batch_ndims = {k: v.ndim for k, v in first.items()}
         step_fn = train_step.make_train_step(loss_fn, optimizer, mesh, shardings, batch_ndims,
                                              num_microbatches, schedule, rules)
-        do_eval = eval_every > 0 and _has_split(task, eval_split)
-        if eval_every > 0 and not do_eval:
-            print(f"note: {mixture_or_task_name!r} has no {eval_split!r} split; eval disabled",
-                  flush=True)
-        eval_fn = (train_step.make_eval_step(loss_fn, mesh, shardings.params, batch_ndims, rules)
-                   if do_eval else None)
-
-        def evaluate(step, params):
-            total = None
-            for local in data.eval_batches(mixture_or_task_name, lengths, batch_size,
-                                           split=eval_split, max_batches=eval_steps,
-                                           converter=converter):
-                total = _sum_metrics(total, eval_fn(params, partitioning.make_global_batch(
-                    local, mesh)))
-            if total is None:
-                return {}
-            return logger.eval(step, {k: float(v) for k, v in
-                                      train_step.summarize_metrics(total).items()})
-
-        def meta():
-            return {"batches_consumed": batches_consumed, "seed": seed,
-                    "mixture_or_task_name": mixture_or_task_name, "fingerprint": fingerprint}
-
-        rng = jax.random.key(seed + 1)
+        evaluation = _Evaluation.maybe(
+            task, mixture_or_task_name, eval_every=eval_every, eval_split=eval_split,
+            eval_steps=eval_steps, lengths=lengths, batch_size=batch_size,
+            converter=converter, eval_fn_factory=lambda: train_step.make_eval_step(
+                loss_fn, mesh, shardings.params, batch_ndims, rules), mesh=mesh)
         step = int(jax.device_get(state.step))
         bar = progress_bar(train_steps, step)
         logger = MetricsLogger(model_path, train_steps, batch_size * sequence_length,
                                line_writer=bar.write if bar is not None else None,
                                summary_dir=summary_dir, summaries=summaries)
-        finite = _FiniteCheck(model_path, ckpt)
-        train_metrics: dict[str, float] = {}
-        eval_metrics: dict[str, float] = {}
-        preempted = False
-        pending = first
-        started = False
-        history: list[dict[str, float]] = []
+        loop = _StepLoop(step_fn=step_fn, mesh=mesh, rng=jax.random.key(seed + 1), ckpt=ckpt,
+                         logger=logger, finite=_FiniteCheck(model_path, ckpt), bar=bar,
+                         evaluation=evaluation, preemption=preemption,
+                         callbacks=tuple(step_callbacks), train_steps=train_steps,
+                         log_every=log_every, checkpoint_every=checkpoint_every,
+                         run_meta={"seed": seed, "mixture_or_task_name": mixture_or_task_name,
+                                   "fingerprint": fingerprint})
         try:
-            while step < train_steps:
-                local = pending if pending is not None else next(batches)
-                pending = None
-                state, metrics = step_fn(state, partitioning.make_global_batch(local, mesh), rng)
-                step += 1
-                batches_consumed += 1
-                finite.add(step, metrics)
-                if bar is not None:
-                    bar.update(1)
-                if not started or step % log_every == 0 or step == train_steps:
-                    train_metrics = logger.train(step, jax.device_get(metrics))
-                    history.append({"step": step, **train_metrics})
-                    finite.check()  # the values are on the host now: no extra wait
-                if not started:  # rates exclude the first step's compilation
-                    logger.start(step)
-                    started = True
-                if step % max(checkpoint_every, 1) == 0 or step == train_steps:
-                    finite.check()
-                    ckpt.save(state, meta(), force=True)
-                if do_eval and (step % eval_every == 0 or step == train_steps):
-                    eval_metrics = evaluate(step, state.params)
-                    logger.start(step)  # rates exclude eval time
-                for callback in step_callbacks:
-                    callback(step, state)
-                if preemption.requested:
-                    if ckpt.latest_step() != step:
-                        finite.check()
-                        ckpt.save(state, meta(), force=True)
-                    ckpt.wait()
-                    print(f"SIGTERM: saved step {step} to {ckpt.directory}; exiting",
-                          flush=True)
-                    preempted = True
-                    break
-            finite.check()
-            if step >= train_steps and ckpt.latest_step() != step and train_steps > 0:
-                ckpt.save(state, meta(), force=True)
+            return loop.run(state, step, batches_consumed, first, batches)
         finally:
             if bar is not None:
                 bar.close()
             ckpt.close()
             logger.close()
-        return TrainResult(state=state, step=step, preempted=preempted,
-                           train_metrics=train_metrics, eval_metrics=eval_metrics, history=history)
 
+
+def _checked_task(name: str, model_config: ModelConfig):
+    """The task or mixture `name`, after checking the model covers its vocabulary."""
+    task = get_task(name)
+    vocab = task_vocab_size(name)
+    if model_config.vocab_size < vocab:
+        raise ConfigError(f"model vocab_size {model_config.vocab_size} is smaller than the "
+                          f"vocabulary of task {name!r} ({vocab})")
+    return task
+
+
+def _checked_mesh(mesh_shape: Sequence[int], batch_size: int, num_microbatches: int):
+    """The device mesh, after checking the batch splits evenly over it and the microbatches."""
+    mesh = partitioning.make_mesh(*mesh_shape)
+    shards = partitioning.num_batch_shards(mesh)
+    if batch_size % (shards * num_microbatches):
+        raise ConfigError(f"batch_size {batch_size} must be divisible by data x fsdp "
+                          f"({shards}) x num_microbatches ({num_microbatches})")
+    return mesh
+
+
+def _restore_or_init(ckpt: checkpoints.RunCheckpoints, target, fingerprint: dict,
+                     allow_changed_settings: bool, *, model_config: ModelConfig,
+                     optimizer: optax.GradientTransformation, mesh, shardings,
+                     init_checkpoint: Optional[str], seed: int
+                     ) -> tuple[train_state.TrainState, int]:
+    """The starting state and input position, by the module docstring's resume rules."""
+    restored = ckpt.restore_latest(target, fingerprint, allow_changed_settings)
+    if restored is not None:
+        state, saved = restored
+        batches_consumed = int(saved["batches_consumed"])
+        print(f"resuming from {ckpt.directory}/{saved['step']} (input position "
+              f"{batches_consumed} batches)", flush=True)
+        return state, batches_consumed
+    if init_checkpoint:
+        params = _init_params(model_config, init_checkpoint, target.params)
+        print(f"initialised params from {init_checkpoint}", flush=True)
+        return train_state.state_from_params(params, optimizer, shardings), 0
+    return train_state.init_train_state(model_config, optimizer, mesh, jax.random.key(seed),
+                                        shardings), 0
+
+
+def _first_batch(batches, ckpt: checkpoints.RunCheckpoints, name: str, batch_size: int) -> dict:
+    """The first batch of this host, or a ConfigError (the checkpointer closed) if none."""
+    first = next(batches, None)
+    if first is None:
+        ckpt.close()
+        raise ConfigError(f"task {name!r} gives no full batch of {batch_size} rows on this "
+                          "host (empty train split?)")
+    return first
+
+
+@dataclasses.dataclass(frozen=True)
+class _Evaluation:
+    """Periodic evaluation on a split: summed metrics over its batches, logged."""
+
+    name: str
+    every: int
+    split: str
+    max_batches: Optional[int]
+    lengths: dict
+    batch_size: int
+    converter: object
+    eval_fn: Callable
+    mesh: object
+
+    @classmethod
+    def maybe(cls, task, name: str, *, eval_every: int, eval_split: str,
+              eval_steps: Optional[int], lengths: dict, batch_size: int, converter,
+              eval_fn_factory: Callable[[], Callable], mesh) -> Optional["_Evaluation"]:
+        """The evaluation, or None when `eval_every` is 0 or the task lacks the split."""
+        if eval_every <= 0:
+            return None
+        if not _has_split(task, eval_split):
+            print(f"note: {name!r} has no {eval_split!r} split; eval disabled", flush=True)
+            return None
+        return cls(name, eval_every, eval_split, eval_steps, lengths, batch_size, converter,
+                   eval_fn_factory(), mesh)
+
+    def due(self, step: int, train_steps: int) -> bool:
+        return step % self.every == 0 or step == train_steps
+
+    def __call__(self, step: int, params, logger: MetricsLogger) -> dict[str, float]:
+        total = None
+        for local in data.eval_batches(self.name, self.lengths, self.batch_size,
+                                       split=self.split, max_batches=self.max_batches,
+                                       converter=self.converter):
+            total = _sum_metrics(total, self.eval_fn(
+                params, partitioning.make_global_batch(local, self.mesh)))
+        if total is None:
+            return {}
+        return logger.eval(step, {k: float(v) for k, v in
+                                  train_step.summarize_metrics(total).items()})
+
+
+@dataclasses.dataclass
+class _StepLoop:
+    """The step loop: train, log, check finiteness, checkpoint, evaluate, honour SIGTERM."""
+
+    step_fn: Callable
+    mesh: object
+    rng: jax.Array
+    ckpt: checkpoints.RunCheckpoints
+    logger: MetricsLogger
+    finite: _FiniteCheck
+    bar: object
+    evaluation: Optional[_Evaluation]
+    preemption: _PreemptionFlag
+    callbacks: tuple[StepCallback, ...]
+    train_steps: int
+    log_every: int
+    checkpoint_every: int
+    run_meta: dict
+
+    def run(self, state, step: int, batches_consumed: int, pending: Optional[dict],
+            batches) -> TrainResult:
+        """Steps from `step` to `train_steps` (or a SIGTERM); `pending` is the next batch."""
+        train_metrics: dict[str, float] = {}
+        eval_metrics: dict[str, float] = {}
+        history: list[dict[str, float]] = []
+        started, preempted = False, False
+        while step < self.train_steps:
+            local = pending if pending is not None else next(batches)
+            pending = None
+            state, metrics = self.step_fn(state, partitioning.make_global_batch(local, self.mesh),
+                                          self.rng)
+            step += 1
+            batches_consumed += 1
+            self.finite.add(step, metrics)
+            if self.bar is not None:
+                self.bar.update(1)
+            if not started or step % self.log_every == 0 or step == self.train_steps:
+                train_metrics = self.logger.train(step, jax.device_get(metrics))
+                history.append({"step": step, **train_metrics})
+                self.finite.check()  # the values are on the host now: no extra wait
+            if not started:  # rates exclude the first step's compilation
+                self.logger.start(step)
+                started = True
+            meta = {"batches_consumed": batches_consumed, **self.run_meta}
+            if step % max(self.checkpoint_every, 1) == 0 or step == self.train_steps:
+                self._save(state, meta)
+            if self.evaluation is not None and self.evaluation.due(step, self.train_steps):
+                eval_metrics = self.evaluation(step, state.params, self.logger)
+                self.logger.start(step)  # rates exclude eval time
+            for callback in self.callbacks:
+                callback(step, state)
+            if self.preemption.requested:
+                if self.ckpt.latest_step() != step:
+                    self._save(state, meta)
+                self.ckpt.wait()
+                print(f"SIGTERM: saved step {step} to {self.ckpt.directory}; exiting", flush=True)
+                preempted = True
+                break
+        self.finite.check()
+        if step >= self.train_steps and self.ckpt.latest_step() != step and self.train_steps > 0:
+            self._save(state, {"batches_consumed": batches_consumed, **self.run_meta})
+        return TrainResult(state=state, step=step, preempted=preempted,
+                           train_metrics=train_metrics, eval_metrics=eval_metrics,
+                           history=history)
+
+    def _save(self, state, meta: dict) -> None:
+        """Checks every held step is finite, then saves (nothing non-finite is ever saved)."""
+        self.finite.check()
+        self.ckpt.save(state, meta, force=True)

@@ -52,7 +52,12 @@ def _register(root, kind):
     return evaluator_tasks.register_evaluator_task(
         name=f"toy_evaluator_{kind}", candidates_file=str(root / "train_candidates.jsonl"),
         kind=kind, like_task=toy_task.TASK, positive=toy_task.LABELS[0],
-        negative=toy_task.LABELS[1])
+        negative=toy_task.LABELS[1], max_length=_max_length(kind))
+
+
+def _max_length(kind):
+    """The inputs a 64-token row holds (a classification row's label takes one slot)."""
+    return 63 if kind == "classification" else 64
 
 
 def test_train_score_evaluate_with_real_evaluator_scores(sft):
@@ -68,7 +73,7 @@ def test_train_score_evaluate_with_real_evaluator_scores(sft):
     kw = dict(model_config=toy_task.MODEL, checkpoint=str(sft / "evaluator"),
               candidates_file=str(sft / "test_candidates.jsonl"), like_task=toy_task.TASK,
               positive=toy_task.LABELS[0], negative=toy_task.LABELS[1], batch_size=8,
-              chunk_problems=3, show_progress=False)
+              chunk_problems=3, show_progress=False, max_prompt_length=_max_length("pair"))
     summary = score(output_file=str(sft / "scores.jsonl"), **kw)
     assert summary["complete"] and summary["rows_total"] == 16 * 6
     # Killed after one chunk (a cut tail appended), then rerun: the same file.
@@ -123,7 +128,7 @@ def test_trained_evaluator_ranks_held_out_candidates_by_what_it_learned(sft, tmp
     name = evaluator_tasks.register_evaluator_task(
         name="toy_evaluator_cut_off", candidates_file=str(tmp_path / "train.jsonl"),
         kind="classification", like_task=toy_task.TASK, positive=toy_task.LABELS[0],
-        negative=toy_task.LABELS[1])
+        negative=toy_task.LABELS[1], max_length=_max_length("classification"))
     _train(tmp_path / "evaluator", name, 60, 3e-3, init_checkpoint=str(sft / "sft"),
            objective=task_objective(
                lambda cfg, task: make_evaluator_loss(cfg, task, "classification")))
@@ -132,7 +137,7 @@ def test_trained_evaluator_ranks_held_out_candidates_by_what_it_learned(sft, tmp
     score(model_config=toy_task.MODEL, checkpoint=str(tmp_path / "evaluator"),
           candidates_file=str(tmp_path / "test.jsonl"), output_file=str(tmp_path / "s.jsonl"),
           like_task=toy_task.TASK, positive=toy_task.LABELS[0], negative=toy_task.LABELS[1],
-          batch_size=16, show_progress=False)
+          batch_size=16, show_progress=False, max_prompt_length=_max_length("classification"))
     auc = evaluate(candidates_file=str(tmp_path / "test.jsonl"),
                    output_dir=str(tmp_path / "eval"), scores_file=str(tmp_path / "s.jsonl"),
                    pass_ks=(1,), maj_ks=(2,), rerank_k=2, num_bootstrap=200,
@@ -176,6 +181,7 @@ register_evaluator_task.kind = 'pair'
 register_evaluator_task.like_task = 'mathft_test_toy_sums'
 register_evaluator_task.positive = ' Y'
 register_evaluator_task.negative = ' N'
+register_evaluator_task.max_length = 64
 make_evaluator_loss.loss = 'margin'
 generator/Stage.name = 'generator'
 generator/Stage.mixture_or_task_name = 'mathft_test_toy_sums'

@@ -7,7 +7,8 @@ Data flow:
     --trainer + objective.task_objective(losses.make_evaluator_loss)--> evaluator checkpoint
     --`python -m mathft_jax.score`--> scores JSONL --> `python -m mathft_jax.evaluate` (RR.* metrics)
 
-Modules: `label_words` (the label words as token ids), `examples` (balanced per-problem
+Modules: `inputs` (the ONE builder of an evaluator input, for every task kind's rows and for
+`score`), `label_words` (the label words as token ids), `examples` (balanced per-problem
 examples), `pairs` (the feature converter that keeps a pair in one row), `tasks` (SeqIO
 registration by gin), `losses` (classification, pairwise margin, mixture), `objective` (what
 the trainer takes: a loss on rows laid out as the evaluator task needs).

@@ -10,13 +10,16 @@ The candidates are graded and turned into balanced examples (`examples.build_exa
 first use; the examples are also written next to the candidates
 (`<candidates>.<name>.examples.jsonl`, `formats` schema) and the summary is printed.
 
-kind "classification": `inputs` = the evaluator prompt (`prompts.EVALUATOR_TEMPLATE` or
-`template`) + the label words' shared prefix, `targets` = [the label word's token] (no EOS).
-Long prompts lose their front (the problem's start), so the prompt always ends where the label
-is read. kind "pair": features `chosen` / `rejected`, each a prompt + prefix, converted into
-one row by `pairs.PairFeatureConverter` (the trainer picks it for tasks with these features).
-kind "steps": every unique sampled solution, built by `inputs.build_input` (the builder `score`
-uses) with a label at each checked step and at the end (`step_records`, `steps.py`).
+Every kind's rows are built by `inputs.build_input`, the builder `score` uses (template ->
+tokens -> front trim to `max_length` -> BOS -> label prefix), and travel as token ids, so a
+candidate gives the same tokens in a training row as when it is scored with the same
+`max_length` / `max_prompt_length` and BOS. kind "classification": `inputs` = that input,
+`targets` = [the label word's token] (no EOS). kind "pair": features `chosen` / `rejected`, each
+that input whole (each half gets the row's whole length), converted into one row by
+`pairs.PairFeatureConverter` (the trainer picks it for tasks with these features). A feature
+shorter than a built input (e.g. the joint mixture's `inputs`) keeps its end, BOS and label
+prefix, exactly what `build_input` gives at that length. kind "steps": every unique sampled
+solution, with a label at each checked step and at the end (`step_records`, `steps.py`).
 kind "tokens": the likelihood verifier's rows (`verifier.py`): every unique sampled solution
 after the generator's prompt (`template` up to "{solution}"; default `prompts.GENERATOR_TEMPLATE`),
 with token weights from its outcome and its checked results (`token_records`).
@@ -37,7 +40,7 @@ from mathft_jax.file_paths import as_path
 from mathft_jax.data import prompts, sources
 from mathft_jax.data.synthetic import checked_results
 from mathft_jax.evaluator import examples as examples_lib
-from mathft_jax.evaluator.inputs import build_input
+from mathft_jax.evaluator.inputs import EvaluatorInput, build_input
 from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
 from mathft_jax.evaluator.pairs import PAIR_FEATURES
 from mathft_jax.evaluator.steps import STEP_FEATURES
@@ -56,12 +59,17 @@ class EvaluatorTaskInfo:
     positive: str
     negative: str
     vocabulary: seqio.Vocabulary
+    max_length: int = 256
+    bos_id: Optional[int] = None
 
     def label_words(self) -> LabelWords:
         return resolve_label_words(self.vocabulary, self.positive, self.negative)
 
-    def prompt(self, problem: str, solution: str) -> str:
-        return self.template.format(problem=problem.strip(), solution=solution.strip())
+    def build(self, problem: str, solution: str, **kw) -> EvaluatorInput:
+        """The evaluator input of (problem, solution), as `score` builds it."""
+        return build_input(self.vocabulary, self.template, problem, solution,
+                           prefix=self.label_words().prefix, max_length=self.max_length,
+                           bos_id=self.bos_id, **kw)
 
 
 _REGISTERED: dict[str, tuple[tuple, EvaluatorTaskInfo]] = {}
@@ -102,13 +110,15 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
     Args:
       name: the task name.
       candidates_file: candidates JSONL sampled on the generator's TRAINING problems.
-      kind: "classification" or "pair".
+      kind: one of `KINDS` (see the module docstring).
       like_task: the generation task whose vocabulary the model uses.
       template: the evaluator prompt, with {problem} and {solution}.
       positive, negative: the label words (see `label_words`).
       max_per_problem, one_sided, seed: see `examples.build_examples`.
-      max_length, bos_id: kind "steps" only: the rows' length and BOS (`inputs.build_input`;
-        score with the same `max_prompt_length` and BOS).
+      max_length, bos_id: every kind: the most tokens of an evaluator input (BOS and label
+        prefix included) and the BOS id put first, or None (`inputs.build_input`); score
+        with the same `max_prompt_length` and BOS. Training refuses a row length that cannot
+        hold `max_length` (`feature_lengths`).
     """
     for value, label in ((name, "name"), (candidates_file, "candidates_file"),
                          (like_task, "like_task")):
@@ -121,7 +131,7 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
         template = prompts.GENERATOR_TEMPLATE
     from mathft_jax.data.task_lookup import get_task  # imports the `tasks` registrations
     vocabulary = get_task(like_task).output_features["targets"].vocabulary
-    info = EvaluatorTaskInfo(kind, template, positive, negative, vocabulary)
+    info = EvaluatorTaskInfo(kind, template, positive, negative, vocabulary, max_length, bos_id)
     key = (candidates_file, kind, like_task, template, positive, negative, max_per_problem,
            one_sided, seed, max_length, bos_id)
     if name in _REGISTERED and _REGISTERED[name][0] == key and name in seqio.TaskRegistry.names():
@@ -132,9 +142,9 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
     def records_fn(split: str) -> list[dict[str, str]]:
         del split  # train only
         if kind == "steps":
-            return step_records(name, candidates_file, info, max_length, bos_id)
+            return step_records(name, candidates_file, info)
         if kind == "tokens":
-            return token_records(name, candidates_file, info, max_length, bos_id)
+            return token_records(name, candidates_file, info)
         return _records(name, candidates_file, info, build)
 
     if name in seqio.TaskRegistry.names():
@@ -142,7 +152,7 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
     features = _output_features(kind, vocabulary)
     preprocessors = ([_step_tensors(info)] if kind == "steps" else
                      [_token_tensors] if kind == "tokens" else
-                     [seqio.preprocessors.tokenize, _with_label_tokens(info)])
+                     [_built_tensors(info)])
     seqio.TaskRegistry.add(
         name, source=sources.RecordsDataSource(records_fn, _SPLITS),
         preprocessors=preprocessors, output_features=features)
@@ -177,59 +187,71 @@ def _unique_solutions(name: str, candidates_file: str) -> list[dict]:
 
 def _records(name: str, candidates_file: str, info: EvaluatorTaskInfo,
              build: Mapping) -> list[dict[str, str]]:
+    """Kinds "classification" and "pair": the balanced examples (`examples.build_examples`)
+    as token ids (`EvaluatorTaskInfo.build`), space-separated strings."""
     rows = _candidate_rows(name, candidates_file)
     examples, summary = examples_lib.build_examples(rows, **build)
     print(f"{name}: {examples_lib.format_summary(summary)}", flush=True)
     atomic_write_bytes(f"{candidates_file}.{name}.examples.jsonl", formats.to_jsonl(examples))
-    kind = "classification" if info.kind == "classification" else "pair"
-    chosen = [e for e in examples if e["kind"] == kind]
+    chosen = [e for e in examples if e["kind"] == info.kind]
     if not chosen:
-        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no {kind} "
+        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no {info.kind} "
                           f"examples ({examples_lib.format_summary(summary)})")
-    if kind == "classification":
-        return [{"problem_id": e["problem_id"], "inputs": info.prompt(e["problem"], e["solution"]),
-                 "targets": "", "label": "1" if e["label"] else "0"} for e in chosen]
-    return [{"problem_id": e["problem_id"], "chosen": info.prompt(e["problem"], e["chosen"]),
-             "rejected": info.prompt(e["problem"], e["rejected"])} for e in chosen]
+
+    def ids(e: Mapping, solution: str) -> str:
+        return " ".join(map(str, info.build(e["problem"], e[solution]).tokens))
+    if info.kind == "classification":
+        return [{"problem_id": e["problem_id"], "inputs": ids(e, "solution"),
+                 "label": "1" if e["label"] else "0"} for e in chosen]
+    return [{"problem_id": e["problem_id"], "chosen": ids(e, "chosen"),
+             "rejected": ids(e, "rejected")} for e in chosen]
 
 
-def _with_label_tokens(info: EvaluatorTaskInfo):
-    """Preprocessor: prompt tokens (front-trimmed to the feature length) + the label prefix;
-    for classification, targets = [label token]."""
+def _built_tensors(info: EvaluatorTaskInfo):
+    """Preprocessor for kinds "classification" and "pair": the records' token ids as int32
+    features, each cut to its feature length the way `build_input` cuts (the front of the
+    prompt goes; BOS and the label prefix stay); for classification, targets = [label token]."""
     def preprocess(dataset: tf.data.Dataset, sequence_length: Optional[Mapping[str, int]] = None
                    ) -> tf.data.Dataset:
         words = info.label_words()
-        prefix = tf.constant(words.prefix, tf.int32) if words.prefix else tf.zeros([0], tf.int32)
         names = ("inputs",) if info.kind == "classification" else PAIR_FEATURES
+        head = 0 if info.bos_id is None else 1
+        lengths = {k: int(sequence_length[k]) for k in names
+                   if sequence_length and sequence_length.get(k)}
+        for k, n in lengths.items():
+            if n - head - len(words.prefix) < 1:
+                raise ConfigError(f"evaluator task feature {k!r} of length {n} leaves no room "
+                                  f"for a prompt after {head} BOS and {len(words.prefix)} "
+                                  "label-prefix tokens")
 
-        def add(ex):
-            ex = dict(ex)
+        def convert(ex):
+            out = {}
             for k in names:
-                tokens = tf.cast(ex[k], tf.int32)
-                if sequence_length and sequence_length.get(k):
-                    tokens = tokens[-(int(sequence_length[k]) - len(words.prefix)):]
-                ex[k] = tf.concat([tokens, prefix], 0)
+                tokens = tf.strings.to_number(tf.strings.split(ex[k]), tf.int32)
+                if k in lengths:  # = build_input at this length (the prompt's tail is kept)
+                    n = lengths[k]
+                    tokens = tf.cond(tf.size(tokens) > n,
+                                     lambda t=tokens, n=n: tf.concat([t[:head], t[head - n:]], 0),
+                                     lambda t=tokens: t)
+                out[k] = tokens
             if info.kind == "classification":
-                ex["targets"] = tf.where(tf.equal(ex["label"], "1"), [words.positive],
-                                         [words.negative])
-            return ex
+                out["targets"] = tf.where(tf.equal(ex["label"], "1"), [words.positive],
+                                          [words.negative])
+            return out
 
-        return dataset.map(add, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
     return preprocess
 
 
-def step_records(name: str, candidates_file: str, info: EvaluatorTaskInfo, max_length: int,
-                 bos_id: Optional[int]) -> list[dict[str, str]]:
+def step_records(name: str, candidates_file: str, info: EvaluatorTaskInfo
+                 ) -> list[dict[str, str]]:
     """Kind "steps": every unique sampled solution of a problem with a gold answer, as token
     ids (`inputs.build_input`) with a label at each checked step and the outcome label at the
     end (see `examples.build_step_examples`). Token ids travel as space-separated strings."""
     examples = _unique_solutions(name, candidates_file)
-    words = info.label_words()
     out = []
     for e in examples:
-        built = build_input(info.vocabulary, info.template, e["problem"], e["solution"],
-                            prefix=words.prefix, max_length=max_length, bos_id=bos_id,
-                            step_ends=[end for end, _ in e["steps"]])
+        built = info.build(e["problem"], e["solution"], step_ends=[end for end, _ in e["steps"]])
         labels = [ok for _, ok in e["steps"]][len(e["steps"]) - len(built.step_slots):]
         slots = list(built.step_slots) + [built.final_slot]
         out.append({"problem_id": e["problem_id"],
@@ -261,8 +283,8 @@ def _step_tensors(info: EvaluatorTaskInfo):
     return preprocess
 
 
-def token_records(name: str, candidates_file: str, info: EvaluatorTaskInfo, max_length: int,
-                  bos_id: Optional[int]) -> list[dict[str, str]]:
+def token_records(name: str, candidates_file: str, info: EvaluatorTaskInfo
+                  ) -> list[dict[str, str]]:
     """Kind "tokens": every unique sampled solution of a problem with a gold answer, as token
     ids after the generator's prompt with the likelihood verifier's token weights
     (`verifier.build_verifier_input`, `verifier.token_weights`)."""
@@ -270,7 +292,7 @@ def token_records(name: str, candidates_file: str, info: EvaluatorTaskInfo, max_
     out = []
     for e in examples:
         built = build_verifier_input(info.vocabulary, info.template, e["problem"], e["solution"],
-                                     max_length=max_length, bos_id=bos_id,
+                                     max_length=info.max_length, bos_id=info.bos_id,
                                      results=checked_results(e["solution"].strip()))
         out.append({"problem_id": e["problem_id"], "tokens": " ".join(map(str, built.tokens)),
                     "token_weights": " ".join(map(str, token_weights(built, e["label"])))})
@@ -291,21 +313,37 @@ def _token_tensors(dataset: tf.data.Dataset,
 
 def feature_lengths(name: str, sequence_length: int, inputs_length: Optional[int]
                     ) -> Optional[dict[str, int]]:
-    """Task lengths for an evaluator task (None for other tasks): pairs split the row in two
-    halves; classification gives the prompt all but the one label slot."""
+    """Task lengths for an evaluator task (None for other tasks): each half of a pair gets the
+    whole length; classification gives the prompt all but the one label slot.
+
+    Raises:
+      ConfigError: the task's inputs (`max_length`) do not fit these lengths: rows would be
+        cut shorter than `score` reads them.
+    """
     info = evaluator_info(name)
     if info is None:
         return None
     if info.kind == "pair":
         # Each half gets the whole length, as scoring reads each prompt whole: a pair row is
         # two prompts long.
-        return {"chosen": sequence_length, "rejected": sequence_length}
-    if info.kind == "steps":
-        return {k: sequence_length for k in STEP_FEATURES}
-    if info.kind == "tokens":  # a row of n tokens gives n - 1 inputs and targets
-        return {k: sequence_length for k in TOKEN_FEATURES}
-    inputs = inputs_length or sequence_length - 1
-    return {"inputs": inputs, "targets": sequence_length - inputs}
+        lengths = {"chosen": sequence_length, "rejected": sequence_length}
+    elif info.kind == "steps":
+        lengths = {k: sequence_length for k in STEP_FEATURES}
+    elif info.kind == "tokens":  # a row of n tokens gives n - 1 inputs and targets
+        lengths = {k: sequence_length for k in TOKEN_FEATURES}
+    else:
+        inputs = inputs_length or sequence_length - 1
+        lengths = {"inputs": inputs, "targets": sequence_length - inputs}
+    room = min(lengths.values()) if info.kind != "classification" else lengths["inputs"]
+    if info.max_length > room:
+        raise ConfigError(
+            f"evaluator task {name!r} ({info.kind}) builds inputs of up to max_length="
+            f"{info.max_length} tokens, but rows of sequence_length={sequence_length} hold "
+            f"{room}" + (" (the label token takes the last slot)"
+                         if info.kind == "classification" else "") +
+            f": bind register_evaluator_task.max_length = {room} and score with "
+            f"max_prompt_length = {room}, or train with longer rows")
+    return lengths
 
 
 @gin.configurable(module="mathft_jax.evaluator")

@@ -99,9 +99,34 @@ def _no_terse_task(folder: str, inputs: Mapping[str, str]) -> dict:
     return {"skipped": reason}
 
 
+def _kind(loss: str) -> str:
+    """The evaluator task kind a loss trains on."""
+    return "classification" if loss == "classification" else "pair"
+
+
+def _max_length(s: RecipeSettings, kind: str) -> int:
+    """The most tokens of an evaluator input (BOS and label prefix included), for the task's
+    rows and for `score` alike: a classification row's label token takes its last slot."""
+    return s.sequence_length - 1 if kind == "classification" else s.sequence_length
+
+
+def _bos_id(s: RecipeSettings) -> Optional[int]:
+    """The BOS id of the evaluator tasks' rows: the one `score` puts first with
+    `prepend_bos` for an evaluator checkpoint (which names none): the vocabulary's."""
+    if not s.prepend_bos:
+        return None
+    from mathft_jax.data.task_lookup import get_task
+    from mathft_jax.errors import ConfigError
+    bos = get_task(s.generation_task).output_features["targets"].vocabulary.bos_id
+    if bos is None or bos < 0:
+        raise ConfigError(f"RecipeSettings.prepend_bos = True but the vocabulary of "
+                          f"{s.generation_task!r} has no BOS id")
+    return bos
+
+
 def _evaluator_stage(s: RecipeSettings, loss: str):
     """Trains an evaluator (see `_needs_examples`)."""
-    kind = "classification" if loss == "classification" else "pair"
+    kind = _kind(loss)
     return _needs_examples(s, kind, _train(
         s, _evaluator_task(s, f"recipe_evaluator_{kind}", kind), s.evaluator_steps,
         s.evaluator_learning_rate, init="sft_detailed", loss=loss))
@@ -129,7 +154,8 @@ def _evaluator_task(s: RecipeSettings, name: str, kind: str):
         return register_evaluator_task(
             name=name, candidates_file=os.path.join(inputs["train_samples"], CANDIDATES),
             kind=kind, like_task=s.generation_task, positive=s.label_words[0],
-            negative=s.label_words[1], seed=s.seed, max_length=s.sequence_length)
+            negative=s.label_words[1], seed=s.seed, max_length=_max_length(s, kind),
+            bos_id=_bos_id(s))
     return task
 
 
@@ -184,7 +210,9 @@ def _sample(s: RecipeSettings, generator: str, split: str, problems: int, sample
     return run
 
 
-def _score(s: RecipeSettings, evaluator: str, read: str = "final"):
+def _score(s: RecipeSettings, evaluator: str, kind: str, read: str = "final"):
+    """Scores the detailed model's test samples with `evaluator`, its inputs built as its
+    task's rows were (`kind`: the same max length; the same BOS, `_bos_id`)."""
     @_unless_inputs_skipped
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.score import score
@@ -193,7 +221,7 @@ def _score(s: RecipeSettings, evaluator: str, read: str = "final"):
                         output_file=os.path.join(folder, SCORES), like_task=s.generation_task,
                         positive=s.label_words[0], negative=s.label_words[1],
                         batch_size=s.score_batch_size, prepend_bos=s.prepend_bos, read=read,
-                        max_prompt_length=s.sequence_length if read != "final" else None)
+                        max_prompt_length=_max_length(s, kind))
         return {"candidates_per_second": summary["candidates_per_second"]}
     return run
 
@@ -272,19 +300,19 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
             f"evaluator_{loss}", ("train_samples", "sft_detailed"),
             {**shared, "loss": loss, "steps": s.evaluator_steps,
              "lr": s.evaluator_learning_rate, "task": s.generation_task,
-             "label_words": list(s.label_words), **reads},
+             "label_words": list(s.label_words), **bos, **reads},
             _evaluator_stage(s, loss)))
     if s.step_evaluator_steps:
         out.append(Stage("evaluator_steps", ("train_samples", "sft_detailed"),
                          {**shared, "kind": "steps", "steps": s.step_evaluator_steps,
                           "lr": s.step_evaluator_learning_rate, "task": s.generation_task,
-                          "label_words": list(s.label_words), **reads},
+                          "label_words": list(s.label_words), **bos, **reads},
                          _step_evaluator_stage(s)))
     if s.verifier_steps:
         out.append(Stage("evaluator_likelihood", ("train_samples", "sft_detailed"),
                          {**shared, "kind": "tokens", "steps": s.verifier_steps,
                           "lr": s.verifier_learning_rate, "task": s.generation_task,
-                          **reads},
+                          **bos, **reads},
                          _verifier_stage(s)))
     second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
               "lr": s.second_generator_learning_rate, **reads}
@@ -303,7 +331,7 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     if s.joint_mixture:
         out.append(Stage("joint", ("train_samples", "sft_detailed"),
                          {**shared, "task": "joint", "steps": joint_steps,
-                          "lr": s.second_generator_learning_rate, **reads},
+                          "lr": s.second_generator_learning_rate, **bos, **reads},
                          _needs_examples(s, "classification",
                                          _train(s, _joint_task(s), joint_steps,
                                                 s.second_generator_learning_rate,
@@ -315,18 +343,18 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     for loss in s.evaluator_losses:
         out.append(Stage(f"scores_{loss}", (f"evaluator_{loss}", "test_sft_detailed"),
                          {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
-                          **bos, **reads},
-                         _score(s, f"evaluator_{loss}")))
+                          "max_length": _max_length(s, _kind(loss)), **bos, **reads},
+                         _score(s, f"evaluator_{loss}", _kind(loss))))
     if s.step_evaluator_steps:
         out.append(Stage("scores_steps", ("evaluator_steps", "test_sft_detailed"),
                          {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
                           "read": "steps", "max_length": s.sequence_length, **bos, **reads},
-                         _score(s, "evaluator_steps", read="steps")))
+                         _score(s, "evaluator_steps", "steps", read="steps")))
     if s.verifier_steps:
         out.append(Stage("scores_verifier", ("evaluator_likelihood", "test_sft_detailed"),
                          {"batch_size": s.score_batch_size, "read": "likelihood",
                           "max_length": s.sequence_length, **bos, **reads},
-                         _score(s, "evaluator_likelihood", read="likelihood")))
+                         _score(s, "evaluator_likelihood", "tokens", read="likelihood")))
     if s.likelihood_baselines:
         out += [Stage("scores_likelihood", ("test_sft_detailed",), {"per_token": False},
                       _likelihood_scores(False)),

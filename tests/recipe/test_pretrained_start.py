@@ -32,8 +32,11 @@ def test_new_settings_appear_only_where_they_act():
     assert with_init == {"sft_detailed", "sft_terse"}
     assert stages["sft_detailed"].settings["init_checkpoint"] == "pretrained:gemma3_270m"
     with_bos = {n for n, st in stages.items() if st.settings.get("prepend_bos")}
+    # The evaluator stages too: their rows start with the BOS their scoring puts first.
     assert with_bos == {"train_samples", *(f"test_{g}" for g in paper.GENERATORS),
-                        "scores_classification", "scores_margin", "scores_mixture"}
+                        "scores_classification", "scores_margin", "scores_mixture",
+                        "evaluator_classification", "evaluator_margin", "evaluator_mixture",
+                        "joint"}
 
 
 @pytest.fixture
@@ -100,3 +103,41 @@ def test_gin_config_binds_a_pretrained_math_recipe():
         assert dataclasses.asdict(s.model_config)["vocab_size"] == 262144
     finally:
         gin.clear_config()
+
+
+@pytest.mark.parametrize("prepend_bos", [False, True])
+def test_each_evaluator_is_trained_and_scored_with_one_max_length_and_bos(
+        monkeypatch, tmp_path, train_calls, prepend_bos):
+    """What the recipe registers each evaluator task with (max_length, bos_id) is what it
+    scores that evaluator with (max_prompt_length, prepend_bos: `score` takes the
+    vocabulary's BOS for an evaluator checkpoint, which `paper._bos_id` names)."""
+    import mathft_jax.score
+    from mathft_jax import formats
+    from mathft_jax.data.synthetic import generate_problem
+    from mathft_jax.evaluator import tasks as evaluator_tasks
+    registered, scored = {}, {}
+    monkeypatch.setattr(paper, "_bos_id", lambda s: 7 if s.prepend_bos else None)
+    monkeypatch.setattr(evaluator_tasks, "register_evaluator_task",
+                        lambda **kw: registered.setdefault(kw["kind"], kw) and kw["name"])
+    monkeypatch.setattr(mathft_jax.score, "score", lambda **kw: scored.update(
+        {kw["checkpoint"]: kw}) or {"candidates_per_second": 0})
+    samples = tmp_path / "train_samples"
+    samples.mkdir()
+    p = generate_problem(seed=0, split="train", index=0, levels=(1,))
+    (samples / paper.CANDIDATES).write_bytes(formats.to_jsonl([formats.candidate_row(
+        problem_id=p.problem_id, sample_index=n, decoding="sample", text=text, logprob=-1.0,
+        num_tokens=1, finish_reason="eos", checkpoint="c", sampling={"name": "sample"},
+        gold_answer=p.answer, level=p.level, subject=p.subject, problem=p.problem)
+        for n, text in enumerate((p.solution, p.corrupted_solution))]))
+    stages = _stages(prepend_bos=prepend_bos, sequence_length=96)
+    folders = {n: str(tmp_path / n) for n in ("sft_detailed", "test_sft_detailed",
+                                              "evaluator_classification", "evaluator_margin")}
+    folders["train_samples"] = str(samples)
+    for loss, kind in (("classification", "classification"), ("margin", "pair")):
+        stages[f"evaluator_{loss}"].run(str(tmp_path / f"e_{loss}"), folders)
+        stages[f"scores_{loss}"].run(str(tmp_path / f"s_{loss}"), folders)
+        task, score = registered[kind], scored[folders[f"evaluator_{loss}"]]
+        assert task["max_length"] == score["max_prompt_length"] == (
+            95 if kind == "classification" else 96)
+        assert task["bos_id"] == (7 if prepend_bos else None)
+        assert score["prepend_bos"] is prepend_bos

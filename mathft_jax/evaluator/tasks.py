@@ -198,8 +198,8 @@ def _records(name: str, candidates_file: str, info: EvaluatorTaskInfo,
         raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no {info.kind} "
                           f"examples ({examples_lib.format_summary(summary)})")
 
-    def ids(e: Mapping, solution: str) -> str:
-        return " ".join(map(str, info.build(e["problem"], e[solution]).tokens))
+    def ids(e: Mapping, key: str) -> str:  # the input of e's solution under `key`
+        return " ".join(map(str, info.build(e["problem"], e[key]).tokens))
     if info.kind == "classification":
         return [{"problem_id": e["problem_id"], "inputs": ids(e, "solution"),
                  "label": "1" if e["label"] else "0"} for e in chosen]

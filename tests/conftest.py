@@ -5,16 +5,24 @@ FAILS unless its reason starts with "optional: ". A skip for a missing C++ compi
 MATH data or a dependency that does not import is then a red build, not a quiet yellow one;
 only causes CI does not promise (an optional extra such as the Gemma weights, a CPU without
 AVX-512) say "optional: ". Locally every skip stays a skip.
+
+Required extras: `MATHFT_REQUIRED_EXTRAS` (comma-separated extra names; `.ci/run` sets it after
+installing them) makes a skip that says "optional: the <extra> extra ..." for one of those
+extras fail, in CI or not: CI runs the extras the README documents and must not pass with
+their tests skipped.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import settings
 
 OPTIONAL_SKIP = "optional: "
+REQUIRED_EXTRAS_ENV = "MATHFT_REQUIRED_EXTRAS"
+_EXTRA_NAMED = re.compile(r"optional: the ([\w-]+) extra\b")
 
 # Property tests draw the same examples on every run and machine (a failure reproduces; the
 # mutation run sees a fixed test suite) and keep no example database in the work tree.
@@ -22,13 +30,27 @@ settings.register_profile("mathft", derandomize=True, database=None, deadline=No
 settings.load_profile("mathft")
 
 
-def skip_is_allowed(reason: str, ci: bool) -> bool:
-    """Whether a skip with this reason may stay a skip (always, except under CI)."""
-    return not ci or reason.removeprefix("Skipped: ").startswith(OPTIONAL_SKIP)
+def skip_is_allowed(reason: str, ci: bool, required_extras: frozenset[str] = frozenset()
+                    ) -> bool:
+    """Whether a skip with this reason may stay a skip.
+
+    Always, except under CI (only "optional: " skips) and for a skip that names one of
+    `required_extras` ("optional: the gcs extra ... is not installed").
+    """
+    reason = reason.removeprefix("Skipped: ")
+    extra = _EXTRA_NAMED.match(reason)
+    if extra and extra.group(1) in required_extras:
+        return False
+    return not ci or reason.startswith(OPTIONAL_SKIP)
 
 
 def _under_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def _required_extras() -> frozenset[str]:
+    return frozenset(e.strip() for e in os.environ.get(REQUIRED_EXTRAS_ENV, "").split(",")
+                     if e.strip())
 
 
 def _fail_if_forbidden(report) -> None:
@@ -36,10 +58,16 @@ def _fail_if_forbidden(report) -> None:
         return
     longrepr = report.longrepr
     reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-    if not skip_is_allowed(reason, _under_ci()):
+    required = _required_extras()
+    if not skip_is_allowed(reason, _under_ci(), required):
         report.outcome = "failed"
-        report.longrepr = (f"skipped under CI, where this must run ({reason}); a skip CI "
-                           f"accepts says {OPTIONAL_SKIP!r}")
+        if _EXTRA_NAMED.match(reason.removeprefix("Skipped: ")):
+            named = ",".join(sorted(required))
+            report.longrepr = (f"skipped although {REQUIRED_EXTRAS_ENV}={named} says its extra "
+                               f"is installed ({reason})")
+        else:
+            report.longrepr = (f"skipped under CI, where this must run ({reason}); a skip CI "
+                               f"accepts says {OPTIONAL_SKIP!r}")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -29,10 +29,23 @@ def test_runs():
 '''
 
 
-def _run(tmp_path, ci: str | None) -> str:
-    (tmp_path / "test_sample.py").write_text(SAMPLE)
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+EXTRA_SAMPLE = '''
+import pytest
+
+def test_gcs_extra():
+    pytest.importorskip("surely_not_installed_module",
+                        reason="optional: the gcs extra (a module) is not installed")
+
+def test_gemma_extra():
+    pytest.skip("optional: the gemma extra (Gemma Terms of Use) is not installed")
+'''
+
+
+def _run(tmp_path, ci: str | None, sample: str = SAMPLE, **env_vars: str) -> str:
+    (tmp_path / "test_sample.py").write_text(sample)
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "MATHFT_REQUIRED_EXTRAS")}
     env["PYTHONPATH"] = str(REPO)
+    env.update(env_vars)
     if ci is not None:
         env["CI"] = ci
     result = subprocess.run(
@@ -55,6 +68,26 @@ def test_skip_is_allowed():
     assert skip_is_allowed("no C++ compiler", ci=False)
     assert not skip_is_allowed("Skipped: no C++ compiler", ci=True)
     assert skip_is_allowed("Skipped: optional: not an AVX-512 machine", ci=True)
+
+
+@pytest.mark.parametrize("ci", [None, "1"])
+def test_a_skip_for_a_required_extra_fails(tmp_path, ci):
+    """`.ci/run` installs the documented extras and names them: their tests may not skip."""
+    assert _run(tmp_path, ci, EXTRA_SAMPLE).startswith("2 skipped")
+    assert _run(tmp_path, ci, EXTRA_SAMPLE, MATHFT_REQUIRED_EXTRAS="gcs,hf").startswith(
+        "1 failed, 1 skipped")
+
+
+def test_required_extras_are_matched_by_name():
+    required = frozenset({"gcs", "hf"})
+    assert not skip_is_allowed("Skipped: optional: the gcs extra (gcsfs) is not installed",
+                               ci=False, required_extras=required)
+    assert not skip_is_allowed("optional: the hf extra (torch) is not installed", ci=True,
+                               required_extras=required)
+    assert skip_is_allowed("optional: the gcsx extra is not installed", ci=True,
+                           required_extras=required)
+    assert skip_is_allowed("optional: the peers extra (google-tunix) is not installed",
+                           ci=True, required_extras=required)
 
 
 def test_ci_run_stops_without_a_compiler(tmp_path):

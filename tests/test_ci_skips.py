@@ -1,6 +1,7 @@
 """Under CI a skip whose cause CI promises away fails; optional skips and local runs pass."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,17 @@ def test_ci_run_stops_without_a_compiler(tmp_path):
                             text=True, env={"PATH": str(tmp_path / "bin")}, timeout=60)
     assert result.returncode == 1
     assert result.stderr.startswith("error: .ci/run needs a C++ compiler")
+
+
+def test_ci_run_runs_every_test_file_of_the_extras_it_installs():
+    """A new test file that skips without gcs, hf or peers is run by `.ci/run`'s extras step."""
+    ci_run = (REPO / ".ci" / "run").read_text()
+    required = {extra for names in re.findall(r"MATHFT_REQUIRED_EXTRAS=([\w,-]+)", ci_run)
+                for extra in names.split(",")}
+    assert {"gcs", "hf", "peers"} <= required
+    pattern = re.compile(r"optional: the (%s) extra" % "|".join(sorted(required)))
+    needing = {str(path.relative_to(REPO)) for path in (REPO / "tests").rglob("test_*.py")
+               if path.name != "test_ci_skips.py" and pattern.search(path.read_text())}
+    assert needing >= {"tests/test_gcs.py", "tests/test_hf_consumer.py",
+                       "tests/models/test_tunix_export.py"}
+    assert [path for path in sorted(needing) if path not in ci_run] == []

@@ -110,15 +110,19 @@ def test_report_numbers_recomputed_from_the_files(uninterrupted):
 def test_killed_mid_stage_then_rerun_gives_the_same_report(uninterrupted, tmp_path):
     reference, _ = uninterrupted
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen(_command(run_dir), cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    # Its error line goes to a file (a pipe could fill up): an early exit says why.
+    errors = tmp_path / "killed_run.stderr"
+    with open(errors, "w") as err:
+        proc = subprocess.Popen(_command(run_dir), cwd=REPO, env=_env(),
+                                stdout=subprocess.DEVNULL, stderr=err)
     checkpoints = run_dir / "sft_terse" / "checkpoints"
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
         if checkpoints.is_dir() and any(p.name.isdigit() for p in checkpoints.iterdir()):
             break
         time.sleep(0.2)
-    assert proc.poll() is None, "the run ended before it could be killed"
+    assert proc.poll() is None, ("the run ended before it could be killed: "
+                                 + errors.read_text()[-3000:])
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # Two stages run at once (toy_recipe.gin): when sft_terse is killed, sft_detailed may be

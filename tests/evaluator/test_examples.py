@@ -8,7 +8,8 @@ label of its own sample (rows arrive out of order).
 
 import pytest
 
-from mathft_jax.evaluator.examples import build_examples
+from mathft_jax.evaluator.examples import (
+    build_examples, build_step_examples, format_step_summary, format_summary)
 
 
 def _row(pid, index, text, gold, decoding="sample"):
@@ -112,3 +113,51 @@ def test_no_duplicate_texts_whatever_the_seed(seed):
     cls, _ = _by_kind(examples, "pa")
     texts = [e["solution"].strip() for e in cls]
     assert len(texts) == len(set(texts)) == 4
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="max_per_problem must be >= 2, got 1"):
+        build_examples(ROWS, max_per_problem=1)
+    build_examples(ROWS, max_per_problem=2)  # the smallest cap that gives a pair
+    with pytest.raises(ValueError,
+                       match=r"one_sided must be one of \('skip', 'keep'\), got 'drop'"):
+        build_examples(ROWS, one_sided="drop")
+
+
+def test_summary_line_names_every_count():
+    summary = {"problems": 9, "contrastive": 8, "all_correct": 7, "all_incorrect": 6,
+               "no_gold": 5, "duplicates": 4, "classification": 3, "positive": 2, "pairs": 1}
+    assert format_summary(summary) == (
+        "evaluator data: 9 problems (8 with correct and incorrect samples, 7 all correct, "
+        "6 all incorrect, 5 without gold); 4 duplicate texts dropped; 3 classification "
+        "examples (2 correct), 1 pairs")
+
+
+# Step examples: q1 has a right and a wrong step result and a duplicate, q2 no gold answer,
+# q3 only an incorrect answer whose one step is right. Offsets by hand: "So " is 3
+# characters, "$6 - 5 = 1$" and "$2 + 2 = 5$" 11 (end 14), "$2 \cdot 3 = 6$" 15.
+STEP_ROWS = [
+    _row("q1", 0, r"So $6 - 5 = 1$. \boxed{1}", "1"),
+    _row("q1", 1, "  So $6 - 5 = 1$. \\boxed{1}\n", "1"),
+    _row("q1", 2, r"So $2 + 2 = 5$, \boxed{5}", "1"),
+    _row("q1", 3, "   ", "1"),  # empty after stripping: dropped, not counted as a duplicate
+    _row("q1", 0, r"So $1 + 1 = 2$. \boxed{1}", "1", "greedy"),
+    _row("q2", 0, r"$1 + 1 = 2$ \boxed{2}", None),
+    _row("q3", 0, r"$2 \cdot 3 = 6$ so \boxed{6}", "4"),
+]
+
+
+def test_step_examples_by_hand():
+    examples, summary = build_step_examples(list(reversed(STEP_ROWS)))
+    assert examples == [
+        {"problem_id": "q1", "problem": "statement of q1",
+         "solution": r"So $6 - 5 = 1$. \boxed{1}", "label": True, "steps": [(14, True)]},
+        {"problem_id": "q1", "problem": "statement of q1",
+         "solution": r"So $2 + 2 = 5$, \boxed{5}", "label": False, "steps": [(14, False)]},
+        {"problem_id": "q3", "problem": "statement of q3",
+         "solution": r"$2 \cdot 3 = 6$ so \boxed{6}", "label": False, "steps": [(15, True)]}]
+    assert summary == {"problems": 3, "no_gold": 1, "duplicates": 1, "solutions": 3,
+                       "correct": 1, "steps": 3, "wrong_steps": 1}
+    assert format_step_summary(summary) == (
+        "step evaluator data: 3 problems (1 without gold); 1 duplicate texts dropped; "
+        "3 solutions (1 correct) with 3 checked steps (1 wrong)")

@@ -170,3 +170,59 @@ def test_finding_two_is_decided_by_the_verifier_then_the_step_evaluator_then_the
     assert found[1].startswith("2. re-ranking") and found[2] == (
         "2 (also reported). the same with the step evaluator")
     assert found[3] == "2 (also reported). the same with the paper's margin evaluator"
+
+
+def test_finding_two_without_verifier_step_or_margin_rows_takes_the_first_evaluator():
+    """A likelihood-loss evaluator row ("likelihood" in its label) is never the fallback."""
+    labels = ["SSFT detailed", "SSFT detailed + likelihood evaluator",
+              "SSFT detailed + classification evaluator", "SSFT detailed + mixture evaluator"]
+    assert table.reranking_rows(labels) == ["SSFT detailed + classification evaluator"]
+    assert table.reranking_rows(["SSFT detailed", "SSFT terse"]) == []
+
+
+def test_evaluator_named_by_what_follows_the_first_plus():
+    assert table._evaluator_name("SSFT detailed + margin evaluator") == (
+        "the paper's margin evaluator")
+    assert table._evaluator_name(paper.STEP_ROW) == "the step evaluator"
+    assert table._evaluator_name("A + classification + margin evaluator") == (
+        "the paper's classification + margin evaluator")
+    assert table._evaluator_name("verifier") == "the verifier"
+
+
+@pytest.mark.parametrize("maj_ks, rerank_k, expected", [
+    ((1, 2, 4), 3, ["Greedy", "pass@1", "Maj1@N", "Maj2@N", "Pass@N", "RR.All", "RR.Top3",
+                    "W.RR", "W.RR.Maj3"]),
+    ((1,), 5, ["Greedy", "pass@1", "Maj1@N", "Pass@N", "RR.All", "RR.Top5", "W.RR",
+               "W.RR.Maj5"])])
+def test_columns_one_majk_column_the_smallest_k_above_one(maj_ks, rerank_k, expected):
+    settings = RecipeSettings(model_config=ModelConfig(), maj_ks=maj_ks, rerank_k=rerank_k)
+    assert table.columns(settings) == expected
+
+
+def test_cell_and_paired_bootstrap_with_the_settings_seed(monkeypatch):
+    calls = []
+
+    def fake_ci(values, num_bootstrap, seed):
+        calls.append((list(values), num_bootstrap, seed))
+        return 0.1, 0.5
+
+    monkeypatch.setattr(table, "bootstrap_ci", fake_ci)
+    settings = RecipeSettings(model_config=ModelConfig(), num_bootstrap=77, seed=5)
+    assert table.cell([1.0, 0.0, 1.0, 1.0], settings) == {
+        "mean": 0.75, "ci95": [0.1, 0.5], "n": 4}
+    out = table.paired({"p1": {"m": 1.0}, "p2": {"m": 1.0}}, {"p1": {"m": 0.0},
+                       "p2": {"m": 0.5}}, "m", settings)
+    assert out == {"difference": 0.75, "ci95": [0.1, 0.5], "problems": 2, "verdict": "holds",
+                   "detectable": pytest.approx(0.2)}
+    assert calls == [([1.0, 0.0, 1.0, 1.0], 77, 5), ([1.0, 0.5], 77, 5)]
+
+
+def test_paired_uses_only_problems_with_the_metric_in_both_rows():
+    a = {"p1": {"m": 1.0}, "p2": {"m": 1.0}, "p3": {"m": 1.0}, "p4": {"x": 1.0}}
+    b = {"p2": {"m": 0.0}, "p3": {"x": 0.0}, "p4": {"m": 0.0}, "p5": {"m": 0.0}}
+    out = table.paired(a, b, "m", SETTINGS)
+    assert (out["difference"], out["problems"]) == (1.0, 1)  # p2 alone
+    empty = {"difference": None, "ci95": [None, None], "problems": 0,
+             "verdict": "inconclusive"}
+    assert table.paired(a, {"p9": {"m": 0.0}}, "m", SETTINGS) == empty  # no common problem
+    assert table.paired({"p3": {"m": 1.0}}, b, "m", SETTINGS) == empty  # metric in one only

@@ -226,3 +226,34 @@ def test_paired_uses_only_problems_with_the_metric_in_both_rows():
              "verdict": "inconclusive"}
     assert table.paired(a, {"p9": {"m": 0.0}}, "m", SETTINGS) == empty  # no common problem
     assert table.paired({"p3": {"m": 1.0}}, b, "m", SETTINGS) == empty  # metric in one only
+
+
+def test_findings_are_named_in_full():
+    f1, f2, f3 = table.verdicts(_values(), ROWS, SETTINGS)
+    assert f1["finding"] == (
+        "1. fine-grained (detailed) solutions fine-tune better than terse ones")
+    assert f2["finding"] == (
+        "2. re-ranking answer clusters with the evaluator beats majority voting")
+    assert f3["finding"] == ("3. multi-task sequential fine-tuning improves the generator "
+                             "over extra MLE steps")
+
+
+def test_a_row_without_results_leaves_its_finding_inconclusive_and_the_next_decided():
+    values = _values()
+    del values["SSFT terse"], values["multi-task sequential"]
+    f1, f2, f3 = table.verdicts(values, ROWS, SETTINGS)
+    assert {k: f1[k] for k in ("difference", "ci95", "problems", "verdict", "why")} == {
+        "difference": None, "ci95": [None, None], "problems": 0, "verdict": "inconclusive",
+        "why": "no results for SSFT terse (skipped stage)"}
+    assert f2["verdict"] == "holds" and f2["difference"] == pytest.approx(0.25)
+    assert f3["why"] == "no results for multi-task sequential (skipped stage)"
+
+
+def test_a_problem_without_reranking_makes_finding_two_nan_not_dropped():
+    """RR.Top2 exists only for fully scored problems; one without it is not silently left
+    out of finding 2: the difference is NaN and the verdict inconclusive."""
+    values = _values()
+    del values["SSFT detailed + margin evaluator"]["p0"]["RR.Top2"]
+    _, f2, _ = table.verdicts(values, ROWS, SETTINGS)
+    assert f2["problems"] == 4 * REPEATS and math.isnan(f2["difference"])
+    assert f2["verdict"] == "inconclusive"

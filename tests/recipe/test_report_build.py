@@ -115,7 +115,8 @@ def test_verdicts_and_stages_from_the_same_inputs(inputs):
     assert list(report["stages"]) == list(inputs)
 
 
-def test_write_files_report_and_one_plot_per_row_that_ran(inputs, tmp_path, monkeypatch):
+def test_write_files_report_and_one_plot_per_row_that_ran(inputs, tmp_path, monkeypatch,
+                                                          capsys):
     plotted = []
     monkeypatch.setattr(table.plots, "plot_accuracy_vs_n",
                         lambda curves, path, title: plotted.append((curves, path, title)))
@@ -126,6 +127,7 @@ def test_write_files_report_and_one_plot_per_row_that_ran(inputs, tmp_path, monk
     report = json.loads((out / "report.json").read_text())
     assert report == json.loads(json.dumps(table.build(inputs, SETTINGS, ROWS)))
     assert (out / "report.md").read_text() == table.markdown(report)
+    assert capsys.readouterr().out == table.markdown(report) + "\n"  # also on the console
     assert plotted == [
         ({"n": [1], "Pass@N": [0.25]}, os.path.join(out, "accuracy_vs_n_SSFT_detailed.png"),
          "SSFT detailed"),

@@ -252,3 +252,64 @@ def test_report_gets_every_result_folder_and_the_rows(calls, run):
     assert out["report_fn"] == (folder, sorted(inputs), SETTINGS, paper.rows(SETTINGS))
     assert {"test_sft_detailed", "scores_verifier", "eval_scores_margin", "multitask",
             "evaluator_likelihood", "train_samples", "joint"} <= set(inputs)
+
+
+def test_rows_pair_each_label_with_its_samples_and_scores_stages():
+    assert paper.rows(SETTINGS) == [
+        ("SSFT detailed", "test_sft_detailed", None),
+        ("SSFT terse", "test_sft_terse", None),
+        ("SSFT detailed + classification evaluator", "test_sft_detailed",
+         "scores_classification"),
+        ("SSFT detailed + margin evaluator", "test_sft_detailed", "scores_margin"),
+        ("SSFT detailed + mixture evaluator", "test_sft_detailed", "scores_mixture"),
+        (paper.STEP_ROW, "test_sft_detailed", "scores_steps"),
+        (paper.VERIFIER_ROW, "test_sft_detailed", "scores_verifier"),
+        (paper.LIKELIHOOD_ROWS[0], "test_sft_detailed", "scores_likelihood"),
+        (paper.LIKELIHOOD_ROWS[1], "test_sft_detailed", "scores_likelihood_per_token"),
+        ("multi-task sequential", "test_multitask", None),
+        ("extra-MLE-steps control", "test_control", None),
+        ("joint mixture", "test_joint", None)]
+
+
+def test_fingerprint_settings_of_each_kind_of_stage():
+    """What each stage's fingerprint holds: the settings its work reads, under stable names
+    (a renamed key would rerun every finished stage of an existing run)."""
+    import dataclasses
+    from mathft_jax.data.task_reads import task_identity
+    stages = {st.name: st for st in paper.stages(SETTINGS, _report_fn)}
+    reads = task_identity("synthetic_sft")
+    shared = {"model_config": dataclasses.asdict(CONFIG), "batch_size": 2,
+              "sequence_length": 64, "seed": 11, "warmup_steps": 4}
+    decode = {"eval_task": "synthetic_eval", "temperature": 0.7, "max_new_tokens": 33,
+              "decode_batch_size": 6, "seed": 11, "model_config": dataclasses.asdict(CONFIG),
+              "eval_task_reads": task_identity("synthetic_eval")}
+    words = [" correct", " incorrect"]
+    expected = {
+        "sft_detailed": {**shared, "task": "synthetic_sft", "steps": 30, "lr": 1e-3,
+                         "init_checkpoint": "/ckpt/start", "task_reads": reads},
+        "train_samples": {**decode, "problems": 20, "samples": 3},
+        "evaluator_margin": {**shared, "loss": "margin", "steps": 10, "lr": 2e-4,
+                             "task": "synthetic_sft", "label_words": words,
+                             "task_reads": reads},
+        "evaluator_steps": {**shared, "kind": "steps", "steps": 16, "lr": 5e-4,
+                            "task": "synthetic_sft", "label_words": words,
+                            "task_reads": reads},
+        "evaluator_likelihood": {**shared, "kind": "tokens", "steps": 18, "lr": 6e-4,
+                                 "task": "synthetic_sft", "task_reads": reads},
+        "multitask": {**shared, "task": "synthetic_sft", "steps": 14, "lr": 3e-4,
+                      "task_reads": reads},
+        "joint": {**shared, "task": "joint", "steps": 24, "lr": 3e-4, "task_reads": reads},
+        "test_joint": {**decode, "problems": 25, "samples": 5},
+        "scores_margin": {"batch_size": 9, "label_words": words, "task_reads": reads},
+        "scores_steps": {"batch_size": 9, "label_words": words, "read": "steps",
+                         "max_length": 64, "task_reads": reads},
+        "scores_verifier": {"batch_size": 9, "read": "likelihood", "max_length": 64,
+                            "task_reads": reads},
+        "scores_likelihood_per_token": {"per_token": True},
+        "eval_scores_margin": {"pass_ks": (1, 2), "maj_ks": (2,), "rerank_k": 3,
+                               "num_bootstrap": 40, "curve_repeats": 2, "seed": 11},
+    }
+    for name, settings in expected.items():
+        assert dict(stages[name].settings) == settings, name
+    assert stages["control"].settings == stages["multitask"].settings
+    assert reads and decode["eval_task_reads"] and reads != decode["eval_task_reads"]

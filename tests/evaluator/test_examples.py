@@ -161,3 +161,11 @@ def test_step_examples_by_hand():
     assert format_step_summary(summary) == (
         "step evaluator data: 3 problems (1 without gold); 1 duplicate texts dropped; "
         "3 solutions (1 correct) with 3 checked steps (1 wrong)")
+
+
+def test_rows_without_a_statement_give_an_empty_problem():
+    rows = [{**_row("pz", i, text, "4"), "problem": None} for i, text in
+            enumerate((r"\boxed{4}", r"\boxed{5}"))]
+    del rows[1]["problem"]
+    examples, _ = build_examples(rows)
+    assert {e["problem"] for e in examples} == {""} and len(examples) == 3

@@ -169,3 +169,23 @@ def test_rows_without_a_statement_give_an_empty_problem():
     del rows[1]["problem"]
     examples, _ = build_examples(rows)
     assert {e["problem"] for e in examples} == {""} and len(examples) == 3
+
+
+# p_many: ten right and ten wrong samples, so each seed picks one of 100 (chosen, rejected).
+MANY = [_row("p_many", i, rf"\boxed{{{4 if i < 10 else i}}} #{i}", "4") for i in range(20)]
+
+
+def test_the_choice_is_fixed_by_the_seed_and_the_default_seed_is_zero():
+    first = build_examples(MANY + ROWS, max_per_problem=2, seed=0)
+    assert build_examples(list(reversed(MANY + ROWS)), max_per_problem=2, seed=0) == first
+    assert build_examples(MANY + ROWS, max_per_problem=2) == first
+    picks = {tuple(e["solution"] for e in build_examples(MANY, max_per_problem=2, seed=s)[0]
+                   if e["kind"] == "classification") for s in range(5)}
+    assert len(picks) > 1  # the seed is used
+
+
+def test_one_sided_problems_are_each_counted():
+    rows = [_row(pid, 0, rf"\boxed{{{answer}}}", "4") for pid, answer in
+            (("r1", 4), ("r2", 4), ("w1", 5), ("w2", 6), ("w3", 7))]
+    _, summary = build_examples(rows)
+    assert (summary["all_correct"], summary["all_incorrect"]) == (2, 3)

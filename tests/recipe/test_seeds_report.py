@@ -12,9 +12,10 @@ from mathft_jax.recipe import seeds, table
 from mathft_jax.recipe.settings import RecipeSettings
 
 AGGREGATE = {
-    "seeds": [0, 2], "columns": ["Greedy"],
+    "seeds": [0, 2], "columns": ["Greedy", "Maj1@N"],
     "rows": [
-        {"label": "A", "cells": {"Greedy": {"mean": 0.5, "ci95": [0.25, 0.75]}},
+        {"label": "A", "cells": {"Greedy": {"mean": 0.5, "ci95": [0.25, 0.75]},
+                                 "Maj1@N": {"mean": 0.125, "ci95": [0.0, 0.5]}},
          "evaluator_auc": {"mean": 0.6, "ci95": [0.5, 0.7]},
          "within_problem_auc": {"mean": 0.55, "ci95": [0.4, 0.9]}},
         {"label": "B", "cells": {}, "evaluator_auc": None},
@@ -34,10 +35,10 @@ AGGREGATE = {
 EXPECTED = """\
 # Recipe report over 2 seeds (0, 2)
 
-| row | Greedy | evaluator AUC | AUC within problems |
-|---|---:|---:|---:|
-| A | 50.0 [25.0, 75.0] | 0.60 [0.50, 0.70] | 0.55 [0.40, 0.90] |
-| B | – | – | – |
+| row | Greedy | Maj1@N | evaluator AUC | AUC within problems |
+|---|---:|---:|---:|---:|
+| A | 50.0 [25.0, 75.0] | 12.5 [0.0, 50.0] | 0.60 [0.50, 0.70] | 0.55 [0.40, 0.90] |
+| B | – | – | – | – |
 
 Cells: percent of test problems, mean over 2 seeds [95% t-interval across seeds]; each \
 seed's own table is in seed_<k>/report/.
@@ -106,7 +107,7 @@ def test_write_reads_each_seed_and_writes_the_aggregate(run_dir, capsys):
                for k in (0, 2)}
     expected = seeds.build(reports, per_seed, SETTINGS, ROWS)
     written = json.loads((root / "report" / "aggregate.json").read_text())
-    assert written == json.loads(json.dumps(expected))
+    assert written == json.loads(json.dumps(expected)) and written["version"] == 1
     # Greedy of multi-task: 0.5 and 0.75 by seed; pooled difference over 4 problems 0.625.
     assert written["rows"][0]["cells"]["Greedy"]["per_seed"] == [0.5, 0.75]
     assert written["verdicts"][-1]["difference"] == pytest.approx(0.625)

@@ -2,16 +2,20 @@
 settings record, the schedules' edges by hand, and the optimizers' arguments against optax
 built directly (two update steps, so moments and decay both show)."""
 
-import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
 from mathft_jax.training import optimizers
 
-PARAMS = {"w": jnp.array([[1.0, -2.0], [0.5, 3.0]]), "scale": jnp.array([1.0, 2.0])}
-GRADS = [{"w": jnp.array([[30.0, -40.0], [0.0, 10.0]]), "scale": jnp.array([3.0, -4.0])},
-         {"w": jnp.array([[-5.0, 2.0], [1.0, 0.0]]), "scale": jnp.array([0.5, 0.5])}]
+# NumPy, not JAX, at import: nothing may start JAX while tests are only collected (the
+# mutation runs fork after collecting).
+PARAMS = {"w": np.array([[1.0, -2.0], [0.5, 3.0]], np.float32),
+          "scale": np.array([1.0, 2.0], np.float32)}
+GRADS = [{"w": np.array([[30.0, -40.0], [0.0, 10.0]], np.float32),
+          "scale": np.array([3.0, -4.0], np.float32)},
+         {"w": np.array([[-5.0, 2.0], [1.0, 0.0]], np.float32),
+          "scale": np.array([0.5, 0.5], np.float32)}]
 MASK = {"w": True, "scale": False}
 
 

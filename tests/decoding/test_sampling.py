@@ -6,7 +6,8 @@ import pytest
 from mathft_jax.decoding.sampling import NEG_INF, Greedy, Sampling, from_dict
 
 # Probabilities [0.5, 0.3, 0.15, 0.05] as logits.
-LOGITS = jnp.log(jnp.array([[0.5, 0.3, 0.15, 0.05]]))
+# NumPy, not JAX, at import: collecting the tests starts no JAX (mutation runs fork after it).
+LOGITS = np.log(np.array([[0.5, 0.3, 0.15, 0.05]], np.float32))
 
 
 def _candidates(rule, logits=LOGITS):

@@ -42,7 +42,10 @@ def skipped(folder: str) -> Optional[str]:
 
 
 def _unless_inputs_skipped(fn):
-    """A stage function that is skipped, with the reason, when one of its inputs was."""
+    """A stage function that is skipped, with the reason, when one of its inputs was.
+
+    Applied as a call, not as a decorator: mutmut skips decorated functions, which left the
+    stage bodies below out of the mutation runs (tests/mutation_report.md)."""
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         for name, path in inputs.items():
             reason = skipped(path)
@@ -56,7 +59,6 @@ def _unless_inputs_skipped(fn):
 def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
            init: Optional[str] = None, loss: Optional[str] = None):
     """A stage function training `task` (a name, or a function of the inputs giving one)."""
-    @_unless_inputs_skipped
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.evaluator.losses import make_evaluator_loss
         from mathft_jax.evaluator.objective import task_objective
@@ -89,7 +91,7 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
         if result.preempted:
             raise SystemExit(f"{folder}: preempted at step {result.step}; rerun to continue")
         return {"final_metrics": result.train_metrics, "steps": result.step}
-    return run
+    return _unless_inputs_skipped(run)
 
 
 def _no_terse_task(folder: str, inputs: Mapping[str, str]) -> dict:
@@ -178,12 +180,11 @@ def _verifier_stage(s: RecipeSettings):
 def _likelihood_scores(per_token: bool):
     """Scores the detailed model's test samples by its own probability of each (no training):
     exp(total log-prob), or exp(mean log-prob per token)."""
-    @_unless_inputs_skipped
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.evaluator.likelihood import write_likelihood_scores
         return write_likelihood_scores(os.path.join(inputs["test_sft_detailed"], CANDIDATES),
                                        os.path.join(folder, SCORES), per_token=per_token)
-    return run
+    return _unless_inputs_skipped(run)
 
 
 def _joint_task(s: RecipeSettings):
@@ -196,7 +197,6 @@ def _joint_task(s: RecipeSettings):
 
 
 def _sample(s: RecipeSettings, generator: str, split: str, problems: int, samples: int):
-    @_unless_inputs_skipped
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.infer import infer
         summary = infer(model_config=s.model_config, checkpoint=inputs[generator],
@@ -207,13 +207,12 @@ def _sample(s: RecipeSettings, generator: str, split: str, problems: int, sample
                         max_problems=problems, seed=s.seed, prepend_bos=s.prepend_bos)
         return {"generated_tokens": summary["generated_tokens"],
                 "tokens_per_second": summary["tokens_per_second"]}
-    return run
+    return _unless_inputs_skipped(run)
 
 
 def _score(s: RecipeSettings, evaluator: str, kind: str, read: str = "final"):
     """Scores the detailed model's test samples with `evaluator`, its inputs built as its
     task's rows were (`kind`: the same max length; the same BOS, `_bos_id`)."""
-    @_unless_inputs_skipped
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.score import score
         summary = score(model_config=s.model_config, checkpoint=inputs[evaluator],
@@ -223,11 +222,10 @@ def _score(s: RecipeSettings, evaluator: str, kind: str, read: str = "final"):
                         batch_size=s.score_batch_size, prepend_bos=s.prepend_bos, read=read,
                         max_prompt_length=_max_length(s, kind))
         return {"candidates_per_second": summary["candidates_per_second"]}
-    return run
+    return _unless_inputs_skipped(run)
 
 
 def _evaluate(s: RecipeSettings, samples: str, scores: Optional[str] = None):
-    @_unless_inputs_skipped
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.evaluate import evaluate
         evaluate(candidates_file=os.path.join(inputs[samples], CANDIDATES), output_dir=folder,
@@ -235,7 +233,7 @@ def _evaluate(s: RecipeSettings, samples: str, scores: Optional[str] = None):
                  pass_ks=s.pass_ks, maj_ks=s.maj_ks, rerank_k=s.rerank_k,
                  num_bootstrap=s.num_bootstrap, curve_repeats=s.curve_repeats, seed=s.seed)
         return {"report": os.path.join(folder, "report.json")}
-    return run
+    return _unless_inputs_skipped(run)
 
 
 def rows(s: RecipeSettings) -> list[tuple[str, str, Optional[str]]]:

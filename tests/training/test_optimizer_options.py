@@ -106,3 +106,13 @@ def test_train_loop_args_name_the_three_parts():
     assert built.train_loop_args() == {"optimizer": built.optimizer,
                                        "schedule": built.schedule,
                                        "optimizer_settings": built.settings}
+
+
+def test_signature_defaults_when_called_directly():
+    """The signatures' own defaults (gin-configured entry points call these directly)."""
+    schedule = optimizers.make_schedule(10)  # cosine from 1e-4 at step 0, no warm-up
+    assert float(schedule(0)) == pytest.approx(1e-4) and float(schedule(10)) == 0.0
+    lr = optax.constant_schedule(0.1)
+    _assert_same(optimizers.make_optimizer(lr, eps=1.0), optax.chain(
+        optax.clip_by_global_norm(1.0),
+        optax.adamw(lr, b1=0.9, b2=0.95, eps=1.0, weight_decay=0.0, mask=MASK)))

@@ -231,7 +231,8 @@ def test_evaluations_pair_each_rows_samples_with_its_scores(calls, run, name, sa
     assert out == {"report": os.path.join(folder, "report.json")}
 
 
-def test_a_stage_whose_input_was_skipped_is_skipped_and_calls_nothing(calls, run, tmp_path):
+def test_a_stage_whose_input_was_skipped_is_skipped_and_calls_nothing(calls, run, tmp_path,
+                                                                       capsys):
     folder = tmp_path / "sft_terse"
     folder.mkdir()
     (folder / MANIFEST).write_text(json.dumps({
@@ -239,6 +240,7 @@ def test_a_stage_whose_input_was_skipped_is_skipped_and_calls_nothing(calls, run
         "outputs": {"skipped": "no terse task"}}))
     out, _, _ = run("test_sft_terse")
     assert out == {"skipped": "sft_terse: no terse task"} and "infer" not in calls
+    assert capsys.readouterr().out == "  skipped: sft_terse was skipped (no terse task)\n"
 
 
 def test_a_preempted_training_stage_stops_the_recipe(calls, run, monkeypatch):
@@ -315,3 +317,14 @@ def test_fingerprint_settings_of_each_kind_of_stage():
         assert dict(stages[name].settings) == settings, name
     assert stages["control"].settings == stages["multitask"].settings
     assert reads and decode["eval_task_reads"] and reads != decode["eval_task_reads"]
+
+
+def test_a_short_stage_logs_and_checkpoints_every_step(calls, tmp_path):
+    """3 steps: warm-up 1 (half the run at most), a checkpoint and a log line every step."""
+    import dataclasses
+    short = dataclasses.replace(SETTINGS, sft_steps=3)
+    stage = next(st for st in paper.stages(short, _report_fn) if st.name == "sft_detailed")
+    stage.run(str(tmp_path / "sft_detailed"), {})
+    (kw,) = calls["train"]
+    assert (kw["checkpoint_every"], kw["log_every"]) == (1, 1)
+    assert kw["optimizer_settings"]["schedule"]["warmup_steps"] == 1

@@ -130,20 +130,21 @@ def test_multitask_starts_from_the_evaluator_and_its_control_from_ssft(calls, ru
     assert kw["objective"].loss_fn_factory is make_sft_loss
 
 
-@pytest.mark.parametrize("name, kind, task, steps, lr, loss", [
-    ("evaluator_margin", "pair", "recipe_evaluator_pair", 10, 2e-4, "margin"),
-    ("evaluator_mixture", "pair", "recipe_evaluator_pair", 10, 2e-4, "mixture"),
+@pytest.mark.parametrize("name, kind, task, steps, lr, loss, max_length", [
+    ("evaluator_margin", "pair", "recipe_evaluator_pair", 10, 2e-4, "margin", 64),
+    ("evaluator_mixture", "pair", "recipe_evaluator_pair", 10, 2e-4, "mixture", 64),
     ("evaluator_classification", "classification", "recipe_evaluator_classification", 10,
-     2e-4, "classification"),
-    ("evaluator_steps", "steps", "recipe_evaluator_steps", 16, 5e-4, "classification"),
-    ("evaluator_likelihood", "tokens", "recipe_evaluator_tokens", 18, 6e-4, "likelihood")])
+     2e-4, "classification", 63),  # the label token takes the row's last slot
+    ("evaluator_steps", "steps", "recipe_evaluator_steps", 16, 5e-4, "classification", 64),
+    ("evaluator_likelihood", "tokens", "recipe_evaluator_tokens", 18, 6e-4, "likelihood",
+     64)])
 def test_evaluators_train_on_the_training_samples_with_their_own_loss(
-        calls, run, name, kind, task, steps, lr, loss):
+        calls, run, name, kind, task, steps, lr, loss, max_length):
     out, _, inputs = run(name)
     (registered,) = calls["task"]
     assert registered == {
         "name": task, "kind": kind, "like_task": "synthetic_sft", "positive": " correct",
-        "negative": " incorrect", "seed": 11, "max_length": 64,
+        "negative": " incorrect", "seed": 11, "max_length": max_length, "bos_id": None,
         "candidates_file": os.path.join(inputs["train_samples"], paper.CANDIDATES)}
     kw = _trained(calls, steps, lr, task, inputs["sft_detailed"])
     assert kw["objective"].loss_fn_factory(CONFIG, "t") == ("evaluator loss", loss)
@@ -188,8 +189,8 @@ def test_sampling_stages_read_their_split_and_generator(calls, run, name, split,
 
 
 @pytest.mark.parametrize("name, evaluator, read, max_prompt", [
-    ("scores_margin", "evaluator_margin", "final", None),
-    ("scores_classification", "evaluator_classification", "final", None),
+    ("scores_margin", "evaluator_margin", "final", 64),
+    ("scores_classification", "evaluator_classification", "final", 63),
     ("scores_steps", "evaluator_steps", "steps", 64),
     ("scores_verifier", "evaluator_likelihood", "likelihood", 64)])
 def test_scores_read_the_detailed_models_test_samples(calls, run, name, evaluator, read,
@@ -304,7 +305,10 @@ def test_fingerprint_settings_of_each_kind_of_stage():
                       "task_reads": reads},
         "joint": {**shared, "task": "joint", "steps": 24, "lr": 3e-4, "task_reads": reads},
         "test_joint": {**decode, "problems": 25, "samples": 5},
-        "scores_margin": {"batch_size": 9, "label_words": words, "task_reads": reads},
+        "scores_margin": {"batch_size": 9, "label_words": words, "max_length": 64,
+                          "task_reads": reads},
+        "scores_classification": {"batch_size": 9, "label_words": words, "max_length": 63,
+                                  "task_reads": reads},
         "scores_steps": {"batch_size": 9, "label_words": words, "read": "steps",
                          "max_length": 64, "task_reads": reads},
         "scores_verifier": {"batch_size": 9, "read": "likelihood", "max_length": 64,

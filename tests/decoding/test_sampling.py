@@ -23,6 +23,7 @@ def test_filters_match_docstring_examples():
     assert _candidates(Sampling(min_p=0.5)) == [0, 1]
     assert _candidates(Sampling(top_k=1)) == [0]
     assert _candidates(Sampling()) == [0, 1, 2, 3]
+    assert _candidates(Sampling(top_k=0)) == [0, 1, 2, 3]  # 0 is "off", not an error
 
 
 def test_top_p_applies_to_tempered_and_top_k_renormalised_distribution():

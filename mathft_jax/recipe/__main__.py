@@ -16,14 +16,14 @@ import gin  # noqa: E402
 from mathft_jax import gin_utils  # noqa: E402
 from mathft_jax.errors import ConfigError  # noqa: E402
 from mathft_jax.recipe import paper, runner, seeds as seeds_lib, settings as settings_lib  # noqa: E402,E501
-from mathft_jax.recipe import table  # noqa: E402
+from mathft_jax.recipe import scaling as scaling_lib, scaling_report, table  # noqa: E402
 from mathft_jax.training import run_lock  # noqa: E402
 
 
 @gin.configurable
 def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = gin.REQUIRED,
-           seeds: Optional[Sequence[int]] = None, targets: Optional[Sequence[str]] = None
-           ) -> dict:
+           seeds: Optional[Sequence[int]] = None, targets: Optional[Sequence[str]] = None,
+           scaling: Optional[scaling_lib.ScalingSettings] = None) -> dict:
     """Runs the paper's chain into `run_dir`; returns the stages' manifests.
 
     With `targets` (stage names, e.g. `--gin.recipe.targets="('eval_test_sft_detailed',)"`),
@@ -32,20 +32,32 @@ def recipe(run_dir: str = gin.REQUIRED, settings: settings_lib.RecipeSettings = 
     With `seeds` (e.g. `--gin.recipe.seeds="(0, 1, 2)"`), runs it once per seed into
     `run_dir/seed_<k>/` and aggregates them into `run_dir/report/aggregate.md` (`seeds.py`);
     returns {seed: manifests}.
+
+    With `scaling` (gin_configs/recipe/evaluator_scaling.gin), runs the evaluator
+    data-scaling study (`scaling.py`): its stages join the chain's, and the targets default
+    to its report, `run_dir/scaling_report/scaling.md` (and .json, .png).
     """
     from mathft_jax import distributed
     distributed.maybe_initialize()
     if targets is not None and seeds:
         raise ConfigError("recipe.targets and recipe.seeds cannot be combined")
+    if scaling is not None and seeds:
+        raise ConfigError("recipe.scaling and recipe.seeds cannot be combined")
+    stages = paper.stages(settings, table.write)
+    if scaling is not None:
+        stages += scaling_lib.stages(settings, scaling, scaling_report.write)
+        targets = (scaling_lib.REPORT,) if targets is None else targets
     if targets is not None:
-        manifests = runner.run_stages(paper.stages(settings, table.write), run_dir,
-                                      targets=tuple(targets), parallel=settings.parallel_stages)
+        manifests = runner.run_stages(stages, run_dir, targets=tuple(targets),
+                                      parallel=settings.parallel_stages)
         print(f"stages {sorted(manifests)} are done; their outputs are in {run_dir}/<stage>/",
               flush=True)
+        if scaling_lib.REPORT in manifests:
+            print(f"scaling study: {os.path.join(run_dir, scaling_lib.REPORT, 'scaling.md')} "
+                  "(and scaling.json, scaling.png)", flush=True)
         return manifests
     if not seeds:
-        manifests = runner.run_stages(paper.stages(settings, table.write), run_dir,
-                                      parallel=settings.parallel_stages)
+        manifests = runner.run_stages(stages, run_dir, parallel=settings.parallel_stages)
         print(f"report: {os.path.join(run_dir, 'report', 'report.md')} (and report.json, PNG "
               f"plots); every stage's outputs are in {run_dir}/<stage>/", flush=True)
         return manifests

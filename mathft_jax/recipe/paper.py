@@ -23,6 +23,7 @@ import os
 from typing import Mapping, Optional
 
 from mathft_jax.decoding.sampling import Sampling
+from mathft_jax.errors import ConfigError
 from mathft_jax.recipe.runner import Stage, read_manifest
 from mathft_jax.recipe.settings import RecipeSettings
 
@@ -118,7 +119,6 @@ def _bos_id(s: RecipeSettings) -> Optional[int]:
     if not s.prepend_bos:
         return None
     from mathft_jax.data.task_lookup import get_task
-    from mathft_jax.errors import ConfigError
     bos = get_task(s.generation_task).output_features["targets"].vocabulary.bos_id
     if bos is None or bos < 0:
         raise ConfigError(f"RecipeSettings.prepend_bos = True but the vocabulary of "
@@ -126,21 +126,85 @@ def _bos_id(s: RecipeSettings) -> Optional[int]:
     return bos
 
 
-def _evaluator_stage(s: RecipeSettings, loss: str):
-    """Trains an evaluator (see `_needs_examples`)."""
-    kind = _kind(loss)
-    return _needs_examples(s, kind, _train(
-        s, _evaluator_task(s, f"recipe_evaluator_{kind}", kind), s.evaluator_steps,
-        s.evaluator_learning_rate, init="sft_detailed", loss=loss))
+OUTCOME_LOSSES = ("classification", "margin", "mixture")
+# Each evaluator kind of `evaluator_stage`: (its task's kind, how `score` reads it).
+_TASK_AND_READ = {"steps": ("steps", "steps"), "likelihood": ("tokens", "likelihood")}
 
 
-def _needs_examples(s: RecipeSettings, kind: str, train):
+def _task_and_read(kind: str) -> tuple[str, str]:
+    if kind in OUTCOME_LOSSES:
+        return _kind(kind), "final"
+    if kind in _TASK_AND_READ:
+        return _TASK_AND_READ[kind]
+    raise ConfigError(f"evaluator kind {kind!r}: one of "
+                      f"{OUTCOME_LOSSES + tuple(_TASK_AND_READ)}")
+
+
+def evaluator_stage(s: RecipeSettings, kind: str, steps: int,
+                    samples: str = "train_samples", tag: str = ""):
+    """The stage function training one evaluator of `kind` from the detailed SSFT model on
+    the candidates of stage `samples`, for `steps` steps.
+
+    kind: an outcome loss of the paper (`OUTCOME_LOSSES`; skipped, see `_needs_examples`,
+    when no problem has both labels), "steps" (the process-supervised evaluator: the
+    classification loss read at every checked step and at the end of each unique training
+    sample, `evaluator/steps.py`) or "likelihood" (the verifier: the language-model loss on
+    correct samples and right step results, unlikelihood on wrong results,
+    `evaluator/verifier.py`). `tag` ends the evaluator task's name, so that stages training
+    on different candidates register different tasks.
+    """
+    task_kind, _ = _task_and_read(kind)
+    task = _evaluator_task(s, f"recipe_evaluator_{task_kind}{tag}", task_kind, samples)
+    if kind in OUTCOME_LOSSES:
+        return _needs_examples(s, task_kind, _train(
+            s, task, steps, s.evaluator_learning_rate, init="sft_detailed", loss=kind),
+            samples)
+    if kind == "steps":
+        return _train(s, task, steps, s.step_evaluator_learning_rate, init="sft_detailed",
+                      loss="classification")
+    return _train(s, task, steps, s.verifier_learning_rate, init="sft_detailed",
+                  loss="likelihood")
+
+
+def evaluator_settings(s: RecipeSettings, kind: str, steps: int) -> dict:
+    """The fingerprinted settings of an `evaluator_stage` of `kind`."""
+    task_kind, _ = _task_and_read(kind)
+    base = {**_shared(s), "steps": steps, "task": s.generation_task, **_bos(s), **_reads(s)}
+    if kind in OUTCOME_LOSSES:
+        return {**base, "loss": kind, "lr": s.evaluator_learning_rate,
+                "label_words": list(s.label_words)}
+    if kind == "steps":
+        return {**base, "kind": task_kind, "lr": s.step_evaluator_learning_rate,
+                "label_words": list(s.label_words)}
+    return {**base, "kind": task_kind, "lr": s.verifier_learning_rate}
+
+
+def _shared(s: RecipeSettings) -> dict:
+    """The settings every training stage's fingerprint holds."""
+    common = s.as_dict()
+    return {k: common[k] for k in ("model_config", "batch_size", "sequence_length", "seed",
+                                   "warmup_steps")}
+
+
+def _reads(s: RecipeSettings) -> dict:
+    """What the generation task reads (options, data files, vocabulary bindings): a stage
+    that reads the task reruns, with everything downstream, when any of it changes."""
+    from mathft_jax.data.task_reads import task_identity
+    return {"task_reads": task_identity(s.generation_task)}
+
+
+def _bos(s: RecipeSettings) -> dict:
+    """A fingerprint key only when not at its default, so the synthetic recipe's stay put."""
+    return {"prepend_bos": True} if s.prepend_bos else {}
+
+
+def _needs_examples(s: RecipeSettings, kind: str, train, samples: str = "train_samples"):
     """`train`, or a skip (with the data summary) when the training samples hold no problem
     with both correct and incorrect solutions: an evaluator has nothing to learn from."""
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax import formats
         from mathft_jax.evaluator import examples
-        rows, _ = formats.read_candidates(os.path.join(inputs["train_samples"], CANDIDATES))
+        rows, _ = formats.read_candidates(os.path.join(inputs[samples], CANDIDATES))
         found, summary = examples.build_examples(rows, seed=s.seed)
         if not any(e["kind"] == kind for e in found):
             reason = f"no {kind} examples: {examples.format_summary(summary)}"
@@ -150,31 +214,15 @@ def _needs_examples(s: RecipeSettings, kind: str, train):
     return run
 
 
-def _evaluator_task(s: RecipeSettings, name: str, kind: str):
+def _evaluator_task(s: RecipeSettings, name: str, kind: str, samples: str = "train_samples"):
     def task(inputs: Mapping[str, str]) -> str:
         from mathft_jax.evaluator.tasks import register_evaluator_task
         return register_evaluator_task(
-            name=name, candidates_file=os.path.join(inputs["train_samples"], CANDIDATES),
+            name=name, candidates_file=os.path.join(inputs[samples], CANDIDATES),
             kind=kind, like_task=s.generation_task, positive=s.label_words[0],
             negative=s.label_words[1], seed=s.seed, max_length=_max_length(s, kind),
             bos_id=_bos_id(s))
     return task
-
-
-def _step_evaluator_stage(s: RecipeSettings):
-    """Trains the process-supervised evaluator: the classification loss read at every checked
-    step and at the end of each unique training sample (`evaluator/steps.py`)."""
-    return _train(s, _evaluator_task(s, "recipe_evaluator_steps", "steps"),
-                  s.step_evaluator_steps, s.step_evaluator_learning_rate, init="sft_detailed",
-                  loss="classification")
-
-
-def _verifier_stage(s: RecipeSettings):
-    """Trains the likelihood verifier: the language-model loss on correct samples and right
-    step results, unlikelihood on wrong results, from the detailed SSFT model
-    (`evaluator/verifier.py`)."""
-    return _train(s, _evaluator_task(s, "recipe_evaluator_tokens", "tokens"), s.verifier_steps,
-                  s.verifier_learning_rate, init="sft_detailed", loss="likelihood")
 
 
 def _likelihood_scores(per_token: bool):
@@ -210,17 +258,33 @@ def _sample(s: RecipeSettings, generator: str, split: str, problems: int, sample
     return _unless_inputs_skipped(run)
 
 
-def _score(s: RecipeSettings, evaluator: str, kind: str, read: str = "final"):
-    """Scores the detailed model's test samples with `evaluator`, its inputs built as its
-    task's rows were (`kind`: the same max length; the same BOS, `_bos_id`)."""
+def score_settings(s: RecipeSettings, kind: str) -> dict:
+    """The fingerprinted settings of a `score_stage` for an evaluator of `kind` (see
+    `evaluator_stage`)."""
+    task_kind, read = _task_and_read(kind)
+    out = {"batch_size": s.score_batch_size, "max_length": _max_length(s, task_kind)}
+    if read != "likelihood":
+        out["label_words"] = list(s.label_words)
+    if read != "final":
+        out["read"] = read
+    return {**out, **_bos(s), **_reads(s)}
+
+
+def score_stage(s: RecipeSettings, evaluator: str, kind: str,
+                candidates: str = "test_sft_detailed"):
+    """The stage function scoring the candidates of stage `candidates` with the evaluator
+    trained by stage `evaluator`, an `evaluator_stage` of `kind`, its inputs built as its
+    task's rows were (the same max length; the same BOS, `_bos_id`)."""
+    task_kind, read = _task_and_read(kind)
+
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.score import score
         summary = score(model_config=s.model_config, checkpoint=inputs[evaluator],
-                        candidates_file=os.path.join(inputs["test_sft_detailed"], CANDIDATES),
+                        candidates_file=os.path.join(inputs[candidates], CANDIDATES),
                         output_file=os.path.join(folder, SCORES), like_task=s.generation_task,
                         positive=s.label_words[0], negative=s.label_words[1],
                         batch_size=s.score_batch_size, prepend_bos=s.prepend_bos, read=read,
-                        max_prompt_length=_max_length(s, kind))
+                        max_prompt_length=_max_length(s, task_kind))
         return {"candidates_per_second": summary["candidates_per_second"]}
     return _unless_inputs_skipped(run)
 
@@ -265,18 +329,14 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     """Every stage of the chain; `report_fn(folder, inputs, settings, rows)` writes the report."""
     from mathft_jax.data.task_reads import task_identity
     common = s.as_dict()
-    shared = {k: common[k] for k in ("model_config", "batch_size", "sequence_length", "seed",
-                                     "warmup_steps")}
-    # What each task reads (options, data files, vocabulary bindings): a stage that reads a
-    # task reruns, with everything downstream, when any of it changes.
-    reads = {"task_reads": task_identity(s.generation_task)}
+    shared, reads = _shared(s), _reads(s)
     decode = {k: common[k] for k in ("eval_task", "temperature", "max_new_tokens",
                                      "decode_batch_size", "seed", "model_config")}
     decode["eval_task_reads"] = task_identity(s.eval_task)
     terse_steps = s.sft_steps if s.terse_steps is None else s.terse_steps
     # Keys only when not at their defaults, so the synthetic recipe's fingerprints stay put.
     start = {"init_checkpoint": s.init_checkpoint} if s.init_checkpoint else {}
-    bos = {"prepend_bos": True} if s.prepend_bos else {}
+    bos = _bos(s)
     decode.update(bos)
     out = [
         Stage("sft_detailed", (), {**shared, "task": s.generation_task, "steps": s.sft_steps,
@@ -294,24 +354,17 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     ]
     evaluator_losses = tuple(dict.fromkeys(s.evaluator_losses + ("margin",)))
     for loss in evaluator_losses:
-        out.append(Stage(
-            f"evaluator_{loss}", ("train_samples", "sft_detailed"),
-            {**shared, "loss": loss, "steps": s.evaluator_steps,
-             "lr": s.evaluator_learning_rate, "task": s.generation_task,
-             "label_words": list(s.label_words), **bos, **reads},
-            _evaluator_stage(s, loss)))
+        out.append(Stage(f"evaluator_{loss}", ("train_samples", "sft_detailed"),
+                         evaluator_settings(s, loss, s.evaluator_steps),
+                         evaluator_stage(s, loss, s.evaluator_steps)))
     if s.step_evaluator_steps:
         out.append(Stage("evaluator_steps", ("train_samples", "sft_detailed"),
-                         {**shared, "kind": "steps", "steps": s.step_evaluator_steps,
-                          "lr": s.step_evaluator_learning_rate, "task": s.generation_task,
-                          "label_words": list(s.label_words), **bos, **reads},
-                         _step_evaluator_stage(s)))
+                         evaluator_settings(s, "steps", s.step_evaluator_steps),
+                         evaluator_stage(s, "steps", s.step_evaluator_steps)))
     if s.verifier_steps:
         out.append(Stage("evaluator_likelihood", ("train_samples", "sft_detailed"),
-                         {**shared, "kind": "tokens", "steps": s.verifier_steps,
-                          "lr": s.verifier_learning_rate, "task": s.generation_task,
-                          **bos, **reads},
-                         _verifier_stage(s)))
+                         evaluator_settings(s, "likelihood", s.verifier_steps),
+                         evaluator_stage(s, "likelihood", s.verifier_steps)))
     second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
               "lr": s.second_generator_learning_rate, **reads}
     # The joint mixture starts where the sequential chain does (the detailed SSFT model) and
@@ -340,19 +393,14 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                          _sample(s, generator, "test", s.test_problems, s.test_samples)))
     for loss in s.evaluator_losses:
         out.append(Stage(f"scores_{loss}", (f"evaluator_{loss}", "test_sft_detailed"),
-                         {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
-                          "max_length": _max_length(s, _kind(loss)), **bos, **reads},
-                         _score(s, f"evaluator_{loss}", _kind(loss))))
+                         score_settings(s, loss), score_stage(s, f"evaluator_{loss}", loss)))
     if s.step_evaluator_steps:
         out.append(Stage("scores_steps", ("evaluator_steps", "test_sft_detailed"),
-                         {"batch_size": s.score_batch_size, "label_words": list(s.label_words),
-                          "read": "steps", "max_length": s.sequence_length, **bos, **reads},
-                         _score(s, "evaluator_steps", "steps", read="steps")))
+                         score_settings(s, "steps"), score_stage(s, "evaluator_steps", "steps")))
     if s.verifier_steps:
         out.append(Stage("scores_verifier", ("evaluator_likelihood", "test_sft_detailed"),
-                         {"batch_size": s.score_batch_size, "read": "likelihood",
-                          "max_length": s.sequence_length, **bos, **reads},
-                         _score(s, "evaluator_likelihood", "tokens", read="likelihood")))
+                         score_settings(s, "likelihood"),
+                         score_stage(s, "evaluator_likelihood", "likelihood")))
     if s.likelihood_baselines:
         out += [Stage("scores_likelihood", ("test_sft_detailed",), {"per_token": False},
                       _likelihood_scores(False)),

@@ -139,7 +139,9 @@ ENTRY_POINTS: dict[str, EntryHelp] = {
                    "gin_configs/recipe/synthetic_mini.gin   the main job (~20 min on 2 CPU "
                    "cores), or",
                    "gin_configs/recipe/math_gemma3_270m.gin MATH from Gemma 3 270M "
-                   "(accelerator)"),
+                   "(accelerator), or",
+                   "gin_configs/recipe/evaluator_scaling.gin the evaluator data-scaling "
+                   "study (in the main job's RUN_DIR)"),
         required={"RUN_DIR": "the folder of the run: one sub-folder per stage and report/ "
                              "(a rerun skips finished stages)"},
         example="python -m mathft_jax.recipe --gin_file=gin_configs/recipe/quick.gin "

@@ -4,6 +4,7 @@ in the middle of a stage continues to the same report as an uninterrupted one.""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -138,3 +139,51 @@ def test_killed_mid_stage_then_rerun_gives_the_same_report(uninterrupted, tmp_pa
             in rerun.stdout, name
     assert "resuming from" in rerun.stdout
     assert _report(run_dir) == _report(reference)
+
+
+SCALING_SIZES = (24, 120)
+
+
+def test_scaling_study_on_the_finished_run_trains_on_nested_subsets_and_reports(
+        uninterrupted, tmp_path):
+    """The evaluator data-scaling study (`recipe/scaling.py`) in the toy run's folder: it
+    reuses the chain's stages and runs only its own; every evaluator kind trains on its size's
+    training rows (more at the larger size), and the report's table and plot have a cell per
+    size and kind and the two likelihood baselines."""
+    reference, _ = uninterrupted
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference, run_dir)
+    kinds = ("classification", "likelihood")
+    done = subprocess.run(
+        _command(run_dir) + ["--gin.recipe.scaling=@ScalingSettings()",
+                             f"--gin.ScalingSettings.sizes={SCALING_SIZES}",
+                             f"--gin.ScalingSettings.kinds={kinds}",
+                             "--gin.ScalingSettings.min_steps=2"],
+        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "train_samples: done, skipped" in done.stdout
+    assert "sft_detailed: done, skipped" in done.stdout
+    subsets = [[(r["problem_id"], r["sample_index"]) for r in formats.read_candidates(
+        str(run_dir / f"subset_{n}" / "candidates.jsonl"))[0]] for n in SCALING_SIZES]
+    assert [len(s) for s in subsets] == list(SCALING_SIZES)
+    assert subsets[1][:SCALING_SIZES[0]] == subsets[0]
+    report = json.loads((run_dir / "scaling_report" / "scaling.json").read_text())
+    cells = {(c["kind"], c["size"]): c for c in report["cells"]}
+    assert set(cells) == {(k, n) for k in kinds for n in SCALING_SIZES}
+    for kind in kinds:
+        small, large = cells[(kind, SCALING_SIZES[0])], cells[(kind, SCALING_SIZES[1])]
+        assert small["rows"] < large["rows"] and small["train_problems"] < large["train_problems"]
+        assert (small["steps"], large["steps"]) == (3, 15)  # one epoch of 8 rows, at least 2
+        for cell in (small, large):
+            assert cell["skipped"] or 0 <= cell["auc"] <= 1
+    # What the verifier's stage registered and trained on: its own subset's solutions.
+    for n in SCALING_SIZES:
+        log = done.stdout.split(f"recipe_evaluator_tokens_{n}: ", 1)[1].split("\n", 1)[0]
+        assert f"{len({p for p, _ in subsets[SCALING_SIZES.index(n)]})} problems" in log
+    assert [b["label"] for b in report["baselines"]] == [
+        "own likelihood (total, untrained)", "own likelihood (per token, untrained)"]
+    table = (run_dir / "scaling_report" / "scaling.md").read_text()
+    assert all(f"| {n} (" in table for n in SCALING_SIZES)
+    assert table.count("own likelihood") >= 2
+    png = (run_dir / "scaling_report" / "scaling.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000

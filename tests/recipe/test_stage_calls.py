@@ -332,3 +332,28 @@ def test_a_short_stage_logs_and_checkpoints_every_step(calls, tmp_path):
     (kw,) = calls["train"]
     assert (kw["checkpoint_every"], kw["log_every"]) == (1, 1)
     assert kw["optimizer_settings"]["schedule"]["warmup_steps"] == 1
+
+
+@pytest.mark.parametrize("bos_id", [0, 5, -1, None])
+def test_evaluator_bos_is_the_generation_vocabularys(monkeypatch, bos_id):
+    import dataclasses
+    import types
+    from mathft_jax.data import task_lookup
+    from mathft_jax.errors import ConfigError
+    vocabulary = types.SimpleNamespace(bos_id=bos_id)
+    asked = []
+
+    def get_task(name):
+        asked.append(name)
+        return types.SimpleNamespace(output_features={
+            "targets": types.SimpleNamespace(vocabulary=vocabulary)})
+
+    monkeypatch.setattr(task_lookup, "get_task", get_task)
+    assert paper._bos_id(SETTINGS) is None and asked == []  # prepend_bos off: no lookup
+    bos = dataclasses.replace(SETTINGS, prepend_bos=True)
+    if bos_id is not None and bos_id >= 0:
+        assert paper._bos_id(bos) == bos_id and asked == ["synthetic_sft"]
+    else:
+        with pytest.raises(ConfigError, match="RecipeSettings.prepend_bos = True but the "
+                           "vocabulary of 'synthetic_sft' has no BOS id"):
+            paper._bos_id(bos)

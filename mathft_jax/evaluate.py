@@ -4,10 +4,13 @@
         --gin.CANDIDATES_FILE="'runs/x/candidates.jsonl'" --gin.OUTPUT_DIR="'runs/x/eval'" \
         [--gin.SCORES_FILE="'runs/x/scores.jsonl'"] [--gin.GOLD_FILE="'../shared/data/math/test.jsonl'"]
 
-File formats: see `mathft_jax.evaluation.records` (inputs) and `mathft_jax.evaluation.report`
-(report.json). The output directory receives `report.json`, `report.md` and
-`accuracy_vs_n.png`; the run holds `OUTPUT_DIR/evaluate.lock` (`training.run_lock`), so a
-second run into the same folder is refused.
+File formats: see `mathft_jax.evaluation.records` (inputs), `mathft_jax.formats` (the graded
+file) and `mathft_jax.evaluation.report` (report.json). The output directory receives
+`report.json`, `report.md`, `accuracy_vs_n.png` and, when this run graded the candidates,
+`graded.jsonl`: with `evaluate.graded_file` (instead of the candidates file) a later run reads
+that grading, e.g. with another scores file of the same candidates. The run holds
+`OUTPUT_DIR/evaluate.lock` (`training.run_lock`), so a second run into the same folder is
+refused.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from typing import Sequence
 import gin
 
 from mathft_jax import distributed, preflight
-from mathft_jax.evaluation import plots, ranking, records, report
-from mathft_jax.evaluation.problems import GradedProblem, grade_problems
+from mathft_jax.evaluation import graded, plots, ranking, records, report
+from mathft_jax.evaluation.problems import GradedProblem, with_scores
 from mathft_jax.errors import ConfigError
 from mathft_jax.training import run_lock
 
@@ -58,19 +61,24 @@ def scores_coverage(problems: Sequence[GradedProblem], scores_file: str,
 
 @run_lock.releases_locks
 @gin.configurable
-def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED,
+def evaluate(candidates_file: str | None = None, output_dir: str = gin.REQUIRED,
              scores_file: str | None = None, gold_file: str | None = None,
+             graded_file: str | None = None,
              pass_ks: Sequence[int] = (1, 4, 16, 64), maj_ks: Sequence[int] = (4, 8),
              rerank_k: int = 8, skip_malformed: bool = False, num_bootstrap: int = 1000,
              curve_repeats: int = 16, seed: int = 0) -> dict:
-    """Grades `candidates_file` and writes the report files into `output_dir`.
+    """Grades `candidates_file` (or reads its grading, `graded_file`) and writes the report
+    files into `output_dir`.
 
     Args:
-      candidates_file: candidates JSONL (greedy and/or sampled rows).
+      candidates_file: candidates JSONL (greedy and/or sampled rows); its grading is written
+        to `output_dir/graded.jsonl`. Give this or `graded_file`.
+      graded_file: a graded file (`formats`, written by an earlier run or the recipe's
+        graded_* stages): the problems are read from it, not graded again.
       output_dir: where report.json, report.md and accuracy_vs_n.png go (created).
       scores_file: optional evaluator scores JSONL; enables RR.All, RR.TopK, W.RR, W.RR.MajK.
       gold_file: optional gold JSONL ({"problem_id","answer"} or MATH rows); used for rows
-        without `gold_answer`.
+        without `gold_answer` (with `candidates_file` only: a graded file holds its gold).
       pass_ks: k values of the unbiased pass@k (only k <= N are reported).
       maj_ks: K values of MajK@N (K > 1; Maj1@N is always reported).
       rerank_k: the K of RR.TopK and W.RR.MajK (8 in the paper).
@@ -84,18 +92,29 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
       multi-host run).
     """
     distributed.maybe_initialize()
-    preflight.check_evaluate(candidates_file=candidates_file, output_dir=output_dir,
-                             scores_file=scores_file, gold_file=gold_file, pass_ks=pass_ks,
-                             maj_ks=maj_ks, rerank_k=rerank_k, num_bootstrap=num_bootstrap,
+    if (candidates_file is None) == (graded_file is None):
+        raise ConfigError("evaluate needs one of evaluate.candidates_file and "
+                          "evaluate.graded_file" + (", not both" if graded_file else ""))
+    if graded_file and gold_file:
+        raise ConfigError(f"evaluate.gold_file {gold_file}: the graded file {graded_file} "
+                          "already holds the gold answers it was graded with")
+    preflight.check_evaluate(candidates_file=candidates_file, graded_file=graded_file,
+                             output_dir=output_dir, scores_file=scores_file,
+                             gold_file=gold_file, pass_ks=pass_ks, maj_ks=maj_ks,
+                             rerank_k=rerank_k, num_bootstrap=num_bootstrap,
                              curve_repeats=curve_repeats)
     run_lock.hold_output(output_dir, "evaluate.output_dir", folder=True)
     start = time.time()
-    rows, cand_counts = records.read_candidates(candidates_file, skip_malformed)
+    if graded_file:
+        problems, counts, source = graded.read_graded(graded_file)
+        candidates_file, gold_file = source["candidates_file"], source["gold_file"]
+    else:
+        problems, counts = graded.grade_candidates(candidates_file, gold_file, skip_malformed)
     scores, score_counts = (records.read_scores(scores_file, skip_malformed)
                             if scores_file else (None, records.Counts()))
-    gold, gold_counts = (records.read_gold(gold_file, skip_malformed)
-                         if gold_file else ({}, records.Counts()))
-    problems, grade_counts = grade_problems(rows, gold, scores)
+    missing = 0
+    if scores is not None:
+        problems, missing = with_scores(problems, scores)
     if not problems:
         raise ConfigError(f"{candidates_file}: no problem with a gold answer to evaluate")
     coverage = (scores_coverage(problems, scores_file, candidates_file)
@@ -110,17 +129,21 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
     result = {
         "version": report.REPORT_VERSION,
         "config": {"candidates_file": candidates_file, "scores_file": scores_file,
-                   "gold_file": gold_file, "pass_ks": list(pass_ks), "maj_ks": list(maj_ks),
+                   "gold_file": gold_file,
+                   **({"graded_file": graded_file} if graded_file else {}),
+                   "pass_ks": list(pass_ks), "maj_ks": list(maj_ks),
                    "rerank_k": rerank_k, "num_bootstrap": num_bootstrap,
                    "curve_repeats": curve_repeats, "seed": seed},
         "counts": {
             "problems": len(problems),
             "sampled_rows": sum(len(p.labels) for p in problems),
             "greedy_rows": sum(p.greedy_correct is not None for p in problems),
-            "malformed": cand_counts.malformed + score_counts.malformed + gold_counts.malformed,
-            "duplicate": cand_counts.duplicate,
-            "conflicting_gold": cand_counts.conflicting_gold + gold_counts.conflicting_gold,
-            **grade_counts,
+            "malformed": counts["malformed"] + score_counts.malformed,
+            "duplicate": counts["duplicate"],
+            "conflicting_gold": counts["conflicting_gold"],
+            "unextractable": counts["unextractable"], "missing_score": missing,
+            "missing_gold": counts["missing_gold"],
+            "unknown_verdicts": counts["unknown_verdicts"],
         },
         **({"scores_coverage": coverage} if coverage else {}),
         "metrics": names,
@@ -133,6 +156,9 @@ def evaluate(candidates_file: str = gin.REQUIRED, output_dir: str = gin.REQUIRED
         result["evaluator_auc"] = evaluator_auc(problems, num_bootstrap, seed)
     result["counts"]["seconds"] = round(time.time() - start, 2)
     if distributed.is_primary_host():  # every host grades; one writes
+        if not graded_file:
+            graded.write_graded(os.path.join(output_dir, graded.GRADED), problems, counts,
+                                candidates_file, gold_file)
         report.write_report(result, output_dir)
         plots.plot_accuracy_vs_n(curves, os.path.join(output_dir, "accuracy_vs_n.png"),
                                  title=os.path.basename(candidates_file))

@@ -16,11 +16,29 @@ scores (score -> evaluate), version 1:
      "positive_logprob": float, "negative_logprob": float, "evaluator": str}
   `evaluator` fingerprints the checkpoint and prompt settings that produced the score.
 
-evaluator examples (evaluator data -> evaluator SeqIO tasks), version 1:
+graded (evaluate, the recipe's graded_* stages -> evaluate, the recipe's report, evaluator
+examples), version 1: the grading of one candidates file, so that nothing grades it again.
+    {"version": 1, "kind": "source", "candidates_file": str, "gold_file": str | null,
+     "counts": {"malformed": int, "duplicate": int, "conflicting_gold": int,
+                "unextractable": int, "missing_gold": int, "unknown_verdicts": int}}
+                                              (the first line: what was graded, and counts)
+    {"version": 1, "kind": "problem", "problem_id": str, "level": str, "subject": str,
+     "gold": str, "sample_indices": [int], "answers": [str | null],
+     "labels": [int | null], "cluster_correct": {"<label>": bool},
+     "greedy_correct": bool | null, "unknown_verdicts": int}
+                                              (one per problem with a gold answer)
+  `labels[i]` is the answer cluster of sample `sample_indices[i]` (null: no answer) and
+  `cluster_correct` says whether each cluster's answer equals the gold one; scores are not
+  part of it (they join on (problem_id, sample_index) when read).
+
+evaluator examples (the recipe's evaluator_examples stage -> evaluator SeqIO tasks), version 1:
     {"version": 1, "kind": "classification", "problem_id": str, "problem": str,
      "solution": str, "label": bool}
     {"version": 1, "kind": "pair", "problem_id": str, "problem": str,
      "chosen": str, "rejected": str}          (chosen is correct, rejected is not)
+    {"version": 1, "kind": "solution", "problem_id": str, "problem": str,
+     "solution": str, "label": bool}          (every unique sampled solution of a problem with
+                                               a gold answer: the step and token evaluators')
 
 A malformed line raises `RecordError("<file>:<line>: <why>")`, or, with
 `skip_malformed=True`, is skipped and counted in the returned `Counts`. Two different gold
@@ -34,7 +52,7 @@ import dataclasses
 import json
 import math
 import sys
-from typing import Any, Iterable, Iterator, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from mathft_jax import file_paths
 from mathft_jax.errors import ConfigError
@@ -42,8 +60,11 @@ from mathft_jax.errors import ConfigError
 CANDIDATES_VERSION = 1
 SCORES_VERSION = 1
 EXAMPLES_VERSION = 1
+GRADED_VERSION = 1
 DECODINGS = ("greedy", "sample")
-EXAMPLE_KINDS = ("classification", "pair")
+EXAMPLE_KINDS = ("classification", "pair", "solution")
+GRADED_COUNTS = ("malformed", "duplicate", "conflicting_gold", "unextractable", "missing_gold",
+                 "unknown_verdicts")
 
 
 class RecordError(ConfigError, ValueError):
@@ -255,9 +276,14 @@ def pair_example(problem_id: str, problem: str, chosen: str, rejected: str) -> d
             "problem": problem, "chosen": chosen, "rejected": rejected}
 
 
+def solution_example(problem_id: str, problem: str, solution: str, label: bool) -> dict:
+    return {"version": EXAMPLES_VERSION, "kind": "solution", "problem_id": problem_id,
+            "problem": problem, "solution": solution, "label": bool(label)}
+
+
 def read_examples(path: str, kind: str) -> list[dict]:
-    """The evaluator examples of one `kind` ("classification" or "pair"); any malformed line
-    raises RecordError naming it."""
+    """The evaluator examples of one `kind` (`EXAMPLE_KINDS`); any malformed line raises
+    RecordError naming it."""
     if kind not in EXAMPLE_KINDS:
         raise ValueError(f"kind must be one of {EXAMPLE_KINDS}, got {kind!r}")
     counts, out = Counts(), []
@@ -268,7 +294,7 @@ def read_examples(path: str, kind: str) -> list[dict]:
                 raise ValueError(f"kind must be one of {EXAMPLE_KINDS}, got {row['kind']!r}")
             field(row, "problem_id", str)
             field(row, "problem", str)
-            if row["kind"] == "classification":
+            if row["kind"] in ("classification", "solution"):
                 field(row, "solution", str)
                 field(row, "label", bool)
             else:
@@ -279,3 +305,78 @@ def read_examples(path: str, kind: str) -> list[dict]:
         if row["kind"] == kind:
             out.append(row)
     return out
+
+
+# ----------------------------------------------------------------------------- graded
+
+
+def graded_source(*, candidates_file: str, gold_file: Optional[str],
+                  counts: Mapping[str, int]) -> dict:
+    """The first line of a graded file (see the module docstring)."""
+    return {"version": GRADED_VERSION, "kind": "source", "candidates_file": candidates_file,
+            "gold_file": gold_file, "counts": {k: int(counts[k]) for k in GRADED_COUNTS}}
+
+
+def graded_problem(*, problem_id: str, level: str, subject: str, gold: str,
+                   sample_indices: Sequence[int], answers: Sequence[Optional[str]],
+                   labels: Sequence[Optional[int]], cluster_correct: Mapping[int, bool],
+                   greedy_correct: Optional[bool], unknown_verdicts: int) -> dict:
+    """One problem line of a graded file (see the module docstring)."""
+    return {"version": GRADED_VERSION, "kind": "problem", "problem_id": problem_id,
+            "level": level, "subject": subject, "gold": gold,
+            "sample_indices": list(sample_indices), "answers": list(answers),
+            "labels": list(labels),
+            "cluster_correct": {str(k): bool(v) for k, v in cluster_correct.items()},
+            "greedy_correct": greedy_correct, "unknown_verdicts": unknown_verdicts}
+
+
+def read_graded(path: str) -> tuple[dict, list[dict]]:
+    """(the source line, the problem lines) of a graded file, `cluster_correct` keyed by int
+    again; any malformed line raises RecordError naming it."""
+    counts, source, problems = Counts(), None, []
+    for lineno, row in read_lines(path, counts, skip_malformed=False):
+        try:
+            check_version(row, GRADED_VERSION)
+            kind = field(row, "kind", str)
+            if kind not in ("source", "problem"):
+                raise ValueError(f"kind must be 'source' or 'problem', got {kind!r}")
+            if (kind == "source") != (source is None):
+                raise ValueError("the 'source' line must be the first line, and the only one")
+            if kind == "source":
+                field(row, "candidates_file", str)
+                got = field(row, "counts", dict)
+                for name in GRADED_COUNTS:
+                    field(got, name, int)
+                source = row
+                continue
+            problems.append(_graded_problem_fields(row))
+        except ValueError as e:
+            bad_line(path, lineno, str(e), counts, skip=False)
+    if source is None:
+        raise RecordError(f"{path}:1: no 'source' line (an empty or cut graded file)")
+    return source, problems
+
+
+def _graded_problem_fields(row: dict) -> dict:
+    for name, types in (("problem_id", str), ("level", str), ("subject", str), ("gold", str),
+                        ("sample_indices", list), ("answers", list), ("labels", list),
+                        ("cluster_correct", dict), ("unknown_verdicts", int)):
+        field(row, name, types)
+    if row.get("greedy_correct") is not None:
+        field(row, "greedy_correct", bool)
+    n = len(row["sample_indices"])
+    if len(row["answers"]) != n or len(row["labels"]) != n:
+        raise ValueError(f"{n} sample_indices but {len(row['answers'])} answers and "
+                         f"{len(row['labels'])} labels")
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in row["sample_indices"]):
+        raise ValueError("sample_indices must be integers")
+    try:
+        cluster_correct = {int(k): v for k, v in row["cluster_correct"].items()}
+    except ValueError:
+        raise ValueError("cluster_correct keys must be cluster labels (integers)") from None
+    if not all(isinstance(v, bool) for v in cluster_correct.values()):
+        raise ValueError("cluster_correct values must be true or false")
+    if any(l is not None and l not in cluster_correct for l in row["labels"]):
+        raise ValueError("a label without a cluster_correct entry")
+    return {**row, "cluster_correct": cluster_correct, "greedy_correct":
+            row.get("greedy_correct")}

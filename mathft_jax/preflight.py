@@ -149,14 +149,17 @@ def check_train(*, train_steps: int, batch_size: int, sequence_length: int,
     c.raise_any()
 
 
-def check_evaluate(*, candidates_file: str, output_dir: str, scores_file: Optional[str],
-                   gold_file: Optional[str], pass_ks, maj_ks, rerank_k: int,
-                   num_bootstrap: int, curve_repeats: int) -> None:
+def check_evaluate(*, candidates_file: Optional[str], output_dir: str,
+                   scores_file: Optional[str], gold_file: Optional[str], pass_ks, maj_ks,
+                   rerank_k: int, num_bootstrap: int, curve_repeats: int,
+                   graded_file: Optional[str] = None) -> None:
     """The settings of `mathft_jax.evaluate.evaluate` (see its docstring)."""
     c = Checks("evaluate")
     c.each_at_least(1, pass_ks=pass_ks, maj_ks=maj_ks)
     c.at_least(1, rerank_k=rerank_k, num_bootstrap=num_bootstrap, curve_repeats=curve_repeats)
-    c.existing(candidates_file=candidates_file)
-    c.existing(optional=True, scores_file=scores_file, gold_file=gold_file)
+    if graded_file is None:
+        c.existing(candidates_file=candidates_file)
+    c.existing(optional=True, scores_file=scores_file, gold_file=gold_file,
+               graded_file=graded_file)
     c.creatable_dir(output_dir=output_dir)
     c.raise_any()

@@ -115,7 +115,7 @@ def test_only_the_primary_host_writes_the_report(tmp_path, monkeypatch):
     evaluate(str(tmp_path / "c.jsonl"), str(tmp_path / "primary"), num_bootstrap=10,
              curve_repeats=2)
     assert sorted(p.name for p in (tmp_path / "primary").iterdir()) == [
-        "accuracy_vs_n.png", "report.json", "report.md"]
+        "accuracy_vs_n.png", "graded.jsonl", "report.json", "report.md"]
 
 
 def test_partial_scores_are_reported_and_rr_covers_fully_scored_problems(tmp_path, capfd):
@@ -180,8 +180,8 @@ def test_a_second_run_into_a_locked_output_dir_is_refused_and_a_stale_lock_taken
     evaluate(str(tmp_path / "c.jsonl"), str(out), num_bootstrap=10, curve_repeats=2)
     assert f"{out / 'evaluate.lock'} was left by a run that did not finish" in \
         capfd.readouterr().err
-    assert sorted(p.name for p in out.iterdir()) == ["accuracy_vs_n.png", "report.json",
-                                                    "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["accuracy_vs_n.png", "graded.jsonl",
+                                                    "report.json", "report.md"]
 
 
 def test_a_grading_worker_too_slow_to_start_is_one_error_line(tmp_path, monkeypatch):

@@ -14,6 +14,8 @@ import pytest
 
 from mathft_jax import formats
 from mathft_jax.decoding.sampling import Sampling
+from mathft_jax.evaluation.graded import grade_file
+from mathft_jax.evaluator.examples import write_examples
 from mathft_jax.evaluator import tasks as evaluator_tasks
 from mathft_jax.evaluator.losses import make_evaluator_loss
 from mathft_jax.evaluator.objective import task_objective
@@ -49,10 +51,16 @@ def sft(tmp_path_factory):
 
 
 def _register(root, kind):
+    """The task over the examples built from the training samples' grading, as the recipe's
+    graded_train_samples and evaluator_examples stages build them."""
+    candidates, graded, examples = (str(root / n) for n in ("train_candidates.jsonl",
+                                                            "graded.jsonl", "examples.jsonl"))
+    grade_file(candidates, graded)
+    write_examples(candidates, graded, examples)
     return evaluator_tasks.register_evaluator_task(
-        name=f"toy_evaluator_{kind}", candidates_file=str(root / "train_candidates.jsonl"),
-        kind=kind, like_task=toy_task.TASK, positive=toy_task.LABELS[0],
-        negative=toy_task.LABELS[1], max_length=_max_length(kind))
+        name=f"toy_evaluator_{kind}", examples_file=examples, kind=kind,
+        like_task=toy_task.TASK, positive=toy_task.LABELS[0], negative=toy_task.LABELS[1],
+        max_length=_max_length(kind))
 
 
 def _max_length(kind):
@@ -65,9 +73,11 @@ def test_train_score_evaluate_with_real_evaluator_scores(sft):
     _train(sft / "evaluator", name, 10, 1e-3, init_checkpoint=str(sft / "sft"),
            objective=task_objective(
                lambda cfg, task: make_evaluator_loss(cfg, task, "margin")))
-    examples = str(sft / "train_candidates.jsonl") + f".{name}.examples.jsonl"
+    examples = str(sft / "examples.jsonl")
     assert formats.read_examples(examples, "pair") and formats.read_examples(
         examples, "classification")
+    assert sorted(p.name for p in sft.glob("train_candidates.jsonl*")) == [
+        "train_candidates.jsonl"]  # nothing written beside the candidates
     _infer(sft / "sft", sft / "test_candidates.jsonl", "test")
     from mathft_jax.score import score
     kw = dict(model_config=toy_task.MODEL, checkpoint=str(sft / "evaluator"),

@@ -4,7 +4,8 @@
 per problem: sampled answers are extracted and clustered once, each cluster representative is
 compared once with the gold answer, and the greedy answer (if any) is graded. Every metric,
 for the full N or any subset of samples (accuracy-vs-N curves), is then a pure function of
-`labels`, `cluster_correct` and `scores`.
+`labels`, `cluster_correct` and `scores`. Scores join after grading (`with_scores`), so one
+grading (`graded.py` keeps it in a file) serves every scores file of the same candidates.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class GradedProblem:
     greedy_correct: bool | None        # None when there is no greedy row
     num_missing_scores: int = 0
     num_unknown_verdicts: int = 0
+    sample_indices: list[int] = dataclasses.field(default_factory=list)  # of `labels`
 
     def metrics(self, positions: Sequence[int] | None = None, *, pass_ks=(1,), maj_ks=(),
                 rerank_k: int = 8) -> dict[str, float]:
@@ -72,8 +74,32 @@ def grade_problems(rows: Sequence[dict], gold: Mapping[str, dict] | None = None,
       without an answer), `missing_score`, `missing_gold` (problems skipped: no gold anywhere),
       `unknown_verdicts` (symbolic comparisons that could not decide).
     """
-    grader = grader or default_grader()
-    gold = gold or {}
+    problems, counts = _grade(rows, gold or {}, grader or default_grader())
+    missing = 0
+    if scores is not None:
+        problems, missing = with_scores(problems, scores)
+    return problems, {"unextractable": counts["unextractable"], "missing_score": missing,
+                      "missing_gold": counts["missing_gold"],
+                      "unknown_verdicts": counts["unknown_verdicts"]}
+
+
+def with_scores(problems: Sequence[GradedProblem], scores: Mapping[tuple[str, int], float]
+                ) -> tuple[list[GradedProblem], int]:
+    """`problems` with their sampled rows' evaluator scores (a missing score is 0.0 and
+    counted in the problem's `num_missing_scores`), and the number of missing scores."""
+    out, total = [], 0
+    for p in problems:
+        found = [scores.get((p.problem_id, i)) for i in p.sample_indices]
+        missing = sum(s is None for s in found)
+        total += missing
+        out.append(dataclasses.replace(p, scores=[0.0 if s is None else s for s in found],
+                                       num_missing_scores=missing))
+    return out, total
+
+
+def _grade(rows: Sequence[dict], gold: Mapping[str, dict], grader: Grader
+           ) -> tuple[list[GradedProblem], dict[str, int]]:
+    """`grade_problems` without scores."""
     by_problem: dict[str, dict] = {}
     for row in rows:
         entry = by_problem.setdefault(row["problem_id"], {"samples": {}, "greedy": None,
@@ -85,7 +111,7 @@ def grade_problems(rows: Sequence[dict], gold: Mapping[str, dict] | None = None,
             entry["greedy"] = row["text"]
         else:
             entry["samples"][row["sample_index"]] = row["text"]
-    counts = {"unextractable": 0, "missing_score": 0, "missing_gold": 0, "unknown_verdicts": 0}
+    counts = {"unextractable": 0, "missing_gold": 0, "unknown_verdicts": 0}
     problems = []
     for pid in sorted(by_problem):
         entry = by_problem[pid]
@@ -110,21 +136,11 @@ def grade_problems(rows: Sequence[dict], gold: Mapping[str, dict] | None = None,
             verdict = grader.check(gold_answer, extract_answer(entry["greedy"]))
             unknown += verdict is Verdict.UNKNOWN
             greedy_correct = verdict is Verdict.EQUAL
-        problem_scores, missing = None, 0
-        if scores is not None:
-            problem_scores = []
-            for i in indices:
-                if (pid, i) in scores:
-                    problem_scores.append(scores[(pid, i)])
-                else:
-                    problem_scores.append(0.0)
-                    missing += 1
-        counts["missing_score"] += missing
         counts["unknown_verdicts"] += unknown
         problems.append(GradedProblem(
             problem_id=pid, level=str(entry["meta"].get("level", g.get("level")) or "unknown"),
             subject=str(entry["meta"].get("subject", g.get("subject")) or "unknown"),
             gold=gold_answer, answers=answers, labels=labels, cluster_correct=cluster_correct,
-            scores=problem_scores, greedy_correct=greedy_correct, num_missing_scores=missing,
-            num_unknown_verdicts=unknown))
+            scores=None, greedy_correct=greedy_correct, num_unknown_verdicts=unknown,
+            sample_indices=indices))
     return problems, counts

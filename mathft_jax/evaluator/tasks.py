@@ -6,9 +6,9 @@
     register_evaluator_task.kind = 'pair'                             # or 'classification'
     register_evaluator_task.like_task = 'synthetic_sft'               # shares its vocabulary
 
-The candidates are graded and turned into balanced examples (`examples.build_examples`) on
-first use; the examples are also written next to the candidates
-(`<candidates>.<name>.examples.jsonl`, `formats` schema) and the summary is printed.
+The examples come from an examples file (`examples_file`, `formats` schema, written by
+`examples.write_examples`: the recipe's evaluator_examples stage), or are built on first use
+from the candidates (graded then, `examples.build_examples`), with the summary printed.
 
 Every kind's rows are built by `inputs.build_input`, the builder `score` uses (template ->
 tokens -> front trim to `max_length` -> BOS -> label prefix), and travel as token ids, so a
@@ -35,7 +35,6 @@ import seqio
 import tensorflow as tf
 
 from mathft_jax import formats
-from mathft_jax.atomic_files import atomic_write_bytes
 from mathft_jax.file_paths import as_path
 from mathft_jax.data import prompts, sources
 from mathft_jax.data.synthetic import checked_results
@@ -97,19 +96,22 @@ def evaluator_info_of(task_or_mixture) -> EvaluatorTaskInfo:
 
 
 @gin.configurable(module="mathft_jax.evaluator")
-def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin.REQUIRED,
+def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: Optional[str] = None,
                             kind: str = "classification", like_task: str = gin.REQUIRED, *,
+                            examples_file: Optional[str] = None,
                             template: str = prompts.EVALUATOR_TEMPLATE,
                             positive: str = prompts.EVALUATOR_LABELS[0],
                             negative: str = prompts.EVALUATOR_LABELS[1],
                             max_per_problem: int = 10, one_sided: str = "skip",
                             seed: int = 0, max_length: int = 256,
                             bos_id: Optional[int] = None) -> str:
-    """Registers an evaluator task over `candidates_file`; returns its name.
+    """Registers an evaluator task over `candidates_file` or `examples_file`; returns its name.
 
     Args:
       name: the task name.
       candidates_file: candidates JSONL sampled on the generator's TRAINING problems.
+      examples_file: instead, the examples built from them (`examples.write_examples`);
+        `max_per_problem`, `one_sided` and `seed` were applied when it was written.
       kind: one of `KINDS` (see the module docstring).
       like_task: the generation task whose vocabulary the model uses.
       template: the evaluator prompt, with {problem} and {solution}.
@@ -120,11 +122,14 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
         with the same `max_prompt_length` and BOS. Training refuses a row length that cannot
         hold `max_length` (`feature_lengths`).
     """
-    for value, label in ((name, "name"), (candidates_file, "candidates_file"),
-                         (like_task, "like_task")):
+    for value, label in ((name, "name"), (like_task, "like_task"),
+                         (candidates_file or examples_file, "candidates_file")):
         if value is gin.REQUIRED or not value:
             raise ConfigError(f"register_evaluator_task needs {label} (bind "
                               f"mathft_jax.evaluator.register_evaluator_task.{label} in gin)")
+    if candidates_file and examples_file:
+        raise ConfigError("register_evaluator_task takes candidates_file or examples_file, "
+                          "not both")
     if kind not in KINDS:
         raise ConfigError(f"register_evaluator_task.kind must be one of {KINDS}, got {kind!r}")
     if kind == "tokens" and template == prompts.EVALUATOR_TEMPLATE:
@@ -132,20 +137,21 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: str = gin
     from mathft_jax.data.task_lookup import get_task  # imports the `tasks` registrations
     vocabulary = get_task(like_task).output_features["targets"].vocabulary
     info = EvaluatorTaskInfo(kind, template, positive, negative, vocabulary, max_length, bos_id)
-    key = (candidates_file, kind, like_task, template, positive, negative, max_per_problem,
-           one_sided, seed, max_length, bos_id)
+    key = (candidates_file, examples_file, kind, like_task, template, positive, negative,
+           max_per_problem, one_sided, seed, max_length, bos_id)
     if name in _REGISTERED and _REGISTERED[name][0] == key and name in seqio.TaskRegistry.names():
         return name
     info.label_words()  # reject unusable label words now, not at the first step
-    build = dict(max_per_problem=max_per_problem, one_sided=one_sided, seed=seed)
+    data = ExampleSource(name, candidates_file, examples_file,
+                         dict(max_per_problem=max_per_problem, one_sided=one_sided, seed=seed))
 
     def records_fn(split: str) -> list[dict[str, str]]:
         del split  # train only
         if kind == "steps":
-            return step_records(name, candidates_file, info)
+            return step_records(data, info)
         if kind == "tokens":
-            return token_records(name, candidates_file, info)
-        return _records(name, candidates_file, info, build)
+            return token_records(data, info)
+        return _records(data, info)
 
     if name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(name)
@@ -167,36 +173,69 @@ def _output_features(kind: str, vocabulary) -> dict[str, seqio.Feature]:
             for k in names}
 
 
-def _candidate_rows(name: str, candidates_file: str) -> list[dict]:
-    if not as_path(candidates_file).exists():
-        raise ConfigError(f"evaluator task {name!r}: candidates file {candidates_file} does not "
-                          "exist (sample the training problems with infer first)")
-    return formats.read_candidates(candidates_file)[0]
+@dataclasses.dataclass(frozen=True)
+class ExampleSource:
+    """Where an evaluator task's examples come from: an examples file, or candidates built into
+    examples on first use (`build`: `examples.build_examples`' settings)."""
+    name: str
+    candidates_file: Optional[str]
+    examples_file: Optional[str]
+    build: Mapping
+
+    def _candidates(self) -> list[dict]:
+        """The candidate rows ([] with an examples file); an error when the file is missing."""
+        path = self.examples_file or self.candidates_file
+        if not as_path(path).exists():
+            raise ConfigError(
+                f"evaluator task {self.name!r}: "
+                + (f"examples file {path} does not exist (write it with "
+                   "examples.write_examples: the recipe's evaluator_examples stage)"
+                   if self.examples_file else f"candidates file {path} does not exist "
+                   "(sample the training problems with infer first)"))
+        return [] if self.examples_file else formats.read_candidates(path)[0]
+
+    def balanced(self, kind: str) -> list[dict]:
+        """The examples of `kind` ("classification" or "pair"); an error when there are
+        none."""
+        rows = self._candidates()
+        if self.examples_file:
+            chosen = formats.read_examples(self.examples_file, kind)
+            why = f"{len(chosen)} {kind} examples in {self.examples_file}"
+        else:
+            examples, summary = examples_lib.build_examples(rows, **self.build)
+            chosen = [e for e in examples if e["kind"] == kind]
+            why = examples_lib.format_summary(summary)
+        print(f"{self.name}: {why}", flush=True)
+        if not chosen:
+            raise ConfigError(f"evaluator task {self.name!r}: "
+                              f"{self.examples_file or self.candidates_file} gives no {kind} "
+                              f"examples ({why})")
+        return chosen
+
+    def solutions(self) -> list[dict]:
+        """`examples.build_step_examples` rows (kinds "steps" and "tokens"), with a summary
+        printed; an error when there are none."""
+        rows = self._candidates()
+        if self.examples_file:
+            examples, steps = examples_lib.with_steps(
+                formats.read_examples(self.examples_file, "solution"))
+            why = (f"{len(examples)} solutions in {self.examples_file} with {steps['steps']} "
+                   f"checked steps ({steps['wrong_steps']} wrong)")
+        else:
+            examples, summary = examples_lib.build_step_examples(rows)
+            why = examples_lib.format_step_summary(summary)
+        print(f"{self.name}: {why}", flush=True)
+        if not examples:
+            raise ConfigError(f"evaluator task {self.name!r}: "
+                              f"{self.examples_file or self.candidates_file} gives no step "
+                              f"examples ({why})")
+        return examples
 
 
-def _unique_solutions(name: str, candidates_file: str) -> list[dict]:
-    """`examples.build_step_examples` of the file (kinds "steps" and "tokens"), with its
-    summary printed; an error when it gives none."""
-    examples, summary = examples_lib.build_step_examples(_candidate_rows(name, candidates_file))
-    print(f"{name}: {examples_lib.format_step_summary(summary)}", flush=True)
-    if not examples:
-        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no step examples "
-                          f"({examples_lib.format_step_summary(summary)})")
-    return examples
-
-
-def _records(name: str, candidates_file: str, info: EvaluatorTaskInfo,
-             build: Mapping) -> list[dict[str, str]]:
+def _records(data: ExampleSource, info: EvaluatorTaskInfo) -> list[dict[str, str]]:
     """Kinds "classification" and "pair": the balanced examples (`examples.build_examples`)
     as token ids (`EvaluatorTaskInfo.build`), space-separated strings."""
-    rows = _candidate_rows(name, candidates_file)
-    examples, summary = examples_lib.build_examples(rows, **build)
-    print(f"{name}: {examples_lib.format_summary(summary)}", flush=True)
-    atomic_write_bytes(f"{candidates_file}.{name}.examples.jsonl", formats.to_jsonl(examples))
-    chosen = [e for e in examples if e["kind"] == info.kind]
-    if not chosen:
-        raise ConfigError(f"evaluator task {name!r}: {candidates_file} gives no {info.kind} "
-                          f"examples ({examples_lib.format_summary(summary)})")
+    chosen = data.balanced(info.kind)
 
     def ids(e: Mapping, key: str) -> str:  # the input of e's solution under `key`
         return " ".join(map(str, info.build(e["problem"], e[key]).tokens))
@@ -243,12 +282,11 @@ def _built_tensors(info: EvaluatorTaskInfo):
     return preprocess
 
 
-def step_records(name: str, candidates_file: str, info: EvaluatorTaskInfo
-                 ) -> list[dict[str, str]]:
+def step_records(data: ExampleSource, info: EvaluatorTaskInfo) -> list[dict[str, str]]:
     """Kind "steps": every unique sampled solution of a problem with a gold answer, as token
     ids (`inputs.build_input`) with a label at each checked step and the outcome label at the
     end (see `examples.build_step_examples`). Token ids travel as space-separated strings."""
-    examples = _unique_solutions(name, candidates_file)
+    examples = data.solutions()
     out = []
     for e in examples:
         built = info.build(e["problem"], e["solution"], step_ends=[end for end, _ in e["steps"]])
@@ -283,12 +321,11 @@ def _step_tensors(info: EvaluatorTaskInfo):
     return preprocess
 
 
-def token_records(name: str, candidates_file: str, info: EvaluatorTaskInfo
-                  ) -> list[dict[str, str]]:
+def token_records(data: ExampleSource, info: EvaluatorTaskInfo) -> list[dict[str, str]]:
     """Kind "tokens": every unique sampled solution of a problem with a gold answer, as token
     ids after the generator's prompt with the likelihood verifier's token weights
     (`verifier.build_verifier_input`, `verifier.token_weights`)."""
-    examples = _unique_solutions(name, candidates_file)
+    examples = data.solutions()
     out = []
     for e in examples:
         built = build_verifier_input(info.vocabulary, info.template, e["problem"], e["solution"],

@@ -1,20 +1,25 @@
 """The paper's chain (Liu et al. 2023) as recipe stages, in miniature by default.
 
-    sft_detailed ──┬─ train_samples ─┬─ evaluator_<loss> (classification / margin / mixture),
-                   │                 │  evaluator_steps, evaluator_likelihood (the verifier)
-                   │                 └─ joint (generation + evaluation mixture from SSFT, as
-                   │                           many steps as evaluator + second generator)
+    sft_detailed ──┬─ train_samples ── graded_train_samples ── evaluator_examples ─┐
+                   │  ┌───────────────────────────────────────────────────────────┘
+                   │  ├─ evaluator_<loss> (classification / margin / mixture),
+                   │  │  evaluator_steps, evaluator_likelihood (the verifier)
+                   │  └─ joint (generation + evaluation mixture from SSFT, as
+                   │            many steps as evaluator + second generator)
                    ├─ control (more generator steps, no evaluator stage)
     sft_terse      │  evaluator_margin (or _likelihood, `multitask_from`) ── multitask (the
                    │  generator again, after the evaluator)
     test_<generator> for sft_detailed, sft_terse, multitask, control, joint (`joint_mixture`)
+    graded_<samples> (each candidates file graded once: answers, clusters, correctness)
     scores_<loss>  (each evaluator on test_sft_detailed)
-    eval_<row>     (grading, clusters, votes, re-ranking; one per row of the table)
+    eval_<row>     (votes, re-ranking, intervals from the graded file; one per table row)
     report         (`table.py`: the table, the paired comparisons and the three verdicts)
 
 Every stage is a call of the library's own tools (`trainer.train_loop`, `infer`, `score`,
-`evaluate`) into its own folder, so each is resumable and each output is the documented file
-of that tool.
+`evaluate`, `evaluation.graded`, `evaluator.examples`) into its own folder, so each is
+resumable and each output is the documented file of that tool. Each candidates file is graded
+once, by its graded_* stage; the evaluator examples, the eval_* stages and the report read
+that grading.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import os
 from typing import Mapping, Optional
 
+from mathft_jax import formats
 from mathft_jax.decoding.sampling import Sampling
 from mathft_jax.errors import ConfigError
 from mathft_jax.recipe.runner import Stage, read_manifest
@@ -29,6 +35,11 @@ from mathft_jax.recipe.settings import RecipeSettings
 
 CANDIDATES = "candidates.jsonl"
 SCORES = "scores.jsonl"
+GRADED = "graded.jsonl"
+EXAMPLES = "examples.jsonl"
+EXAMPLES_STAGE = "evaluator_examples"
+# `examples.build_examples`' settings of the recipe's evaluator data.
+EXAMPLE_BUILD = {"max_per_problem": 10, "one_sided": "skip"}
 GENERATORS = ("sft_detailed", "sft_terse", "multitask", "control", "joint")
 STEP_ROW = "SSFT detailed + step evaluator"
 VERIFIER_ROW = "SSFT detailed + likelihood verifier (trained)"
@@ -202,11 +213,15 @@ def _needs_examples(s: RecipeSettings, kind: str, train, samples: str = "train_s
     """`train`, or a skip (with the data summary) when the training samples hold no problem
     with both correct and incorrect solutions: an evaluator has nothing to learn from."""
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
-        from mathft_jax import formats
         from mathft_jax.evaluator import examples
-        rows, _ = formats.read_candidates(os.path.join(inputs[samples], CANDIDATES))
-        found, summary = examples.build_examples(rows, seed=s.seed)
-        if not any(e["kind"] == kind for e in found):
+        if samples == "train_samples":  # graded once, its examples built by their stage
+            summary = read_manifest(inputs[EXAMPLES_STAGE])["outputs"]["data"]
+            found = summary["classification" if kind == "classification" else "pairs"]
+        else:  # another stage's candidates (the scaling study's subsets): built here
+            rows, _ = formats.read_candidates(os.path.join(inputs[samples], CANDIDATES))
+            examples_found, summary = examples.build_examples(rows, seed=s.seed)
+            found = any(e["kind"] == kind for e in examples_found)
+        if not found:
             reason = f"no {kind} examples: {examples.format_summary(summary)}"
             print(f"  skipped: {reason}", flush=True)
             return {"skipped": reason, "data": summary}
@@ -214,15 +229,51 @@ def _needs_examples(s: RecipeSettings, kind: str, train, samples: str = "train_s
     return run
 
 
+def _examples_source(s: RecipeSettings, inputs: Mapping[str, str], samples: str) -> dict:
+    """How an evaluator task over the candidates of `samples` gets its examples: the
+    evaluator_examples stage's file for the training samples, else their candidates."""
+    if samples == "train_samples":
+        return {"examples_file": os.path.join(inputs[EXAMPLES_STAGE], EXAMPLES)}
+    return {"candidates_file": os.path.join(inputs[samples], CANDIDATES), "seed": s.seed}
+
+
 def _evaluator_task(s: RecipeSettings, name: str, kind: str, samples: str = "train_samples"):
     def task(inputs: Mapping[str, str]) -> str:
         from mathft_jax.evaluator.tasks import register_evaluator_task
         return register_evaluator_task(
-            name=name, candidates_file=os.path.join(inputs[samples], CANDIDATES),
+            name=name, **_examples_source(s, inputs, samples),
             kind=kind, like_task=s.generation_task, positive=s.label_words[0],
-            negative=s.label_words[1], seed=s.seed, max_length=_max_length(s, kind),
-            bos_id=_bos_id(s))
+            negative=s.label_words[1], max_length=_max_length(s, kind), bos_id=_bos_id(s))
     return task
+
+
+def _grade(samples: str):
+    """Grades the candidates of stage `samples` into graded.jsonl (`evaluation.graded`)."""
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        from mathft_jax import distributed
+        from mathft_jax.evaluation.graded import grade_file
+        if not distributed.is_primary_host():  # it writes the file the next stages read
+            return {}
+        return grade_file(os.path.join(inputs[samples], CANDIDATES),
+                          os.path.join(folder, GRADED))
+    return _unless_inputs_skipped(run)
+
+
+def _examples(s: RecipeSettings):
+    """The evaluator examples of the training samples, from their grading
+    (`examples.write_examples`), with their summary printed."""
+    def run(folder: str, inputs: Mapping[str, str]) -> dict:
+        from mathft_jax import distributed
+        from mathft_jax.evaluator import examples
+        if not distributed.is_primary_host():  # it writes the file the next stages read
+            return {}
+        summaries = examples.write_examples(
+            os.path.join(inputs["train_samples"], CANDIDATES),
+            os.path.join(inputs["graded_train_samples"], GRADED), os.path.join(folder, EXAMPLES),
+            seed=s.seed, **EXAMPLE_BUILD)
+        print(examples.format_summary(summaries["data"]), flush=True)
+        return summaries
+    return run
 
 
 def _likelihood_scores(per_token: bool):
@@ -292,7 +343,8 @@ def score_stage(s: RecipeSettings, evaluator: str, kind: str,
 def _evaluate(s: RecipeSettings, samples: str, scores: Optional[str] = None):
     def run(folder: str, inputs: Mapping[str, str]) -> dict:
         from mathft_jax.evaluate import evaluate
-        evaluate(candidates_file=os.path.join(inputs[samples], CANDIDATES), output_dir=folder,
+        evaluate(graded_file=os.path.join(inputs["graded_" + samples], GRADED),
+                 output_dir=folder,
                  scores_file=os.path.join(inputs[scores], SCORES) if scores else None,
                  pass_ks=s.pass_ks, maj_ks=s.maj_ks, rerank_k=s.rerank_k,
                  num_bootstrap=s.num_bootstrap, curve_repeats=s.curve_repeats, seed=s.seed)
@@ -325,6 +377,12 @@ def generators(s: RecipeSettings) -> tuple[str, ...]:
     return GENERATORS if s.joint_mixture else tuple(g for g in GENERATORS if g != "joint")
 
 
+def _graded_stage(samples: str) -> Stage:
+    """The stage grading `samples`' candidates once, for every stage that reads them."""
+    return Stage("graded_" + samples, (samples,), {"version": formats.GRADED_VERSION},
+                 _grade(samples))
+
+
 def stages(s: RecipeSettings, report_fn) -> list[Stage]:
     """Every stage of the chain; `report_fn(folder, inputs, settings, rows)` writes the report."""
     from mathft_jax.data.task_reads import task_identity
@@ -351,18 +409,22 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
         Stage("train_samples", ("sft_detailed",),
               {**decode, "problems": s.train_problems, "samples": s.train_samples},
               _sample(s, "sft_detailed", "train", s.train_problems, s.train_samples)),
+        _graded_stage("train_samples"),
+        Stage(EXAMPLES_STAGE, ("train_samples", "graded_train_samples"),
+              {**EXAMPLE_BUILD, "seed": s.seed, "version": formats.EXAMPLES_VERSION},
+              _examples(s)),
     ]
     evaluator_losses = tuple(dict.fromkeys(s.evaluator_losses + ("margin",)))
     for loss in evaluator_losses:
-        out.append(Stage(f"evaluator_{loss}", ("train_samples", "sft_detailed"),
+        out.append(Stage(f"evaluator_{loss}", (EXAMPLES_STAGE, "sft_detailed"),
                          evaluator_settings(s, loss, s.evaluator_steps),
                          evaluator_stage(s, loss, s.evaluator_steps)))
     if s.step_evaluator_steps:
-        out.append(Stage("evaluator_steps", ("train_samples", "sft_detailed"),
+        out.append(Stage("evaluator_steps", (EXAMPLES_STAGE, "sft_detailed"),
                          evaluator_settings(s, "steps", s.step_evaluator_steps),
                          evaluator_stage(s, "steps", s.step_evaluator_steps)))
     if s.verifier_steps:
-        out.append(Stage("evaluator_likelihood", ("train_samples", "sft_detailed"),
+        out.append(Stage("evaluator_likelihood", (EXAMPLES_STAGE, "sft_detailed"),
                          evaluator_settings(s, "likelihood", s.verifier_steps),
                          evaluator_stage(s, "likelihood", s.verifier_steps)))
     second = {**shared, "task": s.generation_task, "steps": s.second_generator_steps,
@@ -380,7 +442,7 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
                      s.second_generator_learning_rate, init="sft_detailed")),
     ]
     if s.joint_mixture:
-        out.append(Stage("joint", ("train_samples", "sft_detailed"),
+        out.append(Stage("joint", (EXAMPLES_STAGE, "sft_detailed"),
                          {**shared, "task": "joint", "steps": joint_steps,
                           "lr": s.second_generator_learning_rate, **bos, **reads},
                          _needs_examples(s, "classification",
@@ -391,6 +453,7 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
         out.append(Stage(f"test_{generator}", (generator,),
                          {**decode, "problems": s.test_problems, "samples": s.test_samples},
                          _sample(s, generator, "test", s.test_problems, s.test_samples)))
+        out.append(_graded_stage(f"test_{generator}"))
     for loss in s.evaluator_losses:
         out.append(Stage(f"scores_{loss}", (f"evaluator_{loss}", "test_sft_detailed"),
                          score_settings(s, loss), score_stage(s, f"evaluator_{loss}", loss)))
@@ -414,11 +477,12 @@ def stages(s: RecipeSettings, report_fn) -> list[Stage]:
         if name in eval_stages:
             continue
         eval_stages.append(name)
-        out.append(Stage(name, (samples,) + ((scores,) if scores else ()), evaluation,
-                         _evaluate(s, samples, scores)))
-    inputs = tuple(dict.fromkeys([st.name for st in out if st.name.startswith(("test_", "scores_",
-                                                                               "eval_"))]
-                                 + ["sft_detailed", "sft_terse", "train_samples"]
+        out.append(Stage(name, ("graded_" + samples,) + ((scores,) if scores else ()),
+                         evaluation, _evaluate(s, samples, scores)))
+    inputs = tuple(dict.fromkeys([st.name for st in out if st.name.startswith(
+                                      ("test_", "graded_test_", "scores_", "eval_"))]
+                                 + ["sft_detailed", "sft_terse", "train_samples",
+                                    "graded_train_samples", EXAMPLES_STAGE]
                                  + [f"evaluator_{l}" for l in evaluator_losses]
                                  + (["evaluator_steps"] if s.step_evaluator_steps else [])
                                  + (["evaluator_likelihood"] if s.verifier_steps else [])

@@ -3,7 +3,8 @@
 Rows (`paper.rows`) x columns: Greedy (Pass@1), pass@1 (sampled), Maj1@N, MajK@N, Pass@N,
 RR.All, RR.TopK, W.RR, W.RR.MajK, evaluator AUC. Each cell is the mean over test problems with
 a percentile-bootstrap 95% interval over problems; the numbers are recomputed here from the
-candidates and scores files (`evaluation.problems`), the same way `evaluate` computes them.
+graded and scores files (`evaluation.graded`, `evaluation.problems`), the same way `evaluate`
+computes them.
 
 Verdicts compare two rows on the SAME problems: the per-problem difference of one metric, its
 mean and a bootstrap 95% interval. "holds" when the interval is above 0, "does not hold" when
@@ -32,7 +33,8 @@ import numpy as np
 from mathft_jax import formats
 from mathft_jax.atomic_files import atomic_write_json, atomic_write_text
 from mathft_jax.evaluation import plots
-from mathft_jax.evaluation.problems import grade_problems
+from mathft_jax.evaluation.graded import read_graded
+from mathft_jax.evaluation.problems import with_scores
 from mathft_jax.evaluation.report import bootstrap_ci
 from mathft_jax.recipe.paper import STEP_ROW, VERIFIER_ROW, skipped
 from mathft_jax.recipe.runner import read_manifest
@@ -47,11 +49,11 @@ def columns(settings) -> list[str]:
                                                    f"W.RR.Maj{k}"])
 
 
-def per_problem(candidates_file: str, scores_file: str | None, settings) -> dict[str, dict]:
+def per_problem(graded_file: str, scores_file: str | None, settings) -> dict[str, dict]:
     """problem_id -> {metric: 0/1 or pass@k value} for one row."""
-    rows, _ = formats.read_candidates(candidates_file)
-    scores = formats.read_scores(scores_file)[0] if scores_file else None
-    problems, _ = grade_problems(rows, {}, scores)
+    problems, _, _ = read_graded(graded_file)
+    if scores_file:
+        problems, _ = with_scores(problems, formats.read_scores(scores_file)[0])
     return {p.problem_id: p.metrics(pass_ks=settings.pass_ks, maj_ks=settings.maj_ks,
                                     rerank_k=settings.rerank_k) for p in problems}
 
@@ -80,7 +82,7 @@ def row_values(inputs: Mapping[str, str], settings, rows) -> dict[str, dict[str,
     for label, samples, scores in rows:
         if not skipped(inputs["eval_" + (scores or samples)]):
             values[label] = per_problem(
-                os.path.join(inputs[samples], "candidates.jsonl"),
+                os.path.join(inputs["graded_" + samples], "graded.jsonl"),
                 os.path.join(inputs[scores], "scores.jsonl") if scores else None, settings)
     return values
 

@@ -44,11 +44,11 @@ def test_grade_problems_fields_and_counts(graded):
     problems, counts = graded
     assert problems == [
         GradedProblem("p0", "Level 5", "Geometry", "c", ["c"], [0], {0: True}, [0.0], None,
-                      num_missing_scores=1),
+                      num_missing_scores=1, sample_indices=[0]),
         GradedProblem("p1", "Level 2", "Algebra", "a", ["a", "b", None, "u", "v", "w"],
                       [0, 1, None, 2, 1, 3], {0: True, 1: False, 2: False, 3: False},
                       [0.9, 0.2, 0.0, 0.5, 0.4, 0.1], True, num_missing_scores=1,
-                      num_unknown_verdicts=2),
+                      num_unknown_verdicts=2, sample_indices=[0, 1, 2, 3, 4, 5]),
         GradedProblem("p2", "unknown", "unknown", "a", [], [], {}, [], False,
                       num_unknown_verdicts=1)]
     assert counts == {"unextractable": 1, "missing_score": 2, "missing_gold": 2,

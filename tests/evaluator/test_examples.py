@@ -8,8 +8,12 @@ label of its own sample (rows arrive out of order).
 
 import pytest
 
+from mathft_jax import formats
+from mathft_jax.evaluation.graded import grade_file
+from mathft_jax.evaluator import examples as examples_lib
 from mathft_jax.evaluator.examples import (
-    build_examples, build_step_examples, format_step_summary, format_summary)
+    build_examples, build_step_examples, format_step_summary, format_summary, unique_solutions,
+    write_examples)
 
 
 def _row(pid, index, text, gold, decoding="sample"):
@@ -189,3 +193,30 @@ def test_one_sided_problems_are_each_counted():
             (("r1", 4), ("r2", 4), ("w1", 5), ("w2", 6), ("w3", 7))]
     _, summary = build_examples(rows)
     assert (summary["all_correct"], summary["all_incorrect"]) == (2, 3)
+
+
+def test_the_examples_file_is_built_from_the_graded_file_without_grading_again(
+        tmp_path, monkeypatch):
+    """`write_examples` (the recipe's evaluator_examples stage) reads the candidates' grading:
+    its examples and summaries equal those of grading the rows here, and nothing grades."""
+    candidates, graded_file, out = (str(tmp_path / n) for n in ("c.jsonl", "g.jsonl",
+                                                                "e.jsonl"))
+    (tmp_path / "c.jsonl").write_bytes(formats.to_jsonl({"version": 1, **r}
+                                                        for r in reversed(ROWS)))
+    grade_file(candidates, graded_file)
+    direct, summary = _build(max_per_problem=4, seed=3)
+    solutions, solution_summary = unique_solutions(ROWS)
+    stepped, _ = build_step_examples(ROWS)
+
+    def no_grading(*args, **kwargs):
+        raise AssertionError("graded again")
+    monkeypatch.setattr(examples_lib, "grade_problems", no_grading)
+    summaries = write_examples(candidates, graded_file, out, max_per_problem=4, seed=3)
+    assert summaries == {"data": summary, "solutions": solution_summary}
+    for kind in ("classification", "pair"):
+        assert formats.read_examples(out, kind) == [e for e in direct if e["kind"] == kind]
+    assert formats.read_examples(out, "solution") == solutions
+    assert [{k: e[k] for k in ("problem_id", "problem", "solution", "label")}
+            for e in stepped] == [{k: e[k] for k in e if k not in ("version", "kind")}
+                                  for e in solutions]
+    assert summary["classification"] and summary["pairs"] and solution_summary["solutions"]

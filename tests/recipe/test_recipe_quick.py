@@ -1,7 +1,9 @@
 """The recipe end to end on its quick setting (toy sums, tiny model): every stage's output
-exists and parses, the report's numbers are recomputed here independently, and a run killed
-in the middle of a stage continues to the same report as an uninterrupted one."""
+exists and parses, each candidates file is graded once, the report's numbers are recomputed
+here independently, and a run killed in the middle of a stage continues to the same report as
+an uninterrupted one."""
 
+import collections
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ import pytest
 from mathft_jax import formats
 from mathft_jax.evaluation.answer_extraction import extract_answer
 from mathft_jax.evaluation.equivalence import is_equiv
+from tests.recipe.count_grading import rows_key
 
 REPO = Path(__file__).resolve().parents[2]
 GIN = REPO / "tests" / "recipe" / "toy_recipe.gin"
@@ -32,9 +35,12 @@ def _env():
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
+    """The run, with every grading logged (`count_grading`) to run_dir/../gradings.log."""
     run_dir = tmp_path_factory.mktemp("recipe") / "run"
-    done = subprocess.run(_command(run_dir), cwd=REPO, env=_env(), capture_output=True,
-                          text=True, timeout=900)
+    command = _command(run_dir)
+    command[1:3] = ["-m", "tests.recipe.count_grading", str(run_dir.parent / "gradings.log")]
+    done = subprocess.run(command, cwd=REPO, env=_env(), capture_output=True, text=True,
+                          timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return run_dir, done.stdout
 
@@ -50,7 +56,7 @@ def _report(run_dir):
 def test_every_stage_output_exists_and_parses(uninterrupted):
     run_dir, stdout = uninterrupted
     manifests = [json.loads(p.read_text()) for p in run_dir.glob("*/manifest.json")]
-    assert len(manifests) == 36 and all(m["complete"] for m in manifests)
+    assert len(manifests) == 43 and all(m["complete"] for m in manifests)
     assert not any((m["outputs"] or {}).get("skipped") for m in manifests), \
         "the toy generator must give every evaluator some data"
     for path in run_dir.glob("test_*/candidates.jsonl"):
@@ -59,7 +65,26 @@ def test_every_stage_output_exists_and_parses(uninterrupted):
         assert formats.read_scores(str(path))[0]
     assert (run_dir / "report" / "report.md").read_text().count("## Verdicts") == 1
     assert len(list((run_dir / "report").glob("accuracy_vs_n_*.png"))) == 12
-    assert "[1/36] sft_detailed: started" in stdout and "report: " in stdout
+    assert "[1/43] sft_detailed: started" in stdout and "report: " in stdout
+    for path in run_dir.glob("graded_*/graded.jsonl"):
+        assert formats.read_graded(str(path))[1]
+    assert {kind for kind in formats.EXAMPLE_KINDS if formats.read_examples(
+        str(run_dir / "evaluator_examples" / "examples.jsonl"), kind)} == {
+        "classification", "pair", "solution"}
+    assert not list(run_dir.glob("train_samples/*.examples.jsonl"))
+
+
+def test_each_candidates_file_is_graded_once(uninterrupted):
+    """Six candidates files (the training samples and five generators' test samples), each
+    graded exactly once by its graded_* stage; evaluate, the evaluator data and the report
+    read that grading."""
+    run_dir, _ = uninterrupted
+    files = sorted(run_dir.glob("*/candidates.jsonl"))
+    assert len(files) == 6
+    keys = {rows_key(formats.read_candidates(str(path))[0]): path.parent.name for path in files}
+    gradings = collections.Counter((run_dir.parent / "gradings.log").read_text().split())
+    assert {keys.get(key, key): n for key, n in gradings.items()} == {
+        path.parent.name: 1 for path in files}
 
 
 def test_each_trained_stage_keeps_only_its_final_checkpoint_params_only(uninterrupted):
@@ -76,7 +101,7 @@ def test_each_trained_stage_keeps_only_its_final_checkpoint_params_only(uninterr
         final = run_dir / name / "checkpoints" / str(steps)
         assert sorted(p.name for p in final.iterdir() if p.is_dir()) == ["meta", "params"]
     plans = [ln for ln in stdout.splitlines() if ln.startswith(f"plan for {run_dir}: ")]
-    assert plans == [ln for ln in plans if "36 stages; to run (36): sft_detailed, " in ln] != []
+    assert plans == [ln for ln in plans if "43 stages; to run (43): sft_detailed, " in ln] != []
 
 
 def test_report_numbers_recomputed_from_the_files(uninterrupted):

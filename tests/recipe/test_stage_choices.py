@@ -26,11 +26,11 @@ def test_multitask_starts_from_the_margin_evaluator_by_default_or_from_the_verif
 
 def test_without_the_joint_mixture_no_joint_stage_row_or_report_input():
     stages = _stages(joint_mixture=False)
-    assert not {"joint", "test_joint", "eval_test_joint"} & set(stages)
+    assert not {"joint", "test_joint", "graded_test_joint", "eval_test_joint"} & set(stages)
     assert "joint" not in stages["report"].inputs
     labels = [label for label, _, _ in paper.rows(_settings(joint_mixture=False))]
     assert "joint mixture" not in labels and "multi-task sequential" in labels
-    assert {"joint", "test_joint", "eval_test_joint"} <= set(_stages())
+    assert {"joint", "test_joint", "graded_test_joint", "eval_test_joint"} <= set(_stages())
 
 
 @pytest.mark.parametrize("kw, message", [

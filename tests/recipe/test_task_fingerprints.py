@@ -20,7 +20,8 @@ from tests.training.helpers import TINY
 
 JSONL_TASK = "mathft_test_fingerprint_jsonl"
 # The stages that read the terse SSFT task, and those downstream of them.
-TERSE = ["sft_terse", "test_sft_terse", "eval_test_sft_terse", "report"]
+TERSE = ["sft_terse", "test_sft_terse", "graded_test_sft_terse", "eval_test_sft_terse",
+         "report"]
 
 
 def _write_problems(path, count: int) -> None:

@@ -15,8 +15,11 @@ from mathft_jax.evaluation import problems
 
 
 def rows_key(rows) -> str:
-    """A digest of candidate rows (order-free): equal for the same rows of one file."""
-    keys = sorted((r["problem_id"], r["decoding"], r["sample_index"], r["text"]) for r in rows)
+    """A digest of candidate rows (order-free): equal for the same rows of one file. The
+    checkpoint that wrote a row is part of it: two generators may write the same texts (the
+    toy recipe's detailed and terse tasks are one task)."""
+    keys = sorted((r["problem_id"], r["decoding"], r["sample_index"], r["text"],
+                   r.get("checkpoint")) for r in rows)
     return hashlib.sha256(json.dumps(keys).encode()).hexdigest()[:16]
 
 

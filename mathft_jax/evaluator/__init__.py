@@ -2,8 +2,9 @@
 candidate solution is correct, and used to re-rank answer clusters.
 
 Data flow:
-    candidates JSONL (sampled on TRAIN problems) --examples.build_examples--> evaluator
-    examples JSONL --tasks.register_evaluator_task--> SeqIO task (classification or pair)
+    candidates JSONL (sampled on TRAIN problems) --evaluation.graded--> graded JSONL
+    --examples.write_examples--> evaluator examples JSONL
+    --tasks.register_evaluator_task--> SeqIO task (classification, pair, steps or tokens)
     --trainer + objective.task_objective(losses.make_evaluator_loss)--> evaluator checkpoint
     --`python -m mathft_jax.score`--> scores JSONL --> `python -m mathft_jax.evaluate` (RR.* metrics)
 

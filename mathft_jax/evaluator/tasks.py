@@ -1,4 +1,4 @@
-"""Evaluator SeqIO tasks registered from a candidates file by gin alone.
+"""Evaluator SeqIO tasks registered from an examples or candidates file by gin alone.
 
     MIXTURE_OR_TASK_NAME = @register_evaluator_task()
     register_evaluator_task.name = 'synthetic_evaluator_pairs'

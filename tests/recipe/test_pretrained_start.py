@@ -3,6 +3,7 @@ stages' `train_loop`, `prepend_bos` every `infer` and `score` call, `terse_task 
 the terse stage; at their defaults no stage's settings (hence fingerprint) change."""
 
 import dataclasses
+import json
 import types
 from pathlib import Path
 
@@ -133,6 +134,12 @@ def test_each_evaluator_is_trained_and_scored_with_one_max_length_and_bos(
     folders = {n: str(tmp_path / n) for n in ("sft_detailed", "test_sft_detailed",
                                               "evaluator_classification", "evaluator_margin")}
     folders["train_samples"] = str(samples)
+    for built in ("graded_train_samples", paper.EXAMPLES_STAGE):  # real, as finished stages
+        folders[built] = str(tmp_path / built)
+        (tmp_path / built).mkdir()
+        outputs = stages[built].run(folders[built], folders)
+        (tmp_path / built / "manifest.json").write_text(json.dumps({
+            "version": 1, "fingerprint": "f", "complete": True, "outputs": outputs}))
     for loss, kind in (("classification", "classification"), ("margin", "pair")):
         stages[f"evaluator_{loss}"].run(str(tmp_path / f"e_{loss}"), folders)
         stages[f"scores_{loss}"].run(str(tmp_path / f"s_{loss}"), folders)

@@ -15,6 +15,7 @@ import os
 import pytest
 
 from mathft_jax import formats
+from mathft_jax.evaluation.graded import grade_file
 from mathft_jax.models import ModelConfig
 from mathft_jax.recipe import table
 from mathft_jax.recipe.runner import MANIFEST, MANIFEST_VERSION
@@ -64,9 +65,12 @@ def _scores() -> str:
 @pytest.fixture
 def inputs(tmp_path):
     auc = {"auc": 0.75, "ci95": [0.5, 1.0], "within_problem": None}
+    detailed = _stage(tmp_path, "test_sft_detailed", {"tokens_per_second": 9.0},
+                      {"candidates.jsonl": _candidates()})
+    graded = _stage(tmp_path, "graded_test_sft_detailed", {"problems": 3})
+    grade_file(os.path.join(detailed, "candidates.jsonl"), os.path.join(graded, "graded.jsonl"))
     return {
-        "test_sft_detailed": _stage(tmp_path, "test_sft_detailed", {"tokens_per_second": 9.0},
-                                    {"candidates.jsonl": _candidates()}),
+        "test_sft_detailed": detailed, "graded_test_sft_detailed": graded,
         "test_sft_terse": _stage(tmp_path, "test_sft_terse", {"skipped": "no terse task"}),
         "scores_margin": _stage(tmp_path, "scores_margin", {"candidates_per_second": 4.0},
                                 {"scores.jsonl": _scores()}),

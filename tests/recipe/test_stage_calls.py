@@ -76,6 +76,12 @@ def run(tmp_path):
 
     def go(name):
         stage = stages[name]
+        if paper.EXAMPLES_STAGE in stage.inputs:  # the real grading and examples, as finished
+            for built in ("graded_train_samples", paper.EXAMPLES_STAGE):  # stages
+                (tmp_path / built).mkdir(exist_ok=True)
+                (tmp_path / built / MANIFEST).write_text(json.dumps({
+                    "version": MANIFEST_VERSION, "fingerprint": "f", "complete": True,
+                    "outputs": go(built)[0]}))
         inputs = {i: str(tmp_path / i) for i in stage.inputs}
         folder = str(tmp_path / name)
         return stage.run(folder, inputs), folder, inputs
@@ -144,8 +150,8 @@ def test_evaluators_train_on_the_training_samples_with_their_own_loss(
     (registered,) = calls["task"]
     assert registered == {
         "name": task, "kind": kind, "like_task": "synthetic_sft", "positive": " correct",
-        "negative": " incorrect", "seed": 11, "max_length": max_length, "bos_id": None,
-        "candidates_file": os.path.join(inputs["train_samples"], paper.CANDIDATES)}
+        "negative": " incorrect", "max_length": max_length, "bos_id": None,
+        "examples_file": os.path.join(inputs[paper.EXAMPLES_STAGE], paper.EXAMPLES)}
     kw = _trained(calls, steps, lr, task, inputs["sft_detailed"])
     assert kw["objective"].loss_fn_factory(CONFIG, "t") == ("evaluator loss", loss)
     if kind in ("pair", "classification"):  # these report their balanced data
@@ -224,7 +230,7 @@ def test_evaluations_pair_each_rows_samples_with_its_scores(calls, run, name, sa
                                                             scores):
     out, folder, inputs = run(name)
     assert calls["evaluate"] == [{
-        "candidates_file": os.path.join(inputs[samples], paper.CANDIDATES),
+        "graded_file": os.path.join(inputs["graded_" + samples], paper.GRADED),
         "output_dir": folder,
         "scores_file": os.path.join(inputs[scores], paper.SCORES) if scores else None,
         "pass_ks": (1, 2), "maj_ks": (2,), "rerank_k": 3, "num_bootstrap": 40,

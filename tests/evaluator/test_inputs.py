@@ -8,6 +8,7 @@ import pytest
 from mathft_jax.data import prompts
 from mathft_jax.data.synthetic import checked_operations, generate_problem
 from mathft_jax.evaluator import tasks as evaluator_tasks
+from mathft_jax.evaluator.examples import build_examples
 from mathft_jax.evaluator.inputs import build_input, prompt_text
 from mathft_jax.evaluator.label_words import resolve_label_words
 from mathft_jax.data.task_lookup import get_task
@@ -118,7 +119,8 @@ def test_one_candidate_gives_the_same_tokens_in_every_row_and_in_scoring(config,
             continue
         expected = {(by_text[(e["problem"], e["chosen"].strip())],
                      by_text[(e["problem"], e["rejected"].strip())])
-                    for e in formats.read_examples(f"{path}.{name}.examples.jsonl", "pair")}
+                    for e in build_examples(formats.read_candidates(str(path))[0])[0]
+                    if e["kind"] == "pair"}  # what the task built (default settings)
         assert {(tuple(ex["chosen"].tolist()), tuple(ex["rejected"].tolist()))
                 for ex in trained} == expected and len(trained) == len(expected)
         # The converter lays each half out whole in its own segment, read at its end.

@@ -1,4 +1,4 @@
-"""The path of docs/custom_tasks.md: a GSM8K-style JSONL trained with nothing but a gin file."""
+"""The README's "Adding your own task": a GSM8K-style JSONL trained with only a gin file."""
 
 import json
 from pathlib import Path

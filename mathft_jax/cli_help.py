@@ -190,7 +190,7 @@ def run_file_settings(path: Path) -> list[tuple[str, str, str]]:
 
     Example:
         >>> run_file_settings(REPO_ROOT / "gin_configs/runs/evaluate.gin")[0]
-        ('SCORES_FILE', 'None', '')
+        ('CANDIDATES_FILE', 'None', 'this or GRADED_FILE')
     """
     if not path.is_file():
         return []

@@ -99,7 +99,9 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
             # params only, so the final step leaves the optimizer state out; a rerun of the
             # stage that finds it (killed before its manifest said complete) returns at once.
             keep_checkpoints=s.keep_checkpoints,
-            final_optimizer_state=s.keep_optimizer_state)
+            final_optimizer_state=s.keep_optimizer_state,
+            # Stages side by side save synchronously (`checkpoints._ONE_SAVE_AT_A_TIME`).
+            async_checkpoints=s.parallel_stages == 1)
         if result.preempted:
             raise SystemExit(f"{folder}: preempted at step {result.step}; rerun to continue")
         return {"final_metrics": result.train_metrics, "steps": result.step}

@@ -114,6 +114,7 @@ def _trained(calls, steps, lr, task, init):
     assert (kw["checkpoint_every"], kw["log_every"], kw["eval_every"]) == (
         max(steps // 3, 1), max(steps // 5, 1), 0)
     assert (kw["keep_checkpoints"], kw["final_optimizer_state"]) == (2, True)
+    assert kw["async_checkpoints"] is True  # one stage at a time: Orbax saves in the background
     assert kw["model_config"] == CONFIG
     return kw
 

@@ -205,12 +205,7 @@ class ExampleSource:
             examples, summary = examples_lib.build_examples(rows, **self.build)
             chosen = [e for e in examples if e["kind"] == kind]
             why = examples_lib.format_summary(summary)
-        print(f"{self.name}: {why}", flush=True)
-        if not chosen:
-            raise ConfigError(f"evaluator task {self.name!r}: "
-                              f"{self.examples_file or self.candidates_file} gives no {kind} "
-                              f"examples ({why})")
-        return chosen
+        return self._announced(chosen, kind, why)
 
     def solutions(self) -> list[dict]:
         """`examples.build_step_examples` rows (kinds "steps" and "tokens"), with a summary
@@ -224,10 +219,14 @@ class ExampleSource:
         else:
             examples, summary = examples_lib.build_step_examples(rows)
             why = examples_lib.format_step_summary(summary)
+        return self._announced(examples, "step", why)
+
+    def _announced(self, examples: list[dict], kind: str, why: str) -> list[dict]:
+        """`examples` after printing `why`; an error naming the file when there are none."""
         print(f"{self.name}: {why}", flush=True)
         if not examples:
             raise ConfigError(f"evaluator task {self.name!r}: "
-                              f"{self.examples_file or self.candidates_file} gives no step "
+                              f"{self.examples_file or self.candidates_file} gives no {kind} "
                               f"examples ({why})")
         return examples
 

@@ -11,30 +11,28 @@ generator (SFT) -> evaluator -> generator; its control, the same generator steps
 evaluator stage, is a sequence of the two generator stages alone; the joint variant is one
 stage on a mixture of the generation and evaluation tasks (see gin_configs/experiments/).
 
-Resuming: a finished stage writes `stage.json` (atomically) and is skipped on a rerun with the
-same settings; the stage that was running when the job was killed resumes from its own
-checkpoints (the trainer's exact resume); a finished stage whose settings changed is refused
-(delete its folder to retrain it and the stages after it).
+The stages run as recipe stages (`recipe.runner`): stage i is the stage `<i>_<name>`, whose
+input is stage i-1, with a manifest in its folder. Its fingerprint holds everything that
+decides what it trains: the stage's own settings, the decoder, the shared trainer options,
+the optimizer and schedule as built (gin's `make_schedule.*` / `make_optimizer.*` included),
+the loss's gin-bound arguments, what its task reads (`data.task_reads`) and where the first
+stage starts. Resuming follows the recipe's one policy: a finished stage with the same
+fingerprint is skipped; the stage that was running when the job was killed continues in its
+folder from its own checkpoints (the trainer's exact resume); a stage whose fingerprint
+changed starts over, and so does every stage after it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import time
 from typing import Callable, Optional, Sequence
 
 import gin
 
-from mathft_jax.atomic_files import atomic_write_json
-from mathft_jax.file_paths import as_path
 from mathft_jax.errors import ConfigError
 from mathft_jax.training import optimizers
 from mathft_jax.training.losses import make_sft_loss
-
-STAGE_FILE = "stage.json"
-
 
 @gin.configurable
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +67,10 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
       init_checkpoint: where the first stage starts from (None: random init).
       **train_options: the other `trainer.train_loop` arguments shared by every stage
         (batch_size, sequence_length, seed, checkpoint_every, ...).
+
+    Returns:
+      Per stage, its settings with "seconds" and "final_metrics" (from its manifest, also
+      for a stage skipped as finished).
     """
     if not stages:
         raise ConfigError("train_sequence.stages is empty")
@@ -76,61 +78,76 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
         if stage.train_steps < 1:
             raise ConfigError(f"stage {stage.name!r}: train_steps must be >= 1, got "
                               f"{stage.train_steps}")
-    from mathft_jax import distributed, gin_utils
-    from mathft_jax.evaluator.objective import task_objective  # heavy (TensorFlow), as is
-    from mathft_jax.training import trainer  # the trainer: after the config checks
+    from mathft_jax import distributed
+    from mathft_jax.recipe import runner  # imports JAX: after the config checks
     distributed.maybe_initialize()
-    previous, summaries = init_checkpoint, []
-    for i, stage in enumerate(stages):
-        stage_dir = os.path.join(model_dir, f"{i}_{stage.name}")
-        expected = {**stage.settings(), "init_checkpoint": previous}
-        if _finished(stage_dir, expected):
-            print(f"== stage {i + 1}/{len(stages)} {stage.name}: done, skipped ({stage_dir})",
-                  flush=True)
-            summaries.append(expected)
-            previous = stage_dir
-            continue
-        print(f"== stage {i + 1}/{len(stages)} {stage.name}: {stage.train_steps} steps on "
-              f"{stage.mixture_or_task_name} -> {stage_dir}", flush=True)
-        start = time.time()
-        # The other make_schedule.* / make_optimizer.* settings are read from gin here, at
-        # the entry point's edge (`build_optimizer` reads no gin).
-        built = optimizers.build_optimizer(
-            stage.train_steps,
-            schedule={**gin_utils.configured_arguments(optimizers.make_schedule),
-                      "peak_value": stage.learning_rate, "warmup_steps": stage.warmup_steps},
-            optimizer=gin_utils.configured_arguments(optimizers.make_optimizer))
+    names = [f"{i}_{stage.name}" for i, stage in enumerate(stages)]
+    recipe_stages = [
+        runner.Stage(name, tuple(names[i - 1:i]),
+                     _fingerprint_settings(stage, model_config, train_options,
+                                           None if i else init_checkpoint),
+                     _trainer_run(stage, model_config, train_options,
+                                  names[i - 1] if i else None, init_checkpoint))
+        for i, (name, stage) in enumerate(zip(names, stages))]
+    manifests = runner.run_stages(recipe_stages, model_dir)
+    return [{**stages[i].settings(), "seconds": manifests[name]["seconds"],
+             "final_metrics": manifests[name]["outputs"].get("final_metrics")}
+            for i, name in enumerate(names)]
+
+
+def _built_optimizer(stage: Stage):
+    """The stage's optimizer: its learning rate and warm-up, the other `make_schedule.*` /
+    `make_optimizer.*` settings read from gin here, at the entry point's edge
+    (`build_optimizer` reads no gin)."""
+    from mathft_jax import gin_utils
+    return optimizers.build_optimizer(
+        stage.train_steps,
+        schedule={**gin_utils.configured_arguments(optimizers.make_schedule),
+                  "peak_value": stage.learning_rate, "warmup_steps": stage.warmup_steps},
+        optimizer=gin_utils.configured_arguments(optimizers.make_optimizer))
+
+
+def _fingerprint_settings(stage: Stage, model_config, train_options: dict,
+                          init_checkpoint: Optional[str]) -> dict:
+    """Everything that decides what `stage` trains (its recipe fingerprint's settings)."""
+    from mathft_jax.data.task_reads import task_identity
+    settings = {**stage.settings(), "model_config": dataclasses.asdict(model_config),
+                "train_options": train_options,
+                "optimizer": _built_optimizer(stage).settings,
+                "loss_bindings": _gin_bindings(stage.loss_fn_factory),
+                "task_reads": task_identity(stage.mixture_or_task_name)}
+    if init_checkpoint is not None:
+        settings["init_checkpoint"] = init_checkpoint
+    return json.loads(json.dumps(settings, default=repr))
+
+
+def _gin_bindings(fn: Callable) -> dict:
+    """What gin binds for `fn` (e.g. `make_evaluator_loss.margin`); {} for a plain function."""
+    try:
+        return gin.get_bindings(fn)
+    except ValueError:
+        return {}
+
+
+def _trainer_run(stage: Stage, model_config, train_options: dict, previous: Optional[str],
+                 init_checkpoint: Optional[str]):
+    """The recipe stage function training `stage` from the previous stage's folder (the
+    first stage: from `init_checkpoint`)."""
+    def run(folder: str, inputs: dict[str, str]) -> dict:
+        from mathft_jax.evaluator.objective import task_objective  # heavy (TensorFlow)
+        from mathft_jax.training import trainer
+        print(f"  {stage.train_steps} steps on {stage.mixture_or_task_name}", flush=True)
         result = trainer.train_loop(
-            model_config=model_config, model_dir=stage_dir,
+            model_config=model_config, model_dir=folder,
             mixture_or_task_name=stage.mixture_or_task_name, train_steps=stage.train_steps,
-            **built.train_loop_args(),
-            objective=task_objective(stage.loss_fn_factory), init_checkpoint=previous,
+            **_built_optimizer(stage).train_loop_args(),
+            objective=task_objective(stage.loss_fn_factory),
+            init_checkpoint=inputs[previous] if previous else init_checkpoint,
             **train_options)
         if result.preempted:
-            print(f"stage {stage.name} preempted at step {result.step}; rerun to continue",
-                  flush=True)
-            return summaries
-        summary = {**expected, "seconds": round(time.time() - start, 1),
-                   "final_metrics": result.train_metrics}
-        atomic_write_json(os.path.join(stage_dir, STAGE_FILE), summary)
-        summaries.append(summary)
-        previous = stage_dir
-    return summaries
-
-
-def _finished(stage_dir: str, expected: dict) -> bool:
-    path = os.path.join(stage_dir, STAGE_FILE)
-    if not as_path(path).exists():
-        return False
-    done = json.loads(as_path(path).read_text())
-    changed = sorted(k for k in expected if done.get(k) != expected[k])
-    if changed:
-        raise ConfigError(f"{stage_dir} finished with other settings ("
-                          + "; ".join(f"{k}: {done.get(k)!r} -> {expected[k]!r}"
-                                      for k in changed)
-                          + f"); delete {stage_dir} and the stages after it to retrain")
-    return True
-
+            raise SystemExit(f"{folder}: preempted at step {result.step}; rerun to continue")
+        return {"final_metrics": result.train_metrics, "steps": result.step}
+    return run
 
 if __name__ == "__main__":
     from mathft_jax import gin_utils

@@ -19,6 +19,7 @@ from mathft_jax.evaluator.examples import write_examples
 from mathft_jax.evaluator import tasks as evaluator_tasks
 from mathft_jax.evaluator.losses import make_evaluator_loss
 from mathft_jax.evaluator.objective import task_objective
+from mathft_jax.recipe.runner import read_manifest
 from mathft_jax.training import optimizers, trainer
 from tests.evaluator import toy_task
 
@@ -235,11 +236,16 @@ def test_sequence_killed_in_evaluator_stage_resumes_there(sft, tmp_path):
     assert proc.poll() is None, proc.stdout.read()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert (model_dir / "0_generator" / "stage.json").exists()
-    assert not (model_dir / "1_evaluator" / "stage.json").exists()
+    assert _complete(model_dir / "0_generator")
+    assert not _complete(model_dir / "1_evaluator")
     rerun = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "generator: done, skipped" in rerun.stdout
     assert "resuming from" in rerun.stdout and "1_evaluator" in rerun.stdout
     for stage in ("0_generator", "1_evaluator", "2_generator_again"):
-        assert json.loads((model_dir / stage / "stage.json").read_text())["train_steps"] > 0
+        assert _complete(model_dir / stage)
+        assert read_manifest(str(model_dir / stage))["outputs"]["steps"] > 0
+
+
+def _complete(stage_dir) -> bool:
+    return bool((read_manifest(str(stage_dir)) or {}).get("complete"))

@@ -32,8 +32,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("evaluator",),       # the solution evaluator: examples from graded candidates, its losses
     ("resumable_jsonl", "hf_consumer"),  # stage machinery shared by infer / score; export check
     # Entry points (each a CLI with its gin edge) and the gin edge itself.
-    ("gin_utils", "train", "train_sequence", "infer", "score", "evaluate", "export"),
-    ("recipe",),          # the paper's chain of stages over the entry points
+    ("gin_utils", "train", "infer", "score", "evaluate", "export"),
+    # the paper's chain of stages over the entry points, and hand-made training sequences
+    ("recipe", "train_sequence"),
 )
 LAYER_OF = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
 

@@ -1,5 +1,7 @@
 """The multi-task gin experiments build the stages they document (the trainer is faked), and
-a finished stage whose settings changed is refused."""
+a rerun after a change retrains exactly the stages whose settings it changed and those after
+them (the recipe's one policy), whether the change is a stage's own setting or a gin binding
+the stage reads (optimizer, loss, task option)."""
 
 import types
 from pathlib import Path
@@ -28,9 +30,10 @@ def fake_trainer(monkeypatch):
     gin.clear_config()
 
 
-def _run(gin_file, tmp_path, **macros):
+def _run(gin_file, tmp_path, extra_bindings=(), **macros):
     gin.clear_config()
-    bindings = [f"MODEL_DIR = '{tmp_path / 'run'}'"] + [f"{k} = {v!r}" for k, v in macros.items()]
+    bindings = ([f"MODEL_DIR = '{tmp_path / 'run'}'"] + [f"{k} = {v!r}" for k, v in macros.items()]
+                + list(extra_bindings))
     with gin.unlock_config():
         gin.parse_config_files_and_bindings([str(EXPERIMENTS / gin_file)], bindings,
                                             finalize_config=False)
@@ -64,7 +67,44 @@ def test_experiment_stages(fake_trainer, tmp_path, gin_file, stages):
     assert fake_trainer == []
 
 
-def test_changed_settings_of_a_finished_stage_are_refused(fake_trainer, tmp_path):
+@pytest.mark.parametrize("change,retrained", [
+    ({"GENERATOR_STEPS": 301}, ["0_generator", "1_generator_again"]),
+    ({"SECOND_GENERATOR_STEPS": 101}, ["1_generator_again"]),
+    ({"extra_bindings": ["make_optimizer.weight_decay = 0.02"]},
+     ["0_generator", "1_generator_again"]),
+    ({"extra_bindings": ["tasks.synthetic_task_options.levels = (1, 3)"]},
+     ["0_generator", "1_generator_again"]),
+])
+def test_a_change_retrains_the_stages_it_reaches_and_those_after(fake_trainer, tmp_path,
+                                                                  change, retrained):
     _run("synthetic_multitask_control.gin", tmp_path)
-    with pytest.raises(ConfigError, match="train_steps: 300 -> 301"):
-        _run("synthetic_multitask_control.gin", tmp_path, GENERATOR_STEPS=301)
+    fake_trainer.clear()
+    _run("synthetic_multitask_control.gin", tmp_path, **change)
+    assert [c[0] for c in fake_trainer] == retrained
+    # The retrained stage starts from the stage before it, not from its own old folder.
+    if retrained == ["1_generator_again"]:
+        assert fake_trainer[0][4] == str(tmp_path / "run" / "0_generator")
+
+
+def test_a_loss_setting_retrains_from_the_evaluator_stage_on(fake_trainer, tmp_path):
+    candidates = tmp_path / "c.jsonl"
+    candidates.write_text("")
+    macros = {"EVALUATOR_CANDIDATES": str(candidates)}
+    _run("synthetic_multitask.gin", tmp_path, **macros)
+    fake_trainer.clear()
+    _run("synthetic_multitask.gin", tmp_path, ["make_evaluator_loss.margin = 0.7"], **macros)
+    assert [c[0] for c in fake_trainer] == ["1_evaluator", "2_generator_again"]
+
+
+def test_the_first_stage_records_where_it_starts(fake_trainer, tmp_path):
+    from mathft_jax.recipe.runner import read_manifest
+    _run("synthetic_multitask_control.gin", tmp_path,
+         ["train_sequence.init_checkpoint = '/models/base'"])
+    assert fake_trainer[0][4] == "/models/base"
+    first = read_manifest(str(tmp_path / "run" / "0_generator"))
+    assert first["settings"]["init_checkpoint"] == "/models/base"
+    assert first["complete"] and first["settings"]["train_steps"] == 300
+    fake_trainer.clear()
+    _run("synthetic_multitask_control.gin", tmp_path,
+         ["train_sequence.init_checkpoint = '/models/other'"])
+    assert [c[0] for c in fake_trainer] == ["0_generator", "1_generator_again"]

@@ -105,8 +105,12 @@ def _vocabulary_bindings(name: str) -> dict[str, Any]:
         task = seqio.TaskRegistry.get(name)
     except (ValueError, KeyError):
         return {}
-    vocabulary = task.output_features["targets"].vocabulary
-    configurable = getattr(vocabulary, "_name", None)
+    # A pair or step task has no "targets"; all features of a task share one vocabulary.
+    features = task.output_features
+    feature = features.get("targets") or next(iter(features.values()), None)
+    if feature is None:
+        return {}
+    configurable = getattr(feature.vocabulary, "_name", None)
     if not isinstance(configurable, str):
         return {}
     try:

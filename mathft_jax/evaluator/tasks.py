@@ -36,7 +36,7 @@ import tensorflow as tf
 
 from mathft_jax import formats
 from mathft_jax.file_paths import as_path
-from mathft_jax.data import prompts, sources
+from mathft_jax.data import prompts, sources, task_reads
 from mathft_jax.data.synthetic import checked_results
 from mathft_jax.evaluator import examples as examples_lib
 from mathft_jax.evaluator.inputs import EvaluatorInput, build_input
@@ -137,8 +137,11 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: Optional[
     from mathft_jax.data.task_lookup import get_task  # imports the `tasks` registrations
     vocabulary = get_task(like_task).output_features["targets"].vocabulary
     info = EvaluatorTaskInfo(kind, template, positive, negative, vocabulary, max_length, bos_id)
-    key = (candidates_file, examples_file, kind, like_task, template, positive, negative,
-           max_per_problem, one_sided, seed, max_length, bos_id)
+    options = dict(candidates_file=candidates_file, examples_file=examples_file, kind=kind,
+                   like_task=like_task, template=template, positive=positive,
+                   negative=negative, max_per_problem=max_per_problem, one_sided=one_sided,
+                   seed=seed, max_length=max_length, bos_id=bos_id)
+    key = tuple(options.values())
     if name in _REGISTERED and _REGISTERED[name][0] == key and name in seqio.TaskRegistry.names():
         return name
     info.label_words()  # reject unusable label words now, not at the first step
@@ -163,7 +166,11 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: Optional[
         name, source=sources.RecordsDataSource(records_fn, _SPLITS),
         preprocessors=preprocessors, output_features=features)
     _REGISTERED[name] = (key, info)
+    task_reads.register_reads(name, lambda: {
+        "options": {**options, "like_task": task_reads.task_identity(like_task)},
+        "files": [candidates_file or examples_file]})
     return name
+
 
 
 def _output_features(kind: str, vocabulary) -> dict[str, seqio.Feature]:

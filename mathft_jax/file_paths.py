@@ -47,6 +47,24 @@ def as_path(path: PathLike) -> epath.Path:
     return epath.Path(path)
 
 
+def remove(path: PathLike) -> None:
+    """Deletes the file or the folder tree at `path` (a link is deleted, not followed).
+
+    On an object store a "folder" is every object under its prefix: all are deleted.
+    """
+    if is_local(path):
+        local = os.path.abspath(os.fspath(path))
+        if os.path.isdir(local) and not os.path.islink(local):
+            shutil.rmtree(local)
+        else:
+            os.unlink(local)
+        return
+    target = as_path(path)
+    if target.is_dir():
+        target.rmtree()
+    else:
+        target.unlink()
+
 
 def move_tree(src: PathLike, dst: PathLike) -> None:
     """Moves the folder `src` to `dst` (whose parent may not exist yet).

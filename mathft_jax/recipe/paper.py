@@ -101,7 +101,9 @@ def _train(s: RecipeSettings, task, steps: int, learning_rate: float,
             keep_checkpoints=s.keep_checkpoints,
             final_optimizer_state=s.keep_optimizer_state,
             # Stages side by side save synchronously (`checkpoints._ONE_SAVE_AT_A_TIME`).
-            async_checkpoints=s.parallel_stages == 1)
+            async_checkpoints=s.parallel_stages == 1,
+            summary_dir=(os.path.join(s.summary_dir, os.path.basename(folder))
+                         if s.summary_dir else None))
         if result.preempted:
             raise SystemExit(f"{folder}: preempted at step {result.step}; rerun to continue")
         return {"final_metrics": result.train_metrics, "steps": result.step}

@@ -16,6 +16,10 @@ Written atomically at start (complete: false) and at the end (complete: true). O
   * any other fingerprint -> the folder is cleared and the stage starts over.
 With several hosts, the primary alone reads and writes manifests (see `run_stages`).
 
+Folders are strings, local paths or object-store URIs (`gs://bucket/run`): every read,
+write and deletion here goes through `file_paths` and `atomic_files`, and the stages' tools
+take URIs too, so RUN_DIR may be on a bucket.
+
 A run holds `<run_dir>/recipe.lock`, and each stage, from its preparation to its end,
 `<run_dir>/<name>/stage.lock` (`training.run_lock`): a second recipe run on the same folder is
 refused with the message every tool gives, a killed run's locks are taken over.
@@ -34,13 +38,13 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import sys
 import threading
 import time
 from concurrent import futures
 from typing import Any, Callable, Mapping, Sequence
 
+from mathft_jax import file_paths
 from mathft_jax.atomic_files import atomic_write_json
 from mathft_jax.errors import ConfigError
 from mathft_jax.training import run_lock
@@ -74,11 +78,11 @@ def read_manifest(folder: str) -> dict | None:
         the stage run again in its folder, where its tools resume.
     """
     path = os.path.join(folder, MANIFEST)
-    if not os.path.exists(path):
+    stored = file_paths.as_path(path)
+    if not stored.exists():
         return None
     try:
-        with open(path, "rb") as f:
-            manifest = json.loads(f.read().decode("utf-8"))
+        manifest = json.loads(stored.read_bytes().decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
         raise ConfigError(f"{path}: not a readable stage manifest ({e}); delete it to run "
                           f"that stage again") from None
@@ -385,13 +389,9 @@ def _prepare(folder: str, manifest: dict, label: str, log: Callable[[str], None]
 
 def _clear(folder: str) -> None:
     """Deletes everything in a stage folder but the lock this run holds there."""
-    for entry in os.scandir(folder):
-        if entry.name == run_lock.STAGE_LOCK_FILE:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path)
-        else:
-            os.unlink(entry.path)
+    for entry in file_paths.as_path(folder).iterdir():
+        if entry.name != run_lock.STAGE_LOCK_FILE:
+            file_paths.remove(entry)
 
 
 def _ordered(stages: Sequence[Stage], by_name: Mapping[str, Stage]) -> list[Stage]:

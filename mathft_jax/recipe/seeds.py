@@ -35,6 +35,7 @@ import numpy as np
 from scipy import stats
 
 from mathft_jax.atomic_files import atomic_write_json, atomic_write_text
+from mathft_jax.file_paths import as_path
 from mathft_jax.recipe import table
 from mathft_jax.recipe.settings import RecipeSettings
 
@@ -46,7 +47,9 @@ def seed_dir(run_dir: str, seed: int) -> str:
 
 
 def seed_settings(settings: RecipeSettings, seed: int) -> RecipeSettings:
-    return dataclasses.replace(settings, seed=seed)
+    """`settings` for the run of `seed` (its summaries, if kept apart, in `seed_<k>/`)."""
+    summary_dir = settings.summary_dir and seed_dir(settings.summary_dir, seed)
+    return dataclasses.replace(settings, seed=seed, summary_dir=summary_dir)
 
 
 def across_seeds(values: Sequence[float]) -> dict:
@@ -159,8 +162,8 @@ def write(run_dir: str, seeds: Sequence[int], settings: RecipeSettings, rows_fn,
     reports, values = {}, {}
     for k in seeds:
         s = seed_settings(settings, k)
-        with open(os.path.join(seed_dir(run_dir, k), "report", "report.json")) as f:
-            reports[k] = json.load(f)
+        reports[k] = json.loads(
+            as_path(os.path.join(seed_dir(run_dir, k), "report", "report.json")).read_text())
         values[k] = table.row_values(stage_inputs[k], s, rows_fn(s))
     report = build(reports, values, settings, rows_fn(settings))
     atomic_write_json(os.path.join(folder, "aggregate.json"), report)

@@ -73,6 +73,10 @@ class RecipeSettings:
         (`params_source`). Steps before the final one (a killed stage resumes from those)
         keep it either way. True keeps it, e.g. to continue a stage's training by hand. Not
         part of any stage's fingerprint: it changes what is stored, not what is learned.
+      summary_dir: where the training stages' TensorBoard folders go: `<summary_dir>/<stage>/`
+        (train/ and eval/; a seed's run adds `seed_<k>/` first), e.g. a local folder while
+        RUN_DIR is on `gs://`. None, the default: in each stage's own folder. Not part of
+        any stage's fingerprint.
     """
 
     model_config: ModelConfig
@@ -117,6 +121,7 @@ class RecipeSettings:
     multitask_from: str = "margin"
     joint_mixture: bool = True
     parallel_stages: int = 1
+    summary_dir: Optional[str] = None
 
     def __post_init__(self):
         if self.multitask_from not in ("margin", "likelihood"):

@@ -36,6 +36,7 @@ from mathft_jax.evaluation import plots
 from mathft_jax.evaluation.graded import read_graded
 from mathft_jax.evaluation.problems import with_scores
 from mathft_jax.evaluation.report import bootstrap_ci
+from mathft_jax.file_paths import as_path
 from mathft_jax.recipe.paper import STEP_ROW, VERIFIER_ROW, skipped
 from mathft_jax.recipe.runner import read_manifest
 
@@ -99,8 +100,7 @@ def build(inputs: Mapping[str, str], settings, rows) -> dict:
         cells = {c: cell([m[c] for m in values[label].values() if c in m], settings)
                  for c in cols if any(c in m for m in values[label].values())}
         report_json = os.path.join(evaluation, "report.json")
-        with open(report_json) as f:
-            auc = json.load(f).get("evaluator_auc")
+        auc = json.loads(as_path(report_json).read_text()).get("evaluator_auc")
         table.append({"label": label, "cells": cells, "evaluator_auc": auc,
                       "curves_from": report_json})
     return {"version": REPORT_VERSION, "settings": settings.as_dict(), "columns": cols,
@@ -220,8 +220,7 @@ def write(folder: str, inputs: Mapping[str, str], settings, rows) -> dict:
     for row in report["rows"]:
         if row.get("skipped"):
             continue
-        with open(row["curves_from"]) as f:
-            curves = json.load(f)["accuracy_vs_n"]
+        curves = json.loads(as_path(row["curves_from"]).read_text())["accuracy_vs_n"]
         name = row["label"].replace(" ", "_").replace("+", "plus")
         plots.plot_accuracy_vs_n(curves, os.path.join(folder, f"accuracy_vs_n_{name}.png"),
                                  title=row["label"])

@@ -41,12 +41,20 @@ def test_runs_inputs_first_then_skips_finished_stages(tmp_path):
 
 
 def test_changed_settings_rerun_that_stage_and_what_reads_it(tmp_path):
-    run_stages(_stages([]), str(tmp_path), log=lambda _: None)
-    (tmp_path / "sft" / "stale.txt").write_text("from the old settings")
+    run_dir = tmp_path / "run"
+    run_stages(_stages([]), str(run_dir), log=lambda _: None)
+    (run_dir / "sft" / "stale.txt").write_text("from the old settings")
+    (run_dir / "sft" / "stale" / "deeper").mkdir(parents=True)
+    (run_dir / "sft" / "stale" / "deeper" / "x.txt").write_text("x")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "kept.txt").write_text("not the stage's")
+    (run_dir / "sft" / "link").symlink_to(tmp_path / "elsewhere")
     calls, lines = [], []
-    run_stages(_stages(calls, steps=4), str(tmp_path), log=lines.append)
+    run_stages(_stages(calls, steps=4), str(run_dir), log=lines.append)
     assert calls == ["sft", "samples", "report"]  # fingerprints flow downstream
-    assert not (tmp_path / "sft" / "stale.txt").exists()
+    assert sorted(p.name for p in (run_dir / "sft").iterdir()) == ["manifest.json", "out.txt"]
+    # A link in the stage folder is deleted, not followed.
+    assert (tmp_path / "elsewhere" / "kept.txt").read_text() == "not the stage's"
     assert "[1/3] sft: settings or inputs changed; starting it over" in lines
 
 

@@ -1,5 +1,6 @@
 """The recipe's aggregate over seeds: cells across seeds, pooled paired verdicts, per seed."""
 
+import dataclasses
 import math
 
 import pytest
@@ -21,6 +22,13 @@ def test_across_seeds_t_interval():
     assert out["ci95"] == pytest.approx([0.4 - half, 0.4 + half])
     assert out["per_seed"] == [0.2, 0.4, 0.6]
     assert seeds.across_seeds([0.3])["ci95"] == [0.3, 0.3]
+
+
+def test_each_seed_keeps_its_summaries_apart():
+    assert seeds.seed_settings(SETTINGS, 2).summary_dir is None  # in the stage folders
+    kept = dataclasses.replace(SETTINGS, summary_dir="/tb")
+    assert (seeds.seed_settings(kept, 2).seed, seeds.seed_settings(kept, 2).summary_dir) == (
+        2, "/tb/seed_2")
 
 
 def test_average_over_seeds_keeps_only_what_every_seed_has():

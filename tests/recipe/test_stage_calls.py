@@ -9,6 +9,7 @@ model's test samples.
 Every setting has a distinct value, so a swapped field shows.
 """
 
+import dataclasses
 import json
 import os
 
@@ -115,6 +116,7 @@ def _trained(calls, steps, lr, task, init):
         max(steps // 3, 1), max(steps // 5, 1), 0)
     assert (kw["keep_checkpoints"], kw["final_optimizer_state"]) == (2, True)
     assert kw["async_checkpoints"] is True  # one stage at a time: Orbax saves in the background
+    assert kw["summary_dir"] is None  # TensorBoard in the stage folder
     assert kw["model_config"] == CONFIG
     return kw
 
@@ -126,6 +128,13 @@ def test_ssft_stages_start_from_the_init_checkpoint(calls, run, name, steps, tas
     kw = _trained(calls, steps, 1e-3, task, "/ckpt/start")
     assert kw["model_dir"] == folder and kw["objective"].loss_fn_factory is make_sft_loss
     assert out == {"final_metrics": {"loss": 1.5}, "steps": 7}
+
+
+def test_summary_dir_holds_each_training_stage_s_summaries_by_stage_name(calls, tmp_path):
+    settings = dataclasses.replace(SETTINGS, summary_dir="/tb")
+    stage = {st.name: st for st in paper.stages(settings, _report_fn)}["sft_terse"]
+    stage.run(str(tmp_path / "sft_terse"), {})
+    assert calls["train"][0]["summary_dir"] == "/tb/sft_terse"
 
 
 @pytest.mark.parametrize("name, init", [("multitask", "evaluator_margin"),

@@ -30,7 +30,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("params_source",),   # params for decoding and scoring: checkpoints or pretrained
     ("evaluation",),      # grading decoded candidates: extraction, equivalence, metrics
     ("evaluator",),       # the solution evaluator: examples from graded candidates, its losses
-    ("resumable_jsonl", "hf_consumer"),  # stage machinery shared by infer / score; export check
+    # Stage machinery shared by infer / score (the resumable file, its chunked host-sharded
+    # driver); the export check.
+    ("resumable_jsonl", "chunked_output", "hf_consumer"),
     # Entry points (each a CLI with its gin edge) and the gin edge itself.
     ("gin_utils", "train", "infer", "score", "evaluate", "export"),
     # the paper's chain of stages over the entry points, and hand-made training sequences

@@ -25,21 +25,22 @@ across chunk boundaries; every prompt is padded to one bucket for the whole run 
 prompt's). A row's tokens depend only on (seed, problem index, sample index): not on its
 batch, its slot or `batch_size`.
 
-Resuming: the output is a `resumable_jsonl.ResumableJsonl` with one chunk of problems
-(`chunk_problems`, in dataset order) per append, so a killed and resumed run writes the
-tokens of an uninterrupted one: each sample's key is derived from the problem's index in the
-split. (Log-probs can differ in the last float32 bits when XLA's matmuls round differently
-for another row layout; on the tiny test models they are identical.) A rerun with different
-settings fails and names them (delete the files or pass `overwrite=True`). The run holds
-`OUTPUT_FILE.lock` (`training.run_lock`): a second run on the same output is refused.
+Resuming: the output is written by `chunked_output.ChunkedOutput` (a
+`resumable_jsonl.ResumableJsonl`) with one chunk of problems (`chunk_problems`, in dataset
+order) per append, so a killed and resumed run writes the tokens of an uninterrupted one:
+each sample's key is derived from the problem's index in the split. (Log-probs can differ in
+the last float32 bits when XLA's matmuls round differently for another row layout; on the
+tiny test models they are identical.) A rerun with different settings fails and names them
+(delete the files or pass `overwrite=True`). The run holds `OUTPUT_FILE.lock`
+(`training.run_lock`): a second run on the same output is refused.
 
-Multi-host (`distributed`): every host reads the same problems and walks the same chunks;
-host h runs the continuous decoder over the problems with index mod process_count == h, on
-its own devices (each host holds a full copy of the params: a model must fit one host's
-devices), and each chunk's rows are gathered to every host; the primary alone writes the
-file and its progress. Because a row's tokens depend only on (seed, problem index, sample
-index) and the run's prompt bucket, not on its slot or neighbours, the file is the one a
-single host writes (byte for byte, on the same kind of device;
+Multi-host (`distributed`, `chunked_output`): every host reads the same problems and walks
+the same chunks; host h runs the continuous decoder over the problems with index mod
+process_count == h, on its own devices (each host holds a full copy of the params: a model
+must fit one host's devices), and each chunk's rows are gathered to every host; the primary
+alone writes the file and its progress. Because a row's tokens depend only on (seed, problem
+index, sample index) and the run's prompt bucket, not on its slot or neighbours, the file is
+the one a single host writes (byte for byte, on the same kind of device;
 `tests/test_distributed_infer.py`).
 
 Checkpoints: see `params_source` ("random_init", "pretrained:<name>", a run directory or a
@@ -61,9 +62,9 @@ from typing import Any, Iterator, Optional, Sequence
 import gin
 import jax
 import seqio
-from tqdm import tqdm
 
 from mathft_jax import distributed, formats, partitioning, preflight
+from mathft_jax.chunked_output import ChunkedOutput, Written
 from mathft_jax.data.task_problems import Problem, read_problems
 from mathft_jax.decoding.continuous import ContinuousDecoder, Finished, Request
 from mathft_jax.decoding.decode_loop import bucket_length
@@ -144,7 +145,7 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         "stop_strings": list(stop_strings), "max_prompt_length": max_prompt_length,
         "model_config": dataclasses.asdict(model_config)}
 
-    problems, total, vocab = read_problems(mixture_or_task_name, split, max_problems)
+    problems, _, vocab = read_problems(mixture_or_task_name, split, max_problems)
     if vocab.vocab_size > model_config.vocab_size:
         raise InferError(f"the task's vocabulary has {vocab.vocab_size} ids but the model only "
                          f"{model_config.vocab_size} (ModelConfig.vocab_size)")
@@ -153,13 +154,14 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "infer")
     if bos_id is not None:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
-    out, problems_done = ResumableJsonl.open_on_primary(output_file, settings, overwrite)
+    problems = list(problems)
+    output = ChunkedOutput.open(output_file, settings, overwrite=overwrite,
+                                units=len(problems), chunk_size=chunk_problems)
     passes = _passes(greedy, num_samples, sampling, seed, max_new_tokens, stop_strings, bos_id)
     prompts = _Prompts(bos_id, max_prompt_length)
     problems = [(p, prompts.of(p)) for p in problems]
     # One bucket for the whole run (skipped problems included): a row's numbers depend on it.
     bucket = bucket_length(max((len(prompt) for _, prompt in problems), default=1))
-    problems = [(p, prompt) for p, prompt in problems if p.index >= problems_done]
     group = sum(n for _, _, n, _ in passes)
     decoder = _StreamDecoder(
         vocab=vocab, checkpoint=checkpoint, passes=passes, stop_strings=tuple(stop_strings),
@@ -171,32 +173,17 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
             stop_sequences=[vocab.encode(s) for s in stop_strings if s], mesh=mesh,
             logical_axis_rules=partitioning.DEFAULT_RULES))
 
-    bar = tqdm(total=total, initial=problems_done, unit="problem",
-               disable=not show_progress or out is None, dynamic_ncols=True)
     start = time.time()
-    written = {"problems": 0, "rows": 0}
-    stopped_early = False
-    chunks = decoder.chunks(problems, chunk_problems)
-    for count, (chunk, rows) in enumerate(chunks):
-        if max_chunks is not None and count >= max_chunks:
-            stopped_early = True
-            chunks.close()
-            break
-        written["problems"] += len(chunk)
-        written["rows"] += len(rows)
-        bar.update(len(chunk))
-        if out is not None:
-            out.append(rows, problems=len(chunk))
-            bar.set_postfix(tok_s=f"{decoder.tokens / max(time.time() - start, 1e-9):.0f}",
-                            rows=out.progress["rows"])
-    bar.close()
-    if out is None:  # another host writes the file
-        return {"problems_written": written["problems"], "rows_written": written["rows"],
-                "generated_tokens": decoder.tokens, "complete": not stopped_early,
+    written = output.write(
+        decoder.rows([problems[i] for i in output.mine()]), max_chunks=max_chunks,
+        show_progress=show_progress,
+        postfix=lambda: dict(tok_s=f"{decoder.tokens / max(time.time() - start, 1e-9):.0f}",
+                             rows=output.out.progress["rows"]))
+    if output.out is None:  # another host writes the file
+        return {"problems_written": written.problems, "rows_written": written.rows,
+                "generated_tokens": decoder.tokens, "complete": written.finished,
                 "output_file": output_file, "written_here": False}
-    if not stopped_early:
-        out.mark_complete()
-    return _summary(out, written, decoder, time.time() - start, max_prompt_length)
+    return _summary(output.out, written, decoder, time.time() - start, max_prompt_length)
 
 
 def _passes(greedy: bool, num_samples: int, sampling: SamplingRule, seed: int,
@@ -236,8 +223,8 @@ class _Prompts:
 
 @dataclasses.dataclass
 class _StreamDecoder:
-    """Decodes problems into candidate rows with continuous batching, handing them back in
-    chunks of consecutive problems (dataset order); counts generated tokens."""
+    """Decodes problems into candidate rows with continuous batching, handing each problem's
+    rows back as soon as they are all done; counts generated tokens."""
 
     vocab: seqio.Vocabulary
     checkpoint: str
@@ -251,45 +238,21 @@ class _StreamDecoder:
     def truncated(self) -> int:
         return self.prompts.truncated
 
-    def chunks(self, problems: list[tuple[Problem, tuple[int, ...]]], size: int
-               ) -> Iterator[tuple[list[Problem], list[dict]]]:
-        """(chunk of `size` problems, their rows in file order), as soon as a chunk is done.
-
-        With several hosts, this host decodes the problems whose index is its process index
-        mod process_count, and each chunk's rows are gathered from all hosts (every host
-        walks the same chunks, so the collective calls line up).
-        """
-        hosts, me = jax.process_count(), jax.process_index()
-        mine = [(p, prompt) for p, prompt in problems if p.index % hosts == me]
+    def rows(self, problems: list[tuple[Problem, tuple[int, ...]]]
+             ) -> Iterator[tuple[int, list[dict]]]:
+        """(problem index, its rows in file order) for each problem, as soon as it is done."""
         requests = (Request(prompt, p.index, s, rule.is_greedy, (p.index, k, s))
-                    for p, prompt in mine
+                    for p, prompt in problems
                     for k, (_, rule, n, _) in enumerate(self.passes) for s in range(n))
         rows_per_problem = sum(n for _, _, n, _ in self.passes)
         by_index = {p.index: p for p, _ in problems}
-        order = [p.index for p, _ in problems]
-        pending = [order[i:i + size] for i in range(0, len(order), size)]
         done: dict[int, dict] = {}
-
-        def ready(chunk: list[int]) -> bool:
-            return all(len(done.get(i, ())) == rows_per_problem
-                       for i in chunk if i % hosts == me)
-
-        def finished_chunks() -> Iterator[tuple[list[Problem], list[dict]]]:
-            while pending and ready(pending[0]):
-                chunk = pending.pop(0)
-                rows = {i: [row for _, row in sorted(done.pop(i).items())]
-                        for i in chunk if i % hosts == me}
-                if hosts > 1:
-                    rows = {int(i): r for part in distributed.gather_json(list(rows.items()))
-                            for i, r in part}
-                yield [by_index[i] for i in chunk], [row for i in chunk for row in rows[i]]
-
-        yield from finished_chunks()  # chunks with none of this host's problems
         for finished in self.engine.run(requests):
             index, k, s = finished.request.tag
-            done.setdefault(index, {})[k, s] = self._row(by_index[index], finished, k)
-            yield from finished_chunks()
-        assert not pending, "the decoder ended before every chunk was done"
+            rows = done.setdefault(index, {})
+            rows[k, s] = self._row(by_index[index], finished, k)
+            if len(rows) == rows_per_problem:
+                yield index, [row for _, row in sorted(done.pop(index).items())]
 
     def _row(self, problem: Problem, finished: Finished, k: int) -> dict:
         decoding, _, _, rule_settings = self.passes[k]
@@ -307,12 +270,12 @@ class _StreamDecoder:
             problem=problem.problem)
 
 
-def _summary(out: ResumableJsonl, written: dict, decoder: "_StreamDecoder", elapsed: float,
+def _summary(out: ResumableJsonl, written: Written, decoder: "_StreamDecoder", elapsed: float,
              max_prompt_length: Optional[int]) -> dict[str, Any]:
     if decoder.truncated:
         logging.warning("%d prompts were longer than max_prompt_length=%d and were cut from "
                         "the front", decoder.truncated, max_prompt_length)
-    summary = {"problems_written": written["problems"], "rows_written": written["rows"],
+    summary = {"problems_written": written.problems, "rows_written": written.rows,
                "problems_total": out.problems_done, "rows_total": out.progress["rows"],
                "generated_tokens": decoder.tokens, "seconds": round(elapsed, 3),
                "tokens_per_second": (round(decoder.tokens / elapsed, 1) if elapsed > 0

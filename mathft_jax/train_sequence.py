@@ -89,7 +89,7 @@ def train_sequence(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
                      _trainer_run(stage, model_config, train_options,
                                   names[i - 1] if i else None, init_checkpoint))
         for i, (name, stage) in enumerate(zip(names, stages))]
-    manifests = runner.run_stages(recipe_stages, model_dir)
+    manifests = runner.run_stages(recipe_stages, model_dir, run_dir_setting="MODEL_DIR")
     return [{**stages[i].settings(), "seconds": manifests[name]["seconds"],
              "final_metrics": manifests[name]["outputs"].get("final_metrics")}
             for i, name in enumerate(names)]

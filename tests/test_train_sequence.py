@@ -108,3 +108,14 @@ def test_the_first_stage_records_where_it_starts(fake_trainer, tmp_path):
     _run("synthetic_multitask_control.gin", tmp_path,
          ["train_sequence.init_checkpoint = '/models/other'"])
     assert [c[0] for c in fake_trainer] == ["0_generator", "1_generator_again"]
+
+
+def test_a_model_dir_in_use_is_refused_naming_model_dir(fake_trainer, tmp_path):
+    from mathft_jax.training import run_lock
+    held = run_lock.RunLock(tmp_path / "run", lock_name=run_lock.RECIPE_LOCK_FILE)
+    try:
+        with pytest.raises(run_lock.RunInUseError, match=r"or choose another MODEL_DIR\n"):
+            _run("synthetic_multitask_control.gin", tmp_path)
+    finally:
+        held.release()
+    assert fake_trainer == []

@@ -100,8 +100,12 @@ def read_manifest(folder: str) -> dict | None:
 
 
 def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None] = print,
-               targets: Sequence[str] | None = None, parallel: int = 1) -> dict[str, dict]:
+               targets: Sequence[str] | None = None, parallel: int = 1,
+               run_dir_setting: str = "recipe.run_dir") -> dict[str, dict]:
     """Runs `stages` (in an order where inputs come first); returns every manifest.
+
+    `run_dir_setting` names the setting that chose `run_dir`, for the refusal when another
+    live run holds it ("choose another MODEL_DIR").
 
     With `targets`, runs only those stages and what they read (directly or not), like a build
     tool's targets: e.g. ("eval_test_sft_detailed",) trains, samples and grades the detailed
@@ -125,11 +129,11 @@ def run_stages(stages: Sequence[Stage], run_dir: str, log: Callable[[str], None]
     if parallel > 1 and jax.process_count() > 1:
         raise ConfigError(f"parallel stages ({parallel}) run on one host only; this job has "
                           f"{jax.process_count()} hosts: use 1")
-    lock = run_lock.take(run_dir, "recipe.run_dir", lock_name=run_lock.RECIPE_LOCK_FILE)
+    lock = run_lock.take(run_dir, run_dir_setting, lock_name=run_lock.RECIPE_LOCK_FILE)
     try:
         if distributed.is_primary_host():
             log(plan_line(plan(order, run_dir), run_dir))
-        runs = [_StageRun(stage, number, len(order), run_dir, log)
+        runs = [_StageRun(stage, number, len(order), run_dir, log, run_dir_setting)
                 for number, stage in enumerate(order, 1)]
         if parallel <= 1:
             manifests: dict[str, dict] = {}
@@ -150,8 +154,8 @@ class _StageRun:
     """One stage of a run: its fingerprint and skip-or-run decision (`start`), then `execute`."""
 
     def __init__(self, stage: Stage, number: int, total: int, run_dir: str,
-                 log: Callable[[str], None]):
-        self.stage, self.log = stage, log
+                 log: Callable[[str], None], run_dir_setting: str):
+        self.stage, self.log, self.run_dir_setting = stage, log, run_dir_setting
         self.folder = os.path.join(run_dir, stage.name)
         self.input_folders = {n: os.path.join(run_dir, n) for n in stage.inputs}
         self.label = f"[{number}/{total}] {stage.name}"
@@ -162,7 +166,7 @@ class _StageRun:
         """Takes the stage folder's lock and decides (the primary host, told to all)
         whether to skip; the skipped stage's manifest (the lock released), or None when it is
         to run (then its started manifest is written; `execute` releases the lock)."""
-        self._lock = run_lock.take(self.folder, "recipe.run_dir",
+        self._lock = run_lock.take(self.folder, self.run_dir_setting,
                                    lock_name=run_lock.STAGE_LOCK_FILE)
         try:
             skipped = self._decide(manifests)

@@ -236,7 +236,8 @@ def test_of_the_ready_stages_the_longest_chain_starts_first(tmp_path):
     stages = [Stage("sft", (), {}, noop), Stage("margin", ("sft",), {}, noop),
               Stage("verifier", ("sft",), {}, noop), Stage("multitask", ("verifier",), {}, noop),
               Stage("report", ("margin", "multitask"), {}, noop)]
-    runs = [runner._StageRun(st, i, 5, str(tmp_path), print) for i, st in enumerate(stages, 1)]
+    runs = [runner._StageRun(st, i, 5, str(tmp_path), print, "recipe.run_dir")
+            for i, st in enumerate(stages, 1)]
     ordered = [run.stage.name for run in runner._longest_chain_first(runs)]
     assert ordered == ["sft", "verifier", "margin", "multitask", "report"]  # ties: given order
 

@@ -38,6 +38,22 @@ TINY_FIELDS = dict(vocab_size=256, num_layers=2, embed_dim=64, mlp_dim=128, num_
 BYTES = seqio.ByteVocabulary(extra_ids=0)
 
 
+class CharVocab:
+    """One token per character (its code point), except "$." which is one token (999): a
+    vocabulary that merges a step's last character with the next one."""
+
+    def encode(self, text: str) -> list[int]:
+        ids, i = [], 0
+        while i < len(text):
+            if text.startswith("$.", i):
+                ids.append(999)
+                i += 2
+            else:
+                ids.append(ord(text[i]))
+                i += 1
+        return ids
+
+
 def tiny_config(**overrides) -> ModelConfig:
     """The tiny decoder with `overrides` (any ModelConfig fields) replacing its fields.
 

@@ -18,6 +18,7 @@ from mathft_jax.errors import ConfigError
 from mathft_jax.params_source import LoadedParams, resolve_bos
 from mathft_jax.recipe import paper
 from mathft_jax.recipe.settings import RecipeSettings
+from tests.kit import CharVocab
 from tests.training.tiny_run import CONFIG
 
 LIKE = "synthetic_sft"
@@ -214,3 +215,52 @@ def test_trimming_keeps_the_end_and_bos_and_prefix_stay(vocab):
     assert list(cut.step_slots) == [s - dropped + 1 for s in whole.step_slots if s >= dropped]
     with pytest.raises(ValueError, match="no room"):
         build_input(vocab, "{problem}{solution}", "a", "b", prefix=(1, 2), max_length=2)
+
+
+# text "P:2+2 S:=4$. ok" (the solution starts at 8) -> 14 tokens, "$." at slot 10:
+# P : 2 + 2 _ S : = 4 $. _ o k
+HAND = dict(template="P:{problem} S:{solution}", problem=" 2+2 ", solution=" =4$. ok ")
+HAND_TOKENS = [ord(c) for c in "P:2+2 S:=4"] + [999] + [ord(c) for c in " ok"]
+
+
+def test_prompt_text_by_hand():
+    assert prompt_text(HAND["template"], HAND["problem"], HAND["solution"]) == (
+        "P:2+2 S:=4$. ok", 8)
+    assert prompt_text("{solution} after {problem}", "p", "s") == ("s after p", 0)
+
+
+def test_step_slots_by_hand():
+    # Step ends 2 ("=4"), 3 ("=4$": "$" alone is not the whole text's "$." token, so the slot
+    # stays on "4"), 6 ("=4$. o") and 0 (before the solution's first token: the slot before it).
+    built = build_input(CharVocab(), **HAND, prefix=(7,), max_length=100, step_ends=(2, 3, 6, 0))
+    assert built.tokens == tuple(HAND_TOKENS + [7])
+    assert built.step_slots == (9, 9, 12, 7)
+    assert built.final_slot == 14
+    start = build_input(CharVocab(), "{solution}", "", "ab", prefix=(), max_length=9,
+                        step_ends=(0, 1))
+    assert start.tokens == (97, 98) and start.step_slots == (0, 0)
+
+
+def test_trimming_by_hand():
+    vocab, ends = CharVocab(), (2, 3, 6)
+    # Room for 6 prompt tokens after BOS 1 and before the prefix 7: the first 8 are cut.
+    built = build_input(vocab, **HAND, prefix=(7,), max_length=8, bos_id=1, step_ends=ends)
+    assert built.tokens == tuple([1] + HAND_TOKENS[8:] + [7])
+    assert built.step_slots == (2, 2, 5) and built.final_slot == 7
+    # 9 cut: a slot on the first kept token stays (at 1, after BOS); 11 cut: only "o" stays.
+    assert build_input(vocab, **HAND, prefix=(7,), max_length=7, bos_id=1,
+                       step_ends=ends).step_slots == (1, 1, 4)
+    assert build_input(vocab, **HAND, prefix=(7,), max_length=5, bos_id=1,
+                       step_ends=ends).step_slots == (2,)
+    # Without BOS the room is one token more; a prompt that fits is not cut.
+    assert build_input(vocab, **HAND, prefix=(7,), max_length=8,
+                       step_ends=ends).tokens == tuple(HAND_TOKENS[7:] + [7])
+    assert build_input(vocab, **HAND, prefix=(), max_length=14).tokens == tuple(HAND_TOKENS)
+    # One token of room is enough; none is refused, naming the BOS and prefix tokens.
+    assert build_input(vocab, **HAND, prefix=(7, 8), max_length=4, bos_id=1).tokens == (
+        1, ord("k"), 7, 8)
+    with pytest.raises(ValueError, match="max_length 3 leaves no room for a prompt after "
+                                         "1 BOS and 2 prefix tokens"):
+        build_input(vocab, **HAND, prefix=(7, 8), max_length=3, bos_id=1)
+    with pytest.raises(ValueError, match="after 0 BOS and 2 prefix tokens"):
+        build_input(vocab, **HAND, prefix=(7, 8), max_length=2)

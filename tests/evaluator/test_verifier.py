@@ -10,10 +10,11 @@ from mathft_jax.data import prompts
 from mathft_jax.data.synthetic import checked_results, generate_problem
 from mathft_jax.evaluator import tasks as evaluator_tasks
 from mathft_jax.evaluator.losses import make_evaluator_loss
-from mathft_jax.evaluator.verifier import build_verifier_input, token_weights
+from mathft_jax.evaluator.verifier import VerifierInput, build_verifier_input, token_weights
 from mathft_jax.models import Decoder
 from mathft_jax.data.task_lookup import get_task
 from mathft_jax.evaluator.objective import feature_converter
+from tests.kit import CharVocab
 from tests.training.helpers import TINY
 
 LIKE = "synthetic_sft"
@@ -129,3 +130,58 @@ def test_the_likelihood_loss_needs_a_token_task(vocab, candidates):
         kind="classification", like_task=LIKE)
     with pytest.raises(ConfigError, match="'likelihood' loss goes with a 'tokens'"):
         make_evaluator_loss(TINY, get_task(name), loss="likelihood")
+
+
+# Prompt "Q:x\nA:" (6 tokens), solution "1+1=2, 2+3=6" (12 tokens, one per character).
+HAND = dict(template="Q:{problem}\nA:{solution}", problem=" x ", solution=" 1+1=2, 2+3=6 ")
+PROMPT, SOLUTION = [ord(c) for c in "Q:x\nA:"], [ord(c) for c in "1+1=2, 2+3=6"]
+RESULTS = ((0, 1, True), (4, 5, True), (11, 12, False))  # "1", "2" and "6"
+
+
+def test_the_verifier_input_by_hand():
+    built = build_verifier_input(CharVocab(), **HAND, max_length=100, bos_id=1, results=RESULTS)
+    assert built.tokens == tuple([1] + PROMPT + SOLUTION)
+    assert built.solution_start == 7
+    assert built.result_spans == ((7, 7, True), (11, 11, True), (18, 18, False))
+    plain = build_verifier_input(CharVocab(), **HAND, max_length=18, results=RESULTS)
+    assert plain.tokens == tuple(PROMPT + SOLUTION) and plain.solution_start == 6
+    assert plain.result_spans == ((6, 6, True), (10, 10, True), (17, 17, False))
+    # "$" alone is not the solution's "$." token: the span of "$" is its one token "$.". A
+    # span on the row's first token (nothing before it predicts it) is dropped.
+    merged = build_verifier_input(CharVocab(), "{solution}", "", "=4$. ok", max_length=9,
+                                  results=((2, 3, False), (0, 2, True)))
+    assert merged.tokens == (ord("="), ord("4"), 999, ord(" "), ord("o"), ord("k"))
+    assert merged.result_spans == ((2, 2, False),)
+
+
+def test_the_verifier_input_trimmed_by_hand():
+    vocab = CharVocab()
+    # Room for 9 after BOS: 9 cut, the solution from its 4th token; the span of "2" lands
+    # on slot 2 (the first that has a token before it after BOS) and stays.
+    built = build_verifier_input(vocab, **HAND, max_length=10, bos_id=1, results=RESULTS)
+    assert built.tokens == tuple([1] + SOLUTION[3:])
+    assert built.solution_start == 1
+    assert built.result_spans == ((2, 2, True), (9, 9, False))
+    # One more cut: the span of "2" would be on slot 1, right after BOS, and is dropped.
+    assert build_verifier_input(vocab, **HAND, max_length=9, bos_id=1,
+                                results=RESULTS).result_spans == ((8, 8, False),)
+    cut = build_verifier_input(vocab, **HAND, max_length=9, results=RESULTS)
+    assert cut.tokens == tuple(SOLUTION[3:]) and cut.solution_start == 0
+    assert cut.result_spans == ((1, 1, True), (8, 8, False))
+    assert build_verifier_input(vocab, **HAND, max_length=3, bos_id=1).tokens == (
+        1, ord("="), ord("6"))
+    assert build_verifier_input(vocab, **HAND, max_length=2).tokens == (ord("="), ord("6"))
+    with pytest.raises(ValueError, match="max_length 2 leaves no room after 1 BOS tokens"):
+        build_verifier_input(vocab, **HAND, max_length=2, bos_id=1)
+    with pytest.raises(ValueError, match="max_length 1 leaves no room after 0 BOS tokens"):
+        build_verifier_input(vocab, **HAND, max_length=1)
+
+
+def test_token_weights_by_hand():
+    built = VerifierInput(tuple(range(10)), 4, ((5, 6, True), (7, 7, False), (8, 9, False)))
+    assert token_weights(built, correct=True) == [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    assert token_weights(built, correct=False) == [0, 0, 0, 0, 0, 1, 1, -1, -2, -2]
+    # The 17th wrong result and later ones get no weight; a right one after them still does.
+    many = VerifierInput(tuple(range(20)), 0, tuple((i, i, False) for i in range(18))
+                         + ((18, 19, True),))
+    assert token_weights(many, correct=False) == [-(i + 1) for i in range(16)] + [0, 0, 1, 1]

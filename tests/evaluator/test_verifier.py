@@ -5,12 +5,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from mathft_jax.data import prompts
 from mathft_jax.data.synthetic import checked_results, generate_problem
 from mathft_jax.evaluator import tasks as evaluator_tasks
 from mathft_jax.evaluator.losses import make_evaluator_loss
-from mathft_jax.evaluator.verifier import VerifierInput, build_verifier_input, token_weights
+from mathft_jax.evaluator.verifier import (TokenFeatureConverter, VerifierInput,
+                                           build_verifier_input, token_weights)
 from mathft_jax.models import Decoder
 from mathft_jax.data.task_lookup import get_task
 from mathft_jax.evaluator.objective import feature_converter
@@ -185,3 +187,20 @@ def test_token_weights_by_hand():
     many = VerifierInput(tuple(range(20)), 0, tuple((i, i, False) for i in range(18))
                          + ((18, 19, True),))
     assert token_weights(many, correct=False) == [-(i + 1) for i in range(16)] + [0, 0, 1, 1]
+
+
+def test_token_rows_by_hand():
+    """The module docstring's row, padded to the task length minus one."""
+    ds = tf.data.Dataset.from_tensors({"tokens": tf.constant([5, 6, 7, 8, 9, 10, 11]),
+                                       "token_weights": tf.constant([0, 0, 0, 0, -1, 0, 1])})
+    lengths = {"tokens": 9, "token_weights": 9}
+    converter = TokenFeatureConverter(pack=True)
+    assert converter.get_model_feature_lengths(lengths) == {
+        k: 8 for k in ("decoder_input_tokens", "decoder_target_tokens", "decoder_loss_weights",
+                       "decoder_positions", "decoder_segment_ids")}
+    row = next(converter(ds, lengths).as_numpy_iterator())
+    assert row["decoder_input_tokens"].tolist() == [5, 6, 7, 8, 9, 10, 0, 0]
+    assert row["decoder_target_tokens"].tolist() == [6, 7, 8, 9, 10, 11, 0, 0]
+    assert row["decoder_loss_weights"].tolist() == [0, 0, 0, -1, 0, 1, 0, 0]
+    assert row["decoder_positions"].tolist() == [0, 1, 2, 3, 4, 5, 0, 0]
+    assert row["decoder_segment_ids"].tolist() == [1, 1, 1, 1, 1, 1, 0, 0]

@@ -53,6 +53,14 @@ def test_lengths_of_an_evaluator_task_are_its_own(candidates):
     task = _task("chosen", "rejected", name=name)
     assert objective.feature_lengths(task, 16) == evaluator_tasks.feature_lengths(
         name, 16, None) == {"chosen": 16, "rejected": 16}
+    # A classification task's inputs take the inputs length given (the joint mixture's),
+    # else all but the label slot.
+    name = evaluator_tasks.register_evaluator_task(
+        name="objective_test_classification", candidates_file=str(path),
+        kind="classification", like_task=LIKE, max_length=10)
+    task = _task("inputs", "targets", name=name)
+    assert objective.feature_lengths(task, 16, 12) == {"inputs": 12, "targets": 4}
+    assert objective.feature_lengths(task, 16) == {"inputs": 15, "targets": 1}
 
 
 def test_the_objective_holds_the_loss_and_both_layout_functions():

@@ -135,6 +135,5 @@ class RecipeSettings:
                               "least 1")
 
     def as_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["model_config"] = dataclasses.asdict(self.model_config)
-        return out
+        """Every field, the model config as a dict too (`asdict` recurses into it)."""
+        return dataclasses.asdict(self)

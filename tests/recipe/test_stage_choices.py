@@ -34,13 +34,23 @@ def test_without_the_joint_mixture_no_joint_stage_row_or_report_input():
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"multitask_from": "mixture"}, "one of 'margin', 'likelihood'"),
-    ({"multitask_from": "likelihood"}, "needs a trained verifier"),
-    ({"parallel_stages": 0}, "at least 1"),
+    ({"multitask_from": "mixture"},
+     "RecipeSettings.multitask_from='mixture': one of 'margin', 'likelihood'"),
+    ({"multitask_from": "likelihood"}, "RecipeSettings.multitask_from='likelihood' needs a "
+     r"trained verifier \(verifier_steps > 0\)"),
+    ({"parallel_stages": 0}, "RecipeSettings.parallel_stages=0: at least 1"),
 ])
 def test_bad_choices_are_one_line_errors(kw, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=f"^{message}\n"):  # gin adds a line after it
         _settings(**kw)
+
+
+def test_as_dict_holds_every_field_and_the_model_config_as_a_dict():
+    out = _settings(seed=3, pass_ks=(1, 2)).as_dict()
+    assert out["seed"] == 3 and out["pass_ks"] == (1, 2) and out["multitask_from"] == "margin"
+    assert len(out) == 42  # every field of RecipeSettings
+    assert isinstance(out["model_config"], dict)
+    assert out["model_config"]["vocab_size"] == 320 and out["model_config"]["max_seq_len"] == 64
 
 
 def test_parallel_stages_change_no_fingerprint():

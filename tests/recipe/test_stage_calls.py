@@ -373,3 +373,29 @@ def test_evaluator_bos_is_the_generation_vocabularys(monkeypatch, bos_id):
         with pytest.raises(ConfigError, match="RecipeSettings.prepend_bos = True but the "
                            "vocabulary of 'synthetic_sft' has no BOS id"):
             paper._bos_id(bos)
+
+
+@pytest.mark.parametrize("kind, task_kind, contrastive", [
+    ("margin", "pair", True), ("classification", "classification", True),
+    ("margin", "pair", False)])
+def test_an_evaluator_on_another_stages_candidates_builds_its_examples_from_them(
+        calls, tmp_path, kind, task_kind, contrastive):
+    """The scaling study's evaluators (`evaluator_stage(..., samples=<subset stage>)`): the
+    task reads that stage's candidates with the recipe's seed, and the skip is decided there."""
+    subset = tmp_path / "subset_a"
+    subset.mkdir()
+    text = _contrastive_candidates()
+    (subset / paper.CANDIDATES).write_text(text if contrastive else text.splitlines()[0] + "\n")
+    inputs = {"sft_detailed": str(tmp_path / "sft_detailed"), "subset_a": str(subset)}
+    stage = paper.evaluator_stage(SETTINGS, kind, 5, samples="subset_a", tag="_a")
+    out = stage(str(tmp_path / "evaluator_a"), inputs)
+    if not contrastive:
+        assert out["skipped"].startswith(f"no {task_kind} examples: evaluator data: 1 problems")
+        assert "train" not in calls
+        return
+    (registered,) = calls["task"]
+    assert registered["name"] == f"recipe_evaluator_{task_kind}_a"
+    assert registered["candidates_file"] == str(subset / paper.CANDIDATES)
+    assert registered["seed"] == 11 and "examples_file" not in registered
+    _trained(calls, 5, 2e-4, f"recipe_evaluator_{task_kind}_a", inputs["sft_detailed"])
+    assert out["data"]["contrastive"] == 1 and out["steps"] == 7

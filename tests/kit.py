@@ -11,7 +11,8 @@ The tiny tasks are registered once, where they are defined: `tests.training.tiny
 (prefix-LM rows for the trainer), `tests.evaluator.toy_task` (boxed sums for the evaluator
 pipeline; also imported by gin files) and INFER_TASK here (the decoding tests' problems,
 registered on import: a gin file's `import tests.kit` registers it in a subprocess), with
-INFER_SETTINGS, the `infer` arguments the decoding tests share. `kill_holding_lock` leaves a
+INFER_SETTINGS, the `infer` arguments the decoding tests share. `recipe_command` and
+`recipe_env` run the recipe's quick toy setting (RECIPE_GIN). `kill_holding_lock` leaves a
 tool's stale output lock behind, as a SIGKILLed run does.
 """
 
@@ -109,6 +110,22 @@ INFER_SETTINGS = dict(model_config=BYTE_MODEL, checkpoint="random_init",
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The recipe's quick setting on the toy sums task, where every stage runs (43 stages).
+RECIPE_GIN = REPO / "tests" / "recipe" / "toy_recipe.gin"
+
+
+def recipe_command(run_dir, *flags: str) -> list[str]:
+    """The recipe CLI on RECIPE_GIN into `run_dir` (a folder or a `gs://` URI), then `flags`
+    (more `--gin.` bindings)."""
+    return [sys.executable, "-m", "mathft_jax.recipe", f"--gin_file={RECIPE_GIN}",
+            f"--gin.RUN_DIR='{run_dir}'", *flags]
+
+
+def recipe_env(**extra: str) -> dict:
+    """The environment of a `recipe_command` subprocess: this checkout first on the path,
+    JAX on the CPU, then `extra`."""
+    return {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu", **extra}
 
 
 def kill_holding_lock(folder: Path, option: str, lock_name: Optional[str] = None) -> None:

@@ -5,32 +5,18 @@ an uninterrupted one."""
 
 import collections
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from mathft_jax import formats
 from mathft_jax.evaluation.answer_extraction import extract_answer
 from mathft_jax.evaluation.equivalence import is_equiv
+from tests.kit import REPO, recipe_command as _command, recipe_env as _env
 from tests.recipe.count_grading import rows_key
-
-REPO = Path(__file__).resolve().parents[2]
-GIN = REPO / "tests" / "recipe" / "toy_recipe.gin"
-
-
-def _command(run_dir):
-    return [sys.executable, "-m", "mathft_jax.recipe", f"--gin_file={GIN}",
-            f"--gin.RUN_DIR='{run_dir}'"]
-
-
-def _env():
-    return {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
 
 
 @pytest.fixture(scope="module")

@@ -43,19 +43,22 @@ def _with_logits(monkeypatch, logits):
                         lambda model, params, batch: jnp.asarray(logits, jnp.float32))
 
 
-# Row 0 reads a correct label at slot 1 (l+ - l- = 2); row 1 an incorrect one at slot 0
-# (l+ - l- = 1, so the model is wrong there); row 1's slot 1 is weighted but its target
-# (3) is no label word, and row 0's slot 0 is not weighted: neither counts.
-CLS_LOGITS = [[[0, 0, 9, 0], [0, 2, 0, 0]], [[0, 1, 0, 5], [0, 0, 7, 0]]]
-CLS_BATCH = {"decoder_input_tokens": [[0, 0], [0, 0]],
-             "decoder_target_tokens": [[POS, POS], [NEG, 3]],
-             "decoder_loss_weights": [[0, 1], [1, 1]]}
+# Row 0 reads a correct label at slot 1 (l+ - l- = 3 - 1); row 1 incorrect ones at slot 0
+# (l+ - l- = 1: the model is wrong there) and at slot 1 (a tie, which counts as "negative").
+# Row 0's slot 2 is weighted but its target (3) is no label word, and row 0's slot 0 is not
+# weighted: neither counts.
+CLS_LOGITS = [[[0, 0, 9, 0], [0, 3, 1, 0], [0, 0, 7, 0]],
+              [[0, 1, 0, 5], [0, 4, 4, 0], [0, 0, 0, 0]]]
+CLS_BATCH = {"decoder_input_tokens": [[0, 0, 0], [0, 0, 0]],
+             "decoder_target_tokens": [[POS, POS, 3], [NEG, NEG, 0]],
+             "decoder_loss_weights": [[0, 1, 1], [1, 1, 0]]}
 
 
 @pytest.mark.parametrize("over,want", [
-    ("label_words", math.log1p(math.exp(-2)) + math.log1p(math.e)),
-    # -log p(+) at row 0's slot, -log p(-) at row 1's.
-    ("vocabulary", math.log(3 + math.exp(2)) - 2 + math.log(2 + math.e + math.exp(5)))])
+    ("label_words", math.log1p(math.exp(-2)) + math.log1p(math.e) + math.log(2)),
+    # -log p(+) at row 0's slot, -log p(-) at row 1's two.
+    ("vocabulary", math.log(2 + math.e + math.exp(3)) - 3 + math.log(2 + math.e + math.exp(5))
+     + math.log(2 + 2 * math.exp(4)) - 4)])
 def test_classification_loss_by_hand(task, monkeypatch, over, want):
     _with_logits(monkeypatch, CLS_LOGITS)
     kwargs = {} if over == "label_words" else {"over": over}  # label words: the default
@@ -64,7 +67,7 @@ def test_classification_loss_by_hand(task, monkeypatch, over, want):
     loss_sum, metrics = loss_fn(None, batch, None)
     assert float(loss_sum) == pytest.approx(want, rel=1e-6)
     assert {k: float(v) for k, v in metrics.items()} == pytest.approx(
-        {"denominator": 2.0, "loss_sum": want, "accuracy_sum": 1.0}, rel=1e-6)
+        {"denominator": 3.0, "loss_sum": want, "accuracy_sum": 2.0}, rel=1e-6)
 
 
 # Row 0: a pair, chosen (segment 1) read at slot 1 with l+ - l- = 1, rejected (segment 2)

@@ -145,3 +145,37 @@ def test_results_that_end_before_a_chunk_is_done_are_an_error(tmp_path):
     with pytest.raises(RuntimeError, match=r"ended before unit 5 of chunk 4\.\.7"):
         output.write(_results([0, 1, 2, 3, 4]), show_progress=False)
     assert output.out.problems_done == CHUNK and not output.out.complete
+
+
+def test_one_host_by_default():
+    output = ChunkedOutput(None, 3, 7, 2)
+    assert (output.hosts, output.me) == (1, 0)
+    assert output.mine() == [3, 4, 5, 6] and output.chunks == [range(3, 5), range(5, 7)]
+
+
+def test_a_write_stopped_early_closes_the_results_generator(tmp_path):
+    closed = []
+
+    def results():
+        try:
+            yield from _results(range(UNITS))
+        finally:
+            closed.append(True)
+
+    written = _open(tmp_path / "c.jsonl").write(results(), max_chunks=1, show_progress=False)
+    assert written == Written(problems=4, rows=1 + 2 + 3 + 1, finished=False)
+    assert closed == [True]
+
+
+def test_the_progress_bar_counts_problems_from_the_resumed_point(tmp_path, capsys):
+    path = tmp_path / "c.jsonl"
+    _open(path).write(_results(range(4)), max_chunks=1, show_progress=False)
+    assert capsys.readouterr().err == ""
+    output = _open(path)
+    output.write(_results(output.mine()))  # shown by default on the primary host
+    err = capsys.readouterr().err
+    assert "10/10" in err and "problem/s" in err and "4/10" in err
+    # Another host (no file) shows nothing; neither does show_progress=False.
+    ChunkedOutput(None, 0, UNITS, CHUNK).write(_results(range(UNITS)))
+    _open(tmp_path / "d.jsonl").write(_results(range(UNITS)), show_progress=False)
+    assert capsys.readouterr().err == ""

@@ -162,7 +162,8 @@ def test_a_write_stopped_early_closes_the_results_generator(tmp_path):
         finally:
             closed.append(True)
 
-    written = _open(tmp_path / "c.jsonl").write(results(), max_chunks=1, show_progress=False)
+    pulled = results()  # held here, so only an explicit close() runs its `finally` now
+    written = _open(tmp_path / "c.jsonl").write(pulled, max_chunks=1, show_progress=False)
     assert written == Written(problems=4, rows=1 + 2 + 3 + 1, finished=False)
     assert closed == [True]
 

@@ -97,7 +97,8 @@ def test_the_empty_state_by_hand():
     assert state["recent"].tolist() == [[-1, -1]] * 6
     assert state["tokens"].tolist() == [[3, 3, 3]] * 6
     assert state["logprobs"].tolist() == [[0.0] * 3] * 6
-    assert state["tokens"].dtype == state["lengths"].dtype == jnp.int32
+    for key in ("token", "t", "prompt_length", "recent", "reason", "tokens", "lengths"):
+        assert state[key].dtype == jnp.int32, key
     assert state["logprobs"].dtype == jnp.float32
     np.testing.assert_array_equal(jax.random.key_data(state["key"]), np.stack(
         [jax.random.key_data(jax.random.fold_in(jax.random.PRNGKey(1), 0))] * 6))
@@ -158,3 +159,10 @@ def test_group_rows_and_max_new_tokens_are_checked():
         ContinuousDecoder(rows=2, group_rows=1, max_new_tokens=0, **kwargs)
     for rows, group_rows in [(2, 2), (2, 1), (1, 1)]:
         ContinuousDecoder(rows=rows, group_rows=group_rows, max_new_tokens=1, **kwargs)
+
+
+def test_the_decoder_passes_its_settings_to_the_compiled_steps():
+    decoder = ContinuousDecoder({}, TINY, rows=6, group_rows=2, prompt_bucket=4,
+                                max_new_tokens=3, sampling=Greedy(), eos_id=EOS, rng=None,
+                                stop_sequences=[[7, 8], (6,), [5]], pad_id=PAD + 3)
+    assert decoder._static == _static(pad_id=PAD + 3)

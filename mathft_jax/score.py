@@ -12,13 +12,14 @@ Greedy rows are not scored (the re-ranking metrics use the samples).
 
 Batched and compiled (`decoding.label_word_probs`: one pass per candidate, every prompt
 left-padded to the run's longest), sharded over the batch axes of each host's devices,
-multi-host like infer (host h scores the problems i with i mod hosts == h, every chunk's
-scores are gathered, the primary alone writes: the file is byte for byte a single host's;
-`tests/test_distributed_infer.py`), resumable like infer (`resumable_jsonl`: kill and rerun
-gives the same file; the run holds `OUTPUT_FILE.lock`, `training.run_lock`, so a second run on
-the same output is refused), with a tqdm bar. The settings (checkpoint, prompt, label words) are recorded; a rerun
-with another evaluator into the same file is refused, and every row carries the `evaluator`
-fingerprint so that `formats.read_scores` refuses files that mix two.
+multi-host like infer (`chunked_output`: host h scores the problems i with i mod hosts == h,
+every chunk's scores are gathered, the primary alone writes: the file is byte for byte a
+single host's; `tests/test_distributed_infer.py`), resumable like infer (`resumable_jsonl`:
+kill and rerun gives the same file; the run holds `OUTPUT_FILE.lock`, `training.run_lock`, so
+a second run on the same output is refused), with a tqdm bar. The settings (checkpoint,
+prompt, label words) are recorded; a rerun with another evaluator into the same file is
+refused, and every row carries the `evaluator` fingerprint so that `formats.read_scores`
+refuses files that mix two.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ import json
 import math
 import os
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 import gin
 import jax
-from tqdm import tqdm
 
 from mathft_jax import distributed, file_paths, formats, partitioning
+from mathft_jax.chunked_output import ChunkedOutput
 from mathft_jax.data import prompts
 from mathft_jax.data.synthetic import checked_operations
 from mathft_jax.decoding.scoring import (label_word_probs, label_word_probs_at,
@@ -46,7 +47,6 @@ from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
 from mathft_jax.errors import ConfigError
 from mathft_jax.models import ModelConfig
 from mathft_jax.params_source import load_params, resolve_bos
-from mathft_jax.resumable_jsonl import ResumableJsonl
 from mathft_jax.training import run_lock
 
 
@@ -127,7 +127,8 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     if bos_id is not None:  # recorded only when set, so older files still resume
         settings["bos_id"] = bos_id
     fingerprint = f"{checkpoint}#{_digest(settings)}"
-    out, done = ResumableJsonl.open_on_primary(output_file, settings, overwrite)
+    output = ChunkedOutput.open(output_file, settings, overwrite=overwrite, units=len(groups),
+                                chunk_size=chunk_problems)
     inputs = [[_input(vocab, template, r, words, max_length, bos_id, read) for r in group]
               for group in groups]
     # One padded length for the whole run: a score must not depend on which candidates share
@@ -136,44 +137,32 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
     reader = (_final_reader(words, length) if read == "final" else
               _likelihood_reader(length) if read == "likelihood" else
               _steps_reader(words, length, inputs))
-    hosts, me = jax.process_count(), jax.process_index()
-    bar = tqdm(total=len(groups), initial=done, unit="problem",
-               disable=not show_progress or out is None, dynamic_ncols=True)
-    start, scored = time.time(), 0
-    for number, first in enumerate(range(done, len(groups), chunk_problems)):
-        if max_chunks is not None and number >= max_chunks:
-            break
-        chunk = range(first, min(first + chunk_problems, len(groups)))
-        # Host h scores the chunk's problems i with i % hosts == h; all hosts get all scores.
-        mine = [i for i in chunk if i % hosts == me]
-        result = iter(_score_batches(loaded.params, model_config,
-                                     [x for i in mine for x in inputs[i]], reader, batch_size,
-                                     vocab, mesh))
-        by_problem = {i: [next(result) for _ in groups[i]] for i in mine}
-        if hosts > 1:
-            by_problem = {int(i): r for part in distributed.gather_json(list(by_problem.items()))
-                          for i, r in part}
-        if out is not None:
-            out.append((formats.score_row(problem_id=r["problem_id"],
-                                          sample_index=r["sample_index"], score=float(s),
-                                          positive_logprob=float(lp), negative_logprob=float(ln),
-                                          evaluator=fingerprint)
-                        for i in chunk for r, (s, lp, ln) in zip(groups[i], by_problem[i])),
-                       problems=len(chunk))
-        scored += sum(len(groups[i]) for i in chunk)
-        bar.update(len(chunk))
-    else:
-        if out is not None:
-            out.mark_complete()
-    bar.close()
+
+    def results() -> Iterator[tuple[int, list[dict]]]:
+        """This host's problems' score rows, one chunk's share (its batches) at a time."""
+        for share in output.shares():
+            result = iter(_score_batches(loaded.params, model_config,
+                                         [x for i in share for x in inputs[i]], reader,
+                                         batch_size, vocab, mesh))
+            for i in share:
+                scores = [next(result) for _ in groups[i]]
+                yield i, [formats.score_row(problem_id=r["problem_id"],
+                                            sample_index=r["sample_index"], score=s,
+                                            positive_logprob=lp, negative_logprob=ln,
+                                            evaluator=fingerprint)
+                          for r, (s, lp, ln) in zip(groups[i], scores)]
+
+    start = time.time()
+    written = output.write(results(), max_chunks=max_chunks, show_progress=show_progress)
     elapsed = time.time() - start
-    summary = {"rows_scored": scored, "seconds": round(elapsed, 3),
-               "candidates_per_second": round(scored / elapsed, 1) if elapsed > 0 else None,
+    summary = {"rows_scored": written.rows, "seconds": round(elapsed, 3),
+               "candidates_per_second": (round(written.rows / elapsed, 1) if elapsed > 0
+                                         else None),
                "output_file": output_file, "evaluator": fingerprint}
-    if out is None:  # another host writes the file
+    if output.out is None:  # another host writes the file
         return {**summary, "written_here": False}
-    summary.update(rows_total=out.progress["rows"], problems_total=out.problems_done,
-                   complete=out.complete)
+    summary.update(rows_total=output.out.progress["rows"],
+                   problems_total=output.out.problems_done, complete=output.out.complete)
     print(json.dumps(summary), flush=True)
     return summary
 

@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from tests import kit
 from tests.test_distributed import REPO, _free_port
 
 BUCKET = "mathft-test"
@@ -56,12 +57,22 @@ def emulator(tmp_path_factory):
         proc.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def result(emulator, tmp_path_factory):
+def _emulator_env(emulator: str) -> dict:
+    """This environment for a subprocess whose `gs://` paths reach the emulator: gcsfs
+    (epath without TensorFlow) and TensorStore (Orbax's arrays) pointed at it. gcsfs's
+    bucket-type probe is off: it asks a gRPC API the emulator does not serve, and without an
+    answer it asks again at every file opened, each time retrying for 60 s."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATHFT_")}
     env.update(JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2", MATHFT_CPU_KERNELS="0",
-               EPATH_USE_TF="0", STORAGE_EMULATOR_HOST=emulator,
+               EPATH_USE_TF="0", GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT="false",
+               STORAGE_EMULATOR_HOST=emulator,
                TENSORSTORE_GCS_HTTP_URL=emulator, GOOGLE_AUTH_TOKEN_FOR_TESTING="emulator")
+    return env
+
+
+@pytest.fixture(scope="module")
+def result(emulator, tmp_path_factory):
+    env = _emulator_env(emulator)
     proc = subprocess.run([sys.executable, "-m", "tests.gcs_worker", f"gs://{BUCKET}",
                            str(tmp_path_factory.mktemp("gcs_local"))],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -101,3 +112,39 @@ def test_export_to_gcs(result):
 def test_move_tree_on_gcs(result):
     """How a broken checkpoint step is set aside: copy every object, then delete."""
     assert result["moved"] == {"src_exists": False, "files": ["4/c.txt", "a/b.txt"], "b": "b"}
+
+
+def _recipe(emulator: str, run_dir: str, summary_dir) -> subprocess.CompletedProcess:
+    """The quick toy recipe (`kit.RECIPE_GIN`) into `run_dir` on the bucket; the TensorBoard
+    summaries local (`RecipeSettings.summary_dir`), as TensorFlow cannot reach the emulator."""
+    command = kit.recipe_command(run_dir, f"--gin.RecipeSettings.summary_dir='{summary_dir}'")
+    return subprocess.run(command, cwd=REPO, env=kit.recipe_env(**_emulator_env(emulator)),
+                          capture_output=True, text=True, timeout=2400)
+
+
+@pytest.mark.timeout(4800)  # both runs took 21 min on the loaded 2-core machine
+def test_recipe_runs_into_a_bucket_and_a_rerun_skips_every_stage(emulator, tmp_path):
+    """RUN_DIR on `gs://`: every stage's manifest, outputs and the report land in the bucket,
+    and the same command again finds every stage done there."""
+    from gcsfs.core import GCSFileSystem  # the plain client: no bucket-type probe
+    run_dir, summaries = f"gs://{BUCKET}/recipe", tmp_path / "tb"
+    first = _recipe(emulator, run_dir, summaries)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert f"report: {run_dir}/report/report.md" in first.stdout
+    bucket = GCSFileSystem(endpoint_url=emulator, token="anon")
+    prefix = f"{BUCKET}/recipe"
+    manifests = [json.loads(bucket.cat(path)) for path in bucket.glob(f"{prefix}/*/manifest.json")]
+    assert len(manifests) == 43 and all(m["complete"] for m in manifests)
+    report = json.loads(bucket.cat(f"{prefix}/report/report.json"))
+    assert len(report["rows"]) == 12 and len(report["verdicts"]) >= 3
+    assert bucket.cat(f"{prefix}/report/report.md").decode().count("## Verdicts") == 1
+    assert len(bucket.glob(f"{prefix}/report/accuracy_vs_n_*.png")) == 12
+    trained = sorted(m["stage"] for m in manifests if "final_metrics" in m["outputs"])
+    assert len(trained) == 10 and sorted(p.name for p in summaries.iterdir()) == trained
+    assert not bucket.glob(f"{prefix}/*/train")  # no summaries in the bucket
+
+    again = _recipe(emulator, run_dir, summaries)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert f"plan for {run_dir}: 43 stages; done, to skip (43): " in again.stdout
+    done = [line for line in again.stdout.splitlines() if line.endswith(": done, skipped")]
+    assert len(done) == 43 and "started" not in again.stdout

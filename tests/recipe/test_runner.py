@@ -34,6 +34,10 @@ def test_runs_inputs_first_then_skips_finished_stages(tmp_path):
     assert calls == ["sft", "samples", "report"]
     assert manifests["report"]["outputs"] == {"inputs": ["samples", "sft"]}
     assert all(m["complete"] for m in manifests.values())
+    # Each manifest names its stage, its version and its settings, on disk as returned.
+    for name, manifest in manifests.items():
+        assert (manifest["stage"], manifest["version"]) == (name, runner.MANIFEST_VERSION)
+        assert runner.read_manifest(str(tmp_path / name)) == manifest
     again, lines = [], []
     assert run_stages(_stages(again), str(tmp_path), log=lines.append) == manifests
     assert again == [] and all(line.endswith("done, skipped") for line in lines[1:])
@@ -142,7 +146,7 @@ def test_a_primary_that_cannot_prepare_still_releases_the_others(monkeypatch, tm
     (tmp_path / "sft" / runner.MANIFEST).write_text(json.dumps({"version": 99}))
     sent = []
     monkeypatch.setattr(distributed, "broadcast_int", lambda v: sent.append(v) or v)
-    with pytest.raises(ConfigError, match="unsupported manifest version"):
+    with pytest.raises(ConfigError, match="unsupported manifest version 99$"):
         run_stages(_stages([])[2:], str(tmp_path), log=lambda _: None)
     assert sent == [1, 1, runner._ERROR]  # the other hosts learn of it instead of waiting
     _as_second_host(monkeypatch, [1, 1, runner._ERROR])

@@ -172,7 +172,6 @@ def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: Optional[
     return name
 
 
-
 def _output_features(kind: str, vocabulary) -> dict[str, seqio.Feature]:
     names = {"classification": ("inputs", "targets"), "pair": PAIR_FEATURES,
              "steps": STEP_FEATURES, "tokens": TOKEN_FEATURES}[kind]

@@ -60,20 +60,92 @@ def test_sizes_change_the_training_stages_fingerprints_and_kinds_share_nothing()
     assert len(set(trained)) == len(trained)
 
 
+def test_each_stage_s_inputs_settings_and_function(monkeypatch):
+    """Every stage of the study by hand, the recipe's stage builders replaced by recorders."""
+    monkeypatch.setattr(scaling.paper, "evaluator_stage",
+                        lambda s, kind, steps, **kw: ("train", kind, steps, kw))
+    monkeypatch.setattr(scaling.paper, "score_stage",
+                        lambda s, name, kind, **kw: ("score", name, kind, kw))
+    s = RecipeSettings(model_config=CONFIG, train_problems=40, train_samples=6,
+                       num_bootstrap=7, seed=5)
+    study = scaling.ScalingSettings(sizes=SIZES, kinds=("margin", "likelihood"), min_steps=3)
+    reports = []
+    stages = {st.name: st for st in scaling.stages(
+        s, study, lambda *a: reports.append(a) or {"report": "r"})}
+    study_names = ["scaling_test"] + [
+        name for size in SIZES for name in [f"subset_{size}"] + [
+            f"scaling_{kind}_{size}{end}" for kind in ("margin", "likelihood")
+            for end in ("", "_scores")]]
+    assert list(stages) == study_names + ["scaling_report"]
+    test = stages["scaling_test"]
+    assert (test.inputs, test.settings, test.run) == (
+        ("test_sft_detailed",), {"keep": "mixed problems"}, scaling._mixed_problems)
+    for size, steps in ((24, 3), (96, 12)):  # one epoch of batch 8, at least 3 steps
+        assert stages[f"subset_{size}"].settings == {"examples": size}
+        for kind in ("margin", "likelihood"):
+            trained = stages[f"scaling_{kind}_{size}"]
+            assert trained.settings == scaling.paper.evaluator_settings(s, kind, steps)
+            assert trained.run == ("train", kind, steps,
+                                   {"samples": f"subset_{size}", "tag": f"_{size}"})
+            scores = stages[f"scaling_{kind}_{size}_scores"]
+            assert scores.settings == scaling.paper.score_settings(s, kind)
+            assert scores.run == ("score", trained.name, kind, {"candidates": "scaling_test"})
+    report = stages["scaling_report"]
+    assert report.inputs == tuple(study_names) + (
+        "scores_likelihood", "scores_likelihood_per_token", "train_samples")
+    assert report.settings == {"num_bootstrap": 7, "seed": 5, "sizes": [24, 96],
+                               "kinds": ["margin", "likelihood"]}
+    assert report.run("folder", {"a": "b"}) == {"report": "r"}
+    assert reports == [("folder", {"a": "b"}, s, study)]
+
+
+def test_defaults_and_steps_for():
+    study = scaling.ScalingSettings()
+    assert (study.sizes, study.kinds, study.epochs, study.min_steps) == (
+        (250, 1000, 4000), ("classification", "steps", "likelihood"), 1.0, 50)
+    assert study.steps_for(1000, 8) == 125 and study.steps_for(100, 8) == 50
+    two = scaling.ScalingSettings(epochs=2.0, min_steps=5)
+    assert (two.steps_for(30, 8), two.steps_for(8, 8), two.steps_for(20, 8)) == (8, 5, 5)
+    assert scaling.ScalingSettings(sizes=(1, 2), kinds=("mixture",)).sizes == (1, 2)
+
+
+KINDS_TEXT = "('classification', 'margin', 'mixture', 'steps', 'likelihood')"
+
+
 @pytest.mark.parametrize("kw, message", [
-    ({"sizes": (96, 24)}, "ascending"),
-    ({"sizes": ()}, "ascending"),
-    ({"kinds": ("outcome",)}, "from"),
+    ({"sizes": (96, 24)}, "ScalingSettings.sizes=(96, 24): distinct positive sizes, ascending"),
+    ({"sizes": ()}, "ScalingSettings.sizes=(): distinct positive sizes, ascending"),
+    ({"sizes": (24, 24)}, "ScalingSettings.sizes=(24, 24): distinct positive sizes, ascending"),
+    ({"sizes": (0, 24)}, "ScalingSettings.sizes=(0, 24): distinct positive sizes, ascending"),
+    ({"kinds": ("outcome",)}, f"ScalingSettings.kinds=('outcome',): from {KINDS_TEXT}"),
+    ({"kinds": ("steps", "outcome")},
+     f"ScalingSettings.kinds=('steps', 'outcome'): from {KINDS_TEXT}"),
+    ({"kinds": ()}, f"ScalingSettings.kinds=(): from {KINDS_TEXT}"),
 ])
 def test_bad_settings_are_one_line_errors(kw, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError) as raised:
         scaling.ScalingSettings(**kw)
+    assert str(raised.value).splitlines()[0] == message
 
 
 def test_a_size_above_the_sampled_training_solutions_is_an_error():
     s = RecipeSettings(model_config=CONFIG, train_problems=10, train_samples=6)
-    with pytest.raises(ConfigError, match="raise RecipeSettings.train_problems"):
+    with pytest.raises(ConfigError) as raised:
         scaling.stages(s, scaling.ScalingSettings(sizes=(24, 96)), lambda *a: {})
+    assert str(raised.value) == (
+        "ScalingSettings.sizes goes up to 96 examples; the recipe samples 10 training problems "
+        "x 6 = 60: raise RecipeSettings.train_problems")
+    s = RecipeSettings(model_config=CONFIG, train_problems=16, train_samples=6)
+    assert len(scaling.stages(s, scaling.ScalingSettings(sizes=(24, 96)), lambda *a: {})) == 16
+
+
+def test_the_study_needs_the_likelihood_baselines():
+    s = RecipeSettings(model_config=CONFIG, train_problems=40, train_samples=6,
+                       likelihood_baselines=False)
+    with pytest.raises(ConfigError) as raised:
+        scaling.stages(s, scaling.ScalingSettings(sizes=SIZES), lambda *a: {})
+    assert str(raised.value) == ("the scaling study compares with the likelihood baselines: "
+                                 "RecipeSettings.likelihood_baselines must be True")
 
 
 def _row(problem: int, index: int, text: str, decoding: str = "sample") -> dict:
@@ -93,8 +165,11 @@ def test_subsets_are_the_first_n_samples_nested_and_without_greedy_rows(tmp_path
     _write(tmp_path / "train_samples", rows[::-1])  # order in the file does not matter
     inputs = {"train_samples": str(tmp_path / "train_samples")}
     subsets = {}
+    s = RecipeSettings(model_config=CONFIG, train_problems=5, train_samples=4)
+    stages = {st.name: st for st in scaling.stages(
+        s, scaling.ScalingSettings(sizes=(6, 13)), lambda *a: {})}
     for size in (6, 13):
-        out = scaling._first_samples(size)(str(tmp_path / f"s{size}"), inputs)
+        out = stages[f"subset_{size}"].run(str(tmp_path / f"s{size}"), inputs)
         got = formats.read_candidates(str(tmp_path / f"s{size}" / "candidates.jsonl"))[0]
         subsets[size] = [(r["problem_id"], r["sample_index"]) for r in got]
         assert len(got) == size and all(r["decoding"] == "sample" for r in got)

@@ -78,7 +78,7 @@ def load_preset(name: str) -> ModelConfig:
         raise SystemExit(f"unknown preset {name!r}: {path} does not exist")
     gin.clear_config()
     gin.parse_config_file(str(path))
-    return ModelConfig()
+    return gin.get_configurable(ModelConfig)()
 
 
 def best_time(fn, repeats: int) -> float:

@@ -33,7 +33,7 @@ def load_preset(name: str, overrides: list[str]) -> ModelConfig:
     gin.clear_config()
     gin.parse_config_files_and_bindings([str(REPO / "gin_configs" / "models" / f"{name}.gin")],
                                         overrides)
-    return ModelConfig()
+    return gin.get_configurable(ModelConfig)()
 
 
 def main() -> None:

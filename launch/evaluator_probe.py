@@ -100,7 +100,8 @@ def main(argv=None) -> None:
     from mathft_jax.gin_utils import parse_config
     from mathft_jax.recipe.settings import RecipeSettings
     parse_config([args.gin_file], [f"RUN_DIR = '{args.run_dir}'"])
-    s = RecipeSettings()
+    import gin
+    s = gin.get_configurable(RecipeSettings)()
     if args.slips:
         _count_slips(args.run_dir)
         return

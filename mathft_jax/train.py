@@ -39,7 +39,7 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
           batch_size: int = 8, sequence_length: int = 512, inputs_length: Optional[int] = None,
           pack: bool = True, num_microbatches: int = 1, seed: int = 0,
           mesh_shape: Sequence[int] = (-1, 1, 1),
-          loss_fn_factory: Callable = losses.make_sft_loss,
+          loss_fn_factory: Optional[Callable] = None,
           init_checkpoint: Optional[str] = None, log_every: int = 10, eval_every: int = 0,
           eval_steps: Optional[int] = None, eval_split: str = "validation",
           checkpoint_every: int = 1000, keep_checkpoints: int = 3,
@@ -55,6 +55,9 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
     TensorBoard summaries go under MODEL_DIR unless `summary_dir` names another folder
     (`--gin.train.summary_dir="'/tmp/tb'"`, e.g. local while MODEL_DIR is on `gs://`);
     `--gin.train.summaries=False` writes none.
+
+    `loss_fn_factory` None: `make_sft_loss` with its gin bindings (`make_sft_loss.z_loss`),
+    configured here since the library's losses read no gin.
     """
     from mathft_jax import distributed
     distributed.maybe_initialize(force=distributed_init)
@@ -62,6 +65,7 @@ def train(*, model_config=gin.REQUIRED, model_dir: str = gin.REQUIRED,
     from mathft_jax.training import trainer  # the trainer: after the config checks
 
     built = optimizer_from_gin(train_steps)
+    loss_fn_factory = loss_fn_factory or gin.get_configurable(losses.make_sft_loss)
     return trainer.train_loop(
         model_config=model_config, model_dir=model_dir,
         mixture_or_task_name=mixture_or_task_name, train_steps=train_steps,

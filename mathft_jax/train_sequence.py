@@ -38,17 +38,22 @@ from mathft_jax.training.losses import make_sft_loss
 @dataclasses.dataclass(frozen=True)
 class Stage:
     """One training stage. `loss_fn_factory(model_config, task)`: the loss of the stage's
-    objective (`evaluator.objective.task_objective`, rows laid out as the task needs)."""
+    objective (`evaluator.objective.task_objective`, rows laid out as the task needs); None:
+    `make_sft_loss` with its gin bindings (`make_sft_loss.z_loss = ...`)."""
 
     name: str
     mixture_or_task_name: str
     train_steps: int
     learning_rate: float
-    loss_fn_factory: Callable = make_sft_loss
+    loss_fn_factory: Optional[Callable] = None
     warmup_steps: int = 0
 
+    def loss(self) -> Callable:
+        """The loss factory: the library reads no gin, so the default is configured here."""
+        return self.loss_fn_factory or gin.get_configurable(make_sft_loss)
+
     def settings(self) -> dict:
-        loss = getattr(self.loss_fn_factory, "__name__", repr(self.loss_fn_factory))
+        loss = getattr(self.loss(), "__name__", repr(self.loss()))
         return {"name": self.name, "task": self.mixture_or_task_name,
                 "train_steps": self.train_steps, "learning_rate": self.learning_rate,
                 "warmup_steps": self.warmup_steps, "loss": loss}
@@ -114,7 +119,7 @@ def _fingerprint_settings(stage: Stage, model_config, train_options: dict,
     settings = {**stage.settings(), "model_config": dataclasses.asdict(model_config),
                 "train_options": train_options,
                 "optimizer": _built_optimizer(stage).settings,
-                "loss_bindings": _gin_bindings(stage.loss_fn_factory),
+                "loss_bindings": _gin_bindings(stage.loss()),
                 "task_reads": task_identity(stage.mixture_or_task_name)}
     if init_checkpoint is not None:
         settings["init_checkpoint"] = init_checkpoint
@@ -141,7 +146,7 @@ def _trainer_run(stage: Stage, model_config, train_options: dict, previous: Opti
             model_config=model_config, model_dir=folder,
             mixture_or_task_name=stage.mixture_or_task_name, train_steps=stage.train_steps,
             **_built_optimizer(stage).train_loop_args(),
-            objective=task_objective(stage.loss_fn_factory),
+            objective=task_objective(stage.loss()),
             init_checkpoint=inputs[previous] if previous else init_checkpoint,
             **train_options)
         if result.preempted:

@@ -1,6 +1,7 @@
 """Sampling rules: how the next token is chosen from the model's logits.
 
-Two small frozen (hashable, gin-bindable) records cover every rule the library uses:
+Two small frozen, hashable records cover every rule the library uses (registered with gin:
+bound only where a gin file names them, `@Sampling()`):
 
 * `Greedy()`: the arg-max token.
 * `Sampling(temperature, top_k, top_p, min_p)`: a draw from the tempered distribution after
@@ -37,7 +38,7 @@ from mathft_jax.decoding import blocked_topk, inverse_cdf
 NEG_INF = -1e30
 
 
-@gin.configurable
+@gin.register
 @dataclasses.dataclass(frozen=True)
 class Greedy:
     """Always the most likely token (ties go to the lowest id).
@@ -66,7 +67,7 @@ class Greedy:
         return {"name": self.name}
 
 
-@gin.configurable
+@gin.register
 @dataclasses.dataclass(frozen=True)
 class Sampling:
     """Temperature sampling with optional, combinable top-k, top-p and min-p filters.

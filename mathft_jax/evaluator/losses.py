@@ -92,7 +92,7 @@ def make_evaluator_loss(model_config: ModelConfig, task: Any, loss: str = "class
 
 
 # Not a decorator: mutmut skips decorated functions (tests/mutation_report.md).
-make_evaluator_loss = gin.configurable(make_evaluator_loss, module="mathft_jax.evaluator")
+make_evaluator_loss = gin.register(make_evaluator_loss, module="mathft_jax.evaluator")
 
 
 def label_logits(logits: jax.Array, words: LabelWords) -> tuple[jax.Array, jax.Array]:

@@ -95,7 +95,7 @@ def evaluator_info_of(task_or_mixture) -> EvaluatorTaskInfo:
     return infos[0]
 
 
-@gin.configurable(module="mathft_jax.evaluator")
+@gin.register(module="mathft_jax.evaluator")
 def register_evaluator_task(name: str = gin.REQUIRED, candidates_file: Optional[str] = None,
                             kind: str = "classification", like_task: str = gin.REQUIRED, *,
                             examples_file: Optional[str] = None,
@@ -388,7 +388,7 @@ def feature_lengths(name: str, sequence_length: int, inputs_length: Optional[int
     return lengths
 
 
-@gin.configurable(module="mathft_jax.evaluator")
+@gin.register(module="mathft_jax.evaluator")
 def register_joint_mixture(name: str = gin.REQUIRED, generation_task: str = gin.REQUIRED,
                            evaluator_task: str = gin.REQUIRED, generation_rate: float = 1.0,
                            evaluator_rate: float = 1.0) -> str:

@@ -1,4 +1,4 @@
-"""ModelConfig: every architectural choice of the decoder in one frozen, gin-bindable record."""
+"""ModelConfig: every architectural choice of the decoder in one frozen, gin-registered record."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import jax.numpy as jnp
 GLOBAL_WINDOW = 1 << 30  # "no window": larger than any sequence we will ever see.
 
 
-@gin.configurable
+@gin.register
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """Architecture of a decoder-only transformer.

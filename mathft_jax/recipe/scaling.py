@@ -43,7 +43,7 @@ BASELINES = {"scores_likelihood": "own likelihood (total, untrained)",
 REPORT = "scaling_report"
 
 
-@gin.configurable
+@gin.register
 @dataclasses.dataclass(frozen=True)
 class ScalingSettings:
     """The study's settings (the generator, data and evaluators' own ones are the recipe's).

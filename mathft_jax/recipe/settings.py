@@ -1,4 +1,4 @@
-"""The recipe's settings: one gin-configurable dataclass (`gin_configs/recipe/*.gin`)."""
+"""The recipe's settings: one frozen dataclass, registered with gin (`gin_configs/recipe/*.gin`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from mathft_jax.errors import ConfigError
 from mathft_jax.models import ModelConfig
 
 
-@gin.configurable
+@gin.register
 @dataclasses.dataclass(frozen=True)
 class RecipeSettings:
     """Everything the paper's chain needs; see `paper.py` for where each setting is used.

@@ -74,4 +74,4 @@ def make_sft_loss(model_config: ModelConfig, task: Any = None, z_loss: float = 0
 
 
 # Not a decorator: mutmut skips decorated functions (tests/mutation_report.md).
-make_sft_loss = gin.configurable(make_sft_loss)
+make_sft_loss = gin.register(make_sft_loss)

@@ -65,7 +65,7 @@ def make_schedule(total_steps: int, peak_value: float = 1e-4, warmup_steps: int 
 
 
 # Not a decorator: mutmut skips decorated functions (tests/mutation_report.md).
-make_schedule = gin.configurable(make_schedule)
+make_schedule = gin.register(make_schedule)
 
 
 def decay_mask(params):
@@ -112,7 +112,7 @@ def make_optimizer(schedule: optax.Schedule, name: str = "adamw", weight_decay: 
 
 
 # Not a decorator: mutmut skips decorated functions (tests/mutation_report.md).
-make_optimizer = gin.configurable(make_optimizer)
+make_optimizer = gin.register(make_optimizer)
 
 
 @dataclasses.dataclass(frozen=True)

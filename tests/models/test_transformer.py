@@ -122,7 +122,7 @@ def _preset(name):
     gin.clear_config()
     gin.parse_config_file(str(REPO / "gin_configs" / "models" / f"{name}.gin"))
     try:
-        return ModelConfig()
+        return gin.get_configurable(ModelConfig)()
     finally:
         gin.clear_config()
 

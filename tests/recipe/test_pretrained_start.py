@@ -97,7 +97,7 @@ def test_gin_config_binds_a_pretrained_math_recipe():
     try:
         gin.parse_config_files_and_bindings([str(REPO / "gin_configs/recipe/math_gemma3_270m.gin")],
                                             ["RUN_DIR = 'unused'"])
-        s = RecipeSettings()
+        s = gin.get_configurable(RecipeSettings)()
         assert (s.init_checkpoint, s.prepend_bos, s.terse_task) == (
             "pretrained:gemma3_270m", True, None)
         assert (s.generation_task, s.eval_task) == ("math_sft_bos", "math_eval")

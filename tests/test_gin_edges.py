@@ -25,8 +25,7 @@ EDGES = {"gin_utils.py", "train.py", "infer.py", "score.py", "evaluate.py", "exp
          "train_sequence.py", "recipe/__main__.py"}
 # Not yet at the edge: the SeqIO tasks take their options (vocabulary kind and file, data
 # folders, custom JSONL files) from gin when they are registered or first used.
-TASK_OPTIONS = {"data/math_dataset.py", "data/task_factory.py", "data/vocab.py",
-                "data/task_reads.py"}
+TASK_OPTIONS = {"data/math_dataset.py", "data/task_factory.py", "data/task_reads.py"}
 # What a library module may use: registering, and the REQUIRED marker of a gin-named signature.
 REGISTERING = {"register", "REQUIRED"}
 

@@ -246,7 +246,7 @@ def read_solution_file(path: str, *, problem_field: str = "problem",
 _REGISTERED_CUSTOM: dict[str, tuple] = {}
 
 
-@gin.configurable(module="mathft_jax.data")
+@gin.register(module="mathft_jax.data")
 def register_jsonl_sft_task(name: str = gin.REQUIRED, train_path: str = gin.REQUIRED,
                             test_path: Optional[str] = None, *, problem_field: str = "problem",
                             solution_field: str = "solution",

@@ -102,7 +102,7 @@ def synthetic_vocab_path(vocab_size: int = SYNTHETIC_VOCAB_SIZE) -> Path:
     return path
 
 
-@gin.configurable(module="mathft_jax.data")
+@gin.register(module="mathft_jax.data")
 def get_vocabulary(kind: str = "bytes", path: Optional[str] = None,
                    vocab_size: int = SYNTHETIC_VOCAB_SIZE) -> seqio.Vocabulary:
     """Builds a seqio vocabulary (extra_ids=0).
@@ -124,7 +124,8 @@ def get_vocabulary(kind: str = "bytes", path: Optional[str] = None,
     if kind == "sentencepiece":
         if not path:
             raise ValueError("get_vocabulary(kind='sentencepiece') needs path= (bind "
-                             "mathft_jax.data.get_vocabulary.path in gin)")
+                             "mathft_jax.data.math_vocabulary.path, or "
+                             "synthetic_vocabulary.path, in gin)")
         if not Path(path).is_file():
             raise FileNotFoundError(f"SentencePiece model {path} does not exist")
         return seqio.SentencePieceVocabulary(str(path), extra_ids=0)

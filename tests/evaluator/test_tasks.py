@@ -277,7 +277,11 @@ def test_registering_again_replaces_only_a_changed_task(examples_file):
     assert get_task(name) is first
     _register("tasks_test_again", examples_file=examples_file, max_length=20)
     assert get_task(name) is not first and tasks.evaluator_info(name).max_length == 20
-    assert task_identity(name)["options"]["max_length"] == 20
+    assert task_identity(name)["options"] == {
+        "candidates_file": None, "examples_file": examples_file, "kind": "classification",
+        "like_task": task_identity(toy_task.TASK), "template": TEMPLATE, "positive": " Y",
+        "negative": " N", "max_per_problem": 10, "one_sided": "skip", "seed": 0,
+        "max_length": 20, "bos_id": None}
     assert list(task_identity(name)["files"]) == [examples_file]
 
 

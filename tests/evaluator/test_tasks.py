@@ -12,7 +12,7 @@ import pytest
 import seqio
 
 from mathft_jax import formats
-from mathft_jax.data import prompts
+from mathft_jax.data import prompts, task_factory
 from mathft_jax.data.task_lookup import get_task
 from mathft_jax.data.task_reads import task_identity
 from mathft_jax.errors import ConfigError
@@ -283,6 +283,14 @@ def test_registering_again_replaces_only_a_changed_task(examples_file):
         "negative": " N", "max_per_problem": 10, "one_sided": "skip", "seed": 0,
         "max_length": 20, "bos_id": None}
     assert list(task_identity(name)["files"]) == [examples_file]
+    # Another generation task (the same vocabulary) is another task.
+    like = "mathft_test_tasks_like"
+    task_factory.register_records_task(like, lambda split: [], ["train"], toy_task.VOCAB,
+                                       replace=True)
+    before = get_task(name)
+    _register("tasks_test_again", examples_file=examples_file, max_length=20, like_task=like)
+    assert get_task(name) is not before
+    assert task_identity(name)["options"]["like_task"] == task_identity(like)
 
 
 def test_evaluator_info_by_task_and_by_mixture(examples_file):

@@ -2,12 +2,13 @@
 the token choice per row (`_pick`), the empty state, the request stream's grouping by prompt
 and the argument checks. (`test_continuous.py` checks whole runs against `generate`.)"""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mathft_jax.decoding import Greedy, Sampling
+from mathft_jax.decoding import Greedy, Sampling, continuous
 from mathft_jax.decoding.continuous import (ContinuousDecoder, Request, _emit,
                                             _initial_state, _Lookahead, _pick, _Static)
 from mathft_jax.decoding.decode_loop import FINISH_EOS, FINISH_LENGTH, FINISH_STOP
@@ -166,3 +167,21 @@ def test_the_decoder_passes_its_settings_to_the_compiled_steps():
                                 max_new_tokens=3, sampling=Greedy(), eos_id=EOS, rng=None,
                                 stop_sequences=[[7, 8], (6,), [5]], pad_id=PAD + 3)
     assert decoder._static == _static(pad_id=PAD + 3)
+
+
+def test_the_decoder_hands_its_mesh_and_axis_rules_to_both_compiled_functions(monkeypatch):
+    monkeypatch.setattr(continuous, "_compiled", lambda *a: a)  # (fn, static, mesh, rules)
+    mesh = object()
+    boxed = {"w": nn.Partitioned(np.arange(3), names=("embed",))}
+    decoder = ContinuousDecoder(boxed, TINY, rows=6, group_rows=2, prompt_bucket=4,
+                                max_new_tokens=3, sampling=Greedy(), eos_id=EOS, rng=None,
+                                stop_sequences=((7, 8), (6,), (5,)), mesh=mesh,
+                                logical_axis_rules=[["batch", "data"], ("embed", None)])
+    rules = (("batch", "data"), ("embed", None))
+    assert decoder._refill == (continuous._refill, _static(), mesh, rules)
+    assert decoder._steps == (continuous._steps, _static(), mesh, rules)
+    assert decoder._params["w"].tolist() == [0, 1, 2]  # unboxed
+    plain = ContinuousDecoder({}, TINY, rows=6, group_rows=2, prompt_bucket=4,
+                              max_new_tokens=3, sampling=Greedy(), eos_id=EOS, rng=None,
+                              logical_axis_rules=None)
+    assert plain._refill[2:] == plain._steps[2:] == (None, ())

@@ -148,3 +148,13 @@ def test_likelihood_loss_by_hand(task, monkeypatch):
 def test_settings_that_are_refused(task, kind, kwargs, match):
     with pytest.raises(ConfigError, match=match):
         losses.make_evaluator_loss(TINY, task(kind), **kwargs)
+
+
+def test_pair_terms_stay_per_row(task, monkeypatch):
+    # Two copies of PAIR_LOGITS' complete pair in one batch: each row's margin term is its own
+    # (MARGIN_TERM), not one read from the other row's slots.
+    _with_logits(monkeypatch, [PAIR_LOGITS[0], PAIR_LOGITS[0]])
+    batch = {k: jnp.asarray([v[0], v[0]]) for k, v in PAIR_BATCH.items()}
+    loss_sum, metrics = losses.make_evaluator_loss(TINY, task("pair"), "margin")(None, batch, None)
+    assert float(loss_sum) == pytest.approx(2 * MARGIN_TERM, rel=1e-5)
+    assert float(metrics["denominator"]) == 2.0

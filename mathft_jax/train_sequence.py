@@ -53,7 +53,8 @@ class Stage:
         return self.loss_fn_factory or gin.get_configurable(make_sft_loss)
 
     def settings(self) -> dict:
-        loss = getattr(self.loss(), "__name__", repr(self.loss()))
+        factory = self.loss()
+        loss = getattr(factory, "__name__", repr(factory))
         return {"name": self.name, "task": self.mixture_or_task_name,
                 "train_steps": self.train_steps, "learning_rate": self.learning_rate,
                 "warmup_steps": self.warmup_steps, "loss": loss}

@@ -242,12 +242,18 @@ def _first_line(e: BaseException) -> str:
     return f"{head} ({where})" if where else head
 
 
-def check_required(fn: Callable[..., Any]) -> None:
-    """Raises ConfigError naming every REQUIRED argument of `fn` that gin does not bind."""
-    name = getattr(fn, "__name__", str(fn))
+def check_required(fn: Callable[..., Any], name: Optional[str] = None) -> None:
+    """Raises ConfigError naming every required argument of `fn` that gin does not bind.
+
+    Required: a default of `gin.REQUIRED`, or no default at all (the fields of a tool's
+    settings dataclass). `name` is the configurable's gin name (default: `fn.__name__`).
+    """
+    name = name or getattr(fn, "__name__", str(fn))
     missing = []
     for param in inspect.signature(fn).parameters.values():
-        if param.default is gin.REQUIRED:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.default is gin.REQUIRED or param.default is inspect.Parameter.empty:
             try:
                 gin.query_parameter(f"{name}.{param.name}")
             except ValueError:
@@ -312,8 +318,31 @@ def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> A
     with its status (2 or 3, see the module docstring) and a single `error: ...` line on
     stderr.
     """
+    return _run_entry(_entry_name(main_fn), lambda: check_required(main_fn), main_fn, argv)
+
+
+def run_tool(name: str, settings_type: type, run: Callable[[Any], Any],
+             argv: Sequence[str] | None = None) -> Any:
+    """The command line of a tool whose settings are one frozen dataclass.
+
+    `settings_type` is registered with gin under the tool's `name` (so gin files bind
+    `infer.batch_size = 8`); here, at the edge, its fields are checked (each field without a
+    default must be bound), the settings are built from the gin bindings and `run(settings)`
+    runs, gin-free. Help, exit statuses and the one-line errors are those of `run_main`.
+
+    Example (`python -m mathft_jax.infer ...`):
+        run_tool("infer", InferSettings, run_infer)
+    """
+    return _run_entry(name if name in cli_help.ENTRY_POINTS else None,
+                      lambda: check_required(settings_type, name),
+                      lambda: run(gin.get_configurable(settings_type)()), argv)
+
+
+def _run_entry(entry: Optional[str], check: Callable[[], None], call: Callable[[], Any],
+               argv: Sequence[str] | None) -> Any:
+    """`run_main`'s body: help, flags, gin, `check()`, then `call()`; known failures exit
+    with one line."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    entry = _entry_name(main_fn)
     if entry is not None and startup.wants_help(argv):
         sys.stdout.write(cli_help.format_help(entry))
         sys.stdout.flush()
@@ -321,12 +350,12 @@ def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> A
     try:
         files, bindings, search = parse_flags(argv, entry)
         parse_config(files, bindings, search)
-        check_required(main_fn)
+        check()
         finalize()
         # Finalizing validated the macros; unlocking again lets modules that register gin
         # configurables be imported lazily during the run.
         with gin.unlock_config():
-            return main_fn()
+            return call()
     except Exception as e:  # noqa: BLE001 (bugs are re-raised below)
         known = classify(e)
         if known is None:

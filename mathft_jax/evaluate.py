@@ -11,22 +11,33 @@ file) and `mathft_jax.evaluation.report` (report.json). The output directory rec
 that grading, e.g. with another scores file of the same candidates. The run holds
 `OUTPUT_DIR/evaluate.lock` (`training.run_lock`), so a second run into the same folder is
 refused.
+
+From Python, gin-free: `run_evaluate(EvaluateSettings(...))`, or the keyword form `evaluate(...)`; only the
+command line (`main`) reads gin, where `EvaluateSettings`'s fields are bound as `evaluate.*`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import time
-from typing import Sequence
+from typing import Any, Optional, Sequence
 
-import gin
+if __name__ == "__main__":
+    # Run the copy imported under its package name, so that gin registers one `evaluate`.
+    from mathft_jax.evaluate import main as _main
+    _main()
+    sys.exit(0)
 
-from mathft_jax import distributed, preflight
-from mathft_jax.evaluation import graded, plots, ranking, records, report
-from mathft_jax.evaluation.problems import GradedProblem, with_scores
-from mathft_jax.errors import ConfigError
-from mathft_jax.training import run_lock
+import dataclasses  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+
+import gin  # noqa: E402
+
+from mathft_jax import distributed, preflight  # noqa: E402
+from mathft_jax.evaluation import graded, plots, ranking, records, report  # noqa: E402
+from mathft_jax.evaluation.problems import GradedProblem, with_scores  # noqa: E402
+from mathft_jax.errors import ConfigError  # noqa: E402
+from mathft_jax.training import run_lock  # noqa: E402
 
 
 def scores_coverage(problems: Sequence[GradedProblem], scores_file: str,
@@ -59,18 +70,12 @@ def scores_coverage(problems: Sequence[GradedProblem], scores_file: str,
     return coverage
 
 
-@run_lock.releases_locks
-@gin.configurable
-def evaluate(candidates_file: str | None = None, output_dir: str = gin.REQUIRED,
-             scores_file: str | None = None, gold_file: str | None = None,
-             graded_file: str | None = None,
-             pass_ks: Sequence[int] = (1, 4, 16, 64), maj_ks: Sequence[int] = (4, 8),
-             rerank_k: int = 8, skip_malformed: bool = False, num_bootstrap: int = 1000,
-             curve_repeats: int = 16, seed: int = 0) -> dict:
-    """Grades `candidates_file` (or reads its grading, `graded_file`) and writes the report
-    files into `output_dir`.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EvaluateSettings:
+    """Everything one `evaluate` run reads. On the command line, gin binds these fields under
+    the name `evaluate` (`gin_configs/runs/evaluate.gin`).
 
-    Args:
+    Attributes:
       candidates_file: candidates JSONL (greedy and/or sampled rows); its grading is written
         to `output_dir/graded.jsonl`. Give this or `graded_file`.
       graded_file: a graded file (`formats`, written by an earlier run or the recipe's
@@ -87,82 +92,136 @@ def evaluate(candidates_file: str | None = None, output_dir: str = gin.REQUIRED,
       curve_repeats: random subsets per problem and N for the accuracy-vs-N curves.
       seed: seed of the bootstrap and of the subsets.
 
+    """
+
+    output_dir: str
+    candidates_file: Optional[str] = None
+    scores_file: Optional[str] = None
+    gold_file: Optional[str] = None
+    graded_file: Optional[str] = None
+    pass_ks: Sequence[int] = (1, 4, 16, 64)
+    maj_ks: Sequence[int] = (4, 8)
+    rerank_k: int = 8
+    skip_malformed: bool = False
+    num_bootstrap: int = 1000
+    curve_repeats: int = 16
+    seed: int = 0
+
+
+def evaluate(candidates_file: Optional[str] = None, output_dir: Optional[str] = None,
+             **settings: Any) -> dict:
+    """`run_evaluate(EvaluateSettings(...))` from arguments, e.g.
+    `evaluate("runs/x/candidates.jsonl", "runs/x/eval", num_bootstrap=200)`."""
+    if output_dir is None:
+        raise TypeError("evaluate() needs output_dir")
+    return run_evaluate(EvaluateSettings(candidates_file=candidates_file,
+                                         output_dir=output_dir, **settings))
+
+
+@run_lock.releases_locks
+def run_evaluate(settings: EvaluateSettings) -> dict:
+    """Grades `settings.candidates_file` (or reads its grading, `graded_file`) and writes the
+    report files into `settings.output_dir`.
+
     Returns:
       The report dictionary written to report.json (by the primary host only, in a
       multi-host run).
     """
+    s = settings
     distributed.maybe_initialize()
-    if (candidates_file is None) == (graded_file is None):
-        raise ConfigError("evaluate needs one of evaluate.candidates_file and "
-                          "evaluate.graded_file" + (", not both" if graded_file else ""))
-    if graded_file and gold_file:
-        raise ConfigError(f"evaluate.gold_file {gold_file}: the graded file {graded_file} "
-                          "already holds the gold answers it was graded with")
-    preflight.check_evaluate(candidates_file=candidates_file, graded_file=graded_file,
-                             output_dir=output_dir, scores_file=scores_file,
-                             gold_file=gold_file, pass_ks=pass_ks, maj_ks=maj_ks,
-                             rerank_k=rerank_k, num_bootstrap=num_bootstrap,
-                             curve_repeats=curve_repeats)
-    run_lock.hold_output(output_dir, "evaluate.output_dir", folder=True)
+    _check(s)
+    run_lock.hold_output(s.output_dir, "evaluate.output_dir", folder=True)
     start = time.time()
-    if graded_file:
-        problems, counts, source = graded.read_graded(graded_file)
+    candidates_file, gold_file = s.candidates_file, s.gold_file
+    if s.graded_file:
+        problems, counts, source = graded.read_graded(s.graded_file)
         candidates_file, gold_file = source["candidates_file"], source["gold_file"]
     else:
-        problems, counts = graded.grade_candidates(candidates_file, gold_file, skip_malformed)
-    scores, score_counts = (records.read_scores(scores_file, skip_malformed)
-                            if scores_file else (None, records.Counts()))
+        problems, counts = graded.grade_candidates(candidates_file, gold_file, s.skip_malformed)
+    scores, score_counts = (records.read_scores(s.scores_file, s.skip_malformed)
+                            if s.scores_file else (None, records.Counts()))
     missing = 0
     if scores is not None:
         problems, missing = with_scores(problems, scores)
     if not problems:
         raise ConfigError(f"{candidates_file}: no problem with a gold answer to evaluate")
-    coverage = (scores_coverage(problems, scores_file, candidates_file)
-                if scores_file else None)
-    rr = [f"RR.Top{rerank_k}", "RR.All", "W.RR", f"W.RR.Maj{rerank_k}"] if scores_file else []
-    names = (["Greedy"] + [f"pass@{k}" for k in pass_ks] + ["Pass@N", "Maj1@N"]
-             + [f"Maj{k}@N" for k in maj_ks if k > 1] + rr)
-    per_problem = [p.metrics(pass_ks=pass_ks, maj_ks=maj_ks, rerank_k=rerank_k)
+    coverage = (scores_coverage(problems, s.scores_file, candidates_file)
+                if s.scores_file else None)
+    body = _report(s, problems, candidates_file, gold_file)
+    result = {"version": body.pop("version"), "config": body.pop("config"),
+              "counts": _counts(problems, counts, score_counts, missing),
+              **({"scores_coverage": coverage} if coverage else {}), **body}
+    if scores:
+        result["evaluator_auc"] = evaluator_auc(problems, s.num_bootstrap, s.seed)
+    result["counts"]["seconds"] = round(time.time() - start, 2)
+    if distributed.is_primary_host():  # every host grades; one writes
+        if not s.graded_file:
+            graded.write_graded(os.path.join(s.output_dir, graded.GRADED), problems, counts,
+                                candidates_file, gold_file)
+        report.write_report(result, s.output_dir)
+        plots.plot_accuracy_vs_n(result["accuracy_vs_n"],
+                                 os.path.join(s.output_dir, "accuracy_vs_n.png"),
+                                 title=os.path.basename(candidates_file))
+    return result
+
+
+def _check(s: EvaluateSettings) -> None:
+    """The settings' own checks, before anything is read."""
+    if (s.candidates_file is None) == (s.graded_file is None):
+        raise ConfigError("evaluate needs one of evaluate.candidates_file and "
+                          "evaluate.graded_file" + (", not both" if s.graded_file else ""))
+    if s.graded_file and s.gold_file:
+        raise ConfigError(f"evaluate.gold_file {s.gold_file}: the graded file {s.graded_file} "
+                          "already holds the gold answers it was graded with")
+    preflight.check_evaluate(candidates_file=s.candidates_file, graded_file=s.graded_file,
+                             output_dir=s.output_dir, scores_file=s.scores_file,
+                             gold_file=s.gold_file, pass_ks=s.pass_ks, maj_ks=s.maj_ks,
+                             rerank_k=s.rerank_k, num_bootstrap=s.num_bootstrap,
+                             curve_repeats=s.curve_repeats)
+
+
+def _report(s: EvaluateSettings, problems: Sequence[GradedProblem], candidates_file: str,
+            gold_file: Optional[str]) -> dict[str, Any]:
+    """report.json's version, config, metric names, per-group summaries and accuracy-vs-N
+    curves (its counts are `_counts`)."""
+    rr = ([f"RR.Top{s.rerank_k}", "RR.All", "W.RR", f"W.RR.Maj{s.rerank_k}"]
+          if s.scores_file else [])
+    names = (["Greedy"] + [f"pass@{k}" for k in s.pass_ks] + ["Pass@N", "Maj1@N"]
+             + [f"Maj{k}@N" for k in s.maj_ks if k > 1] + rr)
+    per_problem = [p.metrics(pass_ks=s.pass_ks, maj_ks=s.maj_ks, rerank_k=s.rerank_k)
                    for p in problems]
-    curves = plots.accuracy_vs_n(problems, ["Pass@N", "Maj1@N"] + rr, curve_repeats, seed,
-                                 rerank_k)
-    result = {
+    curves = plots.accuracy_vs_n(problems, ["Pass@N", "Maj1@N"] + rr, s.curve_repeats, s.seed,
+                                 s.rerank_k)
+    return {
         "version": report.REPORT_VERSION,
-        "config": {"candidates_file": candidates_file, "scores_file": scores_file,
+        "config": {"candidates_file": candidates_file, "scores_file": s.scores_file,
                    "gold_file": gold_file,
-                   **({"graded_file": graded_file} if graded_file else {}),
-                   "pass_ks": list(pass_ks), "maj_ks": list(maj_ks),
-                   "rerank_k": rerank_k, "num_bootstrap": num_bootstrap,
-                   "curve_repeats": curve_repeats, "seed": seed},
-        "counts": {
-            "problems": len(problems),
-            "sampled_rows": sum(len(p.labels) for p in problems),
-            "greedy_rows": sum(p.greedy_correct is not None for p in problems),
-            "malformed": counts["malformed"] + score_counts.malformed,
-            "duplicate": counts["duplicate"],
-            "conflicting_gold": counts["conflicting_gold"],
-            "unextractable": counts["unextractable"], "missing_score": missing,
-            "missing_gold": counts["missing_gold"],
-            "unknown_verdicts": counts["unknown_verdicts"],
-        },
-        **({"scores_coverage": coverage} if coverage else {}),
+                   **({"graded_file": s.graded_file} if s.graded_file else {}),
+                   "pass_ks": list(s.pass_ks), "maj_ks": list(s.maj_ks),
+                   "rerank_k": s.rerank_k, "num_bootstrap": s.num_bootstrap,
+                   "curve_repeats": s.curve_repeats, "seed": s.seed},
         "metrics": names,
         "groups": report.group_summaries(per_problem, [p.level for p in problems],
                                          [p.subject for p in problems], names,
-                                         num_bootstrap, seed),
+                                         s.num_bootstrap, s.seed),
         "accuracy_vs_n": curves,
     }
-    if scores:
-        result["evaluator_auc"] = evaluator_auc(problems, num_bootstrap, seed)
-    result["counts"]["seconds"] = round(time.time() - start, 2)
-    if distributed.is_primary_host():  # every host grades; one writes
-        if not graded_file:
-            graded.write_graded(os.path.join(output_dir, graded.GRADED), problems, counts,
-                                candidates_file, gold_file)
-        report.write_report(result, output_dir)
-        plots.plot_accuracy_vs_n(curves, os.path.join(output_dir, "accuracy_vs_n.png"),
-                                 title=os.path.basename(candidates_file))
-    return result
+
+
+def _counts(problems: Sequence[GradedProblem], counts: dict, score_counts: records.Counts,
+            missing_scores: int) -> dict[str, int]:
+    """report.json's "counts": what was graded and what was left out, by cause."""
+    return {
+        "problems": len(problems),
+        "sampled_rows": sum(len(p.labels) for p in problems),
+        "greedy_rows": sum(p.greedy_correct is not None for p in problems),
+        "malformed": counts["malformed"] + score_counts.malformed,
+        "duplicate": counts["duplicate"],
+        "conflicting_gold": counts["conflicting_gold"],
+        "unextractable": counts["unextractable"], "missing_score": missing_scores,
+        "missing_gold": counts["missing_gold"],
+        "unknown_verdicts": counts["unknown_verdicts"],
+    }
 
 
 def evaluator_auc(problems, num_bootstrap: int, seed: int) -> dict:
@@ -179,9 +238,10 @@ def evaluator_auc(problems, num_bootstrap: int, seed: int) -> dict:
     return ranking.auc_with_ci(scores, labels, groups, num_bootstrap, seed)
 
 
-if __name__ == "__main__":
-    # evaluate.gin binds the short name `evaluate` and imports nothing, so that under
-    # `python -m` only this `__main__.evaluate` is registered (importing the module again
-    # would register a second, ambiguous `evaluate`).
+gin.register("evaluate", module="mathft_jax.evaluate")(EvaluateSettings)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Any:
+    """`python -m mathft_jax.evaluate`: the settings from gin, then `run_evaluate`."""
     from mathft_jax import gin_utils
-    gin_utils.run_main(evaluate)
+    return gin_utils.run_tool("evaluate", EvaluateSettings, run_evaluate, argv)

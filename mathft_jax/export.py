@@ -22,30 +22,42 @@ Writes into OUTPUT_DIR:
 
 The run holds `OUTPUT_DIR/export.lock` (`training.run_lock`): a second export into the same
 folder is refused, a killed one's lock is taken over.
+
+From Python, gin-free: `run_export(ExportSettings(...))`, or the keyword form `export(...)`; only the
+command line (`main`) reads gin, where `ExportSettings`'s fields are bound as `export.*`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from typing import Optional, Sequence
+import sys
+from typing import Any, Optional, Sequence
 
-import gin
-import jax
-import jax.numpy as jnp
-import numpy as np
-from flax.linen import meta
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+if __name__ == "__main__":
+    # Run the copy imported under its package name, so that gin registers one `export`.
+    from mathft_jax.export import main as _main
+    _main()
+    sys.exit(0)
 
-from mathft_jax import distributed, file_paths, preflight
-from mathft_jax.atomic_files import atomic_write_bytes, atomic_write_json, atomic_write_text
-from mathft_jax.errors import ConfigError
-from mathft_jax.models import Decoder, safetensors_io
-from mathft_jax.models.config import ModelConfig
-from mathft_jax.models.pretrained import load_pretrained
+import dataclasses  # noqa: E402
+import os  # noqa: E402
+
+import gin  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from flax.linen import meta  # noqa: E402
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P  # noqa: E402
+
+from mathft_jax import distributed, file_paths, preflight  # noqa: E402
+from mathft_jax.atomic_files import (atomic_write_bytes, atomic_write_json,  # noqa: E402
+                                     atomic_write_text)
+from mathft_jax.errors import ConfigError  # noqa: E402
+from mathft_jax.models import Decoder, safetensors_io  # noqa: E402
+from mathft_jax.models.config import ModelConfig  # noqa: E402
+from mathft_jax.models.pretrained import load_pretrained  # noqa: E402
 # Imported here, not lazily: it registers gin configurables, which must exist before
-# run_main finalizes the config.
-from mathft_jax.training import checkpoints, run_lock
+# run_tool finalizes the config.
+from mathft_jax.training import checkpoints, run_lock  # noqa: E402
 
 EXPORT_VERSION = 1
 FORMATS = ("orbax", "safetensors")
@@ -73,18 +85,12 @@ def _replicated_over_processes(params):
         lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), params)
 
 
-@run_lock.releases_locks
-@gin.configurable
-def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
-           checkpoint: Optional[str] = None, model_config: Optional[ModelConfig] = None,
-           formats: Sequence[str] = FORMATS, dtype: str = "float32") -> Optional[dict]:
-    """Exports params as an Orbax params-only checkpoint and/or HF-named safetensors.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExportSettings:
+    """Everything one `export` run reads. On the command line, gin binds these fields under
+    the name `export` (`gin_configs/runs/export.gin`).
 
-    In a multi-host run every host loads the params and takes part in the Orbax save (a
-    collective write); the other files are written by the primary host alone, and the other
-    hosts return None.
-
-    Args:
+    Attributes:
       output_dir: where to write (created).
       pretrained: a `load_pretrained` name or path ("gemma3_270m", a .gguf, an HF directory).
       checkpoint: instead of `pretrained`, a run's MODEL_DIR, step folder or params export;
@@ -93,45 +99,59 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
       formats: any of "orbax", "safetensors".
       dtype: dtype of the exported tensors, e.g. "float32" or "bfloat16".
 
+    """
+
+    output_dir: str
+    pretrained: Optional[str] = None
+    checkpoint: Optional[str] = None
+    model_config: Optional[ModelConfig] = None
+    formats: Sequence[str] = FORMATS
+    dtype: str = "float32"
+
+
+def export(**settings: Any) -> Optional[dict]:
+    """`run_export(ExportSettings(**settings))`: the keyword form, e.g.
+    `export(output_dir="exports/gemma", pretrained="gemma3_270m", formats=("safetensors",))`."""
+    return run_export(ExportSettings(**settings))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Source:
+    """The params to export and what travels with them."""
+
+    config: ModelConfig
+    params: Any
+    name: str
+    bos_id: Optional[int] = None
+    licence: Optional[str] = None
+    vocab_file: Optional[str] = None
+
+
+@run_lock.releases_locks
+def run_export(settings: ExportSettings) -> Optional[dict]:
+    """Exports params as an Orbax params-only checkpoint and/or HF-named safetensors.
+
+    In a multi-host run every host loads the params and takes part in the Orbax save (a
+    collective write); the other files are written by the primary host alone, and the other
+    hosts return None.
+
     Returns:
       The manifest written to export.json (None on a non-primary host).
     """
+    s = settings
     distributed.maybe_initialize()
-    checks = preflight.Checks("export")
-    checks.that(formats and not set(formats) - set(FORMATS),
-                f"export.formats must be a non-empty subset of {FORMATS}, got {tuple(formats)}")
-    checks.that((pretrained is None) != (checkpoint is None),
-                "set exactly one of export.pretrained (PRETRAINED) and export.checkpoint "
-                "(CHECKPOINT)")
-    checks.creatable_dir(output_dir=output_dir).existing(optional=True, checkpoint=checkpoint)
-    checks.raise_any()
-    try:
-        jnp.dtype(dtype)
-    except TypeError:
-        raise ConfigError(f"export.dtype {dtype!r} is not a dtype name") from None
+    _check(s)
     # Before any model is loaded: a second export into the same folder stops at once.
-    run_lock.hold_output(output_dir, "export.output_dir", folder=True,
+    run_lock.hold_output(s.output_dir, "export.output_dir", folder=True,
                          lock_name=run_lock.EXPORT_LOCK_FILE)
-    out = file_paths.as_path(output_dir)
-    vocab_file, bos_id, licence = None, None, None
-    if pretrained is not None:
-        loaded = load_pretrained(pretrained)
-        config, params, source = loaded.config, loaded.params, pretrained
-        bos_id, licence = loaded.bos_id, loaded.licence_note
-        vocab = loaded.vocabulary
-        vocab_file = getattr(vocab, "sentencepiece_model_file", None) if vocab else None
-    else:
-        if model_config is None:
-            raise ConfigError("export.checkpoint needs export.model_config "
-                              "(include a gin_configs/models/*.gin and bind %MODEL_CONFIG)")
-        config, params, source = model_config, _from_checkpoint(checkpoint, model_config), \
-            checkpoint
-    config = dataclasses.replace(config, param_dtype=dtype)
-    params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), params)
+    out = file_paths.as_path(s.output_dir)
+    source = _source(s)
+    config = dataclasses.replace(source.config, param_dtype=s.dtype)
+    params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, s.dtype), source.params)
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    if "orbax" in formats:
+    if "orbax" in s.formats:
         target = out / "params"
         if target.exists():
             raise ConfigError(f"{target} already exists; choose another OUTPUT_DIR")
@@ -139,26 +159,67 @@ def export(output_dir: str = gin.REQUIRED, pretrained: Optional[str] = None,
         written.append("params")
     if not distributed.is_primary_host():
         return None
-    if "safetensors" in formats:
-        extra = {"bos_token_id": bos_id} if bos_id is not None else {}
-        safetensors_io.export_safetensors(config, params, out / "hf", dtype=dtype,
-                                          extra_config=extra)
-        written += ["hf/model.safetensors", "hf/config.json"]
-        if vocab_file and os.path.isfile(vocab_file):
-            atomic_write_bytes(out / "hf" / "tokenizer.model",
-                               file_paths.as_path(vocab_file).read_bytes())
-            written.append("hf/tokenizer.model")
-    if licence:
-        atomic_write_text(out / "NOTICE.txt", licence + "\n")
+    if "safetensors" in s.formats:
+        written += _write_hf(out, config, params, s.dtype, source)
+    if source.licence:
+        atomic_write_text(out / "NOTICE.txt", source.licence + "\n")
         written.append("NOTICE.txt")
-    manifest = {"version": EXPORT_VERSION, "source": str(source), "dtype": dtype,
-                "formats": list(formats), "files": written, "bos_id": bos_id,
-                "licence_note": licence, "model_config": dataclasses.asdict(config)}
+    manifest = {"version": EXPORT_VERSION, "source": str(source.name), "dtype": s.dtype,
+                "formats": list(s.formats), "files": written, "bos_id": source.bos_id,
+                "licence_note": source.licence, "model_config": dataclasses.asdict(config)}
     atomic_write_json(out / "export.json", manifest)
-    print(f"exported {source} ({dtype}) to {out}: {', '.join(written)}")
+    print(f"exported {source.name} ({s.dtype}) to {out}: {', '.join(written)}")
     return manifest
 
 
-if __name__ == "__main__":
+def _check(s: ExportSettings) -> None:
+    """The settings' own checks, before any model is loaded."""
+    checks = preflight.Checks("export")
+    checks.that(s.formats and not set(s.formats) - set(FORMATS),
+                f"export.formats must be a non-empty subset of {FORMATS}, got {tuple(s.formats)}")
+    checks.that((s.pretrained is None) != (s.checkpoint is None),
+                "set exactly one of export.pretrained (PRETRAINED) and export.checkpoint "
+                "(CHECKPOINT)")
+    checks.creatable_dir(output_dir=s.output_dir).existing(optional=True,
+                                                           checkpoint=s.checkpoint)
+    checks.raise_any()
+    try:
+        jnp.dtype(s.dtype)
+    except TypeError:
+        raise ConfigError(f"export.dtype {s.dtype!r} is not a dtype name") from None
+
+
+def _source(s: ExportSettings) -> _Source:
+    """The pretrained model or the checkpoint's params (with `model_config`)."""
+    if s.pretrained is not None:
+        loaded = load_pretrained(s.pretrained)
+        vocab = loaded.vocabulary
+        return _Source(loaded.config, loaded.params, s.pretrained, loaded.bos_id,
+                       loaded.licence_note,
+                       getattr(vocab, "sentencepiece_model_file", None) if vocab else None)
+    if s.model_config is None:
+        raise ConfigError("export.checkpoint needs export.model_config "
+                          "(include a gin_configs/models/*.gin and bind %MODEL_CONFIG)")
+    return _Source(s.model_config, _from_checkpoint(s.checkpoint, s.model_config), s.checkpoint)
+
+
+def _write_hf(out, config: ModelConfig, params: Any, dtype: str, source: _Source) -> list[str]:
+    """hf/model.safetensors, hf/config.json and the source's tokenizer.model, if any."""
+    extra = {"bos_token_id": source.bos_id} if source.bos_id is not None else {}
+    safetensors_io.export_safetensors(config, params, out / "hf", dtype=dtype,
+                                      extra_config=extra)
+    written = ["hf/model.safetensors", "hf/config.json"]
+    if source.vocab_file and os.path.isfile(source.vocab_file):
+        atomic_write_bytes(out / "hf" / "tokenizer.model",
+                           file_paths.as_path(source.vocab_file).read_bytes())
+        written.append("hf/tokenizer.model")
+    return written
+
+
+gin.register("export", module="mathft_jax.export")(ExportSettings)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Any:
+    """`python -m mathft_jax.export`: the settings from gin, then `run_export`."""
     from mathft_jax import gin_utils
-    gin_utils.run_main(export)
+    return gin_utils.run_tool("export", ExportSettings, run_export, argv)

@@ -49,32 +49,43 @@ params export).
 BOS. Pretrained models such as Gemma need a BOS token before every prompt (Gemma 3 270M: 3.2
 vs 4.9 nats/token on MATH solutions with and without it). `prepend_bos=True` puts `bos_id`
 first, by default the pretrained model's BOS id, else the vocabulary's.
+
+From Python, gin-free: `run_infer(InferSettings(...))`, or the keyword form `infer(...)`; only the
+command line (`main`) reads gin, where `InferSettings`'s fields are bound as `infer.*`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import logging
-import time
+import sys
 from typing import Any, Iterator, Optional, Sequence
 
-import gin
-import jax
-import seqio
+if __name__ == "__main__":
+    # Run the copy imported under its package name, so that gin registers one `infer`.
+    from mathft_jax.infer import main as _main
+    _main()
+    sys.exit(0)
 
-from mathft_jax import distributed, formats, partitioning, preflight
-from mathft_jax.chunked_output import ChunkedOutput, Written
-from mathft_jax.data.task_problems import Problem, read_problems
-from mathft_jax.decoding.continuous import ContinuousDecoder, Finished, Request
-from mathft_jax.decoding.decode_loop import bucket_length
-from mathft_jax.decoding.sampling import Greedy, Sampling, SamplingRule
-from mathft_jax.decoding.stop_strings import cut_at_stop
-from mathft_jax.errors import ConfigError
-from mathft_jax.models import ModelConfig
-from mathft_jax.params_source import load_params, resolve_bos
-from mathft_jax.resumable_jsonl import ResumableJsonl
-from mathft_jax.training import run_lock
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+
+import gin  # noqa: E402
+import jax  # noqa: E402
+import seqio  # noqa: E402
+
+from mathft_jax import distributed, formats, partitioning, preflight  # noqa: E402
+from mathft_jax.chunked_output import ChunkedOutput, Written  # noqa: E402
+from mathft_jax.data.task_problems import Problem, read_problems  # noqa: E402
+from mathft_jax.decoding.continuous import ContinuousDecoder, Finished, Request  # noqa: E402
+from mathft_jax.decoding.decode_loop import bucket_length  # noqa: E402
+from mathft_jax.decoding.sampling import Greedy, Sampling, SamplingRule  # noqa: E402
+from mathft_jax.decoding.stop_strings import cut_at_stop  # noqa: E402
+from mathft_jax.errors import ConfigError  # noqa: E402
+from mathft_jax.models import ModelConfig  # noqa: E402
+from mathft_jax.params_source import load_params, resolve_bos  # noqa: E402
+from mathft_jax.resumable_jsonl import ResumableJsonl  # noqa: E402
+from mathft_jax.training import run_lock  # noqa: E402
 
 
 class InferError(ConfigError):
@@ -82,21 +93,12 @@ class InferError(ConfigError):
     prints it as one `error:` line and exits with status 2)."""
 
 
-@run_lock.releases_locks
-@gin.configurable
-def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQUIRED,
-          mixture_or_task_name: str = gin.REQUIRED, output_file: str = gin.REQUIRED,
-          split: str = "test", greedy: bool = True, num_samples: int = 0,
-          sampling: SamplingRule = Sampling(temperature=0.9), max_new_tokens: int = 512,
-          batch_size: int = 8, chunk_problems: Optional[int] = None,
-          max_problems: Optional[int] = None, seed: int = 0,
-          stop_strings: Sequence[str] = (), max_prompt_length: Optional[int] = None,
-          overwrite: bool = False, max_chunks: Optional[int] = None,
-          show_progress: bool = True, prepend_bos: bool = False,
-          bos_id: Optional[int] = None) -> dict[str, Any]:
-    """Writes greedy and/or sampled candidates for every problem of a task split.
+@dataclasses.dataclass(frozen=True)
+class InferSettings:
+    """Everything one `infer` run reads. On the command line, gin binds these fields under
+    the name `infer` (`gin_configs/runs/infer.gin`: `infer.batch_size = %BATCH_SIZE`).
 
-    Args:
+    Attributes:
       model_config: the decoder's ModelConfig.
       checkpoint: a training run's MODEL_DIR, a step folder, a params export,
         "pretrained:<name>" (`models.load_pretrained(name)`, e.g. "pretrained:gemma3_270m"),
@@ -124,66 +126,119 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
       bos_id: the BOS id for `prepend_bos`; default: the pretrained model's, else the
         vocabulary's (an error when neither has one).
 
+    """
+
+    model_config: ModelConfig
+    checkpoint: str
+    mixture_or_task_name: str
+    output_file: str
+    split: str = "test"
+    greedy: bool = True
+    num_samples: int = 0
+    sampling: SamplingRule = Sampling(temperature=0.9)
+    max_new_tokens: int = 512
+    batch_size: int = 8
+    chunk_problems: Optional[int] = None
+    max_problems: Optional[int] = None
+    seed: int = 0
+    stop_strings: Sequence[str] = ()
+    max_prompt_length: Optional[int] = None
+    overwrite: bool = False
+    max_chunks: Optional[int] = None
+    show_progress: bool = True
+    prepend_bos: bool = False
+    bos_id: Optional[int] = None
+
+
+def infer(**settings: Any) -> dict[str, Any]:
+    """`run_infer(InferSettings(**settings))`: the keyword form, e.g.
+    `infer(model_config=cfg, checkpoint="runs/sft", mixture_or_task_name="synthetic_eval",
+    output_file="runs/sft/candidates.jsonl", num_samples=8)`."""
+    return run_infer(InferSettings(**settings))
+
+
+@run_lock.releases_locks
+def run_infer(settings: InferSettings) -> dict[str, Any]:
+    """Writes greedy and/or sampled candidates for every problem of a task split.
+
+    Args:
+      settings: the run's settings (`InferSettings`).
+
     Returns:
       A summary: problems and rows written in this call and in total, generated tokens,
       seconds, tokens/s, whether the file is complete.
     """
+    s = settings
     distributed.maybe_initialize()
     preflight.check_infer(
-        greedy=greedy, num_samples=num_samples, max_new_tokens=max_new_tokens,
-        batch_size=batch_size, chunk_problems=chunk_problems, max_problems=max_problems,
-        max_chunks=max_chunks, max_prompt_length=max_prompt_length, prepend_bos=prepend_bos,
-        bos_id=bos_id, sampling=sampling, output_file=output_file, checkpoint=checkpoint)
-    run_lock.hold_output(output_file, "infer.output_file")
-    chunk_problems = chunk_problems or batch_size
-    settings = {
-        "checkpoint": checkpoint, "mixture_or_task_name": mixture_or_task_name, "split": split,
-        "greedy": greedy, "num_samples": num_samples,
-        "sampling": sampling.to_dict() if num_samples else None,
-        "max_new_tokens": max_new_tokens, "batch_size": batch_size,
-        "chunk_problems": chunk_problems, "max_problems": max_problems, "seed": seed,
-        "stop_strings": list(stop_strings), "max_prompt_length": max_prompt_length,
-        "model_config": dataclasses.asdict(model_config)}
-
-    problems, _, vocab = read_problems(mixture_or_task_name, split, max_problems)
-    if vocab.vocab_size > model_config.vocab_size:
+        greedy=s.greedy, num_samples=s.num_samples, max_new_tokens=s.max_new_tokens,
+        batch_size=s.batch_size, chunk_problems=s.chunk_problems, max_problems=s.max_problems,
+        max_chunks=s.max_chunks, max_prompt_length=s.max_prompt_length,
+        prepend_bos=s.prepend_bos, bos_id=s.bos_id, sampling=s.sampling,
+        output_file=s.output_file, checkpoint=s.checkpoint)
+    run_lock.hold_output(s.output_file, "infer.output_file")
+    problems, _, vocab = read_problems(s.mixture_or_task_name, s.split, s.max_problems)
+    if vocab.vocab_size > s.model_config.vocab_size:
         raise InferError(f"the task's vocabulary has {vocab.vocab_size} ids but the model only "
-                         f"{model_config.vocab_size} (ModelConfig.vocab_size)")
+                         f"{s.model_config.vocab_size} (ModelConfig.vocab_size)")
     mesh = partitioning.make_mesh(devices=jax.local_devices())  # one per host, see above
-    loaded = load_params(model_config, checkpoint, mesh)
-    bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "infer")
-    if bos_id is not None:  # recorded only when set, so older files still resume
-        settings["bos_id"] = bos_id
+    loaded = load_params(s.model_config, s.checkpoint, mesh)
+    bos_id = resolve_bos(s.prepend_bos, s.bos_id, loaded, vocab, "infer")
     problems = list(problems)
-    output = ChunkedOutput.open(output_file, settings, overwrite=overwrite,
-                                units=len(problems), chunk_size=chunk_problems)
-    passes = _passes(greedy, num_samples, sampling, seed, max_new_tokens, stop_strings, bos_id)
-    prompts = _Prompts(bos_id, max_prompt_length)
+    output = ChunkedOutput.open(s.output_file, _recorded(s, bos_id), overwrite=s.overwrite,
+                                units=len(problems), chunk_size=s.chunk_problems or s.batch_size)
+    prompts = _Prompts(bos_id, s.max_prompt_length)
     problems = [(p, prompts.of(p)) for p in problems]
-    # One bucket for the whole run (skipped problems included): a row's numbers depend on it.
-    bucket = bucket_length(max((len(prompt) for _, prompt in problems), default=1))
-    group = sum(n for _, _, n, _ in passes)
-    decoder = _StreamDecoder(
-        vocab=vocab, checkpoint=checkpoint, passes=passes, stop_strings=tuple(stop_strings),
-        prompts=prompts, engine=ContinuousDecoder(
-            params=loaded.params, config=model_config, rows=batch_size * group,
-            group_rows=group, prompt_bucket=bucket, max_new_tokens=max_new_tokens,
-            sampling=sampling if num_samples else Greedy(), eos_id=vocab.eos_id,
-            rng=jax.random.PRNGKey(seed), pad_id=vocab.pad_id,
-            stop_sequences=[vocab.encode(s) for s in stop_strings if s], mesh=mesh,
-            logical_axis_rules=partitioning.DEFAULT_RULES))
-
+    decoder = _stream_decoder(s, vocab, loaded.params, mesh, prompts, bos_id,
+                              max((len(prompt) for _, prompt in problems), default=1))
     start = time.time()
     written = output.write(
-        decoder.rows([problems[i] for i in output.mine()]), max_chunks=max_chunks,
-        show_progress=show_progress,
+        decoder.rows([problems[i] for i in output.mine()]), max_chunks=s.max_chunks,
+        show_progress=s.show_progress,
         postfix=lambda: dict(tok_s=f"{decoder.tokens / max(time.time() - start, 1e-9):.0f}",
                              rows=output.out.progress["rows"]))
     if output.out is None:  # another host writes the file
         return {"problems_written": written.problems, "rows_written": written.rows,
                 "generated_tokens": decoder.tokens, "complete": written.finished,
-                "output_file": output_file, "written_here": False}
-    return _summary(output.out, written, decoder, time.time() - start, max_prompt_length)
+                "output_file": s.output_file, "written_here": False}
+    return _summary(output.out, written, decoder, time.time() - start, s.max_prompt_length)
+
+
+def _recorded(s: InferSettings, bos_id: Optional[int]) -> dict[str, Any]:
+    """The settings the candidates file records; a resumed run must match them."""
+    recorded = {
+        "checkpoint": s.checkpoint, "mixture_or_task_name": s.mixture_or_task_name,
+        "split": s.split, "greedy": s.greedy, "num_samples": s.num_samples,
+        "sampling": s.sampling.to_dict() if s.num_samples else None,
+        "max_new_tokens": s.max_new_tokens, "batch_size": s.batch_size,
+        "chunk_problems": s.chunk_problems or s.batch_size, "max_problems": s.max_problems,
+        "seed": s.seed, "stop_strings": list(s.stop_strings),
+        "max_prompt_length": s.max_prompt_length,
+        "model_config": dataclasses.asdict(s.model_config)}
+    if bos_id is not None:  # recorded only when set, so older files still resume
+        recorded["bos_id"] = bos_id
+    return recorded
+
+
+def _stream_decoder(s: InferSettings, vocab: seqio.Vocabulary, params: Any, mesh: Any,
+                    prompts: "_Prompts", bos_id: Optional[int], longest_prompt: int
+                    ) -> "_StreamDecoder":
+    """The continuous decoder of a run: its passes, rows and one prompt bucket."""
+    passes = _passes(s.greedy, s.num_samples, s.sampling, s.seed, s.max_new_tokens,
+                     s.stop_strings, bos_id)
+    group = sum(n for _, _, n, _ in passes)
+    return _StreamDecoder(
+        vocab=vocab, checkpoint=s.checkpoint, passes=passes, stop_strings=tuple(s.stop_strings),
+        prompts=prompts, engine=ContinuousDecoder(
+            params=params, config=s.model_config, rows=s.batch_size * group,
+            group_rows=group,
+            # One bucket for the whole run (skipped problems included): a row's numbers
+            # depend on it.
+            prompt_bucket=bucket_length(longest_prompt), max_new_tokens=s.max_new_tokens,
+            sampling=s.sampling if s.num_samples else Greedy(), eos_id=vocab.eos_id,
+            rng=jax.random.PRNGKey(s.seed), pad_id=vocab.pad_id,
+            stop_sequences=[vocab.encode(t) for t in s.stop_strings if t], mesh=mesh,
+            logical_axis_rules=partitioning.DEFAULT_RULES))
 
 
 def _passes(greedy: bool, num_samples: int, sampling: SamplingRule, seed: int,
@@ -287,8 +342,11 @@ def _summary(out: ResumableJsonl, written: Written, decoder: "_StreamDecoder", e
     return summary
 
 
-if __name__ == "__main__":
-    # infer.gin binds the short name `infer` and does not import this module, so under
-    # `python -m` only this `__main__.infer` is registered.
+gin.register("infer", module="mathft_jax.infer")(InferSettings)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Any:
+    """`python -m mathft_jax.infer`: the settings from gin, then `run_infer`."""
     from mathft_jax import gin_utils
-    gin_utils.run_main(infer)
+    return gin_utils.run_tool("infer", InferSettings, run_infer, argv)
+

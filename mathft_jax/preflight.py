@@ -105,7 +105,7 @@ def check_infer(*, greedy: bool, num_samples: int = 0, max_new_tokens: int = 1,
                 max_prompt_length: Optional[int] = None, prepend_bos: bool = False,
                 bos_id: Optional[int] = None, sampling: Any = None,
                 output_file: Optional[str] = None, checkpoint: Optional[str] = None) -> None:
-    """The settings of `mathft_jax.infer.infer` (see its docstring)."""
+    """The settings of `mathft_jax.infer.InferSettings` (see its docstring)."""
     from mathft_jax.decoding.sampling import Sampling  # light: no JAX at import
     c = Checks("infer")
     c.at_least(0, num_samples=num_samples).at_least(1, max_new_tokens=max_new_tokens,

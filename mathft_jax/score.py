@@ -20,34 +20,45 @@ a second run on the same output is refused), with a tqdm bar. The settings (chec
 prompt, label words) are recorded; a rerun with another evaluator into the same file is
 refused, and every row carries the `evaluator` fingerprint so that `formats.read_scores`
 refuses files that mix two.
+
+From Python, gin-free: `run_score(ScoreSettings(...))`, or the keyword form `score(...)`; only the
+command line (`main`) reads gin, where `ScoreSettings`'s fields are bound as `score.*`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-import math
-import os
-import time
-from typing import Iterator, Optional
+import sys
+from typing import Any, Iterator, Optional, Sequence
 
-import gin
-import jax
+if __name__ == "__main__":
+    # Run the copy imported under its package name, so that gin registers one `score`.
+    from mathft_jax.score import main as _main
+    _main()
+    sys.exit(0)
 
-from mathft_jax import distributed, file_paths, formats, partitioning
-from mathft_jax.chunked_output import ChunkedOutput
-from mathft_jax.data import prompts
-from mathft_jax.data.synthetic import checked_operations
-from mathft_jax.decoding.scoring import (label_word_probs, label_word_probs_at,
+import dataclasses  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+
+import gin  # noqa: E402
+import jax  # noqa: E402
+
+from mathft_jax import distributed, file_paths, formats, partitioning  # noqa: E402
+from mathft_jax.chunked_output import ChunkedOutput  # noqa: E402
+from mathft_jax.data import prompts  # noqa: E402
+from mathft_jax.data.synthetic import checked_operations  # noqa: E402
+from mathft_jax.decoding.scoring import (label_word_probs, label_word_probs_at,  # noqa: E402
                                          score_continuations)
-from mathft_jax.evaluator.inputs import EvaluatorInput, build_input
-from mathft_jax.evaluator.verifier import VerifierInput, build_verifier_input
-from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words
-from mathft_jax.errors import ConfigError
-from mathft_jax.models import ModelConfig
-from mathft_jax.params_source import load_params, resolve_bos
-from mathft_jax.training import run_lock
+from mathft_jax.evaluator.inputs import EvaluatorInput, build_input  # noqa: E402
+from mathft_jax.evaluator.verifier import VerifierInput, build_verifier_input  # noqa: E402
+from mathft_jax.evaluator.label_words import LabelWords, resolve_label_words  # noqa: E402
+from mathft_jax.errors import ConfigError  # noqa: E402
+from mathft_jax.models import ModelConfig  # noqa: E402
+from mathft_jax.params_source import load_params, resolve_bos  # noqa: E402
+from mathft_jax.training import run_lock  # noqa: E402
 
 
 READS = ("final", "steps", "likelihood")
@@ -57,20 +68,12 @@ class ScoreError(ConfigError):
     """A user-facing problem with the inputs or settings (one `error:` line, exit 2)."""
 
 
-@run_lock.releases_locks
-@gin.configurable
-def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQUIRED,
-          candidates_file: str = gin.REQUIRED, output_file: str = gin.REQUIRED,
-          like_task: str = gin.REQUIRED, template: str = prompts.EVALUATOR_TEMPLATE,
-          positive: str = prompts.EVALUATOR_LABELS[0],
-          negative: str = prompts.EVALUATOR_LABELS[1], batch_size: int = 16,
-          chunk_problems: int = 8, max_prompt_length: Optional[int] = None,
-          overwrite: bool = False, max_chunks: Optional[int] = None,
-          show_progress: bool = True, prepend_bos: bool = False,
-          bos_id: Optional[int] = None, read: str = "final") -> dict:
-    """Writes evaluator scores for the sampled rows of `candidates_file`.
+@dataclasses.dataclass(frozen=True)
+class ScoreSettings:
+    """Everything one `score` run reads. On the command line, gin binds these fields under
+    the name `score` (`gin_configs/runs/score.gin`: `score.batch_size = %BATCH_SIZE`).
 
-    Args:
+    Attributes:
       model_config: the evaluator's ModelConfig.
       checkpoint: the evaluator run's MODEL_DIR (or anything `params_source` loads).
       candidates_file: candidates JSONL with `problem` statements (written by infer).
@@ -95,66 +98,116 @@ def score(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
         verifier, `evaluator.verifier`) scores S = p(solution | the generator's prompt) under
         the checkpoint (`template` defaults to `prompts.GENERATOR_TEMPLATE` there).
 
+    """
+
+    model_config: ModelConfig
+    checkpoint: str
+    candidates_file: str
+    output_file: str
+    like_task: str
+    template: str = prompts.EVALUATOR_TEMPLATE
+    positive: str = prompts.EVALUATOR_LABELS[0]
+    negative: str = prompts.EVALUATOR_LABELS[1]
+    batch_size: int = 16
+    chunk_problems: int = 8
+    max_prompt_length: Optional[int] = None
+    overwrite: bool = False
+    max_chunks: Optional[int] = None
+    show_progress: bool = True
+    prepend_bos: bool = False
+    bos_id: Optional[int] = None
+    read: str = "final"
+
+
+def score(**settings: Any) -> dict:
+    """`run_score(ScoreSettings(**settings))`: the keyword form."""
+    return run_score(ScoreSettings(**settings))
+
+
+@run_lock.releases_locks
+def run_score(settings: ScoreSettings) -> dict:
+    """Writes evaluator scores for the sampled rows of `settings.candidates_file`.
+
     Returns:
       A summary (rows scored in this call and in total, seconds, candidates/s).
     """
+    s = settings
     distributed.maybe_initialize()
-    if read not in READS:
-        raise ScoreError(f"score.read must be one of {READS}, got {read!r}")
-    for value, name in ((batch_size, "batch_size"), (chunk_problems, "chunk_problems")):
-        if value < 1:
-            raise ScoreError(f"score.{name} must be >= 1, got {value}")
-    if not file_paths.as_path(candidates_file).exists():
-        raise ScoreError(f"candidates file {candidates_file} does not exist")
-    run_lock.hold_output(output_file, "score.output_file")
-    if read == "likelihood" and template == prompts.EVALUATOR_TEMPLATE:
+    _check(s)
+    run_lock.hold_output(s.output_file, "score.output_file")
+    template = s.template
+    if s.read == "likelihood" and template == prompts.EVALUATOR_TEMPLATE:
         template = prompts.GENERATOR_TEMPLATE
-    rows, _ = formats.read_candidates(candidates_file)
-    groups = _problems(rows, candidates_file)
+    rows, _ = formats.read_candidates(s.candidates_file)
+    groups = _problems(rows, s.candidates_file)
     from mathft_jax.data.task_lookup import get_task  # imports the `tasks` registrations
-    vocab = get_task(like_task).output_features["targets"].vocabulary
-    words = resolve_label_words(vocab, positive, negative)
-    max_length = max_prompt_length or model_config.max_seq_len
-    settings = {"checkpoint": checkpoint, "candidates_file": os.fspath(file_paths.as_path(candidates_file)),
-                "like_task": like_task, "template": template, "positive": positive,
-                "negative": negative, "max_prompt_length": max_length - len(words.prefix),
-                "model_config": dataclasses.asdict(model_config)}
-    if read != "final":  # recorded only when set, so older files still resume
-        settings["read"] = read
+    vocab = get_task(s.like_task).output_features["targets"].vocabulary
+    words = resolve_label_words(vocab, s.positive, s.negative)
+    max_length = s.max_prompt_length or s.model_config.max_seq_len
     mesh = partitioning.make_mesh(devices=jax.local_devices())  # one per host, as in infer
-    loaded = load_params(model_config, checkpoint, mesh)
-    bos_id = resolve_bos(prepend_bos, bos_id, loaded, vocab, "score")
-    if bos_id is not None:  # recorded only when set, so older files still resume
-        settings["bos_id"] = bos_id
-    fingerprint = f"{checkpoint}#{_digest(settings)}"
-    output = ChunkedOutput.open(output_file, settings, overwrite=overwrite, units=len(groups),
-                                chunk_size=chunk_problems)
-    inputs = [[_input(vocab, template, r, words, max_length, bos_id, read) for r in group]
+    loaded = load_params(s.model_config, s.checkpoint, mesh)
+    bos_id = resolve_bos(s.prepend_bos, s.bos_id, loaded, vocab, "score")
+    recorded = _recorded(s, template, max_length - len(words.prefix), bos_id)
+    fingerprint = f"{s.checkpoint}#{_digest(recorded)}"
+    output = ChunkedOutput.open(s.output_file, recorded, overwrite=s.overwrite,
+                                units=len(groups), chunk_size=s.chunk_problems)
+    inputs = [[_input(vocab, template, r, words, max_length, bos_id, s.read) for r in group]
               for group in groups]
     # One padded length for the whole run: a score must not depend on which candidates share
     # its batch (resuming, other hosts), and one shape compiles once.
     length = max(len(x.tokens) for group in inputs for x in group)
-    reader = (_final_reader(words, length) if read == "final" else
-              _likelihood_reader(length) if read == "likelihood" else
+    reader = (_final_reader(words, length) if s.read == "final" else
+              _likelihood_reader(length) if s.read == "likelihood" else
               _steps_reader(words, length, inputs))
 
     def results() -> Iterator[tuple[int, list[dict]]]:
         """This host's problems' score rows, one chunk's share (its batches) at a time."""
         for share in output.shares():
-            result = iter(_score_batches(loaded.params, model_config,
+            result = iter(_score_batches(loaded.params, s.model_config,
                                          [x for i in share for x in inputs[i]], reader,
-                                         batch_size, vocab, mesh))
+                                         s.batch_size, vocab, mesh))
             for i in share:
                 scores = [next(result) for _ in groups[i]]
                 yield i, [formats.score_row(problem_id=r["problem_id"],
-                                            sample_index=r["sample_index"], score=s,
+                                            sample_index=r["sample_index"], score=v,
                                             positive_logprob=lp, negative_logprob=ln,
                                             evaluator=fingerprint)
-                          for r, (s, lp, ln) in zip(groups[i], scores)]
+                          for r, (v, lp, ln) in zip(groups[i], scores)]
 
     start = time.time()
-    written = output.write(results(), max_chunks=max_chunks, show_progress=show_progress)
-    elapsed = time.time() - start
+    written = output.write(results(), max_chunks=s.max_chunks, show_progress=s.show_progress)
+    return _summary(output, written, time.time() - start, s.output_file, fingerprint)
+
+
+def _check(s: ScoreSettings) -> None:
+    """The settings' own checks, before anything is read."""
+    if s.read not in READS:
+        raise ScoreError(f"score.read must be one of {READS}, got {s.read!r}")
+    for value, name in ((s.batch_size, "batch_size"), (s.chunk_problems, "chunk_problems")):
+        if value < 1:
+            raise ScoreError(f"score.{name} must be >= 1, got {value}")
+    if not file_paths.as_path(s.candidates_file).exists():
+        raise ScoreError(f"candidates file {s.candidates_file} does not exist")
+
+
+def _recorded(s: ScoreSettings, template: str, max_prompt_length: int,
+              bos_id: Optional[int]) -> dict[str, Any]:
+    """The settings the scores file records (a resumed run must match them; the evaluator
+    fingerprint is their digest)."""
+    recorded = {"checkpoint": s.checkpoint,
+                "candidates_file": os.fspath(file_paths.as_path(s.candidates_file)),
+                "like_task": s.like_task, "template": template, "positive": s.positive,
+                "negative": s.negative, "max_prompt_length": max_prompt_length,
+                "model_config": dataclasses.asdict(s.model_config)}
+    if s.read != "final":  # recorded only when set, so older files still resume
+        recorded["read"] = s.read
+    if bos_id is not None:  # likewise
+        recorded["bos_id"] = bos_id
+    return recorded
+
+
+def _summary(output: ChunkedOutput, written: Any, elapsed: float, output_file: str,
+             fingerprint: str) -> dict[str, Any]:
     summary = {"rows_scored": written.rows, "seconds": round(elapsed, 3),
                "candidates_per_second": (round(written.rows / elapsed, 1) if elapsed > 0
                                          else None),
@@ -253,7 +306,10 @@ def _digest(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
-if __name__ == "__main__":
-    # score.gin binds the short name `score` and does not import this module.
+gin.register("score", module="mathft_jax.score")(ScoreSettings)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Any:
+    """`python -m mathft_jax.score`: the settings from gin, then `run_score`."""
     from mathft_jax import gin_utils
-    gin_utils.run_main(score)
+    return gin_utils.run_tool("score", ScoreSettings, run_score, argv)

@@ -89,7 +89,7 @@ def test_evaluate_from_its_graded_file_writes_the_same_report(files):
 
 def test_evaluate_takes_candidates_or_a_graded_file(files):
     with pytest.raises(ConfigError, match="one of evaluate.candidates_file and "
-                                          "evaluate.graded_file\n") as neither:
+                                          "evaluate.graded_file$") as neither:
         evaluate(output_dir=str(files / "o"))
     assert "not both" not in str(neither.value)
     graded.grade_file(str(files / "c.jsonl"), str(files / "g.jsonl"))

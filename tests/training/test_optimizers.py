@@ -69,7 +69,7 @@ def test_build_optimizer_reads_no_gin_and_the_train_edge_does():
             gin.bind_parameter("mathft_jax.training.optimizers.make_optimizer.clip_norm", 0.1)
             gin.bind_parameter("mathft_jax.training.optimizers.make_optimizer.name", "adafactor")
         bound = optimizers.build_optimizer(10, schedule={"warmup_steps": 0})
-        edge = optimizer_from_gin(10)
+        edge = optimizers.build_optimizer(10, **optimizer_from_gin())
     finally:
         gin.clear_config()
     assert bound.settings == plain.settings

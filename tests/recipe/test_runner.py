@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import types
 
 import pytest
 
@@ -42,6 +43,18 @@ def test_runs_inputs_first_then_skips_finished_stages(tmp_path):
     assert run_stages(_stages(again), str(tmp_path), log=lines.append) == manifests
     assert again == [] and all(line.endswith("done, skipped") for line in lines[1:])
     assert lines[0] == f"plan for {tmp_path}: 3 stages; done, to skip (3): sft, samples, report"
+
+
+def test_a_finished_manifest_keeps_the_stage_s_seconds_to_a_tenth(monkeypatch, tmp_path):
+    # The runner's clock advances 12.3456 s between any two reads: each stage takes that.
+    reads = iter(100.0 + 12.3456 * i for i in range(100))
+    monkeypatch.setattr(runner, "time", types.SimpleNamespace(time=lambda: next(reads)))
+    lines = []
+    manifests = run_stages(_stages([]), str(tmp_path), log=lines.append)
+    assert {name: m["seconds"] for name, m in manifests.items()} == {
+        "sft": 12.3, "samples": 12.3, "report": 12.3}
+    assert runner.read_manifest(str(tmp_path / "sft"))["seconds"] == 12.3
+    assert "[1/3] sft: finished in 12.3 s" in lines
 
 
 def test_changed_settings_rerun_that_stage_and_what_reads_it(tmp_path):

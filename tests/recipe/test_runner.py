@@ -227,6 +227,20 @@ def test_parallel_stages_run_ready_stages_at_once_and_inputs_first(tmp_path, cap
     assert any(line.startswith("[3/3] c: started") for line in out)
 
 
+def test_one_stage_at_a_time_runs_on_the_calling_thread_and_prints_unprefixed(tmp_path,
+                                                                             capsys):
+    import threading
+    threads = []
+
+    def run(folder, inputs):
+        threads.append(threading.current_thread())
+        print("sft working")
+        return {}
+    run_stages([Stage("sft", (), {}, run)], str(tmp_path), log=lambda _: None, parallel=1)
+    assert threads == [threading.current_thread()]
+    assert capsys.readouterr().out == "sft working\n"
+
+
 def test_a_failed_parallel_stage_lets_the_other_finish_and_starts_nothing_after(tmp_path):
     import threading
     calls, lines = [], []

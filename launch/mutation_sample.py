@@ -78,7 +78,11 @@ def collect(work: Path, tests: list[str]) -> None:
     forks (a forked JAX runtime with threads can deadlock), so only collection happens here."""
     os.chdir(work / "mutants")
     sys.path.insert(0, str(work / "mutants"))
-    os.environ["PYTHONPATH"] = str(work / "mutants")  # for the processes that tests start
+    # For the processes that tests start: the mutated copy first, and mutmut, which the
+    # mutated files import (its trampolines read MUTANT_UNDER_TEST, which children inherit).
+    import mutmut
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(work / "mutants"), str(Path(mutmut.__file__).resolve().parents[1])])
     os.environ["MUTANT_UNDER_TEST"] = ""
     import pytest
     with open(os.devnull, "w") as quiet:

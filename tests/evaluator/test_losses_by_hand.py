@@ -15,6 +15,7 @@ import seqio
 from mathft_jax.errors import ConfigError
 from mathft_jax.evaluator import losses, tasks
 from mathft_jax.evaluator.label_words import LabelWords
+from mathft_jax.models import Decoder
 from tests.training.helpers import TINY
 
 POS, NEG = 1, 2
@@ -38,9 +39,19 @@ def task(monkeypatch):
     return lambda kind: types.SimpleNamespace(name=f"toy_{kind}")
 
 
+# Stands for the parameters: the fake `model_logits` checks that the loss hands them on.
+PARAMS = {"toy": "params"}
+
+
 def _with_logits(monkeypatch, logits):
-    monkeypatch.setattr(losses, "model_logits",
-                        lambda model, params, batch: jnp.asarray(logits, jnp.float32))
+    """Replaces the decoder run by fixed logits; the loss must still hand the fake the
+    decoder of the config, the parameters it got, and the batch."""
+    def fake(model, params, batch):
+        assert isinstance(model, Decoder) and model.config == TINY, model
+        assert params is PARAMS, params
+        assert "decoder_input_tokens" in batch and "decoder_loss_weights" in batch
+        return jnp.asarray(logits, jnp.float32)
+    monkeypatch.setattr(losses, "model_logits", fake)
 
 
 # Row 0 reads a correct label at slot 1 (l+ - l- = 3 - 1); row 1 incorrect ones at slot 0
@@ -64,7 +75,7 @@ def test_classification_loss_by_hand(task, monkeypatch, over, want):
     kwargs = {} if over == "label_words" else {"over": over}  # label words: the default
     loss_fn = losses.make_evaluator_loss(TINY, task("classification"), **kwargs)
     batch = {k: jnp.asarray(v) for k, v in CLS_BATCH.items()}
-    loss_sum, metrics = loss_fn(None, batch, None)
+    loss_sum, metrics = loss_fn(PARAMS, batch, None)
     assert float(loss_sum) == pytest.approx(want, rel=1e-6)
     assert {k: float(v) for k, v in metrics.items()} == pytest.approx(
         {"denominator": 3.0, "loss_sum": want, "accuracy_sum": 2.0}, rel=1e-6)
@@ -93,7 +104,7 @@ def test_pair_losses_by_hand(task, monkeypatch, loss, kwargs, want):
     _with_logits(monkeypatch, PAIR_LOGITS)
     loss_fn = losses.make_evaluator_loss(TINY, task("pair"), loss, **kwargs)
     batch = {k: jnp.asarray(v) for k, v in PAIR_BATCH.items()}
-    loss_sum, metrics = loss_fn(None, batch, None)
+    loss_sum, metrics = loss_fn(PARAMS, batch, None)
     assert float(loss_sum) == pytest.approx(want, rel=1e-5)
     margin = MARGIN_TERM + kwargs.get("margin", 0.5) - 0.5
     assert {k: float(v) for k, v in metrics.items()} == pytest.approx(
@@ -108,11 +119,11 @@ def test_pair_with_the_rejected_above_is_not_ordered_and_hinge_saturates(task, m
     logits[0, 1, POS], logits[0, 3, POS] = 0.5, 1.0
     _with_logits(monkeypatch, logits)
     batch = {k: jnp.asarray(v) for k, v in PAIR_BATCH.items()}
-    _, metrics = losses.make_evaluator_loss(TINY, task("pair"), "margin")(None, batch, None)
+    _, metrics = losses.make_evaluator_loss(TINY, task("pair"), "margin")(PARAMS, batch, None)
     assert float(metrics["accuracy_sum"]) == 0.0
     assert float(metrics["margin_sum"]) == pytest.approx(_ls(1) - _ls(0.5) + 0.5, rel=1e-6)
     _, metrics = losses.make_evaluator_loss(TINY, task("pair"), "margin", margin=-1.0)(
-        None, batch, None)
+        PARAMS, batch, None)
     assert float(metrics["margin_sum"]) == 0.0
 
 
@@ -128,7 +139,7 @@ def test_likelihood_loss_by_hand(task, monkeypatch):
              "decoder_target_tokens": jnp.asarray([[0, 0, 1, 2, 3], [0, 0, 0, 0, 0]]),
              "decoder_loss_weights": jnp.asarray([[0, 1, -1, -1, -2], [0, 0, 0, 0, -1]])}
     loss_sum, metrics = losses.make_evaluator_loss(TINY, task("tokens"), "likelihood")(
-        None, batch, None)
+        PARAMS, batch, None)
     lm = math.log(4)
     unlikely = -math.log(15 / 16) - math.log(3 / 4) - math.log(-math.expm1(-1e-6))
     assert float(loss_sum) == pytest.approx(lm + unlikely, rel=1e-5)
@@ -155,6 +166,6 @@ def test_pair_terms_stay_per_row(task, monkeypatch):
     # (MARGIN_TERM), not one read from the other row's slots.
     _with_logits(monkeypatch, [PAIR_LOGITS[0], PAIR_LOGITS[0]])
     batch = {k: jnp.asarray([v[0], v[0]]) for k, v in PAIR_BATCH.items()}
-    loss_sum, metrics = losses.make_evaluator_loss(TINY, task("pair"), "margin")(None, batch, None)
+    loss_sum, metrics = losses.make_evaluator_loss(TINY, task("pair"), "margin")(PARAMS, batch, None)
     assert float(loss_sum) == pytest.approx(2 * MARGIN_TERM, rel=1e-5)
     assert float(metrics["denominator"]) == 2.0

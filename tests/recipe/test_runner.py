@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import types
 
 import pytest
 
@@ -42,6 +43,18 @@ def test_runs_inputs_first_then_skips_finished_stages(tmp_path):
     assert run_stages(_stages(again), str(tmp_path), log=lines.append) == manifests
     assert again == [] and all(line.endswith("done, skipped") for line in lines[1:])
     assert lines[0] == f"plan for {tmp_path}: 3 stages; done, to skip (3): sft, samples, report"
+
+
+def test_a_finished_manifest_keeps_the_stage_s_seconds_to_a_tenth(monkeypatch, tmp_path):
+    # The runner's clock advances 12.3456 s between any two reads: each stage takes that.
+    reads = iter(100.0 + 12.3456 * i for i in range(100))
+    monkeypatch.setattr(runner, "time", types.SimpleNamespace(time=lambda: next(reads)))
+    lines = []
+    manifests = run_stages(_stages([]), str(tmp_path), log=lines.append)
+    assert {name: m["seconds"] for name, m in manifests.items()} == {
+        "sft": 12.3, "samples": 12.3, "report": 12.3}
+    assert runner.read_manifest(str(tmp_path / "sft"))["seconds"] == 12.3
+    assert "[1/3] sft: finished in 12.3 s" in lines
 
 
 def test_changed_settings_rerun_that_stage_and_what_reads_it(tmp_path):
@@ -212,6 +225,20 @@ def test_parallel_stages_run_ready_stages_at_once_and_inputs_first(tmp_path, cap
     # The runner's own lines are not a stage's: no prefix.
     assert any(line.startswith("[1/3] a: finished in") for line in out)
     assert any(line.startswith("[3/3] c: started") for line in out)
+
+
+def test_one_stage_at_a_time_runs_on_the_calling_thread_and_prints_unprefixed(tmp_path,
+                                                                             capsys):
+    import threading
+    threads = []
+
+    def run(folder, inputs):
+        threads.append(threading.current_thread())
+        print("sft working")
+        return {}
+    run_stages([Stage("sft", (), {}, run)], str(tmp_path), log=lambda _: None, parallel=1)
+    assert threads == [threading.current_thread()]
+    assert capsys.readouterr().out == "sft working\n"
 
 
 def test_a_failed_parallel_stage_lets_the_other_finish_and_starts_nothing_after(tmp_path):

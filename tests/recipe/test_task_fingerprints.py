@@ -1,6 +1,7 @@
 """A recipe stage reruns when anything its task reads changes: a task option (bound in gin,
-`tasks.synthetic_task_options.levels`, and read by the entry point's edge) or a data file, and exactly the stages that read that
-task rerun, with what is downstream of them; an unchanged rerun skips every stage.
+`tasks.synthetic_task_options.levels`, and read by the entry point's edge) or a data file,
+and exactly the stages that read that task rerun, with what is downstream of them; an
+unchanged rerun skips every stage.
 
 The paper's own stages and fingerprints; each stage's work is replaced by a recorder (what
 reruns is decided by the fingerprints alone), so the test costs no training."""

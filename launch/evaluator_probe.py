@@ -57,11 +57,10 @@ def _parse(argv=None) -> argparse.Namespace:
 
 def _gold_slips_file(path: str, problems: int) -> str:
     from mathft_jax import formats
-    from tasks import synthetic_tasks
-    from mathft_jax.data import synthetic
-    opts = synthetic_tasks.synthetic_task_options()
-    chosen = synthetic.generate_split("train", problems, opts["seed"], opts["num_test"],
-                                      opts["levels"], opts["num_validation"], opts["families"])
+    from mathft_jax.data import synthetic, task_options
+    opts = task_options.current().synthetic
+    chosen = synthetic.generate_split("train", problems, opts.seed, opts.num_test,
+                                      opts.levels, opts.num_validation, opts.families)
     rows = [formats.candidate_row(
         problem_id=q.problem_id, sample_index=k, decoding="sample", text=text, logprob=0.0,
         num_tokens=0, finish_reason="eos", checkpoint="reference", sampling={"name": "reference"},
@@ -97,9 +96,10 @@ def _count_slips(run_dir: str) -> None:
 def main(argv=None) -> None:
     args = _parse(argv)
     import mathft_jax.recipe.__main__  # noqa: F401  (registers `recipe` for the gin file)
-    from mathft_jax.gin_utils import parse_config
+    from mathft_jax.gin_utils import parse_config, use_task_options_from_gin
     from mathft_jax.recipe.settings import RecipeSettings
     parse_config([args.gin_file], [f"RUN_DIR = '{args.run_dir}'"])
+    use_task_options_from_gin()  # the run's task options, as the recipe's CLI read them
     import gin
     s = gin.get_configurable(RecipeSettings)()
     if args.slips:

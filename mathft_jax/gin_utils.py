@@ -44,6 +44,7 @@ import gin
 from gin import config_parser
 
 from mathft_jax import cli_help, startup
+from mathft_jax.data import math_dataset, task_options
 # Re-exported: the error kinds and exit statuses were defined here before `errors` existed,
 # and users' own entry points and task modules may import them from here.
 from mathft_jax.errors import (EXIT_CONFIG, EXIT_ENVIRONMENT, ConfigError,  # noqa: F401
@@ -291,6 +292,36 @@ def _macro_value(value: Any) -> Any:
     return value
 
 
+def task_options_from_gin() -> task_options.TaskOptions:
+    """The SeqIO tasks' options as the parsed gin config binds them, under their gin names:
+    `tasks.math_task_options.*`, `tasks.synthetic_task_options.*`,
+    `mathft_jax.data.math_vocabulary.*`, `mathft_jax.data.synthetic_vocabulary.*` and
+    `mathft_jax.data.math_data_dir.path` (the library's tasks read no gin: see
+    `data.task_options`).
+
+    Raises:
+      ConfigError: when a bound value is invalid (e.g. an unknown synthetic level).
+    """
+    try:
+        return task_options.TaskOptions(
+            math=gin.get_configurable(task_options.MathTaskOptions)(),
+            synthetic=gin.get_configurable(task_options.SyntheticTaskOptions)(),
+            math_vocabulary=gin.get_configurable(task_options.math_vocabulary)(),
+            synthetic_vocabulary=gin.get_configurable(task_options.synthetic_vocabulary)(),
+            math_data_dir=gin.get_bindings(math_dataset.math_data_dir).get("path"))
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"task options: {_first_line(e)}") from None
+
+
+def use_task_options_from_gin() -> task_options.TaskOptions:
+    """Installs `task_options_from_gin()` as the tasks' options (`task_options.set_current`)
+    and returns them: what every entry point does once its gin files are parsed (`run_main`);
+    a Python caller that parses gin itself and then runs tasks calls it too."""
+    options = task_options_from_gin()
+    task_options.set_current(options)
+    return options
+
+
 def finalize() -> None:
     """Finalizes gin, naming any macro that is referenced but never set."""
     try:
@@ -313,7 +344,8 @@ def run_main(main_fn: Callable[[], Any], argv: Sequence[str] | None = None) -> A
     """Parses flags, validates the configuration, then calls `main_fn()`.
 
     `main_fn` is a gin-configurable function whose required arguments default to
-    `gin.REQUIRED`; they are checked before it starts. `-h`/`--help` prints the entry
+    `gin.REQUIRED`; they are checked before it starts, and the SeqIO tasks' options are
+    read from gin and installed (`use_task_options_from_gin`). `-h`/`--help` prints the entry
     point's help (`cli_help`) and returns None. A failure `classify` recognises exits
     with its status (2 or 3, see the module docstring) and a single `error: ...` line on
     stderr.
@@ -352,6 +384,7 @@ def _run_entry(entry: Optional[str], check: Callable[[], None], call: Callable[[
         parse_config(files, bindings, search)
         check()
         finalize()
+        use_task_options_from_gin()
         # Finalizing validated the macros; unlocking again lets modules that register gin
         # configurables be imported lazily during the run.
         with gin.unlock_config():

@@ -1,4 +1,4 @@
-"""SeqIO tasks over MATH (read lazily from `mathft_jax.data.math_data_dir()`).
+"""SeqIO tasks over MATH (read lazily from the folder the task options name).
 
 | task          | inputs                  | targets            | splits       |
 |---------------|-------------------------|--------------------|--------------|
@@ -9,26 +9,21 @@
 
 `math_eval` and `math_fewshot` keep only problems with a gold answer (2 of the 12,000 paper
 train problems have an empty `\\boxed{}`; the count is logged). The split configuration
-("paper": 12,000 / MATH500, or "original": 7,500 / 5,000) and the malformed-line policy are
-gin bindings of `math_task_options`; the vocabulary is `mathft_jax.data.math_vocabulary`.
+("paper": 12,000 / MATH500, or "original": 7,500 / 5,000), the malformed-line policy and the
+folder are `task_options.current().math` (gin, read by the entry points:
+`tasks.math_task_options.*`, `mathft_jax.data.math_data_dir.path`); the vocabulary is
+`task_factory.MATH_VOCABULARY` (`mathft_jax.data.math_vocabulary.*`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 
-import gin
-
 from mathft_jax.data import math_dataset
 from mathft_jax.data import task_factory
-
-
-@gin.configurable(module="tasks")
-def math_task_options(split_config: str = "paper", on_error: str = "raise",
-                      data_dir: str | None = None) -> dict:
-    """Gin-bindable options of the MATH tasks, read when a task is first used."""
-    return dict(split_config=split_config, on_error=on_error, data_dir=data_dir)
+from mathft_jax.data import task_options
 
 
 @functools.lru_cache(maxsize=8)
@@ -38,11 +33,19 @@ def _problems(split: str, split_config: str, on_error: str, data_dir: str | None
     return problems
 
 
+def _data_dir(options: task_options.TaskOptions) -> str | None:
+    """The MATH folder the options name (`math.data_dir`, else `math_data_dir`); None lets
+    `math_dataset.math_data_dir` search ($MATHFT_MATH_DIR, then `../shared/data/math`)."""
+    return options.math.data_dir or options.math_data_dir
+
+
 def math_records(split: str, prompt_style: str = "sft", require_answer: bool = False
                  ) -> list[dict[str, str]]:
-    """Task records of one MATH split under the gin-bound `math_task_options`."""
-    opts = math_task_options()
-    problems = _problems(split, opts["split_config"], opts["on_error"], opts["data_dir"])
+    """Task records of one MATH split under the current `task_options` (`.math`)."""
+    options = task_options.current()
+    opts = options.math
+    problems = _problems(split, opts.split_config, opts.on_error,
+                         str(math_dataset.math_data_dir(_data_dir(options))))
     kept = [p for p in problems if p.answer or not require_answer]
     if len(kept) < len(problems):
         logging.warning("MATH %s: %d problems without a gold answer left out of this task",
@@ -58,12 +61,12 @@ VOCAB = task_factory.MATH_VOCABULARY
 
 def _reads() -> dict:
     """The options and the MATH folder (its files' sizes and times), for recipe stages."""
-    opts = math_task_options()
+    options = task_options.current()
     try:
-        folder = [str(math_dataset.math_data_dir(opts["data_dir"]))]
+        folder = [str(math_dataset.math_data_dir(_data_dir(options)))]
     except FileNotFoundError:
         folder = []  # not found: the task itself says where it looked, when it is read
-    return {"options": opts, "files": folder}
+    return {"options": dataclasses.asdict(options.math), "files": folder}
 
 task_factory.register_records_task(
     "math_sft", functools.partial(math_records, prompt_style="sft"), SPLITS, VOCAB, reads=_reads)

@@ -1,4 +1,5 @@
-"""Suite-wide settings: reproducible property tests, and no silent skips under CI.
+"""Suite-wide settings: reproducible property tests, no silent skips under CI, and each test
+starting from the default task options.
 
 Skips under CI: with the `CI` environment variable set (`.ci/run` sets it), a skipped test
 FAILS unless its reason starts with "optional: ". A skip for a missing C++ compiler, missing
@@ -20,6 +21,8 @@ import re
 import pytest
 from hypothesis import settings
 
+from mathft_jax.data import task_options
+
 OPTIONAL_SKIP = "optional: "
 REQUIRED_EXTRAS_ENV = "MATHFT_REQUIRED_EXTRAS"
 _EXTRA_NAMED = re.compile(r"optional: the ([\w-]+) extra\b")
@@ -28,6 +31,14 @@ _EXTRA_NAMED = re.compile(r"optional: the ([\w-]+) extra\b")
 # mutation run sees a fixed test suite) and keep no example database in the work tree.
 settings.register_profile("mathft", derandomize=True, database=None, deadline=None)
 settings.load_profile("mathft")
+
+
+@pytest.fixture(autouse=True)
+def default_task_options():
+    """Each test starts from the default task options (`data.task_options`), whatever an
+    earlier test installed (an entry point run in-process installs gin's)."""
+    task_options.set_current(task_options.TaskOptions())
+    yield
 
 
 def skip_is_allowed(reason: str, ci: bool, required_extras: frozenset[str] = frozenset()

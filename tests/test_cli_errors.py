@@ -76,6 +76,18 @@ def test_invalid_sizes_fail_before_any_file_is_created(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_an_invalid_task_option_fails_at_the_edge_before_any_file_is_created(tmp_path):
+    """The entry point reads the task options from gin (`gin_utils.task_options_from_gin`)
+    before it starts: a bad one is named at once, not when the task is first read."""
+    line = cli.one_error_line(cli.run("train", *TRAIN, f"--gin.MODEL_DIR='{tmp_path}/run'",
+                                      "--gin.MIXTURE_OR_TASK_NAME='synthetic_sft'",
+                                      "--gin.TRAIN_STEPS=1",
+                                      "--gin.tasks.synthetic_task_options.levels=(0, 1)"))
+    assert "task options: levels must be a non-empty subset of (1, 2, 3, 4, 5), got (0, 1)" \
+        in line
+    assert not (tmp_path / "run").exists()
+
+
 # --------------------------------------------------------------- files and directories
 
 

@@ -2,7 +2,9 @@
 
 Library modules may *register* a class or function with gin (`gin.register`: a gin file can
 then name it, `@ModelConfig()`), but never read gin: a direct Python call sees no binding.
-The entry points (their CLIs) read gin and pass what they read in.
+The entry points (their CLIs) read gin and pass what they read in; the SeqIO tasks' options
+(`tasks.synthetic_task_options.*`, ...) are read by `gin_utils` into one explicit object,
+`data.task_options.current()`, which the tasks read.
 """
 
 from __future__ import annotations
@@ -13,19 +15,23 @@ from pathlib import Path
 import gin
 import pytest
 
+import tasks  # noqa: F401  (registers the SeqIO tasks)
+from mathft_jax import gin_utils
+from mathft_jax.data import task_options, task_reads
 from mathft_jax.decoding.sampling import Sampling
 from mathft_jax.evaluator import losses as evaluator_losses
 from mathft_jax.models import ModelConfig
 from mathft_jax.recipe.settings import RecipeSettings
 from mathft_jax.training import losses, optimizers
 
-PACKAGE = Path(__file__).resolve().parents[1] / "mathft_jax"
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "mathft_jax"
+# The library: the package and the SeqIO task registrations (`import tasks`).
+LIBRARY = (PACKAGE, REPO / "tasks")
 # The entry points: each reads gin in its CLI and passes the values in.
-EDGES = {"gin_utils.py", "train.py", "infer.py", "score.py", "evaluate.py", "export.py",
-         "train_sequence.py", "recipe/__main__.py"}
-# Not yet at the edge: the SeqIO tasks take their options (vocabulary kind and file, data
-# folders, custom JSONL files) from gin when they are registered or first used.
-TASK_OPTIONS = {"data/math_dataset.py", "data/task_factory.py", "data/task_reads.py"}
+EDGES = {"mathft_jax/" + name for name in (
+    "gin_utils.py", "train.py", "infer.py", "score.py", "evaluate.py", "export.py",
+    "train_sequence.py", "recipe/__main__.py")}
 # What a library module may use: registering, and the REQUIRED marker of a gin-named signature.
 REGISTERING = {"register", "REQUIRED"}
 
@@ -39,10 +45,12 @@ def _gin_uses(path: Path) -> list[tuple[str, int]]:
 
 
 def test_library_modules_only_register_with_gin():
+    paths = sorted(p for root in LIBRARY for p in root.rglob("*.py"))
+    assert any(p.parent.name == "tasks" for p in paths) and len(paths) > 100
     reads = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        relative = path.relative_to(PACKAGE).as_posix()
-        if relative in EDGES | TASK_OPTIONS:
+    for path in paths:
+        relative = path.relative_to(REPO).as_posix()
+        if relative in EDGES:
             continue
         reads += [f"{relative}:{line} gin.{name}" for name, line in _gin_uses(path)
                   if name not in REGISTERING]
@@ -94,3 +102,52 @@ def test_registering_returns_the_object_itself():
     assert type(gin.get_configurable(ModelConfig)()) is ModelConfig
     assert losses.make_sft_loss.__module__ == "mathft_jax.training.losses"
     assert not hasattr(losses.make_sft_loss, "__wrapped__")
+
+
+TASK_BINDINGS = [
+    "tasks.math_task_options.split_config = 'original'",
+    "tasks.math_task_options.on_error = 'skip'",
+    "tasks.synthetic_task_options.levels = (1, 2)",
+    "tasks.synthetic_task_options.num_train = 64",
+    "mathft_jax.data.math_vocabulary.kind = 'sentencepiece'",
+    "mathft_jax.data.math_vocabulary.path = '/models/tokenizer.model'",
+    "synthetic_vocabulary.vocab_size = 256",
+    "mathft_jax.data.math_data_dir.path = '/data/math'",
+]
+
+
+@pytest.fixture
+def task_bindings():
+    gin.clear_config()
+    gin.parse_config(TASK_BINDINGS)
+    yield
+    gin.clear_config()
+
+
+def test_the_tasks_see_no_binding_until_the_edge_installs_it(task_bindings):
+    assert task_options.current() == task_options.TaskOptions()
+    assert task_reads.task_identity("synthetic_sft")["options"]["levels"] == [1, 2, 3, 4, 5]
+    assert "path" not in task_reads.task_identity("math_sft")["vocabulary"]
+    assert gin_utils.use_task_options_from_gin() is task_options.current()
+    assert task_reads.task_identity("synthetic_sft")["options"]["levels"] == [1, 2]
+
+
+def test_the_edge_reads_every_task_option_under_its_gin_name(task_bindings):
+    options = gin_utils.task_options_from_gin()
+    assert options.math == task_options.MathTaskOptions(split_config="original", on_error="skip")
+    assert options.synthetic == task_options.SyntheticTaskOptions(levels=(1, 2), num_train=64)
+    assert options.math_vocabulary == task_options.VocabularyOptions(
+        kind="sentencepiece", path="/models/tokenizer.model")
+    assert options.synthetic_vocabulary == task_options.VocabularyOptions(
+        kind="synthetic", vocab_size=256)
+    assert options.math_data_dir == "/data/math"
+
+
+def test_a_bad_task_option_is_a_config_error_at_the_edge():
+    gin.clear_config()
+    try:
+        gin.parse_config(["tasks.synthetic_task_options.levels = (0,)"])
+        with pytest.raises(gin_utils.ConfigError, match="task options: levels must be"):
+            gin_utils.task_options_from_gin()
+    finally:
+        gin.clear_config()

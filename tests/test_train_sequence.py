@@ -9,6 +9,7 @@ from pathlib import Path
 import gin
 import pytest
 
+from mathft_jax import gin_utils
 from mathft_jax import train_sequence as ts
 from mathft_jax.errors import ConfigError
 
@@ -37,6 +38,7 @@ def _run(gin_file, tmp_path, extra_bindings=(), **macros):
     with gin.unlock_config():
         gin.parse_config_files_and_bindings([str(EXPERIMENTS / gin_file)], bindings,
                                             finalize_config=False)
+    gin_utils.use_task_options_from_gin()  # as the CLI's `run_main` does
     return ts.train_sequence()
 
 

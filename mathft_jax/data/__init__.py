@@ -1,7 +1,7 @@
 """Data for mathft_jax: MATH readers and splits, prompts, the synthetic benchmark, vocabularies.
 
-Pure-Python modules without gin are imported here; `math_dataset` (its data directory is a gin
-configurable) is imported on first use of its names, and the TensorFlow-dependent ones
+Pure-Python modules without gin are imported here; `math_dataset` (it registers its data
+directory's gin name) is imported on first use of its names, and the TensorFlow-dependent ones
 (`vocab`, `sources`, `tfds_math`, `task_factory`) are imported explicitly by whoever needs
 them, so that importing `mathft_jax.data.answers` (e.g. from the grader) stays cheap and needs
 no gin.

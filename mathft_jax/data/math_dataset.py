@@ -74,9 +74,12 @@ def _make_problem(problem_id: str, obj: dict[str, Any]) -> MathProblem:
                        level=obj["level"], subject=obj["type"])
 
 
-@gin.configurable(module="mathft_jax.data")
+@gin.register(module="mathft_jax.data")
 def math_data_dir(path: str | None = None) -> epath.Path:
     """Where MATH lives: `path`, else $MATHFT_MATH_DIR, else `<repo>/../shared/data/math`.
+
+    The tasks pass the folder their options name (`task_options.TaskOptions.math_data_dir`,
+    which an entry point reads from the gin binding `mathft_jax.data.math_data_dir.path`).
 
     Raises:
       FileNotFoundError: naming every place looked at, when none exists.

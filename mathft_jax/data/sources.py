@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Hashable, Iterable, Mapping, Optional, Sequence
 
 import seqio
 import tensorflow as tf
@@ -25,13 +25,17 @@ RecordsFn = Callable[[str], Sequence[Mapping[str, str]]]
 class RecordsDataSource(seqio.DataSource):
     """Serves `records_fn(split)` (called once per split, on first use) as a tf.data.Dataset.
 
-    Every record of a split must have the same keys, all with string values.
+    Every record of a split must have the same keys, all with string values. With `key`,
+    the records are read once per split and value of `key()` (e.g. the options `records_fn`
+    reads: `task_options.current`), so that other options are never served stale records.
     """
 
-    def __init__(self, records_fn: RecordsFn, splits: Iterable[str]):
+    def __init__(self, records_fn: RecordsFn, splits: Iterable[str],
+                 key: Optional[Callable[[], Hashable]] = None):
         super().__init__(splits=splits, caching_permitted=False)
         self._records_fn = records_fn
-        self._cache: dict[str, list[Mapping[str, str]]] = {}
+        self._key = key
+        self._cache: dict[tuple[str, Hashable], list[Mapping[str, str]]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -49,8 +53,9 @@ class RecordsDataSource(seqio.DataSource):
         """
         if split not in self.splits:
             raise ValueError(f"unknown split {split!r}; this source has {list(self.splits)}")
+        cache_key = (split, self._key() if self._key is not None else None)
         with self._lock:
-            if split not in self._cache:
+            if cache_key not in self._cache:
                 rows = list(self._records_fn(split))
                 if not rows:
                     raise ValueError(f"split {split!r} of this source has no records")
@@ -60,8 +65,8 @@ class RecordsDataSource(seqio.DataSource):
                         raise ValueError(f"record {i} of split {split!r} has keys "
                                          f"{sorted(row)} / non-string values; expected the "
                                          f"string fields {sorted(keys)}")
-                self._cache[split] = rows
-        return self._cache[split]
+                self._cache[cache_key] = rows
+            return self._cache[cache_key]
 
     def num_input_examples(self, split: str) -> Optional[int]:
         return len(self.records(split))

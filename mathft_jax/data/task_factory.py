@@ -38,6 +38,7 @@ import tensorflow as tf
 from mathft_jax.data import answers as answers_lib
 from mathft_jax.data import prompts
 from mathft_jax.data import records as records_lib
+from mathft_jax.data import task_options
 from mathft_jax.data import task_reads
 from mathft_jax.data import sources
 from mathft_jax.data import vocab as vocab_lib
@@ -52,24 +53,18 @@ PROMPT_STYLES = ("sft", "fewshot")
 # ------------------------------------------------------------------------ vocabularies
 
 
-@gin.configurable(module="mathft_jax.data")
-def math_vocabulary(kind: str = "bytes", path: Optional[str] = None) -> seqio.Vocabulary:
-    """The vocabulary of MATH and custom-file tasks (the model being fine-tuned picks it).
-
-    Gin: `mathft_jax.data.math_vocabulary.kind = 'sentencepiece'` and `.path = '...model'`.
-    """
-    return vocab_lib.get_vocabulary(kind=kind, path=path)
+def _vocabulary(name: str) -> vocab_lib.DeferredVocabulary:
+    """The vocabulary that `task_options.current()`'s field `name` names, built on first use
+    and again when those options change."""
+    options = lambda: getattr(task_options.current(), name)  # noqa: E731
+    return vocab_lib.DeferredVocabulary(lambda: options().build(), name, key=options)
 
 
-@gin.configurable(module="mathft_jax.data")
-def synthetic_vocabulary(kind: str = "synthetic", path: Optional[str] = None,
-                         vocab_size: int = vocab_lib.SYNTHETIC_VOCAB_SIZE) -> seqio.Vocabulary:
-    """The vocabulary of the synthetic tasks: by default its own cached SentencePiece model."""
-    return vocab_lib.get_vocabulary(kind=kind, path=path, vocab_size=vocab_size)
-
-
-MATH_VOCABULARY = vocab_lib.DeferredVocabulary(math_vocabulary, "math_vocabulary")
-SYNTHETIC_VOCABULARY = vocab_lib.DeferredVocabulary(synthetic_vocabulary, "synthetic_vocabulary")
+# The MATH and custom-file tasks' vocabulary (the model being fine-tuned picks it; gin:
+# `mathft_jax.data.math_vocabulary.kind` / `.path`), and the synthetic tasks' (by default
+# their own cached SentencePiece model; `mathft_jax.data.synthetic_vocabulary.*`).
+MATH_VOCABULARY = _vocabulary("math_vocabulary")
+SYNTHETIC_VOCABULARY = _vocabulary("synthetic_vocabulary")
 
 
 def output_features(vocabulary: seqio.Vocabulary) -> dict[str, seqio.Feature]:
@@ -145,7 +140,8 @@ def register_records_task(name: str, records_fn: sources.RecordsFn, splits: Sequ
                           vocabulary: seqio.Vocabulary, *, replace: bool = False,
                           metric_fns: Sequence[Callable] = (), bos: bool = False,
                           reads: Optional[task_reads.ReadsFn] = None) -> seqio.Task:
-    """Registers a task over `records_fn(split) -> [example(...), ...]` (read lazily).
+    """Registers a task over `records_fn(split) -> [example(...), ...]` (read lazily, and
+    again under other `task_options`).
 
     Args:
       replace: re-register when `name` exists (otherwise seqio raises on a duplicate).
@@ -158,7 +154,7 @@ def register_records_task(name: str, records_fn: sources.RecordsFn, splits: Sequ
     if replace and name in seqio.TaskRegistry.names():
         seqio.TaskRegistry.remove(name)
     return seqio.TaskRegistry.add(
-        name, source=sources.RecordsDataSource(records_fn, splits),
+        name, source=sources.RecordsDataSource(records_fn, splits, key=task_options.current),
         preprocessors=list(BOS_PREPROCESSORS if bos else PREPROCESSORS),
         output_features=output_features(vocabulary),
         metric_fns=list(metric_fns))
@@ -272,7 +268,7 @@ def register_jsonl_sft_task(name: str = gin.REQUIRED, train_path: str = gin.REQU
         into "The answer is $\boxed{X}$.").
       prompt_style: "sft" or "fewshot".
       on_error: "raise" or "skip" (counted and logged) for malformed lines.
-      vocabulary: defaults to the MATH tasks' vocabulary (`math_vocabulary`).
+      vocabulary: defaults to the MATH tasks' vocabulary (`MATH_VOCABULARY`).
     """
     for value, label in ((name, "name"), (train_path, "train_path")):
         if value is gin.REQUIRED or not value:

@@ -1,10 +1,11 @@
 """What a task reads besides its name: its options and the identities of its data files.
 
 A recipe stage's fingerprint (`recipe.runner.fingerprint`) must change when anything its task
-reads changes, not only the task's name: the gin-bound options of the synthetic and MATH tasks
-(`tasks.synthetic_task_options.levels`, `tasks.math_task_options.split_config`, ...), a custom
-task's file paths and field names, the files themselves, and the gin bindings of the task's
-vocabulary. A task says what it reads when it is registered
+reads changes, not only the task's name: the options of the synthetic and MATH tasks
+(`task_options.current()`, which an entry point builds from gin: `tasks.synthetic_task_options
+.levels`, `tasks.math_task_options.split_config`, ...), a custom task's file paths and field
+names, the files themselves, and the options of the task's vocabulary (those set away from
+their defaults, and a vocabulary file's identity). A task says what it reads when it is registered
 (`task_factory.register_records_task(..., reads=fn)`, `fn() -> {"options": {...}, "files":
 [path, ...]}`); `task_identity(name)` turns that into JSON, a file into its size and
 modification time (a folder into a digest of every file's relative path, size and time):
@@ -24,9 +25,8 @@ import json
 import os
 from typing import Any, Callable, Mapping
 
-import gin
-
 from mathft_jax import file_paths
+from mathft_jax.data import task_options
 
 ReadsFn = Callable[[], Mapping[str, Any]]
 _READS: dict[str, ReadsFn] = {}
@@ -54,7 +54,7 @@ def task_identity(name: str) -> dict[str, Any]:
         files = [f for f in found.get("files") or () if f]
         if files:
             out["files"] = {os.fspath(f): file_identity(f) for f in files}
-    vocabulary = _vocabulary_bindings(name)
+    vocabulary = _vocabulary_options(name)
     if vocabulary:
         out["vocabulary"] = vocabulary
     return out
@@ -96,10 +96,10 @@ def _folder_identity(folder) -> dict[str, Any]:
     return {"files": count, "digest": digest.hexdigest()[:16]}
 
 
-def _vocabulary_bindings(name: str) -> dict[str, Any]:
-    """The gin bindings of the configurable that builds the task's vocabulary (a
-    `DeferredVocabulary` of `task_factory`: math_vocabulary, synthetic_vocabulary), and the
-    identity of a vocabulary file bound there."""
+def _vocabulary_options(name: str) -> dict[str, Any]:
+    """The options of the vocabulary task `name` reads, when it is one of `task_options`'
+    (`task_factory.MATH_VOCABULARY`, `SYNTHETIC_VOCABULARY`): its name, the fields set away
+    from their defaults, and the identity of a vocabulary file it names."""
     import seqio
     try:
         task = seqio.TaskRegistry.get(name)
@@ -110,16 +110,13 @@ def _vocabulary_bindings(name: str) -> dict[str, Any]:
     feature = features.get("targets") or next(iter(features.values()), None)
     if feature is None:
         return {}
-    configurable = getattr(feature.vocabulary, "_name", None)
-    if not isinstance(configurable, str):
+    vocabulary = getattr(feature.vocabulary, "_name", None)
+    if vocabulary not in task_options.VOCABULARIES:
         return {}
-    try:
-        bindings = gin.get_bindings(f"mathft_jax.data.{configurable}")
-    except (ValueError, KeyError):
-        return {}
-    out = {"configurable": configurable, **_jsonable(dict(bindings))}
-    if bindings.get("path"):
-        out["path_identity"] = file_identity(bindings["path"])
+    changed = task_options.current().vocabulary_identity(vocabulary)
+    out = {"configurable": vocabulary, **_jsonable(changed)}
+    if changed.get("path"):
+        out["path_identity"] = file_identity(changed["path"])
     return out
 
 

@@ -25,6 +25,7 @@ import tensorflow_datasets as tfds
 
 from mathft_jax.data import math_dataset
 from mathft_jax.data import prompts
+from mathft_jax.data import task_options
 from mathft_jax.data import task_factory
 
 TFDS_NAME = "hendrycks_math"
@@ -72,8 +73,12 @@ class HendrycksMath(tfds.core.GeneratorBasedBuilder):
 
 def build_math_tfds(data_dir: str | os.PathLike, manual_dir: Optional[str | os.PathLike] = None,
                     config: str = "paper") -> HendrycksMath:
-    """Builds one config into `data_dir` (no-op when already built); returns the builder."""
-    manual = Path(manual_dir) if manual_dir else math_dataset.math_data_dir()
+    """Builds one config into `data_dir` (no-op when already built); returns the builder.
+
+    `manual_dir` None: the MATH folder `math_dataset.math_data_dir` finds, starting from the
+    current task options' `math_data_dir`."""
+    manual = Path(manual_dir) if manual_dir else math_dataset.math_data_dir(
+        task_options.current().math_data_dir)
     builder = HendrycksMath(config=config, data_dir=str(data_dir))
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))

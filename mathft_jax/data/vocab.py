@@ -14,8 +14,8 @@
   defaults to `~/.cache/mathft_jax`), so no binary is committed.
 
 All use extra_ids=0. Task registration must stay cheap, so tasks hold a `DeferredVocabulary`:
-it calls its factory (usually a gin-configured `get_vocabulary`) only when first used, after
-gin files have been parsed.
+it calls its factory (`task_factory`'s: the vocabulary the current `task_options` name) only
+when first used, after the entry point has installed the options, and again when they change.
 
 Example:
     >>> vocab = get_vocabulary("bytes")
@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Hashable, Iterable, Optional
 
 import gin
 import seqio
@@ -150,23 +150,31 @@ class DeferredVocabulary(seqio.Vocabulary):
         259
     """
 
-    def __init__(self, factory: Callable[[], seqio.Vocabulary], name: str = "deferred"):
+    def __init__(self, factory: Callable[[], seqio.Vocabulary], name: str = "deferred",
+                 key: Optional[Callable[[], Hashable]] = None):
+        """`factory` builds the vocabulary; with `key`, it is built again whenever `key()`
+        returns another value than when it was last built (e.g. the options it is built
+        from). `name` names it (`str`, recipe fingerprints)."""
         super().__init__(extra_ids=0)
         self._factory = factory
         self._name = name
-        self._vocab: Optional[seqio.Vocabulary] = None
+        self._key = key
+        self._built: Optional[tuple[Hashable, seqio.Vocabulary]] = None
 
     @property
     def resolved(self) -> seqio.Vocabulary:
-        if self._vocab is None:
+        key = self._key() if self._key is not None else None
+        built = self._built
+        if built is None or built[0] != key:
             with _lock:
-                if self._vocab is None:
-                    self._vocab = self._factory()
-        return self._vocab
+                built = self._built
+                if built is None or built[0] != key:
+                    built = self._built = (key, self._factory())
+        return built[1]
 
     def reset(self) -> None:
-        """Forgets the built vocabulary (e.g. after gin bindings changed)."""
-        self._vocab = None
+        """Forgets the built vocabulary: the next use calls the factory again."""
+        self._built = None
 
     @property
     def bos_id(self) -> Optional[int]:

@@ -36,3 +36,19 @@ def test_bad_records_and_splits():
         src.get_dataset("dev")
     with pytest.raises(ValueError, match="no records"):
         RecordsDataSource(lambda s: [], ["train"]).get_dataset("train")
+
+
+def test_a_key_reads_the_records_again_under_another_value():
+    calls, options = [], {"size": 2}
+
+    def records(split):
+        calls.append(split)
+        return [{"inputs": str(k)} for k in range(options["size"])]
+
+    src = RecordsDataSource(records, ["train"], key=lambda: options["size"])
+    assert len(src.records("train")) == 2 and len(src.records("train")) == 2
+    assert calls == ["train"]  # read once per value
+    options["size"] = 3
+    assert len(src.records("train")) == 3 and calls == ["train", "train"]
+    options["size"] = 2
+    assert len(src.records("train")) == 2 and len(calls) == 2  # the earlier value's, kept

@@ -105,3 +105,17 @@ def test_pretrained_kind_names_the_models_package_when_nothing_registered(monkey
     monkeypatch.setattr(pretrained_tokenizers, "_resolver", None)
     with pytest.raises(ValueError, match="import mathft_jax.models first"):
         vocab.get_vocabulary("pretrained", "gemma3_270m")
+
+
+def test_deferred_vocabulary_follows_its_key():
+    built, kind = [], {"now": "bytes"}
+
+    def factory():
+        built.append(kind["now"])
+        return vocab.get_vocabulary(kind["now"])
+
+    v = vocab.DeferredVocabulary(factory, "followed", key=lambda: kind["now"])
+    assert v.vocab_size == 259 and v.vocab_size == 259 and built == ["bytes"]
+    kind["now"] = "synthetic"
+    assert v.vocab_size == vocab.SYNTHETIC_VOCAB_SIZE and built == ["bytes", "synthetic"]
+    assert str(v) == "DeferredVocabulary(followed)"

@@ -1,6 +1,7 @@
-"""A recipe stage reruns when anything its task reads changes: a gin-bound task option
-(`tasks.synthetic_task_options.levels`) or a data file, and exactly the stages that read that
-task rerun, with what is downstream of them; an unchanged rerun skips every stage.
+"""A recipe stage reruns when anything its task reads changes: a task option (bound in gin,
+`tasks.synthetic_task_options.levels`, and read by the entry point's edge) or a data file,
+and exactly the stages that read that task rerun, with what is downstream of them; an
+unchanged rerun skips every stage.
 
 The paper's own stages and fingerprints; each stage's work is replaced by a recorder (what
 reruns is decided by the fingerprints alone), so the test costs no training."""
@@ -13,7 +14,8 @@ import gin
 import pytest
 
 import tasks  # noqa: F401  (registers the synthetic tasks)
-from mathft_jax.data import synthetic, task_factory
+from mathft_jax import gin_utils
+from mathft_jax.data import task_factory
 from mathft_jax.recipe import paper, runner
 from mathft_jax.recipe.settings import RecipeSettings
 from tests.training.helpers import TINY
@@ -33,11 +35,14 @@ def _write_problems(path, count: int) -> None:
 
 @pytest.fixture
 def levels():
+    """Sets the synthetic tasks' levels, as an entry point does from
+    `tasks.synthetic_task_options.levels` (`gin_utils.use_task_options_from_gin`)."""
     def bind(value):
-        with gin.unlock_config():
-            gin.bind_parameter("tasks.synthetic_task_options.levels", value)
+        gin.clear_config()
+        gin.parse_config([f"tasks.synthetic_task_options.levels = {value!r}"])
+        gin_utils.use_task_options_from_gin()
     yield bind
-    bind(synthetic.LEVELS)
+    gin.clear_config()
 
 
 def _run(run_dir, settings) -> list[str]:

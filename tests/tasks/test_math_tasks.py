@@ -39,3 +39,29 @@ def test_split_sizes(monkeypatch):
     assert sft.num_input_examples("train") == 12000
     assert sft.num_input_examples("test") == 500
     assert ev.num_input_examples("train") == 11998  # the two problems without an answer
+
+
+def test_the_options_name_the_folder_and_split(tmp_path, monkeypatch):
+    """`math.data_dir` first, then `math_data_dir` (gin: `mathft_jax.data.math_data_dir.path`),
+    then $MATHFT_MATH_DIR; the split configuration decides the split."""
+    import json
+
+    from mathft_jax.data import task_options
+    from tasks import math_tasks
+    small = tmp_path / "small"
+    small.mkdir()
+    for split, count in (("train", 3), ("test", 2)):
+        (small / f"{split}.jsonl").write_text("".join(json.dumps({
+            "unique_id": f"{split}/algebra/{k}.json", "problem": f"{k}+1?", "level": "Level 1",
+            "type": "Algebra", "solution": f"$\\boxed{{{k + 1}}}$"}) + "\n" for k in range(count)))
+    monkeypatch.setenv("MATHFT_MATH_DIR", str(REAL_MATH_DIR))
+    original = task_options.MathTaskOptions(split_config="original")
+    with task_options.replaced(math=original, math_data_dir=str(small)):
+        assert len(math_tasks.math_records("test")) == 2
+        assert math_tasks._reads()["files"] == [str(small)]
+        assert math_tasks._reads()["options"]["split_config"] == "original"
+    other = task_options.MathTaskOptions(split_config="original", data_dir=str(small))
+    with task_options.replaced(math=other, math_data_dir="/nowhere"):
+        assert len(math_tasks.math_records("train")) == 3
+    with task_options.replaced(math=original):
+        assert len(math_tasks.math_records("test")) == 5000

@@ -3,6 +3,8 @@ import pytest
 import seqio
 
 import tasks  # noqa: F401  (registers the tasks)
+from mathft_jax import gin_utils
+from mathft_jax.data import task_options
 from tests.tasks.conftest import check_prefix_lm_batches
 
 LENGTHS = {"inputs": 64, "targets": 96}
@@ -31,8 +33,8 @@ def test_short_sequences_in_its_vocabulary():
 
 
 def test_corrupted_variant_only_corrupts_train():
-    with gin.unlock_config():
-        gin.bind_parameter("tasks.synthetic_task_options.corruption_rate", 0.25)
+    task_options.set_current(task_options.TaskOptions(
+        synthetic=task_options.SyntheticTaskOptions(corruption_rate=0.25)))
     clean = tasks.synthetic_tasks.synthetic_records("train")[:2000]
     noisy = tasks.synthetic_tasks.synthetic_records("train", corrupt=True)[:2000]
     changed = sum(a["targets"] != b["targets"] for a, b in zip(clean, noisy))
@@ -51,15 +53,30 @@ def test_styles_mixture_yields_converted_batches():
 
 
 def test_levels_option():
-    with gin.unlock_config():
-        gin.bind_parameter("tasks.synthetic_task_options.levels", (1, 2))
-    try:
+    everything = tasks.synthetic_tasks.synthetic_records("validation")
+    assert {r["level"] for r in everything} == {f"Level {k}" for k in range(1, 6)}
+    with task_options.replaced(synthetic=task_options.SyntheticTaskOptions(levels=(1, 2))):
         rows = tasks.synthetic_tasks.synthetic_records("validation")
         assert {r["level"] for r in rows} == {"Level 1", "Level 2"}
-        with gin.unlock_config():
-            gin.bind_parameter("tasks.synthetic_task_options.levels", (6,))
-        with pytest.raises(ValueError, match="levels"):
-            tasks.synthetic_tasks.synthetic_records("validation")
+        # The task serves the records of the options current when it is read.
+        served = seqio.get_mixture_or_task("synthetic_sft").source.records("validation")
+        assert {r["level"] for r in served} == {"Level 1", "Level 2"}
+    served = seqio.get_mixture_or_task("synthetic_sft").source.records("validation")
+    assert len({r["level"] for r in served}) == 5
+    with pytest.raises(ValueError, match="levels"):
+        task_options.SyntheticTaskOptions(levels=(6,))
+
+
+def test_the_gin_binding_reaches_the_tasks_through_the_edge():
+    """`tasks.synthetic_task_options.levels` in a gin file: the entry point's edge reads it;
+    the tasks themselves read no gin."""
+    gin.clear_config()
+    try:
+        gin.parse_config(["tasks.synthetic_task_options.levels = (2,)"])
+        rows = tasks.synthetic_tasks.synthetic_records("validation")
+        assert len({r["level"] for r in rows}) == 5  # not installed yet: the defaults
+        gin_utils.use_task_options_from_gin()
+        rows = tasks.synthetic_tasks.synthetic_records("validation")
+        assert {r["level"] for r in rows} == {"Level 2"}
     finally:
-        with gin.unlock_config():
-            gin.bind_parameter("tasks.synthetic_task_options.levels", (1, 2, 3, 4, 5))
+        gin.clear_config()

@@ -2,18 +2,19 @@
 only: in the packed batches `train_batches("synthetic_sft", ...)` yields, every prompt token
 ("Problem: ... Solution:") has weight 0 and every solution token (EOS included) weight 1."""
 
-import gin
 import numpy as np
 
 import tasks  # noqa: F401  (registers the synthetic tasks)
+from mathft_jax.data import task_options
 from mathft_jax.data.task_lookup import get_task
 from mathft_jax.training import data
 from mathft_jax.training.objective import sft_objective
 
 
 def test_prompt_tokens_carry_no_loss_in_packed_synthetic_batches():
-    with gin.unlock_config():  # a small train split: the records are built faster
-        gin.bind_parameter("tasks.synthetic_task_options.num_train", 64)
+    # A small train split: the records are built faster.
+    task_options.set_current(task_options.TaskOptions(
+        synthetic=task_options.SyntheticTaskOptions(num_train=64)))
     lengths = sft_objective().feature_lengths(get_task("synthetic_sft"), 256, None)
     batch = next(data.train_batches("synthetic_sft", lengths, 2, seed=0))
     vocab = get_task("synthetic_sft").output_features["targets"].vocabulary

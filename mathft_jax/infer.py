@@ -82,8 +82,6 @@ class InferError(ConfigError):
     prints it as one `error:` line and exits with status 2)."""
 
 
-@run_lock.releases_locks
-@gin.configurable
 def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQUIRED,
           mixture_or_task_name: str = gin.REQUIRED, output_file: str = gin.REQUIRED,
           split: str = "test", greedy: bool = True, num_samples: int = 0,
@@ -184,6 +182,10 @@ def infer(*, model_config: ModelConfig = gin.REQUIRED, checkpoint: str = gin.REQ
                 "generated_tokens": decoder.tokens, "complete": written.finished,
                 "output_file": output_file, "written_here": False}
     return _summary(output.out, written, decoder, time.time() - start, max_prompt_length)
+
+
+# Not decorators: mutmut skips decorated functions (tests/mutation_report.md).
+infer = run_lock.releases_locks(gin.configurable(infer))
 
 
 def _passes(greedy: bool, num_samples: int, sampling: SamplingRule, seed: int,

@@ -101,6 +101,7 @@ def test_the_empty_state_by_hand():
     for key in ("token", "t", "prompt_length", "recent", "reason", "tokens", "lengths"):
         assert state[key].dtype == jnp.int32, key
     assert state["logprobs"].dtype == jnp.float32
+    assert state["done"].dtype == state["greedy"].dtype == jnp.bool_  # `~done` in each step
     np.testing.assert_array_equal(jax.random.key_data(state["key"]), np.stack(
         [jax.random.key_data(jax.random.fold_in(jax.random.PRNGKey(1), 0))] * 6))
     # One cache row per decode row, P + L slots.

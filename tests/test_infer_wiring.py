@@ -63,20 +63,20 @@ class _Engine:
 
 
 class _Clock:
-    """`time.time()` for infer: the start at 100 s, every later reading at 102 s."""
+    """`time.time()` for infer: the start at 100 s, every later reading at 100.5 s."""
 
     def __init__(self):
         self.readings = 0
 
     def time(self) -> float:
         self.readings += 1
-        return 100.0 if self.readings == 1 else 102.0
+        return 100.0 if self.readings == 1 else 100.5
 
 
 @pytest.fixture
 def fakes(monkeypatch):
     """Recorders in place of the task, the parameters, the mesh, the decoder and the clock."""
-    calls = types.SimpleNamespace(read=[], load=[], mesh=[], clock=_Clock())
+    calls = types.SimpleNamespace(read=[], load=[], mesh=[], clock=_Clock(), bos_id=2)
     _Engine.made = []
 
     def read_problems(name, split, max_problems):
@@ -88,7 +88,7 @@ def fakes(monkeypatch):
 
     def load_params(config, checkpoint, mesh):
         calls.load.append((config, checkpoint, mesh))
-        return LoadedParams(params="PARAMS", bos_id=2)
+        return LoadedParams(params="PARAMS", bos_id=calls.bos_id)
 
     def make_mesh(**kwargs):
         calls.mesh.append(kwargs)
@@ -137,10 +137,10 @@ def test_a_run_in_two_calls_by_hand(fakes, tmp_path, capsys, caplog):
     out = tmp_path / "c.jsonl"
     caplog.set_level(logging.INFO)
     first = infer_module.infer(output_file=str(out), max_chunks=2, **SETTINGS)
-    # 4 problems of 13 tokens each (g<i> 3, s<i>.<n> 5 twice) in the 2 s between the readings.
+    # 4 problems of 13 tokens each (g<i> 3, s<i>.<n> 5 twice) in the 0.5 s between readings.
     assert first == {"problems_written": 4, "rows_written": 12, "problems_total": 4,
-                     "rows_total": 12, "generated_tokens": 52, "seconds": 2.0,
-                     "tokens_per_second": 26.0, "prompts_truncated": 1, "complete": False,
+                     "rows_total": 12, "generated_tokens": 52, "seconds": 0.5,
+                     "tokens_per_second": 104.0, "prompts_truncated": 1, "complete": False,
                      "output_file": str(out)}
     assert fakes.read == [("a_task", "train", 5)]
     assert fakes.mesh == [{"devices": jax.local_devices()}]
@@ -169,9 +169,9 @@ def test_a_run_in_two_calls_by_hand(fakes, tmp_path, capsys, caplog):
         "model_config": json.loads(json.dumps(dataclasses.asdict(MODEL))), "bos_id": 2}
     assert progress["problems_done"] == 4 and not progress["complete"]
     assert not Path(f"{out}.lock").exists()  # released when the call returns
-    # The bar's postfix after each chunk: tokens so far over the 2 s, rows in the file.
+    # The bar's postfix after each chunk: tokens so far over the 0.5 s, rows in the file.
     bar = capsys.readouterr().err
-    assert "rows=6, tok_s=13]" in bar and "rows=12, tok_s=26]" in bar
+    assert "rows=6, tok_s=52]" in bar and "rows=12, tok_s=104]" in bar
     assert "1 prompts were longer than max_prompt_length=12 and were cut from the front" in [
         r.getMessage() for r in caplog.records]
 
@@ -179,8 +179,8 @@ def test_a_run_in_two_calls_by_hand(fakes, tmp_path, capsys, caplog):
     fakes.clock.readings = 0
     second = infer_module.infer(output_file=str(out), show_progress=False, **SETTINGS)
     assert second == {"problems_written": 1, "rows_written": 3, "problems_total": 5,
-                      "rows_total": 15, "generated_tokens": 13, "seconds": 2.0,
-                      "tokens_per_second": 6.5, "prompts_truncated": 1, "complete": True,
+                      "rows_total": 15, "generated_tokens": 13, "seconds": 0.5,
+                      "tokens_per_second": 26.0, "prompts_truncated": 1, "complete": True,
                       "output_file": str(out)}
     assert _Engine.made[1].settings["prompt_bucket"] == 16
     assert _Engine.made[1].requests == _requests(4, bos(PROMPTS[4]))
@@ -202,18 +202,20 @@ def test_greedy_only_on_a_host_that_does_not_write(fakes, tmp_path, monkeypatch)
 
     monkeypatch.setattr(ChunkedOutput, "open", open_)
     out = str(tmp_path / "c.jsonl")
+    settings = {k: v for k, v in SETTINGS.items() if k != "split"}  # "test" by default
     got = infer_module.infer(output_file=out, **{
-        **SETTINGS, "num_samples": 0, "batch_size": 2, "chunk_problems": None,
+        **settings, "num_samples": 0, "batch_size": 2, "chunk_problems": None,
         "max_prompt_length": None, "prepend_bos": False, "stop_strings": (), "overwrite": True})
     assert got == {"problems_written": 5, "rows_written": 5, "generated_tokens": 6,
                    "complete": True, "output_file": out, "written_here": False}
     ((path, settings, overwrite, units, chunk_size),) = opened
     assert (path, overwrite, units, chunk_size) == (out, True, 5, 2)
     assert settings == {
-        "checkpoint": "random_init", "mixture_or_task_name": "a_task", "split": "train",
+        "checkpoint": "random_init", "mixture_or_task_name": "a_task", "split": "test",
         "greedy": True, "num_samples": 0, "sampling": None, "max_new_tokens": 5,
         "batch_size": 2, "chunk_problems": 2, "max_problems": 5, "seed": 4, "stop_strings": [],
         "max_prompt_length": None, "model_config": dataclasses.asdict(MODEL)}
+    assert fakes.read == [("a_task", "test", 5)]
     (engine,) = _Engine.made
     assert engine.settings["sampling"] == Greedy() and engine.settings["stop_sequences"] == []
     assert (engine.settings["rows"], engine.settings["group_rows"]) == (2, 1)
@@ -269,3 +271,15 @@ def test_the_output_file_is_checked_and_locked(fakes, tmp_path):
 
     other_run()
     assert fakes.read == [] and not out.exists()
+
+
+def test_bos_from_the_setting_else_the_checkpoint_else_an_error(fakes, tmp_path):
+    from mathft_jax.params_source import ParamsSourceError
+    infer_module.infer(output_file=str(tmp_path / "a.jsonl"), **{**SETTINGS, "bos_id": 7})
+    assert _Engine.made[0].requests[-1].prompt == (7, *PROMPTS[4])
+    fakes.bos_id = None  # the byte vocabulary has no BOS either
+    with pytest.raises(ParamsSourceError) as raised:
+        infer_module.infer(output_file=str(tmp_path / "b.jsonl"), **SETTINGS)
+    assert _first_line(raised.value) == (
+        "infer.prepend_bos = True but neither the checkpoint nor the vocabulary has a BOS id: "
+        "bind infer.bos_id")

@@ -135,6 +135,9 @@ def main() -> int:
     parser.add_argument("--sample", type=int, help="run only this many mutants, drawn at random")
     parser.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0)")
     parser.add_argument("--mutants", nargs="+", help="only these mutant names (fnmatch globs)")
+    parser.add_argument("--timeout", type=float,
+                        help="seconds per mutant (default: 20 + 5 x the clean run's), e.g. to "
+                             "cut short a loop that never ends when the clean run is slow")
     args = parser.parse_args()
 
     work = args.work.resolve()
@@ -158,7 +161,7 @@ def main() -> int:
               "mutated copy", file=sys.stderr)
         return 1
     # Generous: the machine is shared, and a slow mutant is a survivor, not a time-out.
-    timeout = 20 + 5 * clean_s
+    timeout = args.timeout if args.timeout is not None else 20 + 5 * clean_s
     print(f"clean run {clean_s:.0f} s; time limit per mutant {timeout:.0f} s", flush=True)
 
     codes: dict[str, int] = {}

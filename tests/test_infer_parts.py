@@ -155,3 +155,7 @@ def test_a_summary_without_time_or_cut_prompts(capsys, caplog):
     assert got["complete"] is False and got["prompts_truncated"] == 0
     assert [r.levelno for r in caplog.records] == [logging.INFO]
     assert json.loads(capsys.readouterr().out) == got
+    # Under a second still has a rate.
+    quick = infer._summary(out, Written(1, 3, False), types.SimpleNamespace(
+        tokens=3, truncated=0), 0.25, None)
+    assert quick["seconds"] == 0.25 and quick["tokens_per_second"] == 12.0

@@ -10,7 +10,14 @@ from mathft_jax.decoding.continuous import TRACE_COUNTS, ContinuousDecoder, Requ
 
 L, EOS, P, N = 12, 5, 8, 3
 RULE = Sampling(0.9, top_p=0.95)
-KEY = jax.random.PRNGKey(3)
+
+
+def _key():
+    """The runs' key, made when a test runs: JAX must not start at import (a mutation run
+    forks after collecting the tests, and a forked JAX runtime can deadlock)."""
+    return jax.random.PRNGKey(3)
+
+
 # The README's promise for log-probs across batch sizes and CPUs (tokens are compared exactly).
 LOGPROB_ATOL = 1e-5
 
@@ -24,7 +31,7 @@ def prompts():
 def _run(tiny, prompts, rows, greedy, first=0):
     cfg, params = tiny
     decoder = ContinuousDecoder(params, cfg, rows=rows, group_rows=N, prompt_bucket=P,
-                                max_new_tokens=L, sampling=RULE, eos_id=EOS, rng=KEY)
+                                max_new_tokens=L, sampling=RULE, eos_id=EOS, rng=_key())
     requests = [Request(p, i, n, greedy(n), (i, n)) for i, p in enumerate(prompts)
                 for n in range(N)][first * N:]
     results = {f.request.tag: f for f in decoder.run(iter(requests))}
@@ -54,7 +61,7 @@ def test_samples_equal_generate_draws(tiny, prompts):
     """Same keys as `generate` with row_ids: the same draws (tiny model: same tokens)."""
     cfg, params = tiny
     ref = generate(params, cfg, list(prompts), num_decodes=N, max_new_tokens=L,
-                   sampling=RULE, eos_id=EOS, rng=KEY, row_ids=list(range(7)),
+                   sampling=RULE, eos_id=EOS, rng=_key(), row_ids=list(range(7)),
                    padded_length=P)
     got = _run(tiny, prompts, 4, greedy=lambda n: False)
     assert {k: f.tokens.tolist() for k, f in got.items()} == {
@@ -94,4 +101,4 @@ def test_group_rows_validated(tiny):
     cfg, params = tiny
     with pytest.raises(ValueError, match="group_rows"):
         ContinuousDecoder(params, cfg, rows=2, group_rows=3, prompt_bucket=P,
-                          max_new_tokens=L, sampling=RULE, eos_id=EOS, rng=KEY)
+                          max_new_tokens=L, sampling=RULE, eos_id=EOS, rng=_key())

@@ -101,6 +101,10 @@ def test_the_empty_state_by_hand():
     for key in ("token", "t", "prompt_length", "recent", "reason", "tokens", "lengths"):
         assert state[key].dtype == jnp.int32, key
     assert state["logprobs"].dtype == jnp.float32
+    assert state["done"].dtype == state["greedy"].dtype == jnp.bool_  # `~done` in each step
+    # No weakly typed field: jit traces a weak int32 apart from a strong one, so the first
+    # refill and steps would be compiled again once a step has made the field strong.
+    assert not [leaf for leaf in jax.tree_util.tree_leaves(state) if leaf.weak_type]
     np.testing.assert_array_equal(jax.random.key_data(state["key"]), np.stack(
         [jax.random.key_data(jax.random.fold_in(jax.random.PRNGKey(1), 0))] * 6))
     # One cache row per decode row, P + L slots.

@@ -283,3 +283,14 @@ def test_bos_from_the_setting_else_the_checkpoint_else_an_error(fakes, tmp_path)
     assert _first_line(raised.value) == (
         "infer.prepend_bos = True but neither the checkpoint nor the vocabulary has a BOS id: "
         "bind infer.bos_id")
+
+
+def test_a_split_without_problems_writes_an_empty_complete_file(fakes, tmp_path, monkeypatch):
+    """No problem to decode: the prompt bucket is that of a one-token prompt and the file is
+    empty and complete (not a `max()` of nothing)."""
+    monkeypatch.setattr(infer_module, "read_problems", lambda *args: (iter([]), 0, VOCAB))
+    out = tmp_path / "c.jsonl"
+    summary = infer_module.infer(**{**SETTINGS, "output_file": str(out)}, show_progress=False)
+    assert (summary["rows_written"], summary["complete"]) == (0, True)
+    assert out.read_text() == ""
+    assert _Engine.made[0].settings["prompt_bucket"] == 8  # bucket_length(1): the smallest

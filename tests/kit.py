@@ -19,6 +19,7 @@ tool's stale output lock behind, as a SIGKILLed run does.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -143,3 +144,20 @@ def kill_holding_lock(folder: Path, option: str, lock_name: Optional[str] = None
                             env=dict(os.environ, PYTHONPATH=str(REPO), JAX_PLATFORMS="cpu"),
                             timeout=120)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+
+
+def run_on_simulated_devices(module: str, devices: int, *args: str,
+                             timeout: int = 900) -> tuple[dict, str]:
+    """Runs `python -m <module> <args>` on `devices` simulated CPU devices and returns the
+    JSON object of its last stdout line and its whole stdout. JAX fixes the device count
+    when it starts, so multi-device checks need a process of their own.
+
+    Example:
+        out, stdout = run_on_simulated_devices("tests.training.sharded_equivalence", 8)
+    """
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+               JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stdout

@@ -1,24 +1,13 @@
 """The same 5 steps on 1 device and on 8 simulated devices (data, fsdp, data x fsdp x tensor)
 give the same losses, and the parameters are really split."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[2]
+from tests import kit
 
 
 def test_meshes_match_single_device_and_shard_params():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, "-m", "tests.training.sharded_equivalence"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = kit.run_on_simulated_devices("tests.training.sharded_equivalence", 8, timeout=600)[0]
     single = np.array(out["single"]["losses"])
     assert single[-1] < single[0]  # it trains
     for name in ("data8", "fsdp8", "d2f2t2"):

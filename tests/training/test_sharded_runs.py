@@ -5,8 +5,6 @@ single-device runs of this process."""
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -14,10 +12,9 @@ import numpy as np
 
 from mathft_jax.infer import infer
 from mathft_jax.training import checkpoints
+from tests import kit
 from tests.test_infer import SETTINGS
 from tests.training import sharded_runs, tiny_run
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _sigterm_at(step_to_stop: int):
@@ -39,13 +36,8 @@ def test_sharded_train_loop_resume_and_infer(tmp_path):
     assert stopped.preempted and stopped.step == 3
     infer(output_file=str(tmp_path / "single.jsonl"), **SETTINGS)
 
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, "-m", "tests.training.sharded_runs", str(tmp_path)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert f"resuming from {tmp_path / 'resume' / 'checkpoints'}/3" in proc.stdout
+    out, stdout = kit.run_on_simulated_devices("tests.training.sharded_runs", 8, str(tmp_path))
+    assert f"resuming from {tmp_path / 'resume' / 'checkpoints'}/3" in stdout
     # tiny_run.CONFIG: 2 scanned layers, embed 64, mlp 128; gate split embed / fsdp and
     # mlp / tensor.
     assert out["trained"] == [steps, [2, 32, 64]]

@@ -8,29 +8,19 @@ its gradient (the microbatch's first column of c) is split over the batch axes, 
 step's output shardings keep the updated `v` replicated.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mathft_jax import partitioning
+from tests import kit
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS = [["data", "fsdp"]]  # a batch array's spec: rows split over (data, fsdp), rest whole
 
 
 @pytest.fixture(scope="module")
 def runs():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-               JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, "-m", "tests.training.train_step_sharding"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return kit.run_on_simulated_devices("tests.training.train_step_sharding", 4)[0]
 
 
 @pytest.mark.parametrize("micro", [1, 2])

@@ -91,9 +91,12 @@ def test_rows_do_not_depend_on_batching_or_resume(tiny, prompts):
 
 
 def test_refills_do_not_recompile(tiny, prompts):
-    _run(tiny, prompts, 5, lambda n: n == 0)
+    start = dict(TRACE_COUNTS)
+    _run(tiny, prompts, 7, lambda n: n == 0)  # 7 rows: no other test's shape, so it traces
     before = dict(TRACE_COUNTS)
-    _run(tiny, prompts[::-1], 5, lambda n: n == 0)  # other prompts, lengths, refills
+    # The counters count (else the check below could not fail): one more trace of each.
+    assert before["steps"] > start.get("steps", 0) and before["refill"] > start.get("refill", 0)
+    _run(tiny, prompts[::-1], 7, lambda n: n == 0)  # other prompts, lengths, refills
     assert dict(TRACE_COUNTS) == before
 
 

@@ -399,3 +399,10 @@ def test_an_evaluator_on_another_stages_candidates_builds_its_examples_from_them
     assert registered["seed"] == 11 and "examples_file" not in registered
     _trained(calls, 5, 2e-4, f"recipe_evaluator_{task_kind}_a", inputs["sft_detailed"])
     assert out["data"]["contrastive"] == 1 and out["steps"] == 7
+
+
+def test_the_terse_stage_without_a_terse_task_says_why(capsys):
+    from mathft_jax.recipe import paper
+    assert paper._no_terse_task("folder", {}) == {
+        "skipped": "no terse task (terse_task = None)"}
+    assert capsys.readouterr().out == "  skipped: no terse task (terse_task = None)\n"
